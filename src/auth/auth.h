@@ -1,0 +1,74 @@
+/* auth.h - SPF, DKIM and DMARC for one message, as one verdict.
+ *
+ * The evaluators (spf.c, dkim.c, dmarc.c) are ours, over OpenSSL 3 and a
+ * DNS port (dns.h) backed by c-ares; see each file's header for why.  This
+ * header is what intake/ sees: one call, one result structure, and the
+ * policy decision (require_spf / require_dkim / auth_policy = dmarc).
+ */
+#ifndef PR_AUTH_H
+#define PR_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "core/err.h"
+
+struct arena;
+struct spool;
+struct settings;
+struct dns;
+
+enum auth_result {
+	AUTH_NONE = 0, AUTH_PASS, AUTH_FAIL, AUTH_SOFTFAIL, AUTH_NEUTRAL,
+	AUTH_TEMPERROR, AUTH_PERMERROR, AUTH_POLICY
+};
+const char *auth_result_name(enum auth_result r);   /* RFC 8601 words */
+
+struct auth_input {
+	const char *client_ip;       /* may be "" (unknown: SPF none) */
+	const char *helo;
+	const char *mail_from;       /* "" null sender: SPF checks HELO */
+	const char *from_domain;     /* RFC5322.From domain, "" if none */
+	struct spool *raw;           /* the message as received */
+	time_t now;
+};
+
+struct auth_dkim_sig {
+	const char *domain, *selector, *algorithm;
+	enum auth_result result;
+	enum pr_err reason;          /* PR_OK on pass */
+	const char *detail;
+	bool aligned;                /* d= aligned with the From domain */
+};
+
+struct auth_verdict {
+	enum auth_result spf;
+	const char *spf_domain;      /* domain checked (MAIL FROM or HELO) */
+	enum pr_err spf_reason;
+	const char *spf_detail;
+	struct auth_dkim_sig *dkim;
+	size_t ndkim;
+	enum auth_result dmarc;
+	const char *dmarc_policy;    /* "none", "quarantine", "reject", or NULL */
+	const char *dmarc_domain;
+	/* "Authentication-Results: <authserv-id>; spf=...; dkim=...; dmarc=...\r\n" */
+	const char *header;
+	const char *json;            /* the same as a JSON object */
+};
+
+struct auth;
+/* One per thread (owns a DNS channel).  dns_server "" = system resolver. */
+struct auth *auth_new(const struct settings *set, struct pr_why *why);
+void auth_free(struct auth **a);
+
+/* Runs every check.  Never fails as a whole: DNS trouble shows up as
+ * temperror results.  Allocates in a. */
+void auth_check(struct auth *au, struct arena *a, const struct auth_input *in,
+                const struct settings *set, struct auth_verdict *out);
+/* The policy: PR_OK, a 5xx reason (spf_fail, dkim_none, dmarc_reject, ...)
+ * or a 4xx one (dns_temp), with a one-line detail naming check and domain. */
+enum pr_err auth_decide(const struct settings *set, const struct auth_verdict *v,
+                        struct pr_why *why);
+
+#endif

@@ -1,0 +1,41 @@
+/* limits.h - every hard limit, with the reason for it (sqliteLimit.h).
+ *
+ * These bound what a hostile peer can make us allocate or loop over.
+ * Settings (max_message_size, max_recipients, ...) may lower the policy
+ * values at run time; these are the ceilings no setting can pass.
+ */
+#ifndef PR_LIMITS_H
+#define PR_LIMITS_H
+
+/* RFC 5321 4.5.3.1.4: 512 octets for a command line.  ESMTP parameters
+ * (SIZE=, BODY=) legitimately lengthen MAIL lines, so allow some more. */
+#define PR_SMTP_MAX_CMD_LINE 2048
+/* RFC 5321 4.5.3.1.6 says 1000 octets per text line, but real mail breaks
+ * it (long HTML lines); Postfix accepts 2048 and wraps.  We store byte-exact
+ * so we accept long lines up to this and refuse past it. */
+#define PR_SMTP_MAX_DATA_LINE (64 * 1024)
+/* Absolute ceiling on a message, whatever max_message_size says. */
+#define PR_MAX_MESSAGE_SIZE (100LL * 1024 * 1024)
+/* RFC 5321 4.5.3.1.8 asks for at least 100. */
+#define PR_MAX_RECIPIENTS 1000
+#define PR_MAX_SESSIONS 1000
+/* A session that sends this many bad commands is disconnected. */
+#define PR_SMTP_HARD_ERROR_LIMIT 20
+/* Addresses: RFC 5321 4.5.3.1.1/2: local part 64, domain 255; path 256. */
+#define PR_MAX_LOCAL_PART 64
+#define PR_MAX_DOMAIN 255
+#define PR_MAX_PATH 256
+/* Messages below this are held in memory; larger ones spill to a spool
+ * file so memory per in-flight message stays small. */
+#define PR_SPOOL_MEMORY_MAX (256 * 1024)
+/* MIME: nesting and part count bound the parser's recursion and memory. */
+#define PR_MIME_MAX_DEPTH 32
+#define PR_MIME_MAX_PARTS 1000
+#define PR_MIME_MAX_HEADER_BYTES (1024 * 1024)
+/* Our own Received headers seen more often than this means a mail loop. */
+#define PR_MAX_OWN_RECEIVED 3
+/* Settings values: long enough for a URL or a token, not for abuse. */
+#define PR_SETTING_MAX 4096
+#define PR_CONFIG_MAX_LINE 8192
+
+#endif

@@ -1,0 +1,88 @@
+/* intake.h - the one pipeline every intake feeds (Postfix's cleanup).
+ *
+ * smtp/ and pop3/ know their protocols, not projects: both build a struct
+ * intake_msg (envelope, peer, spooled bytes) and hand it to intake_submit().
+ * The pipeline then runs, off the caller's thread:
+ *
+ *     loop check -> MIME parse -> SPF/DKIM/DMARC -> threading -> sender
+ *     policy and placements -> duplicate check -> group commit
+ *
+ * and calls done() exactly once with the verdict.  A verdict of PR_OK
+ * means the message and its placements are durably committed: only then
+ * may SMTP answer 250 or POP3 send DELE.
+ */
+#ifndef PR_INTAKE_H
+#define PR_INTAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "route/route.h"
+
+struct arena;
+struct spool;
+struct intake;
+
+enum intake_source { INTAKE_SMTP, INTAKE_POP3 };
+
+struct intake_rcpt {
+	const char *address;            /* as given in RCPT / catch-all header */
+	struct route_target *targets;   /* from intake_judge_rcpt() */
+	size_t ntargets;
+};
+
+struct intake_msg {
+	struct arena *arena;            /* owns this struct and everything below */
+	enum intake_source source;
+	time_t received_at;
+	const char *peer_ip;            /* "" if unknown */
+	const char *peer_name;          /* reverse name or "" */
+	const char *helo;
+	bool tls;
+	const char *mail_from;          /* "" for the null sender <> */
+	struct intake_rcpt *rcpts;
+	size_t nrcpts;
+	struct spool *raw;              /* finished spool: the message as received */
+	const char *source_ref;         /* POP3: "uidl:..." for the log */
+};
+
+struct intake_result {
+	struct pr_why why;              /* PR_OK: stored */
+	int64_t message_id;             /* stored message, 0 if none */
+	int64_t log_id;                 /* intake log row */
+};
+
+typedef void (*intake_done_fn)(void *arg, const struct intake_result *res);
+
+struct intake_options {
+	const char *store_uri;
+	const char *spool_dir;
+	int workers;                    /* 0: default */
+};
+
+struct intake *intake_new(const struct intake_options *opt, struct pr_why *why);
+/* Finishes every submitted message first, then stops the threads. */
+void intake_free(struct intake **in);
+
+/* Judge one recipient at RCPT time (cheap, synchronous, any one thread).
+ * 0 with the targets in r (allocated in m->arena), or -1 with why. */
+int intake_judge_rcpt(struct intake *in, struct arena *a, const char *address,
+                      struct intake_rcpt *r, struct pr_why *why);
+
+/* Record an attempt that ended before a message reached the pipeline
+ * (refused recipient, too large, smuggling, timeout).  size 0 if unknown. */
+void intake_log_refusal(struct intake *in, const struct intake_msg *m, uint64_t size,
+                        const struct pr_why *why);
+
+/* Takes ownership of m (frees m->arena).  done() runs on an intake thread. */
+void intake_submit(struct intake *in, struct intake_msg *m, intake_done_fn done, void *arg);
+/* Blocking convenience for the POP3 collector and tests. */
+void intake_submit_wait(struct intake *in, struct intake_msg *m, struct intake_result *res);
+
+/* Build a fresh message whose arena the caller fills. */
+struct intake_msg *intake_msg_new(enum intake_source src);
+
+#endif

@@ -1,0 +1,69 @@
+/* mime.h - what a message says, via GMime 3 (never hand-rolled MIME).
+ *
+ * mime_parse() reads the spooled bytes (from the spool's file when it has
+ * one, so a 20 MiB message is not copied into memory again), decodes
+ * headers to UTF-8 (RFC 2047, RFC 2231, legacy charsets), walks the part
+ * tree within hard limits (PR_MIME_MAX_DEPTH / _PARTS / _HEADER_BYTES) and
+ * returns a struct mime_info allocated in the caller's arena.  A message
+ * it cannot read returns -1 (PR_E_UNREADABLE): the caller stores it raw in
+ * the Fallback mailbox; nothing is lost.
+ */
+#ifndef PR_MIME_H
+#define PR_MIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/err.h"
+
+struct arena;
+struct spool;
+
+struct mime_address {
+	const char *name;            /* display name, UTF-8, may be "" */
+	const char *address;         /* lowercase-domain addr-spec */
+};
+
+struct mime_part {
+	int index;                   /* 1-based attachment number for the CLI */
+	const char *content_type;    /* "application/pdf" */
+	const char *filename;        /* UTF-8, may be NULL */
+	const char *disposition;     /* "attachment", "inline" or "" */
+	uint64_t size;               /* decoded bytes */
+	char sha256[65];             /* of the decoded bytes */
+};
+
+struct mime_info {
+	const char *message_id;      /* without <> */
+	const char *in_reply_to;     /* first id, without <> */
+	const char **references;     /* ids without <>, oldest first */
+	size_t nreferences;
+	const char *subject;         /* decoded UTF-8 */
+	const char *date;            /* as RFC 3339, or NULL */
+	struct mime_address *from, *to, *cc, *reply_to;
+	size_t nfrom, nto, ncc, nreply_to;
+	const char **received;       /* raw Received: values, top first */
+	size_t nreceived;
+	bool auto_submitted;         /* Auto-Submitted != no, Precedence bulk/junk/list */
+	bool is_bounce;              /* multipart/report delivery-status, DSN */
+	const char *text_body;       /* UTF-8 */
+	const char *html_body;       /* UTF-8 */
+	const char *reply_text;      /* text_body without quoted history/signature */
+	struct mime_part *parts;     /* attachments and inline non-text parts */
+	size_t nparts;
+	const char *json;            /* all of the above as one JSON object */
+};
+
+/* 0 ok; -1 with why (PR_E_UNREADABLE and the reason). */
+int mime_parse(struct spool *raw, struct arena *a, struct mime_info *out, struct pr_why *why);
+
+/* Value of the first header field called name (raw, unfolded), or NULL. */
+const char *mime_header(struct spool *raw, struct arena *a, const char *name);
+
+/* Write attachment number n (1-based, as in mime_info.parts) byte-exact,
+ * decoded, to out.  0 ok, -1 with why (PR_E_NOT_FOUND, PR_E_UNREADABLE). */
+int mime_write_attachment(const uint8_t *raw, size_t len, int n, FILE *out, struct pr_why *why);
+
+#endif

@@ -1,0 +1,246 @@
+/* store.h - the one interface to durable state.
+ *
+ * Everything postroom keeps -- the directory (users, projects, aliases,
+ * domains, stakeholders), settings, messages with their placements, and the
+ * intake log -- goes through these calls.  The SQLite backend is the
+ * embedded default; a PostgreSQL backend will implement the same calls, so
+ * nothing above this header may mention SQL.
+ *
+ * Threads: a struct store is one connection; use it from one thread at a
+ * time.  Each thread that needs the store opens its own (same URI); SQLite
+ * WAL lets readers run beside the single writer.
+ *
+ * Memory: lists and records are allocated in the arena the caller passes
+ * and live as long as it.  Errors: -1 with why set; a busy or failing
+ * store is PR_E_STORE_BUSY / PR_E_STORE_FAILED (temporary, 4xx), a missing
+ * item PR_E_NOT_FOUND, a duplicate PR_E_EXISTS, bad input PR_E_INVALID.
+ */
+#ifndef PR_STORE_H
+#define PR_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "route/route.h"
+
+struct arena;
+struct spool;
+struct store;
+
+/* uri: "sqlite:PATH" (creates the file and schema) or "postgres://..." */
+struct store *store_open(const char *uri, struct pr_why *why);
+void store_close(struct store **st);
+/* True if the directory is empty (no users, no projects): seed it. */
+int store_is_empty(struct store *st, bool *empty_r, struct pr_why *why);
+
+/* ---- directory ---- */
+struct store_user {
+	int64_t id;
+	const char *name;
+	const char *display;
+	bool active;
+	const char **emails;
+	size_t nemails;
+};
+struct store_project {
+	const char *id;
+	const char *name;
+	const char **members;       /* user names */
+	size_t nmembers;
+	const char **stakeholders;  /* stakeholder names */
+	size_t nstakeholders;
+};
+struct store_alias {
+	const char *address;
+	const char **users;
+	size_t nusers;
+};
+struct store_stakeholder {
+	int64_t id;
+	const char *name;
+	const char **emails;
+	size_t nemails;
+};
+
+int store_user_add(struct store *st, const char *name, const char *display,
+                   const char *const *emails, size_t nemails, struct pr_why *why);
+int store_user_remove(struct store *st, const char *name, struct pr_why *why);
+int store_user_list(struct store *st, struct arena *a, struct store_user **out, size_t *n,
+                    struct pr_why *why);
+/* Find the user owning an address (case-insensitive).  0 found, 1 none. */
+int store_user_by_email(struct store *st, struct arena *a, const char *email,
+                        struct store_user *out, struct pr_why *why);
+int store_user_get(struct store *st, struct arena *a, const char *name,
+                   struct store_user *out, struct pr_why *why);
+
+int store_project_add(struct store *st, const char *id, const char *name, struct pr_why *why);
+int store_project_list(struct store *st, struct arena *a, struct store_project **out, size_t *n,
+                       struct pr_why *why);
+/* 0 found, 1 none. */
+int store_project_get(struct store *st, struct arena *a, const char *id,
+                      struct store_project *out, struct pr_why *why);
+int store_project_grant(struct store *st, const char *id, const char *user, struct pr_why *why);
+int store_project_revoke(struct store *st, const char *id, const char *user, struct pr_why *why);
+/* 1 member, 0 not, -1 error. */
+int store_project_is_member(struct store *st, const char *id, const char *user, struct pr_why *why);
+
+int store_alias_add(struct store *st, const char *address, const char *const *users, size_t nusers,
+                    struct pr_why *why);
+int store_alias_remove(struct store *st, const char *address, struct pr_why *why);
+int store_alias_list(struct store *st, struct arena *a, struct store_alias **out, size_t *n,
+                     struct pr_why *why);
+/* 0 found, 1 none. */
+int store_alias_get(struct store *st, struct arena *a, const char *address,
+                    struct store_alias *out, struct pr_why *why);
+
+int store_domain_add(struct store *st, const char *domain, struct pr_why *why);
+int store_domain_remove(struct store *st, const char *domain, struct pr_why *why);
+int store_domain_list(struct store *st, struct arena *a, const char ***out, size_t *n,
+                      struct pr_why *why);
+/* 1 served, 0 not, -1 error. */
+int store_domain_served(struct store *st, const char *domain, struct pr_why *why);
+
+int store_stakeholder_add(struct store *st, const char *name, const char *const *emails, size_t n,
+                          struct pr_why *why);
+int store_stakeholder_list(struct store *st, struct arena *a, struct store_stakeholder **out,
+                           size_t *n, struct pr_why *why);
+/* 0 found, 1 none. */
+int store_stakeholder_by_email(struct store *st, struct arena *a, const char *email,
+                               struct store_stakeholder *out, struct pr_why *why);
+int store_project_add_stakeholder(struct store *st, const char *project, const char *name,
+                                  struct pr_why *why);
+
+/* ---- settings (values set with `settings set`; see core/settings.h) ---- */
+struct store_setting { const char *key, *value; };
+int store_settings_load(struct store *st, struct arena *a, struct store_setting **out, size_t *n,
+                        struct pr_why *why);
+int store_setting_put(struct store *st, const char *key, const char *value, struct pr_why *why);
+
+/* ---- messages ---- */
+struct store_placement {
+	enum route_kind kind;
+	const char *target;         /* project id, user name, or "" */
+	const char *via;            /* recipient address that led here */
+};
+
+/* A person named in From/To/Cc, resolved against the directory. */
+struct store_person {
+	const char *address;
+	const char *role;           /* "from", "to", "cc" */
+	const char *user;           /* user name, or NULL */
+	const char *stakeholder;    /* stakeholder name, or NULL */
+};
+
+/* Everything to commit for one accepted message.  Built by intake/. */
+struct store_msg {
+	/* envelope */
+	const char *source;         /* "smtp" or "pop3" */
+	time_t received_at;
+	const char *peer_ip, *helo, *mail_from;
+	const char *const *rcpts;
+	size_t nrcpts;
+	/* bytes: prepend (our Received:, Authentication-Results:) + raw */
+	const char *prepend;
+	struct spool *raw;
+	/* parsed (from mime/), all may be NULL */
+	const char *message_id, *in_reply_to, *references;
+	const char *subject, *from_addr, *date;
+	const char *parsed_json;    /* mime/ JSON: bodies, parts, attachments */
+	const char *auth_json;      /* auth/ results as JSON */
+	bool unreadable;
+	bool auto_reply;
+	int64_t thread_id;          /* 0: start a new thread */
+	const struct store_placement *placements;
+	size_t nplacements;
+	const struct store_person *people;
+	size_t npeople;
+	/* stakeholders to create and attach: {project, address} pairs */
+	const char *const *new_stakeholders;   /* "project\taddress" */
+	size_t nnew_stakeholders;
+	/* the intake log row written in the same transaction */
+	const char *verdict;        /* "accepted" */
+	enum pr_err reason;
+	const char *detail;
+	/* filled by store_commit_batch */
+	int64_t id_r, log_id_r;
+};
+
+/* One transaction, one fsync, for the whole batch: this is the group
+ * commit.  On failure nothing of the batch is stored. */
+int store_commit_batch(struct store *st, struct store_msg **msgs, size_t n, struct pr_why *why);
+
+/* 0 found (id and thread in *_r), 1 none: a stored message with that
+ * Message-ID header (threading and duplicate detection). */
+int store_message_by_msgid(struct store *st, const char *msgid, int64_t *id_r, int64_t *thread_r,
+                           struct pr_why *why);
+/* 1 if a message with that Message-ID and SHA-256 is stored (duplicate). */
+int store_message_is_duplicate(struct store *st, const char *msgid, const char *sha256_hex,
+                               struct pr_why *why);
+/* Places where messages of a thread live (so a reply lands there too). */
+int store_thread_placements(struct store *st, struct arena *a, int64_t thread_id,
+                            struct store_placement **out, size_t *n, struct pr_why *why);
+/* 1 if addr appeared in From/To/Cc of any message of the thread. */
+int store_thread_has_participant(struct store *st, int64_t thread_id, const char *addr,
+                                 struct pr_why *why);
+
+struct store_message_summary {
+	int64_t id;
+	time_t received_at;
+	const char *from_addr, *subject, *message_id;
+	uint64_t size;
+	const char *placements;     /* "project:1234,user:alice" */
+	bool unreadable;
+};
+struct store_message_filter {
+	const char *project;        /* NULL: any */
+	const char *user;
+	bool unassigned, fallback;
+	size_t limit;               /* 0: 100 */
+};
+int store_message_list(struct store *st, struct arena *a, const struct store_message_filter *f,
+                       struct store_message_summary **out, size_t *n, struct pr_why *why);
+
+struct store_message {
+	struct store_message_summary s;
+	const char *source, *peer_ip, *helo, *mail_from, *rcpts;
+	const char *in_reply_to, *date, *sha256;
+	const char *parsed_json, *auth_json;
+	int64_t thread_id;
+	const uint8_t *raw;         /* prepend + raw, byte-exact */
+	size_t raw_len;
+};
+/* 0 found, 1 none. */
+int store_message_get(struct store *st, struct arena *a, int64_t id, struct store_message *out,
+                      struct pr_why *why);
+/* Refile a message (Unassigned -> project). */
+int store_message_move(struct store *st, int64_t id, const struct store_placement *to,
+                       struct pr_why *why);
+
+/* ---- intake log: every attempt, accepted or not ---- */
+struct store_log_entry {
+	int64_t id;
+	time_t at;
+	const char *source, *peer_ip, *helo, *mail_from, *rcpts;   /* rcpts: comma separated */
+	uint64_t size;
+	const char *verdict;        /* "accepted", "rejected", "deferred" */
+	enum pr_err reason;
+	const char *detail;
+	const char *message_id_hdr; /* Message-ID header, if known */
+	int64_t message_id;         /* stored message, 0 if none */
+};
+/* For refusals (accepted messages are logged by store_commit_batch). */
+int store_log_append(struct store *st, const struct store_log_entry *e, int64_t *id_r,
+                     struct pr_why *why);
+struct store_log_filter {
+	time_t since;               /* 0: any */
+	const char *verdict, *sender, *project, *address, *message_id_hdr;
+	int64_t id;                 /* 0: any */
+	size_t limit;               /* 0: 100 */
+};
+int store_log_list(struct store *st, struct arena *a, const struct store_log_filter *f,
+                   struct store_log_entry **out, size_t *n, struct pr_why *why);
+
+#endif

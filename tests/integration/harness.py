@@ -1,0 +1,210 @@
+"""Shared helpers for integration tests: start the real postroom binary and
+real peers (dnsmasq for DNS, later Dovecot) on loopback, in a private
+temporary directory, and stop every process we start by its pid.
+
+Nothing here queries the machine's resolver: postroom is pointed at a
+dnsmasq on 127.0.0.1 with --no-resolv, serving only the test's records.
+"""
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("POSTROOM_BIN", os.path.join(ROOT, "build-asan", "postroom"))
+SHARED = os.environ.get("POSTROOM_SHARED", os.path.join(ROOT, "..", "shared"))
+TESTDATA = os.path.join(SHARED, "testdata")
+
+
+def shared_or_skip(testcase):
+    """Skip with a clear message when ../shared/testdata is absent."""
+    if not os.path.isdir(TESTDATA):
+        testcase.skipTest(f"{TESTDATA} is absent: the shared conformance data is not beside this checkout")
+    return TESTDATA
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=20.0, proc=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError):
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+def stop_pid(proc, timeout=20.0):
+    """SIGTERM, wait, then SIGKILL: never leave a process behind."""
+    if proc is None or proc.poll() is not None:
+        return proc.returncode if proc else None
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait(5)
+
+
+class DnsServer:
+    """dnsmasq on 127.0.0.1:<port>, authoritative for the test's records only.
+
+    records: list of dnsmasq conf lines, e.g.
+      'txt-record=example.org,"v=spf1 ip4:127.0.0.1 -all"'
+      'host-record=mx.example.org,127.0.0.1'
+      'mx-host=example.org,mx.example.org,10'
+    Names not configured get NXDOMAIN (no upstream: --no-resolv).
+    """
+
+    def __init__(self, workdir, records):
+        self.port = free_udp_port()
+        self.conf = os.path.join(workdir, "dnsmasq.conf")
+        with open(self.conf, "w") as f:
+            f.write("no-resolv\nno-hosts\nno-poll\nbind-interfaces\nlisten-address=127.0.0.1\n"
+                    "log-queries\nlocal-ttl=60\n")
+            # Every name we serve is "local": answer NXDOMAIN rather than forward.
+            f.write("local=/#/\n")
+            for r in records:
+                f.write(r + "\n")
+        self.log = open(os.path.join(workdir, "dnsmasq.log"), "w")
+        self.proc = subprocess.Popen(
+            ["dnsmasq", "--keep-in-foreground", "--conf-file=" + self.conf, f"--port={self.port}",
+             "--pid-file=", "--user=root"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        time.sleep(0.2)
+        if self.proc.poll() is not None:
+            raise RuntimeError("dnsmasq failed to start; see " + self.log.name)
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        stop_pid(self.proc)
+        self.log.close()
+
+
+class Postroom:
+    """One postroom installation in a temporary directory."""
+
+    def __init__(self, workdir=None, config=None):
+        self.dir = workdir or tempfile.mkdtemp(prefix="postroom-test-")
+        self._own_dir = workdir is None
+        self.store = "sqlite:" + os.path.join(self.dir, "postroom.db")
+        self.smtp_port = free_port()
+        self.config_path = os.path.join(self.dir, "postroom.conf")
+        self.config = {
+            "smtp_listen": f"127.0.0.1:{self.smtp_port}",
+            "hostname": "mx.firm.example",
+            "require_spf": "false",
+            "require_dkim": "false",
+        }
+        self.config.update(config or {})
+        self.proc = None
+        self.log_path = os.path.join(self.dir, "serve.log")
+        self.write_config()
+
+    def write_config(self):
+        with open(self.config_path, "w") as f:
+            for k, v in self.config.items():
+                f.write(f"{k} = {v}\n")
+
+    def cli(self, *args, check=True, input=None, timeout=120):
+        cmd = [BIN, "--config", self.config_path, "--store", self.store] + [str(a) for a in args]
+        p = subprocess.run(cmd, capture_output=True, input=input, timeout=timeout)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\nstdout: "
+                                 f"{p.stdout.decode(errors='replace')}\nstderr: {p.stderr.decode(errors='replace')}")
+        return p
+
+    def cli_json(self, *args):
+        import json
+        return json.loads(self.cli(*args, "--json").stdout)
+
+    def start(self, *extra):
+        self.write_config()
+        self.logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [BIN, "--config", self.config_path, "--store", self.store, "serve"] + list(extra),
+            stdout=self.logf, stderr=subprocess.STDOUT)
+        wait_port(self.smtp_port, proc=self.proc)
+        return self
+
+    def stop(self):
+        rc = stop_pid(self.proc)
+        self.proc = None
+        if getattr(self, "logf", None):
+            self.logf.close()
+            self.logf = None
+        return rc
+
+    def kill9(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def cleanup(self):
+        self.stop()
+        if self._own_dir and not os.environ.get("POSTROOM_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def seed_basic(self):
+        """A small organisation most tests start from."""
+        self.cli("domain", "add", "firm.example")
+        self.cli("user", "add", "alice", "--email", "alice@firm.example", "--display", "Alice Archer")
+        self.cli("user", "add", "bob", "--email", "bob@firm.example", "--email", "bob@home.example")
+        self.cli("user", "add", "carol", "--email", "carol@firm.example")
+        self.cli("project", "add", "1234", "--name", "Harbour consultation")
+        self.cli("project", "grant", "1234", "alice")
+        self.cli("alias", "add", "team@firm.example", "alice", "bob")
+
+
+class PostroomCase(unittest.TestCase):
+    """A test case with a fresh seeded postroom, started, per test."""
+    config = {}
+    seed = True
+    start = True
+
+    def setUp(self):
+        self.pr = Postroom(config=dict(self.config))
+        self.addCleanup(self.pr.cleanup)
+        if self.seed:
+            self.pr.seed_basic()
+        if self.start:
+            self.pr.start()
+
+    def smtp(self):
+        import smtplib
+        return smtplib.SMTP("127.0.0.1", self.pr.smtp_port, timeout=30)
+
+
+def make_message(sender, to, subject="Test", body="Hello.\r\n", extra_headers=(), msgid=None):
+    import email.utils
+    msgid = msgid or email.utils.make_msgid(domain="test.example")
+    lines = [f"From: {sender}", f"To: {to}", f"Subject: {subject}",
+             f"Date: {email.utils.formatdate()}", f"Message-ID: {msgid}"]
+    lines += list(extra_headers)
+    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()

@@ -1,0 +1,125 @@
+/* test-core.c - arena, buf, err table, settings, spool. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/settings.h"
+#include "core/spool.h"
+#include "test.h"
+
+TEST(arena_basics)
+{
+	struct arena *a = arena_new();
+	char *s = arena_strdup(a, "hello");
+	CHECK_STR(s, "hello");
+	CHECK_STR(arena_printf(a, "%d-%s", 7, "x"), "7-x");
+	char *big = arena_alloc(a, 100000);
+	CHECK(big[99999] == 0);
+	CHECK(arena_used(a) >= 100000);
+	arena_free(&a);
+	CHECK(a == NULL);
+}
+
+static int cleanup_ran;
+static void count_cleanup(void *arg) { (void)arg; cleanup_ran++; }
+
+TEST(arena_cleanups)
+{
+	struct arena *a = arena_new();
+	arena_on_free(a, count_cleanup, NULL);
+	arena_on_free(a, count_cleanup, NULL);
+	arena_free(&a);
+	CHECK_INT(cleanup_ran, 2);
+}
+
+TEST(buf_ceiling_is_sticky)
+{
+	struct buf b;
+	buf_init(&b, 8);
+	buf_addstr(&b, "12345");
+	CHECK_INT(b.err, PR_OK);
+	buf_addstr(&b, "6789");
+	CHECK_INT(b.err, PR_E_TOO_LONG);
+	buf_addstr(&b, "a");
+	CHECK_INT(b.len, 5);
+	buf_reset(&b);
+	buf_printf(&b, "%s", "abc");
+	CHECK_STR(buf_cstr(&b), "abc");
+	buf_consume(&b, 1);
+	CHECK_STR(buf_cstr(&b), "bc");
+	buf_free(&b);
+}
+
+TEST(err_table_complete)
+{
+	for (int i = 0; i < PR_E_MAX; i++) {
+		const struct pr_err_info *e = pr_err_info((enum pr_err)i);
+		CHECK(e->name != NULL && e->summary != NULL && e->fix != NULL);
+		CHECK_INT(pr_err_from_name(e->name), i);
+	}
+	CHECK(pr_err_is_temporary(PR_E_DNS_TEMP));
+	CHECK(!pr_err_is_temporary(PR_E_TOO_BIG));
+	struct pr_why w;
+	pr_why_set(&w, PR_E_NOT_A_MEMBER, "alice is not a member of project %s", "1234");
+	CHECK_STR(pr_why_text(&w), "alice is not a member of project 1234");
+}
+
+TEST(settings_validate)
+{
+	struct settings *s = settings_new();
+	struct pr_why why;
+	CHECK_INT(settings_int(s, "max_message_size"), 20 * 1024 * 1024);
+	CHECK_INT(settings_set(s, "max_message_size", "10M", SRC_STORE, &why), 0);
+	CHECK_INT(settings_int(s, "max_message_size"), 10 * 1024 * 1024);
+	CHECK_INT(settings_set(s, "max_message_size", "lots", SRC_STORE, &why), -1);
+	CHECK_INT(settings_set(s, "require_spf", "maybe", SRC_STORE, &why), -1);
+	CHECK_INT(settings_set(s, "unknown_sender", "unassigned", SRC_STORE, &why), 0);
+	CHECK_INT(settings_set(s, "unknown_sender", "drop", SRC_STORE, &why), -1);
+	CHECK_INT(settings_set(s, "pop_server", "imaps://mail.example.com:993", SRC_STORE, &why), -1);
+	CHECK(strstr(why.detail, "IMAP") != NULL);
+	CHECK_INT(settings_set(s, "pop_server", "ssl://pop.example.com:995", SRC_STORE, &why), 0);
+	CHECK_INT(settings_set(s, "no_such_key", "1", SRC_STORE, &why), -1);
+	CHECK_INT(settings_set(s, "pop_password", "hunter2", SRC_STORE, &why), 0);
+	CHECK_STR(settings_display(s, "pop_password"), "********");
+	/* fallback on the catch-all's domain is refused */
+	settings_set(s, "mailbox_type", "catchall", SRC_STORE, &why);
+	settings_set(s, "system_address", "inbox@firm.example", SRC_STORE, &why);
+	settings_set(s, "fallback_address", "it@firm.example", SRC_STORE, &why);
+	CHECK_INT(settings_check(s, &why), -1);
+	settings_unref(&s);
+}
+
+TEST(spool_spills_and_hashes)
+{
+	struct arena *a = arena_new();
+	struct spool *s = spool_new(a, NULL);
+	static char chunk[65536];
+	memset(chunk, 'x', sizeof(chunk));
+	for (int i = 0; i < 8; i++)
+		spool_write(s, chunk, sizeof(chunk));
+	spool_finish(s);
+	CHECK_INT(spool_error(s), PR_OK);
+	CHECK_INT(spool_size(s), 8 * 65536);
+	CHECK(spool_fd(s) >= 0);
+	char back[16];
+	CHECK_INT(spool_read_at(s, 8 * 65536 - 4, back, sizeof(back)), 4);
+	struct spool *m = spool_from_bytes(a, NULL, "abc", 3);
+	CHECK(spool_memory(m) != NULL);
+	CHECK_STR(spool_sha256_hex(m), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	arena_free(&a);
+}
+
+int
+main(void)
+{
+	RUN(arena_basics);
+	RUN(arena_cleanups);
+	RUN(buf_ceiling_is_sticky);
+	RUN(err_table_complete);
+	RUN(settings_validate);
+	RUN(spool_spills_and_hashes);
+	return test_summary("core");
+}
