@@ -1,0 +1,70 @@
+/* dns.h - the DNS port SPF, DKIM and DMARC evaluate against.
+ *
+ * Two implementations behind one call: c-ares (production; server and
+ * port configurable so tests point it at a loopback dnsmasq; bounded
+ * timeout; a TTL-honouring cache shared by all channels in the process)
+ * and an in-memory zone (conformance suites: RFC 7208, DKIM vectors).
+ *
+ * A struct dns is used by one thread at a time (a c-ares channel is not
+ * thread-safe in 1.18): each intake worker owns one.
+ */
+#ifndef PR_DNS_H
+#define PR_DNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct arena;
+struct dns;
+
+enum dns_type {
+	DNS_T_A = 1, DNS_T_CNAME = 5, DNS_T_PTR = 12, DNS_T_MX = 15,
+	DNS_T_TXT = 16, DNS_T_AAAA = 28, DNS_T_SPF = 99
+};
+
+enum dns_status {
+	DNS_OK,          /* at least one record of the type */
+	DNS_NXDOMAIN,    /* the name does not exist */
+	DNS_NODATA,      /* the name exists, no record of this type */
+	DNS_TEMPFAIL,    /* timeout, SERVFAIL, unreachable: try again later */
+	DNS_BADNAME,     /* not a valid name to ask about (label > 63, ...) */
+};
+
+struct dns_rr {
+	enum dns_type type;
+	uint32_t ttl;
+	/* TXT: the character-strings concatenated (may hold NULs: use len);
+	 * MX/PTR/CNAME: the target name; A/AAAA: the textual address. */
+	const char *text;
+	size_t len;
+	uint8_t addr[16];    /* A: 4 bytes, AAAA: 16 bytes */
+	int preference;      /* MX */
+};
+
+struct dns_answer {
+	enum dns_status status;
+	struct dns_rr *rr;   /* allocated in the caller's arena */
+	size_t n;
+};
+
+/* server: "ADDR:PORT", or "" for /etc/resolv.conf.  timeout_ms bounds one
+ * lookup in total (all tries). */
+struct dns *dns_new_cares(const char *server, int timeout_ms, struct pr_why *why);
+/* An empty in-memory zone; fill with dns_zone_add / dns_zone_timeout. */
+struct dns *dns_new_memory(void);
+/* value: TXT text, A/AAAA address, "pref name" for MX, a name for PTR/CNAME. */
+void dns_zone_add(struct dns *d, const char *name, enum dns_type t, const char *value, size_t len);
+/* Lookups of name (any type) answer DNS_TEMPFAIL. */
+void dns_zone_timeout(struct dns *d, const char *name);
+void dns_free(struct dns **d);
+
+/* Never blocks longer than the timeout.  Always fills out; returns
+ * out->status. */
+enum dns_status dns_lookup(struct dns *d, struct arena *a, const char *name, enum dns_type t,
+                           struct dns_answer *out);
+/* Count of lookups made through d (the SPF 10-lookup limit, tests). */
+unsigned dns_lookup_count(const struct dns *d);
+
+#endif
