@@ -1,0 +1,1 @@
+/* auth.c - placeholder; see auth.h. */

@@ -1,0 +1,1 @@
+/* dkim.c - placeholder; see dkim.h. */

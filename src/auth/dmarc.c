@@ -1,0 +1,1 @@
+/* dmarc.c - placeholder; see dmarc.h. */

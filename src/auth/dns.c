@@ -1,0 +1,1 @@
+/* dns.c - placeholder; see dns.h. */

@@ -1,0 +1,1 @@
+/* spf.c - placeholder; see spf.h. */

@@ -1,0 +1,8 @@
+/* test-dmarc.c - placeholder until the dmarc module lands. */
+#include "test.h"
+
+int
+main(void)
+{
+	return test_summary("dmarc");
+}
