@@ -82,6 +82,9 @@ void intake_submit(struct intake *in, struct intake_msg *m, intake_done_fn done,
 /* Blocking convenience for the POP3 collector and tests. */
 void intake_submit_wait(struct intake *in, struct intake_msg *m, struct intake_result *res);
 
+/* Where protocol code should put spool files for this pipeline. */
+const char *intake_spool_dir(const struct intake *in);
+
 /* Build a fresh message whose arena the caller fills. */
 struct intake_msg *intake_msg_new(enum intake_source src);
 

@@ -37,7 +37,7 @@ struct route_target {
 	const char *alias;    /* the alias address, if an alias led here */
 };
 
-/* Judge one envelope recipient.  On success returns 0 and fills *out/*n_out
+/* Judge one envelope recipient.  On success returns 0 and fills *out and *n_out
  * (allocated in a); on refusal returns -1 with why (PR_E_RELAY_DENIED,
  * PR_E_UNKNOWN_RECIPIENT, PR_E_NO_PROJECT, PR_E_BAD_ADDRESS) or a
  * temporary store error. */

@@ -1,0 +1,333 @@
+/* intake.c - the pipeline's threads and queues.
+ *
+ *   submit -> [work queue] -> N workers (parse, authenticate, decide)
+ *          -> [commit queue] -> 1 committer (group commit) -> done()
+ *
+ * Workers are threads, not event-loop callbacks, because DNS waits (SPF,
+ * DKIM keys) and GMime parsing of a 20 MiB message would stall every SMTP
+ * session sharing a loop.  Each worker owns its store connection and DNS
+ * channel, so nothing in a worker is shared but the queues.
+ *
+ * Group commit is the write barrier (Redis's beforeSleep, Postfix's
+ * cleanup): the committer takes *every* message that is ready, writes them
+ * all in one transaction with one fsync, and only after COMMIT returns does
+ * it call done() -- which is what lets SMTP answer 250.  Under load the
+ * queue fills while an fsync is in flight, so the next transaction carries
+ * many messages and the fsync cost is shared; when idle a message commits
+ * alone at once.  Nothing is acknowledged before it is durable, so a crash
+ * at any point loses nothing that got a 250.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/log.h"
+#include "core/settings.h"
+#include "intake/intake_private.h"
+
+#define INTAKE_DEFAULT_WORKERS 4
+#define INTAKE_MAX_WORKERS 32
+/* A batch bigger than this waits for the next transaction: it bounds the
+ * time one transaction holds the write lock and the memory in flight. */
+#define INTAKE_MAX_BATCH 256
+
+struct job_queue {
+	struct intake_job *head, *tail;
+	size_t len;
+};
+
+struct intake {
+	struct intake_options opt;
+	char *store_uri, *spool_dir;
+	pthread_mutex_t lock;
+	pthread_cond_t work_cv, commit_cv, idle_cv;
+	struct job_queue work, commit;
+	size_t in_flight;
+	bool stopping;
+	int nworkers;
+	pthread_t workers[INTAKE_MAX_WORKERS];
+	struct intake_worker wctx[INTAKE_MAX_WORKERS];
+	pthread_t committer;
+	struct store *commit_st;
+	/* RCPT judgements and refusal logs come from protocol threads. */
+	pthread_mutex_t front_lock;
+	struct store *front_st;
+};
+
+static void
+queue_push(struct job_queue *q, struct intake_job *j)
+{
+	j->next = NULL;
+	if (q->tail)
+		q->tail->next = j;
+	else
+		q->head = j;
+	q->tail = j;
+	q->len++;
+}
+
+static struct intake_job *
+queue_pop(struct job_queue *q)
+{
+	struct intake_job *j = q->head;
+	if (j) {
+		q->head = j->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		q->len--;
+	}
+	return j;
+}
+
+/* Tell the submitter and release everything the message owned. */
+static void
+job_finish(struct intake *in, struct intake_job *j)
+{
+	j->done(j->arg, &j->res);
+	arena_free(&j->m->arena);
+	free(j);
+	pthread_mutex_lock(&in->lock);
+	if (--in->in_flight == 0)
+		pthread_cond_broadcast(&in->idle_cv);
+	pthread_mutex_unlock(&in->lock);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct intake_worker *w = arg;
+	struct intake *in = w->in;
+	for (;;) {
+		pthread_mutex_lock(&in->lock);
+		while (in->work.head == NULL && !in->stopping)
+			pthread_cond_wait(&in->work_cv, &in->lock);
+		struct intake_job *j = queue_pop(&in->work);
+		pthread_mutex_unlock(&in->lock);
+		if (j == NULL)
+			return NULL;        /* stopping and drained */
+		intake_process(w, j);
+		if (j->sm == NULL) {
+			job_finish(in, j);  /* refused: already logged */
+			continue;
+		}
+		pthread_mutex_lock(&in->lock);
+		queue_push(&in->commit, j);
+		pthread_cond_signal(&in->commit_cv);
+		pthread_mutex_unlock(&in->lock);
+	}
+}
+
+/* Commit one batch; on a non-temporary failure retry each message alone so
+ * one bad message cannot keep the others from being stored. */
+static void
+commit_batch(struct intake *in, struct intake_job **jobs, size_t n)
+{
+	struct store_msg *msgs[INTAKE_MAX_BATCH];
+	for (size_t i = 0; i < n; i++)
+		msgs[i] = jobs[i]->sm;
+	struct pr_why why;
+	int rc = store_commit_batch(in->commit_st, msgs, n, &why);
+	if (rc < 0 && n > 1 && why.code != PR_E_STORE_BUSY) {
+		log_warn("intake: batch of %zu failed (%s); committing one by one", n, why.detail);
+		for (size_t i = 0; i < n; i++)
+			commit_batch(in, &jobs[i], 1);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct intake_result *r = &jobs[i]->res;
+		if (rc < 0) {
+			log_warn("intake: commit failed: %s", pr_why_text(&why));
+			r->why = why;
+			r->message_id = 0;
+			continue;
+		}
+		r->message_id = msgs[i]->id_r;
+		r->log_id = msgs[i]->log_id_r;
+	}
+}
+
+static void *
+committer_main(void *arg)
+{
+	struct intake *in = arg;
+	struct intake_job *batch[INTAKE_MAX_BATCH];
+	for (;;) {
+		pthread_mutex_lock(&in->lock);
+		while (in->commit.head == NULL && !(in->stopping && in->work.head == NULL &&
+		                                    in->in_flight == 0))
+			pthread_cond_wait(&in->commit_cv, &in->lock);
+		size_t n = 0;
+		while (n < INTAKE_MAX_BATCH && in->commit.head)
+			batch[n++] = queue_pop(&in->commit);
+		pthread_mutex_unlock(&in->lock);
+		if (n == 0)
+			return NULL;
+		commit_batch(in, batch, n);
+		for (size_t i = 0; i < n; i++)
+			job_finish(in, batch[i]);
+	}
+}
+
+struct intake *
+intake_new(const struct intake_options *opt, struct pr_why *why)
+{
+	struct intake *in = xcalloc(1, sizeof(*in));
+	in->opt = *opt;
+	in->store_uri = xstrdup(opt->store_uri);
+	in->spool_dir = xstrdup(opt->spool_dir ? opt->spool_dir : "/tmp");
+	in->nworkers = opt->workers > 0 ? opt->workers : INTAKE_DEFAULT_WORKERS;
+	if (in->nworkers > INTAKE_MAX_WORKERS)
+		in->nworkers = INTAKE_MAX_WORKERS;
+	pthread_mutex_init(&in->lock, NULL);
+	pthread_mutex_init(&in->front_lock, NULL);
+	pthread_cond_init(&in->work_cv, NULL);
+	pthread_cond_init(&in->commit_cv, NULL);
+	pthread_cond_init(&in->idle_cv, NULL);
+	if ((in->front_st = store_open(in->store_uri, why)) == NULL ||
+	    (in->commit_st = store_open(in->store_uri, why)) == NULL)
+		goto fail;
+	struct settings *set = settings_current();
+	for (int i = 0; i < in->nworkers; i++) {
+		struct intake_worker *w = &in->wctx[i];
+		w->in = in;
+		if ((w->st = store_open(in->store_uri, why)) == NULL ||
+		    (w->au = auth_new(set, why)) == NULL) {
+			settings_unref(&set);
+			goto fail;
+		}
+	}
+	settings_unref(&set);
+	for (int i = 0; i < in->nworkers; i++)
+		if (pthread_create(&in->workers[i], NULL, worker_main, &in->wctx[i]) != 0)
+			pr_panic("cannot start intake worker thread");
+	if (pthread_create(&in->committer, NULL, committer_main, in) != 0)
+		pr_panic("cannot start intake committer thread");
+	return in;
+fail:
+	for (int i = 0; i < in->nworkers; i++) {
+		store_close(&in->wctx[i].st);
+		auth_free(&in->wctx[i].au);
+	}
+	store_close(&in->front_st);
+	store_close(&in->commit_st);
+	free(in->store_uri);
+	free(in->spool_dir);
+	free(in);
+	return NULL;
+}
+
+void
+intake_free(struct intake **inp)
+{
+	struct intake *in = *inp;
+	if (in == NULL)
+		return;
+	*inp = NULL;
+	pthread_mutex_lock(&in->lock);
+	while (in->in_flight > 0)
+		pthread_cond_wait(&in->idle_cv, &in->lock);
+	in->stopping = true;
+	pthread_cond_broadcast(&in->work_cv);
+	pthread_cond_broadcast(&in->commit_cv);
+	pthread_mutex_unlock(&in->lock);
+	for (int i = 0; i < in->nworkers; i++) {
+		pthread_join(in->workers[i], NULL);
+		store_close(&in->wctx[i].st);
+		auth_free(&in->wctx[i].au);
+	}
+	pthread_join(in->committer, NULL);
+	store_close(&in->commit_st);
+	store_close(&in->front_st);
+	free(in->store_uri);
+	free(in->spool_dir);
+	free(in);
+}
+
+struct intake_msg *
+intake_msg_new(enum intake_source src)
+{
+	struct arena *a = arena_new();
+	struct intake_msg *m = arena_alloc(a, sizeof(*m));
+	m->arena = a;
+	m->source = src;
+	m->received_at = time(NULL);
+	m->peer_ip = m->peer_name = m->helo = m->mail_from = "";
+	return m;
+}
+
+const char *
+intake_spool_dir(const struct intake *in)
+{
+	return in->spool_dir;
+}
+
+int
+intake_judge_rcpt(struct intake *in, struct arena *a, const char *address,
+                  struct intake_rcpt *r, struct pr_why *why)
+{
+	struct settings *set = settings_current();
+	pthread_mutex_lock(&in->front_lock);
+	int rc = route_recipient(in->front_st, set, a, address, &r->targets, &r->ntargets, why);
+	pthread_mutex_unlock(&in->front_lock);
+	settings_unref(&set);
+	r->address = arena_strdup(a, address);
+	return rc;
+}
+
+void
+intake_log_refusal(struct intake *in, const struct intake_msg *m, uint64_t size,
+                   const struct pr_why *why)
+{
+	pthread_mutex_lock(&in->front_lock);
+	intake_log_attempt(in->front_st, m, size,
+	                   pr_err_is_temporary(why->code) ? "deferred" : "rejected", why, NULL, NULL);
+	pthread_mutex_unlock(&in->front_lock);
+}
+
+void
+intake_submit(struct intake *in, struct intake_msg *m, intake_done_fn done, void *arg)
+{
+	struct intake_job *j = xcalloc(1, sizeof(*j));
+	j->m = m;
+	j->done = done;
+	j->arg = arg;
+	pthread_mutex_lock(&in->lock);
+	in->in_flight++;
+	queue_push(&in->work, j);
+	pthread_cond_signal(&in->work_cv);
+	pthread_mutex_unlock(&in->lock);
+}
+
+struct waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	bool done;
+	struct intake_result *res;
+};
+
+static void
+wake_waiter(void *arg, const struct intake_result *res)
+{
+	struct waiter *w = arg;
+	pthread_mutex_lock(&w->lock);
+	*w->res = *res;
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+intake_submit_wait(struct intake *in, struct intake_msg *m, struct intake_result *res)
+{
+	struct waiter w = {.done = false, .res = res};
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	intake_submit(in, m, wake_waiter, &w);
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cv, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	pthread_mutex_destroy(&w.lock);
+	pthread_cond_destroy(&w.cv);
+}

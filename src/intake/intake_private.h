@@ -1,0 +1,69 @@
+/* intake_private.h - shared between the files of src/intake only. */
+#ifndef PR_INTAKE_PRIVATE_H
+#define PR_INTAKE_PRIVATE_H
+
+#include <stdbool.h>
+
+#include "auth/auth.h"
+#include "intake/intake.h"
+#include "mime/mime.h"
+#include "store/store.h"
+
+struct settings;
+
+/* One submitted message on its way through the pipeline. */
+struct intake_job {
+	struct intake_job *next;
+	struct intake_msg *m;
+	intake_done_fn done;
+	void *arg;
+	struct store_msg *sm;        /* set when the message is to be committed */
+	struct intake_result res;
+};
+
+/* What a worker thread owns: its own store connection and DNS channel. */
+struct intake_worker {
+	struct intake *in;
+	struct store *st;
+	struct auth *au;
+};
+
+/* Everything the pipeline learns about one message, step by step. */
+struct intake_eval {
+	struct intake_msg *m;
+	const struct settings *set;
+	struct store *st;
+	struct mime_info mi;
+	bool unreadable;
+	struct pr_why parse_why;
+	struct auth_verdict av;
+	const char *sender;          /* From address (lowercase), "" if none */
+	int64_t thread_id;
+	struct store_placement *places;
+	size_t nplaces, capplaces;
+	const char **new_stakeholders;
+	size_t nnew_stakeholders;
+	struct pr_why note;          /* accepted-with-remark (duplicate, auto reply) */
+};
+
+/* process.c: run every step; either fills job->sm (to commit) or sets
+ * job->res.why to a refusal (already logged). */
+void intake_process(struct intake_worker *w, struct intake_job *job);
+
+/* policy.c: threading, who may send, and where the message is filed. */
+int intake_policy(struct intake_eval *ev, struct pr_why *why);
+void intake_add_place(struct intake_eval *ev, enum route_kind kind, const char *target,
+                      const char *via);
+
+/* received.c: our trace header and loop detection. */
+const char *intake_received_header(struct arena *a, const struct intake_msg *m,
+                                   const char *hostname, const char *queue_id);
+int intake_count_own_received(const struct mime_info *mi, const char *hostname);
+const char *intake_queue_id(struct arena *a);
+
+/* Log one attempt (refused or duplicate) on the given store connection. */
+void intake_log_attempt(struct store *st, const struct intake_msg *m, uint64_t size,
+                        const char *verdict, const struct pr_why *why, const char *msgid_hdr,
+                        int64_t *log_id_r);
+
+#endif

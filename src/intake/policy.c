@@ -1,0 +1,257 @@
+/* policy.c - which conversation a message belongs to, whether its sender
+ * may put it there, and where it is filed.
+ *
+ * The rules (issue #3; settings decide where noted):
+ *  - A message whose In-Reply-To or References names a stored message joins
+ *    that thread and is filed where the thread lives, whatever address it
+ *    was sent to -- if its sender took part in the thread (a stakeholder
+ *    answering), or is an active user, or it is an automatic reply/bounce.
+ *  - Into a project: the From address must belong to an active user who is
+ *    a member of the project (not_a_user, user_inactive, not_a_member).
+ *  - Into a user's mailbox or Unassigned: any active user may write.
+ *  - Anyone else with no thread: refused, or Unassigned when the setting
+ *    unknown_sender = unassigned.  Bounces and auto-replies are never
+ *    refused (refusing a bounce makes a double bounce): they go to
+ *    Unassigned and are never answered.
+ *  - From must align with the envelope sender's domain (or carry an
+ *    aligned passing DKIM signature): otherwise anyone with a domain of
+ *    their own and a passing SPF record could write as our users.
+ *  - A member who writes into a project and Cc's outside people makes them
+ *    the project's stakeholders (auto_stakeholders), so their replies are
+ *    accepted into the thread.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "core/arena.h"
+#include "core/settings.h"
+#include "intake/intake_private.h"
+#include "route/address.h"
+
+struct sender {
+	bool known;                  /* an address of a user */
+	bool active;
+	const char *user;            /* user name */
+	bool automatic;              /* bounce, auto-reply, null sender */
+};
+
+void
+intake_add_place(struct intake_eval *ev, enum route_kind kind, const char *target,
+                 const char *via)
+{
+	for (size_t i = 0; i < ev->nplaces; i++)
+		if (ev->places[i].kind == kind && strcmp(ev->places[i].target, target) == 0)
+			return;
+	if (ev->nplaces == ev->capplaces) {
+		size_t cap = ev->capplaces ? 2 * ev->capplaces : 8;
+		struct store_placement *p = arena_alloc(ev->m->arena, cap * sizeof(*p));
+		if (ev->nplaces)
+			memcpy(p, ev->places, ev->nplaces * sizeof(*p));
+		ev->places = p;
+		ev->capplaces = cap;
+	}
+	struct store_placement *p = &ev->places[ev->nplaces++];
+	p->kind = kind;
+	p->target = arena_strdup(ev->m->arena, target ? target : "");
+	p->via = arena_strdup(ev->m->arena, via ? via : "");
+}
+
+/* In-Reply-To first, then References newest first. 0 none, 1 found, -1 error. */
+static int
+find_thread(struct intake_eval *ev, struct pr_why *why)
+{
+	const char *ids[64];
+	size_t n = 0;
+	if (ev->mi.in_reply_to)
+		ids[n++] = ev->mi.in_reply_to;
+	for (size_t i = ev->mi.nreferences; i > 0 && n < 64; i--)
+		ids[n++] = ev->mi.references[i - 1];
+	for (size_t i = 0; i < n; i++) {
+		int64_t id, thread;
+		int rc = store_message_by_msgid(ev->st, ids[i], &id, &thread, why);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			ev->thread_id = thread;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int
+identify_sender(struct intake_eval *ev, struct sender *s, struct pr_why *why)
+{
+	memset(s, 0, sizeof(*s));
+	s->automatic = *ev->m->mail_from == '\0' || ev->mi.auto_submitted || ev->mi.is_bounce;
+	if (*ev->sender == '\0')
+		return 0;
+	struct store_user u;
+	int rc = store_user_by_email(ev->st, ev->m->arena, ev->sender, &u, why);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		s->known = true;
+		s->active = u.active;
+		s->user = u.name;
+	}
+	return 0;
+}
+
+/* a and b are the same domain, or one is a subdomain of the other (the
+ * relaxed alignment of RFC 7489 3.1, without the public suffix list). */
+static bool
+domains_align(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la == lb)
+		return strcasecmp(a, b) == 0;
+	const char *longer = la > lb ? a : b, *shorter = la > lb ? b : a;
+	size_t ll = la > lb ? la : lb, ls = la > lb ? lb : la;
+	return longer[ll - ls - 1] == '.' && strcasecmp(longer + ll - ls, shorter) == 0;
+}
+
+static int
+check_from_alignment(struct intake_eval *ev, struct pr_why *why)
+{
+	const char *env = ev->m->mail_from;
+	if (*env == '\0' || *ev->sender == '\0')
+		return 0;
+	if (domains_align(address_domain(env), address_domain(ev->sender)))
+		return 0;
+	for (size_t i = 0; i < ev->av.ndkim; i++)
+		if (ev->av.dkim[i].result == AUTH_PASS && ev->av.dkim[i].aligned)
+			return 0;
+	pr_why_set(why, PR_E_FROM_MISMATCH, "From %s does not match the envelope sender %s",
+	           ev->sender, env);
+	return -1;
+}
+
+static int
+join_thread(struct intake_eval *ev, const struct sender *s, bool *joined, struct pr_why *why)
+{
+	*joined = false;
+	int rc = find_thread(ev, why);
+	if (rc <= 0)
+		return rc;
+	int part = *ev->sender ? store_thread_has_participant(ev->st, ev->thread_id, ev->sender, why) : 0;
+	if (part < 0)
+		return -1;
+	if (!part && !(s->known && s->active) && !s->automatic)
+		return 0;            /* not theirs to answer: judge as a new message */
+	struct store_placement *pl;
+	size_t n;
+	if (store_thread_placements(ev->st, ev->m->arena, ev->thread_id, &pl, &n, why) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (pl[i].kind == ROUTE_PROJECT && !part && !s->automatic) {
+			int mem = store_project_is_member(ev->st, pl[i].target, s->user, why);
+			if (mem < 0)
+				return -1;
+			if (!mem)
+				continue;
+		}
+		intake_add_place(ev, pl[i].kind, pl[i].target, pl[i].via);
+	}
+	*joined = ev->nplaces > 0;
+	return 0;
+}
+
+/* A sender who is not a user, writing outside any thread. */
+static int
+outsider(struct intake_eval *ev, const struct sender *s, const struct route_target *t,
+         struct pr_why *why)
+{
+	if (s->automatic) {
+		pr_why_set(&ev->note, PR_E_AUTO_REPLY, "automatic message from <%s> filed in Unassigned",
+		           ev->m->mail_from);
+		intake_add_place(ev, ROUTE_UNASSIGNED, "", t->via);
+		return 0;
+	}
+	if (strcmp(settings_get(ev->set, "unknown_sender"), "unassigned") == 0) {
+		intake_add_place(ev, ROUTE_UNASSIGNED, "", t->via);
+		return 0;
+	}
+	const char *who = *ev->sender ? ev->sender : "(no From address)";
+	if (t->kind == ROUTE_PROJECT)
+		pr_why_set(why, PR_E_NOT_A_USER, "sender %s is not a postroom user", who);
+	else
+		pr_why_set(why, PR_E_UNKNOWN_SENDER,
+		           "sender %s is not a postroom user and the message answers no thread", who);
+	return -1;
+}
+
+static void
+add_stakeholders(struct intake_eval *ev, const char *project)
+{
+	if (!settings_bool(ev->set, "auto_stakeholders"))
+		return;
+	const struct { struct mime_address *v; size_t n; } lists[] = {
+		{ev->mi.to, ev->mi.nto}, {ev->mi.cc, ev->mi.ncc}};
+	struct arena *a = ev->m->arena;
+	for (size_t l = 0; l < 2; l++)
+		for (size_t i = 0; i < lists[l].n; i++) {
+			const char *addr = lists[l].v[i].address;
+			struct pr_why why;
+			struct store_user u;
+			if (addr == NULL || *addr == '\0' ||
+			    store_domain_served(ev->st, address_domain(addr), &why) != 0 ||
+			    store_user_by_email(ev->st, a, addr, &u, &why) != 1)
+				continue;
+			const char **grown = arena_alloc(a, (ev->nnew_stakeholders + 1) * sizeof(*grown));
+			if (ev->nnew_stakeholders)
+				memcpy(grown, ev->new_stakeholders, ev->nnew_stakeholders * sizeof(*grown));
+			grown[ev->nnew_stakeholders++] = arena_printf(a, "%s\t%s", project,
+			                                               address_normalize(a, addr));
+			ev->new_stakeholders = grown;
+		}
+}
+
+static int
+judge_target(struct intake_eval *ev, const struct sender *s, const struct route_target *t,
+             struct pr_why *why)
+{
+	if (!s->known)
+		return outsider(ev, s, t, why);
+	if (!s->active) {
+		pr_why_set(why, PR_E_USER_INACTIVE, "the account of %s (%s) is not active", s->user, ev->sender);
+		return -1;
+	}
+	if (t->kind == ROUTE_PROJECT) {
+		int mem = store_project_is_member(ev->st, t->target, s->user, why);
+		if (mem < 0)
+			return -1;
+		if (!mem) {
+			pr_why_set(why, PR_E_NOT_A_MEMBER, "%s is not a member of project %s", s->user, t->target);
+			return -1;
+		}
+		add_stakeholders(ev, t->target);
+	}
+	intake_add_place(ev, t->kind, t->target, t->via);
+	return 0;
+}
+
+int
+intake_policy(struct intake_eval *ev, struct pr_why *why)
+{
+	struct sender s;
+	if (identify_sender(ev, &s, why) < 0)
+		return -1;
+	if (check_from_alignment(ev, why) < 0)
+		return -1;
+	bool joined;
+	if (join_thread(ev, &s, &joined, why) < 0)
+		return -1;
+	if (joined)
+		return 0;
+	ev->thread_id = 0;
+	for (size_t r = 0; r < ev->m->nrcpts; r++) {
+		const struct intake_rcpt *rc = &ev->m->rcpts[r];
+		for (size_t t = 0; t < rc->ntargets; t++)
+			if (judge_target(ev, &s, &rc->targets[t], why) < 0)
+				return -1;
+	}
+	if (ev->nplaces == 0)
+		intake_add_place(ev, ROUTE_UNASSIGNED, "", ev->m->nrcpts ? ev->m->rcpts[0].address : "");
+	return 0;
+}

@@ -1,0 +1,256 @@
+/* process.c - the steps one message goes through on a worker thread.
+ *
+ *   1. parse (mime/)           unreadable -> Fallback, never lost
+ *   2. loop check              our own Received too often -> 550 5.4.6
+ *   3. authenticate (auth/)    policy says no -> 550 5.7.x / 451 4.4.3
+ *   4. policy (policy.c)       threading, who may send, placements
+ *   5. duplicate check         same Message-ID and bytes -> filed once
+ *   6. build the store record  -> the committer
+ *
+ * A refusal is written to the intake log here, on the worker's own store
+ * connection; an accepted message is logged in the commit transaction.
+ */
+#include <jansson.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/settings.h"
+#include "core/spool.h"
+#include "intake/intake_private.h"
+#include "route/address.h"
+
+static const char *
+rcpt_list(struct arena *a, const struct intake_msg *m)
+{
+	const char *s = "";
+	for (size_t i = 0; i < m->nrcpts; i++)
+		s = arena_printf(a, "%s%s%s", s, i ? "," : "", m->rcpts[i].address);
+	return s;
+}
+
+void
+intake_log_attempt(struct store *st, const struct intake_msg *m, uint64_t size,
+                   const char *verdict, const struct pr_why *why, const char *msgid_hdr,
+                   int64_t *log_id_r)
+{
+	struct arena *a = arena_new();
+	struct store_log_entry e = {
+		.at = m->received_at ? m->received_at : time(NULL),
+		.source = m->source == INTAKE_POP3 ? "pop3" : "smtp",
+		.peer_ip = m->peer_ip, .helo = m->helo, .mail_from = m->mail_from,
+		.rcpts = rcpt_list(a, m), .size = size, .verdict = verdict,
+		.reason = why->code, .detail = pr_why_text(why), .message_id_hdr = msgid_hdr,
+	};
+	struct pr_why err;
+	int64_t id = 0;
+	if (store_log_append(st, &e, &id, &err) < 0)
+		log_warn("intake: could not write the intake log: %s", pr_why_text(&err));
+	if (log_id_r)
+		*log_id_r = id;
+	char s1[128], s2[128];
+	log_info("intake: %s from=<%s> ip=%s size=%llu reason=%s: %s", verdict,
+	         log_sanitize(s1, sizeof(s1), m->mail_from, 100), m->peer_ip,
+	         (unsigned long long)size, pr_err_name(why->code),
+	         log_sanitize(s2, sizeof(s2), pr_why_text(why), 120));
+	arena_free(&a);
+}
+
+/* Refuse: log it and set the job's result. */
+static void
+refuse(struct intake_worker *w, struct intake_job *j, struct intake_eval *ev,
+       const struct pr_why *why)
+{
+	const char *verdict = pr_err_is_temporary(why->code) ? "deferred" : "rejected";
+	j->res.why = *why;
+	intake_log_attempt(w->st, j->m, spool_size(j->m->raw), verdict, why,
+	                   ev->unreadable ? NULL : ev->mi.message_id, &j->res.log_id);
+}
+
+static const char *
+first_from(const struct mime_info *mi)
+{
+	return mi->nfrom > 0 && mi->from[0].address ? mi->from[0].address : "";
+}
+
+static void
+authenticate(struct intake_worker *w, struct intake_eval *ev)
+{
+	struct intake_msg *m = ev->m;
+	struct auth_input ai = {
+		.client_ip = m->peer_ip, .helo = m->helo, .mail_from = m->mail_from,
+		.from_domain = address_domain(ev->sender), .raw = m->raw, .now = time(NULL),
+	};
+	auth_check(w->au, m->arena, &ai, ev->set, &ev->av);
+}
+
+/* The people named in From/To/Cc, resolved against the directory, so a
+ * project's correspondence with each person can be listed. */
+static void
+collect_people(struct intake_eval *ev, struct store_msg *sm)
+{
+	struct arena *a = ev->m->arena;
+	size_t n = ev->mi.nfrom + ev->mi.nto + ev->mi.ncc, k = 0;
+	struct store_person *p = arena_alloc(a, (n ? n : 1) * sizeof(*p));
+	const struct { struct mime_address *v; size_t n; const char *role; } lists[] = {
+		{ev->mi.from, ev->mi.nfrom, "from"}, {ev->mi.to, ev->mi.nto, "to"},
+		{ev->mi.cc, ev->mi.ncc, "cc"},
+	};
+	for (size_t l = 0; l < 3; l++)
+		for (size_t i = 0; i < lists[l].n && k < n; i++) {
+			const char *addr = lists[l].v[i].address;
+			if (addr == NULL || *addr == '\0')
+				continue;
+			struct store_user u;
+			struct store_stakeholder s;
+			struct pr_why why;
+			p[k].address = address_normalize(a, addr);
+			p[k].role = lists[l].role;
+			if (store_user_by_email(ev->st, a, p[k].address, &u, &why) == 0)
+				p[k].user = u.name;
+			else if (store_stakeholder_by_email(ev->st, a, p[k].address, &s, &why) == 0)
+				p[k].stakeholder = s.name;
+			k++;
+		}
+	sm->people = p;
+	sm->npeople = k;
+}
+
+static const char *
+references_text(struct arena *a, const struct mime_info *mi)
+{
+	if (mi->nreferences == 0)
+		return NULL;
+	const char *s = "";
+	for (size_t i = 0; i < mi->nreferences; i++)
+		s = arena_printf(a, "%s%s<%s>", s, i ? " " : "", mi->references[i]);
+	return s;
+}
+
+static void
+build_record(struct intake_eval *ev, struct intake_job *j)
+{
+	struct intake_msg *m = ev->m;
+	struct arena *a = m->arena;
+	struct store_msg *sm = arena_alloc(a, sizeof(*sm));
+	const char *host = settings_get(ev->set, "hostname");
+	const char **rcpts = arena_alloc(a, (m->nrcpts ? m->nrcpts : 1) * sizeof(*rcpts));
+	for (size_t i = 0; i < m->nrcpts; i++)
+		rcpts[i] = m->rcpts[i].address;
+	sm->source = m->source == INTAKE_POP3 ? "pop3" : "smtp";
+	sm->received_at = m->received_at;
+	sm->peer_ip = m->peer_ip;
+	sm->helo = m->helo;
+	sm->mail_from = m->mail_from;
+	sm->rcpts = rcpts;
+	sm->nrcpts = m->nrcpts;
+	sm->raw = m->raw;
+	sm->prepend = arena_printf(a, "%s%s", intake_received_header(a, m, host, intake_queue_id(a)),
+	                           ev->av.header ? ev->av.header : "");
+	sm->unreadable = ev->unreadable;
+	if (!ev->unreadable) {
+		sm->message_id = ev->mi.message_id;
+		sm->in_reply_to = ev->mi.in_reply_to;
+		sm->references = references_text(a, &ev->mi);
+		sm->subject = ev->mi.subject;
+		sm->from_addr = *ev->sender ? ev->sender : NULL;
+		sm->date = ev->mi.date;
+		sm->parsed_json = ev->mi.json;
+		sm->auto_reply = ev->mi.auto_submitted || ev->mi.is_bounce || *m->mail_from == '\0';
+		collect_people(ev, sm);
+	}
+	sm->auth_json = ev->av.json;
+	sm->thread_id = ev->thread_id;
+	sm->placements = ev->places;
+	sm->nplacements = ev->nplaces;
+	sm->new_stakeholders = ev->new_stakeholders;
+	sm->nnew_stakeholders = ev->nnew_stakeholders;
+	sm->verdict = "accepted";
+	sm->reason = ev->note.code;
+	sm->detail = ev->note.code == PR_OK ? NULL : pr_why_text(&ev->note);
+	j->sm = sm;
+}
+
+static int
+check_loop(struct intake_eval *ev, struct pr_why *why)
+{
+	const char *host = settings_get(ev->set, "hostname");
+	int n = intake_count_own_received(&ev->mi, host);
+	if (n > PR_MAX_OWN_RECEIVED) {
+		pr_why_set(why, PR_E_LOOP, "mail loop: the message already passed through %s %d times", host, n);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_duplicate(struct intake_eval *ev, struct pr_why *why)
+{
+	if (ev->unreadable || ev->mi.message_id == NULL)
+		return 0;
+	int dup = store_message_is_duplicate(ev->st, ev->mi.message_id,
+	                                     spool_sha256_hex(ev->m->raw), why);
+	if (dup < 0)
+		return -1;
+	if (dup == 1)
+		pr_why_set(&ev->note, PR_E_DUPLICATE, "message <%s> had already arrived; not filed twice",
+		           ev->mi.message_id);
+	return 0;
+}
+
+void
+intake_process(struct intake_worker *w, struct intake_job *j)
+{
+	struct intake_eval ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.m = j->m;
+	ev.st = w->st;
+	struct settings *set = settings_current();
+	ev.set = set;
+	struct pr_why why;
+	pr_why_clear(&why);
+	pr_why_clear(&ev.note);
+	j->res.why.code = PR_OK;
+
+	if (mime_parse(j->m->raw, j->m->arena, &ev.mi, &ev.parse_why) < 0) {
+		ev.unreadable = true;
+		log_warn("intake: unreadable message from <%s>: %s", j->m->mail_from,
+		         pr_why_text(&ev.parse_why));
+	}
+	ev.sender = ev.unreadable ? "" : address_normalize(j->m->arena, first_from(&ev.mi));
+	if (!ev.unreadable && check_loop(&ev, &why) < 0)
+		goto refused;
+	authenticate(w, &ev);
+	if (ev.unreadable) {
+		/* Nothing can be checked about a message we cannot read, and
+		 * refusing it would lose it: keep it for a person to look at. */
+		ev.note = ev.parse_why;
+		ev.note.code = PR_E_UNREADABLE;
+		intake_add_place(&ev, ROUTE_FALLBACK, "", j->m->nrcpts ? j->m->rcpts[0].address : "");
+	} else {
+		if (auth_decide(set, &ev.av, &why) != PR_OK)
+			goto refused;
+		if (intake_policy(&ev, &why) < 0)
+			goto refused;
+		if (check_duplicate(&ev, &why) < 0)
+			goto refused;
+	}
+	if (ev.note.code == PR_E_DUPLICATE) {
+		/* Already stored: answer 250 (the sender did nothing wrong) and
+		 * log the attempt, but do not file it again. */
+		j->res.why = ev.note;
+		intake_log_attempt(w->st, j->m, spool_size(j->m->raw), "accepted", &ev.note,
+		                   ev.mi.message_id, &j->res.log_id);
+		j->res.why.code = PR_OK;
+		settings_unref(&set);
+		return;
+	}
+	build_record(&ev, j);
+	settings_unref(&set);
+	return;
+refused:
+	refuse(w, j, &ev, &why);
+	settings_unref(&set);
+}

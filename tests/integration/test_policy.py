@@ -1,0 +1,147 @@
+"""Issue #3 through the real SMTP listener: threading, who may send,
+duplicates, auto-replies, loops, unreadable mail, and `postroom why`."""
+import json
+import smtplib
+import unittest
+
+from harness import PostroomCase, make_message
+
+
+class PolicyCase(PostroomCase):
+    def send(self, sender, rcpts, data, mail_from=None):
+        with self.smtp() as s:
+            s.ehlo("client.test.example")
+            return s.sendmail(mail_from if mail_from is not None else sender, rcpts, data)
+
+    def refused(self, sender, rcpts, data, mail_from=None):
+        with self.assertRaises(smtplib.SMTPDataError) as cm:
+            self.send(sender, rcpts, data, mail_from)
+        return cm.exception
+
+    def messages(self, *filt):
+        return self.pr.cli_json("messages", "list", *filt)
+
+    def ids(self, *filt):
+        doc = self.messages(*filt)
+        rows = doc["messages"] if isinstance(doc, dict) else doc
+        return [m["id"] for m in rows]
+
+    def why(self, query):
+        return json.loads(self.pr.cli("why", query, "--json", check=False).stdout)
+
+
+class TestSenderPolicy(PolicyCase):
+    def test_member_into_project(self):
+        self.send("alice@firm.example", ["a1234@firm.example"],
+                  make_message("alice@firm.example", "a1234@firm.example"))
+        self.assertEqual(len(self.ids("--project", "1234")), 1)
+
+    def test_non_user_refused_with_reason_in_why(self):
+        err = self.refused("mallory@outside.example", ["a1234@firm.example"],
+                           make_message("mallory@outside.example", "a1234@firm.example"))
+        self.assertEqual(err.smtp_code, 550)
+        self.assertIn(b"5.7.1", err.smtp_error)
+        self.assertIn(b"not a postroom user", err.smtp_error)
+        doc = self.why("mallory@outside.example")
+        self.assertEqual(doc["attempts"][0]["code"], "not_a_user")
+        self.assertEqual(doc["attempts"][0]["verdict"], "rejected")
+        self.assertIn("fix", doc["attempts"][0])
+        text = self.pr.cli("why", "mallory@outside.example").stdout.decode()
+        self.assertIn("REFUSED", text)
+        self.assertIn("not a postroom user", text)
+
+    def test_user_not_member_refused(self):
+        err = self.refused("carol@firm.example", ["a1234@firm.example"],
+                           make_message("carol@firm.example", "a1234@firm.example"))
+        self.assertIn(b"carol is not a member of project 1234", err.smtp_error)
+        self.assertEqual(self.why("carol@firm.example")["attempts"][0]["code"], "not_a_member")
+
+    def test_from_must_match_envelope(self):
+        err = self.refused("alice@firm.example", ["a1234@firm.example"],
+                           make_message("alice@firm.example", "a1234@firm.example"),
+                           mail_from="attacker@evil.example")
+        self.assertIn(b"does not match the envelope sender", err.smtp_error)
+
+    def test_unknown_sender_reject_default(self):
+        err = self.refused("stranger@outside.example", ["alice@firm.example"],
+                           make_message("stranger@outside.example", "alice@firm.example"))
+        self.assertEqual(err.smtp_code, 550)
+        self.assertEqual(self.why("stranger@outside.example")["attempts"][0]["code"], "unknown_sender")
+
+
+class TestUnknownSenderUnassigned(PolicyCase):
+    config = {"unknown_sender": "unassigned"}
+
+    def test_unknown_sender_goes_to_unassigned(self):
+        self.send("stranger@outside.example", ["alice@firm.example"],
+                  make_message("stranger@outside.example", "alice@firm.example"))
+        self.assertEqual(len(self.ids("--unassigned")), 1)
+        self.assertEqual(len(self.ids("--user", "alice")), 0)
+
+
+class TestThreads(PolicyCase):
+    def start_thread(self):
+        """alice writes into project 1234 and Cc's an outside person."""
+        msg = make_message("alice@firm.example", "a1234@firm.example", subject="Harbour plans",
+                           extra_headers=["Cc: Sam Stake <sam@partner.example>"],
+                           msgid="<thread-root@firm.example>")
+        self.send("alice@firm.example", ["a1234@firm.example"], msg)
+        return "<thread-root@firm.example>"
+
+    def test_stakeholder_reply_by_in_reply_to(self):
+        root = self.start_thread()
+        reply = make_message("sam@partner.example", "alice@firm.example", subject="Re: Harbour plans",
+                             extra_headers=[f"In-Reply-To: {root}", f"References: {root}"])
+        self.send("sam@partner.example", ["alice@firm.example"], reply)
+        self.assertEqual(len(self.ids("--project", "1234")), 2)
+        stake = self.pr.cli_json("stakeholder", "list")
+        self.assertIn("sam@partner.example", json.dumps(stake))
+
+    def test_reply_by_references_only(self):
+        root = self.start_thread()
+        reply = make_message("sam@partner.example", "unknown-box@firm.example", subject="Re: x",
+                             extra_headers=[f"References: <other@nowhere.example> {root}"])
+        self.send("sam@partner.example", ["unknown-box@firm.example"], reply)
+        self.assertEqual(len(self.ids("--project", "1234")), 2)
+
+    def test_outsider_not_in_thread_refused(self):
+        root = self.start_thread()
+        reply = make_message("eve@elsewhere.example", "a1234@firm.example", subject="Re: x",
+                             extra_headers=[f"In-Reply-To: {root}"])
+        err = self.refused("eve@elsewhere.example", ["a1234@firm.example"], reply)
+        self.assertIn(b"not a postroom user", err.smtp_error)
+
+    def test_duplicate_filed_once(self):
+        msg = make_message("alice@firm.example", "a1234@firm.example", msgid="<dup-1@firm.example>")
+        self.send("alice@firm.example", ["a1234@firm.example"], msg)
+        self.send("alice@firm.example", ["a1234@firm.example"], msg)
+        self.assertEqual(len(self.ids("--project", "1234")), 1)
+        codes = [a["code"] for a in self.why("<dup-1@firm.example>")["attempts"]]
+        self.assertIn("duplicate", codes)
+
+    def test_auto_reply_filed_not_refused(self):
+        msg = make_message("MAILER-DAEMON@outside.example", "alice@firm.example",
+                           subject="Automatic reply: out of office",
+                           extra_headers=["Auto-Submitted: auto-replied"])
+        self.send("", ["alice@firm.example"], msg, mail_from="")
+        self.assertEqual(len(self.ids("--unassigned")), 1)
+
+
+class TestLoopsAndUnreadable(PolicyCase):
+    def test_loop_refused(self):
+        hops = [f"Received: from relay{i}.example by mx.firm.example (postroom) with ESMTP id X{i};"
+                f" Sun, 22 Nov 2026 10:00:0{i} +0000" for i in range(5)]
+        msg = make_message("alice@firm.example", "a1234@firm.example", extra_headers=hops)
+        err = self.refused("alice@firm.example", ["a1234@firm.example"], msg)
+        self.assertIn(b"5.4.6", err.smtp_error)
+
+    def test_malformed_mime_goes_to_fallback(self):
+        body = ("From: alice@firm.example\r\nTo: a1234@firm.example\r\nSubject: broken\r\n"
+                "MIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\n\r\n" + "--x\r\n" * 3)
+        raw = ("\r\n".join("X-Filler-%d: %s" % (i, "y" * 900) for i in range(1300)) + "\r\n" + body).encode()
+        self.send("alice@firm.example", ["a1234@firm.example"], raw)
+        self.assertEqual(len(self.ids("--fallback")), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
