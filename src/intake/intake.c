@@ -244,18 +244,6 @@ intake_free(struct intake **inp)
 	free(in);
 }
 
-struct intake_msg *
-intake_msg_new(enum intake_source src)
-{
-	struct arena *a = arena_new();
-	struct intake_msg *m = arena_alloc(a, sizeof(*m));
-	m->arena = a;
-	m->source = src;
-	m->received_at = time(NULL);
-	m->peer_ip = m->peer_name = m->helo = m->mail_from = "";
-	return m;
-}
-
 const char *
 intake_spool_dir(const struct intake *in)
 {
