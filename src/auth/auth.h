@@ -32,6 +32,15 @@ struct auth_input {
 	const char *from_domain;     /* RFC5322.From domain, "" if none */
 	struct spool *raw;           /* the message as received */
 	time_t now;
+	/* Collected mail (POP3) only; NULL or "" = off.  SMTP intake leaves
+	 * them unset.  trusted_received_host: when client_ip is "", take the
+	 * client IP and HELO from the topmost Received header stamped "by"
+	 * this host (auth_received_peer).  trusted_authserv_id: adopt the
+	 * spf/dkim/dmarc results of the topmost Authentication-Results header
+	 * with this authserv-id instead of checking again (the mailbox
+	 * provider checked the real SMTP session; we cannot). */
+	const char *trusted_received_host;
+	const char *trusted_authserv_id;
 };
 
 struct auth_dkim_sig {
@@ -47,20 +56,32 @@ struct auth_verdict {
 	const char *spf_domain;      /* domain checked (MAIL FROM or HELO) */
 	enum pr_err spf_reason;
 	const char *spf_detail;
+	bool spf_helo;               /* spf_domain is the HELO name (null sender) */
 	struct auth_dkim_sig *dkim;
 	size_t ndkim;
 	enum auth_result dmarc;
 	const char *dmarc_policy;    /* "none", "quarantine", "reject", or NULL */
 	const char *dmarc_domain;
+	const char *dmarc_detail;    /* plain words, may be NULL */
 	/* "Authentication-Results: <authserv-id>; spf=...; dkim=...; dmarc=...\r\n" */
 	const char *header;
 	const char *json;            /* the same as a JSON object */
+	/* NULL: checked here; else the trusted authserv-id whose results were
+	 * adopted (collected mail). */
+	const char *adopted_from;
 };
 
 struct auth;
 /* One per thread (owns a DNS channel).  dns_server "" = system resolver. */
 struct auth *auth_new(const struct settings *set, struct pr_why *why);
 void auth_free(struct auth **a);
+/* Over a given DNS port (tests: an in-memory zone); takes ownership. */
+struct auth *auth_new_dns(struct dns *dns);
+/* The client IP and HELO from the topmost Received header whose "by"
+ * names host (case-insensitive): "from HELO (rdns [IP]) by host ...", and
+ * Exim's "from rdns ([IP] helo=HELO) by host".  0 found, -1 not. */
+int auth_received_peer(struct arena *a, struct spool *raw, const char *host,
+                       const char **ip_r, const char **helo_r);
 
 /* Runs every check.  Never fails as a whole: DNS trouble shows up as
  * temperror results.  Allocates in a. */

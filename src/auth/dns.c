@@ -1,1 +1,138 @@
-/* dns.c - placeholder; see dns.h. */
+/* dns.c - the DNS port: name checks, dispatch to a backend, copy-out.
+ *
+ * Every lookup goes through dns_lookup(): the name is checked (RFC 1035
+ * 2.3.4: labels of 1..63 octets, 253 in all) and lowercased, counted (the
+ * SPF limits and the tests read dns_lookup_count), then answered by the
+ * in-memory zone (dns_zone.c) or by c-ares (dns_cares.c, which consults
+ * the process-wide cache in dns_cache.c).  Backends fill a heap rrset; this
+ * file copies it into the caller's arena so no heap pointer escapes.
+ */
+#include "auth/dns_private.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+
+void
+dns_rrset_clear(struct dns_rrset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free((char *)s->rr[i].text);
+	memset(s, 0, sizeof(*s));
+}
+
+bool
+dns_rrset_add(struct dns_rrset *s, enum dns_type t, uint32_t ttl, const char *text, size_t len,
+              const uint8_t *addr, int pref)
+{
+	if (s->n >= DNS_MAX_RR)
+		return false;
+	struct dns_rr *rr = &s->rr[s->n++];
+	memset(rr, 0, sizeof(*rr));
+	rr->type = t;
+	rr->ttl = ttl;
+	char *copy = xmalloc(len + 1);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	rr->text = copy;
+	rr->len = len;
+	if (addr)
+		memcpy(rr->addr, addr, t == DNS_T_AAAA ? 16 : 4);
+	rr->preference = pref;
+	if (s->n == 1 || ttl < s->ttl)
+		s->ttl = ttl;
+	return true;
+}
+
+/* Lowercase copy without a trailing dot into out (PR_MAX_DOMAIN + 2);
+ * false when the name cannot be asked about. */
+static bool
+dns_normalise(const char *name, char *out, size_t outsz)
+{
+	size_t n = strlen(name);
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	if (n == 0 || n > 253 || n >= outsz)
+		return false;
+	size_t label = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (++label > 63) {
+			return false;
+		}
+		out[i] = (char)tolower(c);
+	}
+	out[n] = '\0';
+	return label > 0;
+}
+
+struct dns *
+dns_new_memory(void)
+{
+	struct dns *d = xcalloc(1, sizeof(*d));
+	d->kind = DNS_KIND_MEMORY;
+	d->zone = dns_zone_new();
+	return d;
+}
+
+void
+dns_free(struct dns **dp)
+{
+	struct dns *d = *dp;
+	if (d == NULL)
+		return;
+	if (d->kind == DNS_KIND_CARES)
+		ares_destroy(d->channel);
+	dns_zone_free(&d->zone);
+	free(d->server);
+	free(d);
+	*dp = NULL;
+}
+
+unsigned
+dns_lookup_count(const struct dns *d)
+{
+	return d->count;
+}
+
+static void
+dns_copy_out(struct arena *a, const struct dns_rrset *s, struct dns_answer *out)
+{
+	out->status = s->status;
+	out->n = s->n;
+	out->rr = s->n ? arena_alloc(a, s->n * sizeof(*out->rr)) : NULL;
+	for (size_t i = 0; i < s->n; i++) {
+		out->rr[i] = s->rr[i];
+		char *t = arena_alloc(a, s->rr[i].len + 1);
+		memcpy(t, s->rr[i].text, s->rr[i].len);
+		out->rr[i].text = t;
+	}
+}
+
+enum dns_status
+dns_lookup(struct dns *d, struct arena *a, const char *name, enum dns_type t,
+           struct dns_answer *out)
+{
+	char norm[256];
+	memset(out, 0, sizeof(*out));
+	d->count++;
+	if (!dns_normalise(name, norm, sizeof(norm))) {
+		out->status = DNS_BADNAME;
+		return out->status;
+	}
+	struct dns_rrset *s = xcalloc(1, sizeof(*s));
+	if (d->kind == DNS_KIND_MEMORY)
+		dns_zone_lookup(d->zone, norm, t, s);
+	else
+		dns_cares_lookup(d, norm, t, s);
+	dns_copy_out(a, s, out);
+	dns_rrset_clear(s);
+	free(s);
+	return out->status;
+}

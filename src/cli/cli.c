@@ -1,14 +1,178 @@
-/* cli.c - placeholder until the command table lands. */
+/* cli.c - `postroom [--config FILE] [--store URI] COMMAND ...`.
+ *
+ * Parses the global options, builds the merged settings snapshot
+ * (defaults < `settings set` values in the store < config file) into
+ * struct cli_ctx, and dispatches through one command table.  Every
+ * command handles its own --help; `--help` never needs a store, so it
+ * works on a machine with nothing set up.
+ *
+ * Exit codes are sysexits(3): EX_USAGE bad usage, EX_DATAERR a refused
+ * value, EX_NOINPUT not found, EX_TEMPFAIL store busy, EX_CONFIG bad
+ * configuration, EX_IOERR store or disk failure.  Errors go to stderr as
+ * "postroom: <what went wrong>: <what to do>".
+ */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
+
+#include "api/postroom.h"
+#include "cli/cli_private.h"
+#include "cli/cli_util.h"
+#include "core/settings.h"
+
+#define CLI_DEFAULT_DIR "./var"
+#define CLI_DEFAULT_STORE "sqlite:./var/postroom.db"
+
+static int cli_check(struct cli_ctx *ctx, int argc, char **argv);
+
+static const struct command {
+	const char *name;
+	int (*fn)(struct cli_ctx *ctx, int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{"serve", cli_serve, "run the daemon: SMTP intake (foreground; SIGHUP reloads, SIGTERM drains)"},
+	{"collect", cli_collect, "collect mail from the POP3 system mailbox"},
+	{"check", cli_check, "check pop | check domain DOMAIN: test a mailbox or a sender domain's DNS"},
+	{"why", cli_why, "why ADDRESS | MESSAGE-ID | LOG-ID: explain what happened to a message"},
+	{"user", cli_user, "users and their addresses (add, list, remove)"},
+	{"project", cli_project, "projects (add, list, grant, revoke, stakeholder)"},
+	{"stakeholder", cli_stakeholder, "outside people (add, list)"},
+	{"alias", cli_alias, "aliases that fan out to users (add, list, remove)"},
+	{"domain", cli_domain, "domains we accept mail for (add, list, remove)"},
+	{"settings", cli_settings, "settings (show, set)"},
+	{"messages", cli_messages, "stored messages (list, show, move, attachment)"},
+	{"log", cli_log, "the intake log: every attempt with its reason"},
+	{NULL, NULL, NULL},
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: postroom [--config FILE] [--store sqlite:PATH | postgres://...] COMMAND ...\n\n"
+	           "  --config FILE   settings file (key = value lines); wins over `settings set`\n"
+	           "  --store URI     where state lives (default %s)\n\ncommands:\n", CLI_DEFAULT_STORE);
+	for (const struct command *c = commands; c->name; c++)
+		fprintf(f, "  %-12s %s\n", c->name, c->help);
+	fprintf(f, "\nRun `postroom COMMAND --help` for a command's options.\n");
+}
+
+static int
+cli_check(struct cli_ctx *ctx, int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "pop"))
+		return cli_check_pop(ctx, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "domain"))
+		return cli_check_domain(ctx, argc - 1, argv + 1);
+	bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+	fprintf(help ? stdout : stderr, "usage: postroom check pop\n"
+	        "       postroom check domain DOMAIN\n"
+	        "  pop     log in to the POP3 system mailbox and report what would be collected\n"
+	        "  domain  check a sender domain's SPF, DKIM and DMARC records\n");
+	return help ? EX_OK : EX_USAGE;
+}
+
+/* "--opt VALUE" or "--opt=VALUE" at argv[*i]; NULL if it is not --opt. */
+static const char *
+global_value(int argc, char **argv, int *i, const char *opt, int *err)
+{
+	size_t n = strlen(opt);
+	if (strncmp(argv[*i], opt, n) != 0)
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (argv[*i][n] != '\0')
+		return NULL;
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "postroom: %s needs a value: see `postroom --help`\n", opt);
+		*err = EX_USAGE;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+/* Consume the global options; returns the index of the command word, or
+ * -1 with *rc_r set (help printed, or a usage error). */
+static int
+parse_globals(int argc, char **argv, struct cli_ctx *ctx, int *rc_r)
+{
+	int i;
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		int err = 0;
+		const char *v;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			*rc_r = EX_OK;
+			return -1;
+		}
+		if ((v = global_value(argc, argv, &i, "--config", &err)) != NULL)
+			ctx->config_path = v;
+		else if ((v = global_value(argc, argv, &i, "--store", &err)) != NULL)
+			ctx->store_uri = v;
+		else {
+			if (!err)
+				fprintf(stderr, "postroom: unknown option '%s': see `postroom --help`\n", argv[i]);
+			*rc_r = EX_USAGE;
+			return -1;
+		}
+	}
+	if (i == argc) {
+		fprintf(stderr, "postroom: a command is needed\n");
+		usage(stderr);
+		*rc_r = EX_USAGE;
+		return -1;
+	}
+	return i;
+}
+
+static bool
+wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") || (i == 1 && !strcmp(argv[i], "help")))
+			return true;
+	return argc == 1 && strcmp(argv[0], "serve") && strcmp(argv[0], "collect") && strcmp(argv[0], "log");
+}
+
+/* The merged settings for the command; prints the error on failure. */
+static int
+build_settings(struct cli_ctx *ctx)
+{
+	if (!strcmp(ctx->store_uri, CLI_DEFAULT_STORE) && mkdir(CLI_DEFAULT_DIR, 0750) < 0 && errno != EEXIST) {
+		fprintf(stderr, "postroom: cannot create %s: %s: run postroom where it may write, or pass --store\n",
+		        CLI_DEFAULT_DIR, strerror(errno));
+		return EX_CANTCREAT;
+	}
+	struct pr_why why;
+	pr_why_clear(&why);
+	if (api_settings_load(ctx->store_uri, ctx->config_path, &ctx->settings, &why) < 0)
+		return cli_fail(&why, NULL);
+	return EX_OK;
+}
 
 int
 cli_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fputs("postroom: no commands yet\n", stderr);
-	return EX_USAGE;
+	struct cli_ctx ctx = {NULL, CLI_DEFAULT_STORE, NULL};
+	int rc = EX_OK;
+	int cmd = parse_globals(argc, argv, &ctx, &rc);
+	if (cmd < 0)
+		return rc;
+	const struct command *c = commands;
+	while (c->name && strcmp(c->name, argv[cmd]) != 0)
+		c++;
+	if (c->name == NULL) {
+		fprintf(stderr, "postroom: unknown command '%s': see `postroom --help`\n", argv[cmd]);
+		return EX_USAGE;
+	}
+	if (wants_help(argc - cmd, argv + cmd))
+		ctx.settings = settings_new();
+	else if ((rc = build_settings(&ctx)) != EX_OK)
+		return rc;
+	rc = c->fn(&ctx, argc - cmd, argv + cmd);
+	settings_unref(&ctx.settings);
+	return rc;
 }

@@ -1,13 +1,286 @@
-/* cli_serve.c - placeholder: `serve` lands with the SMTP server. */
+/* cli_serve.c - `postroom serve [--smtp ADDR:PORT]...`: the daemon.
+ *
+ * Wiring only: settings snapshot -> intake (threads, store, group commit)
+ * -> SMTP server on one libevent loop -> optional POP3 collector thread.
+ * Foreground, logs on stderr.  Signals are handled on the loop:
+ *   SIGTERM/SIGINT  stop accepting, 421 to idle sessions, let transactions
+ *                   in flight finish (at most DRAIN_SECONDS), drain intake,
+ *                   exit 0.  Nothing acknowledged is ever lost: a 250 is
+ *                   only sent after the commit.
+ *   SIGHUP          reload the settings (store + config file); a bad config
+ *                   keeps the running one and logs why.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 
+#include "api/postroom.h"
 #include "cli/cli_private.h"
+#include "core/arena.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/settings.h"
+#include "intake/intake.h"
+#include "net/net.h"
+#include "pop3/pop3.h"
+#include "smtp/smtp.h"
+
+
+/* How long SIGTERM waits for transactions in flight before closing them. */
+#define DRAIN_SECONDS 30
+#define MAX_LISTEN 16
+
+struct daemon {
+	struct cli_ctx *ctx;
+	struct event_base *base;
+	struct smtp_server *srv;
+	struct event *deadline;
+	bool stopping;
+};
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: postroom [--config FILE] [--store URI] serve [--smtp ADDR:PORT]...\n"
+	      "  Run the daemon in the foreground, logging to stderr.\n"
+	      "  --smtp ADDR:PORT   listen for SMTP here (repeatable; IPv4 or [IPv6]);\n"
+	      "                     default: the smtp_listen setting (comma separated)\n"
+	      "  SIGTERM drains sessions and exits; SIGHUP reloads the settings.\n", f);
+}
+
+static void
+set_log_level(const struct settings *set)
+{
+	const char *l = settings_get(set, "log_level");
+	log_set_level(!strcmp(l, "debug") ? LOG_DEBUG : !strcmp(l, "warning") ? LOG_WARN
+	              : !strcmp(l, "error") ? LOG_ERROR : LOG_INFO);
+}
+
+/* Messages past 256 KiB spill here: next to an SQLite store, else ./var. */
+static char *
+spool_dir_for(const char *store_uri)
+{
+	char dir[PATH_MAX];
+	const char *slash = NULL;
+	if (strncmp(store_uri, "sqlite:", 7) == 0)
+		slash = strrchr(store_uri + 7, '/');
+	int n = slash ? snprintf(dir, sizeof(dir), "%.*s/spool", (int)(slash - store_uri - 7), store_uri + 7)
+	              : snprintf(dir, sizeof(dir), "./var/spool");
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return xstrdup("/tmp");
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		log_warn("cannot create spool directory %s: %s; using /tmp", dir, strerror(errno));
+	return xstrdup(dir);
+}
+
+static void
+on_empty(void *arg)
+{
+	struct daemon *d = arg;
+	event_base_loopbreak(d->base);
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)fd, (void)what;
+	log_warn("shutdown: %zu sessions still busy after %d s; closing them",
+	         smtp_server_sessions(d->srv), DRAIN_SECONDS);
+	smtp_server_close_all(d->srv);
+	event_base_loopbreak(d->base);
+}
+
+static void
+on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)what;
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	log_info("signal %d: no new connections; finishing %zu sessions (at most %d s)", (int)sig,
+	         smtp_server_sessions(d->srv), DRAIN_SECONDS);
+	struct timeval tv = {.tv_sec = DRAIN_SECONDS};
+	d->deadline = evtimer_new(d->base, on_deadline, d);
+	evtimer_add(d->deadline, &tv);
+	smtp_server_drain(d->srv, on_empty, d);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct settings *set = NULL;
+	struct pr_why why;
+	(void)sig, (void)what;
+	if (api_settings_load(d->ctx->store_uri, d->ctx->config_path, &set, &why) < 0) {
+		log_error("SIGHUP: keeping the running settings: %s", pr_why_text(&why));
+		return;
+	}
+	if (smtp_server_configure(d->srv, set, &why) < 0) {
+		log_error("SIGHUP: keeping the running settings: %s", pr_why_text(&why));
+		settings_unref(&set);
+		return;
+	}
+	set_log_level(set);
+	settings_publish(set);
+	log_info("SIGHUP: settings reloaded");
+}
+
+/* --smtp values, or the smtp_listen setting split at commas. */
+static int
+listen_all(struct daemon *d, const char **addrs, size_t naddrs, const struct settings *set)
+{
+	char list[PR_SETTING_MAX + 1];
+	const char *from_setting[MAX_LISTEN];
+	struct pr_why why;
+	if (naddrs == 0) {
+		snprintf(list, sizeof(list), "%s", settings_get(set, "smtp_listen"));
+		for (char *save = NULL, *t = strtok_r(list, ", ", &save); t && naddrs < MAX_LISTEN;
+		     t = strtok_r(NULL, ", ", &save))
+			from_setting[naddrs++] = t;
+		addrs = from_setting;
+	}
+	for (size_t i = 0; i < naddrs; i++) {
+		struct net_addr a;
+		if (net_parse_addr(addrs[i], &a, &why) < 0) {
+			fprintf(stderr, "postroom: %s: give ADDR:PORT like 127.0.0.1:2525 or [::1]:2525\n",
+			        pr_why_text(&why));
+			return EX_USAGE;
+		}
+		if (smtp_server_listen(d->srv, &a, &why) < 0) {
+			fprintf(stderr, "postroom: %s: stop what uses the port or choose another with --smtp\n",
+			        pr_why_text(&why));
+			return EX_UNAVAILABLE;
+		}
+		log_info("listening for SMTP on %s", a.text);
+	}
+	if (naddrs == 0) {
+		fputs("postroom: no SMTP address to listen on: set smtp_listen or give --smtp\n", stderr);
+		return EX_CONFIG;
+	}
+	return EX_OK;
+}
+
+static int
+parse_args(int argc, char **argv, const char **addrs, size_t *naddrs)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return -2;
+		} else if (!strcmp(argv[i], "--smtp") && i + 1 < argc && *naddrs < MAX_LISTEN) {
+			addrs[(*naddrs)++] = argv[++i];
+		} else if (!strncmp(argv[i], "--smtp=", 7) && *naddrs < MAX_LISTEN) {
+			addrs[(*naddrs)++] = argv[i] + 7;
+		} else {
+			fprintf(stderr, "postroom: serve: unexpected argument '%s'\n", argv[i]);
+			usage(stderr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Open the store (creating the schema), seed an empty one with the sample
+ * organisation, publish the merged settings.  Returns the snapshot. */
+static struct settings *
+prepare(struct cli_ctx *ctx)
+{
+	struct pr_why why;
+	bool seeded = false;
+	struct pr_api *api = api_open(ctx->store_uri, ctx->config_path, &why);
+	if (api == NULL) {
+		fprintf(stderr, "postroom: %s: check --store and --config\n", pr_why_text(&why));
+		return NULL;
+	}
+	struct settings *set = settings_clone(api_settings(api));
+	set_log_level(set);
+	if (api_seed_sample(api_store(api), &seeded, &why) < 0)
+		log_warn("could not seed the sample organisation: %s", pr_why_text(&why));
+	else if (seeded)
+		log_info("the store was empty: seeded the sample organisation (domain firm.example, "
+		         "project 1234 at a1234@firm.example, alias team@firm.example)");
+	api_close(&api);
+	settings_publish(settings_clone(set));
+	return set;
+}
+
+static int
+run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, struct settings *set)
+{
+	struct pr_why why;
+	int rc = EX_OK;
+	if (smtp_server_configure(d->srv, set, &why) < 0) {
+		fprintf(stderr, "postroom: %s: fix tls_cert/tls_key or clear them\n", pr_why_text(&why));
+		return EX_CONFIG;
+	}
+	if ((rc = listen_all(d, addrs, naddrs, set)) != EX_OK)
+		return rc;
+	struct pop3_service *pop = NULL;
+	if (*settings_get(set, "pop_server"))
+		pop = pop3_service_start(in, d->ctx->store_uri);
+	struct event *ev_term = evsignal_new(d->base, SIGTERM, on_term, d);
+	struct event *ev_int = evsignal_new(d->base, SIGINT, on_term, d);
+	struct event *ev_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+	event_add(ev_hup, NULL);
+	log_info("postroom ready (store %s)", d->ctx->store_uri);
+	event_base_dispatch(d->base);
+	log_info("stopping: finishing messages in intake");
+	pop3_service_stop(&pop);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	return EX_OK;
+}
 
 int
 cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 {
-	(void)ctx, (void)argc, (void)argv;
-	fputs("postroom: serve is not built yet\n", stderr);
-	return EX_UNAVAILABLE;
+	const char *addrs[MAX_LISTEN];
+	size_t naddrs = 0;
+	int rc = parse_args(argc, argv, addrs, &naddrs);
+	if (rc < 0)
+		return rc == -2 ? EX_OK : EX_USAGE;
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() < 0)
+		pr_panic("evthread_use_pthreads failed");
+	struct settings *set = prepare(ctx);
+	if (set == NULL)
+		return EX_CONFIG;
+	char *spool = spool_dir_for(ctx->store_uri);
+	struct pr_why why;
+	struct intake_options opt = {.store_uri = ctx->store_uri, .spool_dir = spool};
+	struct intake *in = intake_new(&opt, &why);
+	if (in == NULL) {
+		fprintf(stderr, "postroom: cannot open the store %s: %s\n", ctx->store_uri, pr_why_text(&why));
+		settings_unref(&set);
+		free(spool);
+		return EX_UNAVAILABLE;
+	}
+	struct daemon d = {.ctx = ctx, .base = event_base_new()};
+	if (d.base == NULL)
+		pr_panic("event_base_new failed");
+	d.srv = smtp_server_new(d.base, in, intake_spool_dir(in));
+	rc = run(&d, in, addrs, naddrs, set);
+	intake_free(&in);              /* every submitted message finishes first */
+	smtp_server_free(&d.srv);      /* then their completions, then the rest */
+	if (d.deadline)
+		event_free(d.deadline);
+	event_base_free(d.base);
+	settings_unref(&set);
+	free(spool);
+	if (rc == EX_OK)
+		log_info("stopped");
+	return rc;
 }

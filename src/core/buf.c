@@ -76,11 +76,20 @@ buf_addch(struct buf *b, char c)
 void
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
+	char small[256];
+	if (fmt == NULL)        /* never by contract; keeps gcc's UBSan build quiet */
+		fmt = "";
 	va_list cp;
 	va_copy(cp, ap);
-	int n = vsnprintf(NULL, 0, fmt, cp);
+	int n = vsnprintf(small, sizeof(small), fmt, cp);
 	va_end(cp);
-	if (n < 0 || buf_reserve(b, (size_t)n) < 0)
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		buf_add(b, small, (size_t)n);
+		return;
+	}
+	if (buf_reserve(b, (size_t)n) < 0)
 		return;
 	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;

@@ -85,7 +85,8 @@ static void
 job_finish(struct intake *in, struct intake_job *j)
 {
 	j->done(j->arg, &j->res);
-	arena_free(&j->m->arena);
+	struct arena *ma = j->m->arena;   /* m lives in its arena: free via a copy */
+	arena_free(&ma);
 	free(j);
 	pthread_mutex_lock(&in->lock);
 	if (--in->in_flight == 0)

@@ -33,6 +33,8 @@ struct mime_part {
 	const char *disposition;     /* "attachment", "inline" or "" */
 	uint64_t size;               /* decoded bytes */
 	char sha256[65];             /* of the decoded bytes */
+	const char *path;            /* IMAP-style part number ("2.1"); files
+	                              * unpacked from winmail.dat add "/k" */
 };
 
 struct mime_info {

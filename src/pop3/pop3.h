@@ -18,9 +18,17 @@ struct settings;
 struct event_base;
 
 struct pop3_round {
-	size_t listed, collected, skipped_known, failed, deleted;
+	size_t listed;           /* messages in the mailbox */
+	size_t collected;        /* stored now (or found already stored by intake) */
+	size_t refused;          /* refused for good, logged, deleted */
+	size_t skipped_known;    /* stored in an earlier round: deleted only */
+	size_t failed;           /* left in the mailbox for the next round */
+	size_t deleted;          /* DELE sent (applied by the server at QUIT) */
 	struct pr_why why;       /* PR_OK, or what stopped the round */
 };
+
+/* curl_global_init, once per process (called by every entry point). */
+void pop3_global_init(void);
 
 /* One round with the settings given.  0 ok, -1 with r->why. */
 int pop3_collect_once(struct intake *in, const char *store_uri, const struct settings *set,

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "core/err.h"
@@ -33,6 +34,8 @@ struct store;
 /* uri: "sqlite:PATH" (creates the file and schema) or "postgres://..." */
 struct store *store_open(const char *uri, struct pr_why *why);
 void store_close(struct store **st);
+/* How long a writer waits for the lock before PR_E_STORE_BUSY (default 5 s). */
+void store_set_busy_timeout(struct store *st, int ms);
 /* True if the directory is empty (no users, no projects): seed it. */
 int store_is_empty(struct store *st, bool *empty_r, struct pr_why *why);
 
@@ -215,6 +218,12 @@ struct store_message {
 /* 0 found, 1 none. */
 int store_message_get(struct store *st, struct arena *a, int64_t id, struct store_message *out,
                       struct pr_why *why);
+/* Like store_message_get without the bytes (raw NULL, raw_len 0). */
+int store_message_meta(struct store *st, struct arena *a, int64_t id, struct store_message *out,
+                       struct pr_why *why);
+/* Write the stored bytes to out in chunks, never holding them whole.
+ * 0 ok, 1 no such message, -1 error. */
+int store_message_write_raw(struct store *st, int64_t id, FILE *out, struct pr_why *why);
 /* Refile a message (Unassigned -> project). */
 int store_message_move(struct store *st, int64_t id, const struct store_placement *to,
                        struct pr_why *why);
@@ -239,6 +248,9 @@ struct store_log_filter {
 	const char *verdict, *sender, *project, *address, *message_id_hdr;
 	int64_t id;                 /* 0: any */
 	size_t limit;               /* 0: 100 */
+	/* with project: also match refusals sent to <project_local>@any
+	 * domain (e.g. "a1234"), which never got a placement */
+	const char *project_local;
 };
 int store_log_list(struct store *st, struct arena *a, const struct store_log_filter *f,
                    struct store_log_entry **out, size_t *n, struct pr_why *why);

@@ -1,8 +1,245 @@
-/* test-dns.c - placeholder until the dns module lands. */
+/* test-dns.c - the DNS port: in-memory zone rules, and c-ares against a
+ * real dnsmasq on loopback (started here, stopped by pid) plus a loopback
+ * UDP socket that never answers (the timeout must hold).  The machine's
+ * own resolver is never asked. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth/dns.h"
+#include "auth/dns_private.h"
+#include "core/arena.h"
 #include "test.h"
+
+TEST(memory_statuses)
+{
+	struct dns *d = dns_new_memory();
+	struct arena *a = arena_new();
+	struct dns_answer ans;
+	dns_zone_add(d, "Example.ORG.", DNS_T_TXT, "v=spf1 -all", 11);
+	dns_zone_add(d, "example.org", DNS_T_A, "192.0.2.1", 9);
+	dns_zone_add(d, "example.org", DNS_T_MX, "10 mx.example.org", 17);
+	dns_zone_add(d, "nul.example.org", DNS_T_TXT, "a\0b", 3);
+	dns_zone_add(d, "none.example.org", DNS_T_TXT, NULL, 0);
+	CHECK_INT(dns_lookup(d, a, "EXAMPLE.org", DNS_T_TXT, &ans), DNS_OK);
+	CHECK_INT(ans.n, 1);
+	CHECK_STR(ans.rr[0].text, "v=spf1 -all");
+	CHECK_INT(dns_lookup(d, a, "example.org", DNS_T_A, &ans), DNS_OK);
+	CHECK_INT(ans.rr[0].addr[0], 192);
+	CHECK_INT(ans.rr[0].addr[3], 1);
+	CHECK_INT(dns_lookup(d, a, "example.org", DNS_T_MX, &ans), DNS_OK);
+	CHECK_INT(ans.rr[0].preference, 10);
+	CHECK_STR(ans.rr[0].text, "mx.example.org");
+	CHECK_INT(dns_lookup(d, a, "example.org", DNS_T_AAAA, &ans), DNS_NODATA);
+	CHECK_INT(dns_lookup(d, a, "none.example.org", DNS_T_TXT, &ans), DNS_NODATA);
+	CHECK_INT(dns_lookup(d, a, "nope.example.org", DNS_T_TXT, &ans), DNS_NXDOMAIN);
+	CHECK_INT(dns_lookup(d, a, "nul.example.org", DNS_T_TXT, &ans), DNS_OK);
+	CHECK_INT(ans.rr[0].len, 3);
+	CHECK(memcmp(ans.rr[0].text, "a\0b", 3) == 0);
+	CHECK_INT(dns_lookup(d, a, "a..b", DNS_T_TXT, &ans), DNS_BADNAME);
+	CHECK_INT(dns_lookup(d, a, "x1234567890123456789012345678901234567890123456789012345678901234.org",
+	                     DNS_T_TXT, &ans), DNS_BADNAME);
+	CHECK_INT(dns_lookup_count(d), 9);
+	dns_free(&d);
+	CHECK(d == NULL);
+	arena_free(&a);
+}
+
+TEST(memory_timeout_order_and_cname)
+{
+	struct dns *d = dns_new_memory();
+	struct arena *a = arena_new();
+	struct dns_answer ans;
+	dns_zone_add(d, "t.example", DNS_T_A, "192.0.2.9", 9);
+	dns_zone_timeout(d, "t.example");
+	dns_zone_add(d, "t.example", DNS_T_TXT, "late", 4);
+	CHECK_INT(dns_lookup(d, a, "t.example", DNS_T_A, &ans), DNS_OK);
+	CHECK_INT(dns_lookup(d, a, "t.example", DNS_T_TXT, &ans), DNS_TEMPFAIL);
+	CHECK_INT(dns_lookup(d, a, "t.example", DNS_T_MX, &ans), DNS_TEMPFAIL);
+	dns_zone_add(d, "alias.example", DNS_T_CNAME, "real.example", 12);
+	dns_zone_add(d, "real.example", DNS_T_TXT, "hello", 5);
+	CHECK_INT(dns_lookup(d, a, "alias.example", DNS_T_TXT, &ans), DNS_OK);
+	CHECK_STR(ans.rr[0].text, "hello");
+	CHECK_INT(dns_lookup(d, a, "alias.example", DNS_T_A, &ans), DNS_NODATA);
+	CHECK_INT(dns_lookup(d, a, "alias.example", DNS_T_CNAME, &ans), DNS_OK);
+	dns_free(&d);
+	arena_free(&a);
+}
+
+/* ---- c-ares against dnsmasq ---- */
+
+static pid_t dnsmasq_pid = -1;
+static int dnsmasq_port;
+static char tmpdir[] = "/tmp/test-dns-XXXXXX";
+
+static int
+free_udp_port(int *keep_fd)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) != 0)
+		return -1;
+	if (keep_fd)
+		*keep_fd = fd;
+	else
+		close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static bool
+dnsmasq_start(void)
+{
+	if (access("/usr/sbin/dnsmasq", X_OK) != 0 || mkdtemp(tmpdir) == NULL)
+		return false;
+	char conf[256], port[32];
+	snprintf(conf, sizeof(conf), "%s/dnsmasq.conf", tmpdir);
+	FILE *f = fopen(conf, "w");
+	if (f == NULL)
+		return false;
+	fputs("no-resolv\nno-hosts\nno-poll\nbind-interfaces\nlisten-address=127.0.0.1\n"
+	      "local-ttl=60\nlocal=/#/\n"
+	      "txt-record=example.test,\"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+	      "txt-record=split.example.test,\"part one \",\"part two\"\n"
+	      "host-record=mx.example.test,192.0.2.25,2001:db8::25\n"
+	      "mx-host=example.test,mx.example.test,10\n"
+	      "cname=alias.example.test,mx.example.test\n"
+	      "ptr-record=25.2.0.192.in-addr.arpa,mx.example.test\n", f);
+	fclose(f);
+	dnsmasq_port = free_udp_port(NULL);
+	snprintf(port, sizeof(port), "--port=%d", dnsmasq_port);
+	char confarg[300];
+	snprintf(confarg, sizeof(confarg), "--conf-file=%s", conf);
+	dnsmasq_pid = fork();
+	if (dnsmasq_pid == 0) {
+		freopen("/dev/null", "w", stderr);
+		execl("/usr/sbin/dnsmasq", "dnsmasq", "--keep-in-foreground", confarg, port, "--pid-file=",
+		      "--user=root", (char *)NULL);
+		_exit(127);
+	}
+	struct timespec ts = {0, 300 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	return dnsmasq_pid > 0 && waitpid(dnsmasq_pid, NULL, WNOHANG) == 0;
+}
+
+static void
+dnsmasq_stop(void)
+{
+	if (dnsmasq_pid > 0) {
+		kill(dnsmasq_pid, SIGTERM);
+		waitpid(dnsmasq_pid, NULL, 0);
+	}
+	char path[300];
+	snprintf(path, sizeof(path), "%s/dnsmasq.conf", tmpdir);
+	unlink(path);
+	rmdir(tmpdir);
+}
+
+static struct dns *
+cares_for_test(int port, int timeout_ms)
+{
+	char server[64];
+	struct pr_why why;
+	snprintf(server, sizeof(server), "127.0.0.1:%d", port);
+	return dns_new_cares(server, timeout_ms, &why);
+}
+
+TEST(cares_records)
+{
+	if (dnsmasq_pid <= 0)
+		SKIP("dnsmasq (/usr/sbin/dnsmasq) could not be started");
+	struct dns *d = cares_for_test(dnsmasq_port, 2000);
+	struct arena *a = arena_new();
+	struct dns_answer ans;
+	CHECK(d != NULL);
+	CHECK_INT(dns_lookup(d, a, "example.test", DNS_T_TXT, &ans), DNS_OK);
+	CHECK_STR(ans.n ? ans.rr[0].text : "", "v=spf1 ip4:192.0.2.0/24 -all");
+	CHECK(ans.n && ans.rr[0].ttl > 0 && ans.rr[0].ttl <= 60);
+	CHECK_INT(dns_lookup(d, a, "split.example.test", DNS_T_TXT, &ans), DNS_OK);
+	CHECK_STR(ans.n ? ans.rr[0].text : "", "part one part two");
+	CHECK_INT(dns_lookup(d, a, "example.test", DNS_T_MX, &ans), DNS_OK);
+	CHECK_STR(ans.n ? ans.rr[0].text : "", "mx.example.test");
+	CHECK_INT(ans.n ? ans.rr[0].preference : 0, 10);
+	CHECK_INT(dns_lookup(d, a, "mx.example.test", DNS_T_A, &ans), DNS_OK);
+	CHECK_STR(ans.n ? ans.rr[0].text : "", "192.0.2.25");
+	CHECK_INT(dns_lookup(d, a, "mx.example.test", DNS_T_AAAA, &ans), DNS_OK);
+	CHECK_STR(ans.n ? ans.rr[0].text : "", "2001:db8::25");
+	CHECK_INT(dns_lookup(d, a, "alias.example.test", DNS_T_A, &ans), DNS_OK);
+	CHECK_STR(ans.n ? ans.rr[0].text : "", "192.0.2.25");
+	CHECK_INT(dns_lookup(d, a, "25.2.0.192.in-addr.arpa", DNS_T_PTR, &ans), DNS_OK);
+	CHECK_STR(ans.n ? ans.rr[0].text : "", "mx.example.test");
+	CHECK_INT(dns_lookup(d, a, "nothing.example.test", DNS_T_TXT, &ans), DNS_NXDOMAIN);
+	CHECK_INT(dns_lookup(d, a, "mx.example.test", DNS_T_TXT, &ans), DNS_NODATA);
+	dns_free(&d);
+	arena_free(&a);
+}
+
+TEST(cares_cache_shared)
+{
+	if (dnsmasq_pid <= 0)
+		SKIP("dnsmasq (/usr/sbin/dnsmasq) could not be started");
+	struct dns *d1 = cares_for_test(dnsmasq_port, 2000), *d2 = cares_for_test(dnsmasq_port, 2000);
+	struct arena *a = arena_new();
+	struct dns_answer ans;
+	dns_cache_flush();
+	CHECK_INT(dns_lookup(d1, a, "example.test", DNS_T_TXT, &ans), DNS_OK);
+	CHECK_INT(dns_lookup(d1, a, "nothing.example.test", DNS_T_TXT, &ans), DNS_NXDOMAIN);
+	/* dnsmasq gone: the second channel must answer from the shared cache. */
+	dnsmasq_stop();
+	dnsmasq_pid = -1;
+	CHECK_INT(dns_lookup(d2, a, "example.test", DNS_T_TXT, &ans), DNS_OK);
+	CHECK_INT(dns_lookup(d2, a, "nothing.example.test", DNS_T_TXT, &ans), DNS_NXDOMAIN);
+	dns_free(&d1);
+	dns_free(&d2);
+	arena_free(&a);
+}
+
+TEST(cares_timeout_bounded)
+{
+	int silent_fd = -1;
+	int port = free_udp_port(&silent_fd);   /* bound, never read: no answer */
+	struct dns *d = cares_for_test(port, 400);
+	struct arena *a = arena_new();
+	struct dns_answer ans;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_INT(dns_lookup(d, a, "example.test", DNS_T_TXT, &ans), DNS_TEMPFAIL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	CHECK(ms >= 150 && ms < 1200);
+	/* A temporary failure is not cached: asking again still times out. */
+	CHECK_INT(dns_lookup(d, a, "example.test", DNS_T_TXT, &ans), DNS_TEMPFAIL);
+	close(silent_fd);
+	dns_free(&d);
+	arena_free(&a);
+}
+
+TEST(cares_bad_server)
+{
+	struct pr_why why;
+	pr_why_clear(&why);
+	struct dns *d = dns_new_cares("not an address", 1000, &why);
+	CHECK(d == NULL);
+	CHECK_INT(why.code, PR_E_CONFIG);
+}
 
 int
 main(void)
 {
+	RUN(memory_statuses);
+	RUN(memory_timeout_order_and_cname);
+	bool up = dnsmasq_start();
+	if (!up)
+		dnsmasq_pid = -1;
+	RUN(cares_records);
+	RUN(cares_cache_shared);
+	RUN(cares_timeout_bounded);
+	RUN(cares_bad_server);
+	dnsmasq_stop();
 	return test_summary("dns");
 }

@@ -1,0 +1,209 @@
+/* api_msg.c - reading messages and the intake log as JSON, refiling,
+ * attachments, and the time formats `log --since` accepts.
+ *
+ * Times in JSON are ISO 8601 UTC strings ("2024-05-01T10:00:00Z"):
+ * readable in a terminal and sortable as text.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_private.h"
+#include "api/postroom.h"
+#include "core/arena.h"
+#include "core/settings.h"
+#include "mime/mime.h"
+#include "store/store.h"
+
+const char *
+api_format_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
+	return buf;
+}
+
+static int
+parse_age(const char *s, time_t now, time_t *out)
+{
+	char *end;
+	errno = 0;
+	long long n = strtoll(s, &end, 10);
+	if (end == s || errno || n < 0 || n > 100000 || end[0] == '\0' || end[1] != '\0')
+		return -1;
+	static const struct { char unit; long long secs; } units[] = {
+		{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400},
+	};
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (*end == units[i].unit) {
+			*out = now - (time_t)(n * units[i].secs);
+			return 0;
+		}
+	return -1;
+}
+
+int
+api_parse_time(const char *s, time_t now, time_t *out, struct pr_why *why)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end == NULL)
+		end = strptime(s, "%Y-%m-%d", &tm);
+	if (end != NULL && (*end == '\0' || (end[0] == 'Z' && end[1] == '\0'))) {
+		*out = timegm(&tm);
+		return 0;
+	}
+	char *e;
+	errno = 0;
+	long long epoch = strtoll(s, &e, 10);
+	if (e != s && *e == '\0' && errno == 0 && epoch >= 0) {
+		*out = (time_t)epoch;
+		return 0;
+	}
+	if (parse_age(s, now, out) == 0)
+		return 0;
+	pr_why_set(why, PR_E_INVALID, "'%s' is not a time: use 2024-05-01, 2024-05-01T10:00:00Z, "
+	           "a Unix time, or an age like 30m, 2h, 7d", s);
+	return -1;
+}
+
+/* "project:1234,user:alice" -> ["project:1234","user:alice"] */
+static json_t *
+split_commas(const char *s)
+{
+	json_t *arr = json_array();
+	while (s && *s) {
+		const char *c = strchr(s, ',');
+		size_t n = c ? (size_t)(c - s) : strlen(s);
+		json_array_append_new(arr, json_stringn(s, n));
+		s += n + (c ? 1 : 0);
+	}
+	return arr;
+}
+
+static json_t *
+summary_json(const struct store_message_summary *m)
+{
+	char t[32];
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:b}", "id", (json_int_t)m->id,
+	                 "received_at", api_format_time(m->received_at, t, sizeof(t)),
+	                 "from", m->from_addr, "subject", m->subject, "message_id", m->message_id,
+	                 "size", (json_int_t)m->size, "placements", split_commas(m->placements),
+	                 "unreadable", m->unreadable);
+}
+
+json_t *
+api_message_list(struct pr_api *api, const struct store_message_filter *f, struct pr_why *why)
+{
+	struct arena *a = arena_new();
+	struct store_message_summary *m;
+	size_t n;
+	json_t *arr = NULL;
+	if (store_message_list(api->store, a, f, &m, &n, why) == 0) {
+		arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, summary_json(&m[i]));
+	}
+	arena_free(&a);
+	return arr ? json_pack("{s:o}", "messages", arr) : NULL;
+}
+
+/* Embedded JSON produced by mime/ or auth/; null if absent or broken. */
+static json_t *
+embedded(const char *text)
+{
+	json_t *j = text ? json_loads(text, JSON_ALLOW_NUL, NULL) : NULL;
+	return j ? j : json_null();
+}
+
+json_t *
+api_message_get(struct pr_api *api, int64_t id, struct pr_why *why)
+{
+	struct arena *a = arena_new();
+	struct store_message m;
+	json_t *doc = NULL;
+	int rc = store_message_meta(api->store, a, id, &m, why);
+	if (rc == 1)
+		pr_why_set(why, PR_E_NOT_FOUND, "no message %lld (see `postroom messages list`)", (long long)id);
+	if (rc == 0) {
+		doc = summary_json(&m.s);
+		json_object_update_new(doc, json_pack("{s:s, s:s, s:s, s:s, s:o, s:s?, s:s?, s:s, s:I, s:o, s:o}",
+			"source", m.source, "peer_ip", m.peer_ip, "helo", m.helo, "mail_from", m.mail_from,
+			"rcpts", split_commas(m.rcpts), "in_reply_to", m.in_reply_to, "date", m.date,
+			"sha256", m.sha256, "thread_id", (json_int_t)m.thread_id,
+			"parsed", embedded(m.parsed_json), "auth", embedded(m.auth_json)));
+	}
+	arena_free(&a);
+	return doc;
+}
+
+int
+api_message_write_raw(struct pr_api *api, int64_t id, FILE *out, struct pr_why *why)
+{
+	int rc = store_message_write_raw(api->store, id, out, why);
+	if (rc == 1)
+		pr_why_set(why, PR_E_NOT_FOUND, "no message %lld (see `postroom messages list`)", (long long)id);
+	return rc == 0 ? 0 : -1;
+}
+
+int
+api_message_move(struct pr_api *api, int64_t id, const char *project, struct pr_why *why)
+{
+	struct store_placement to = {ROUTE_PROJECT, project, "moved"};
+	return store_message_move(api->store, id, &to, why);
+}
+
+int
+api_message_attachment(struct pr_api *api, int64_t id, int n, FILE *out, struct pr_why *why)
+{
+	struct arena *a = arena_new();
+	struct store_message m;
+	int rc = store_message_get(api->store, a, id, &m, why);
+	if (rc == 1)
+		pr_why_set(why, PR_E_NOT_FOUND, "no message %lld (see `postroom messages list`)", (long long)id);
+	if (rc == 0)
+		rc = mime_write_attachment(m.raw, m.raw_len, n, out, why);
+	arena_free(&a);
+	return rc == 0 ? 0 : -1;
+}
+
+json_t *
+api_log_entry_json(const struct store_log_entry *e)
+{
+	char t[32];
+	const struct pr_err_info *info = pr_err_info(e->reason);
+	json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:s, s:s, s:s, s:s, s:s?}",
+		"id", (json_int_t)e->id, "at", api_format_time(e->at, t, sizeof(t)), "source", e->source,
+		"peer_ip", e->peer_ip, "helo", e->helo, "mail_from", e->mail_from,
+		"rcpts", split_commas(e->rcpts), "size", (json_int_t)e->size, "verdict", e->verdict,
+		"reason", info->name, "summary", info->summary,
+		"detail", e->detail && *e->detail ? e->detail : info->summary, "fix", info->fix,
+		"message_id_hdr", e->message_id_hdr);
+	json_object_set_new(j, "message_id", e->message_id ? json_integer(e->message_id) : json_null());
+	return j;
+}
+
+json_t *
+api_log_list(struct pr_api *api, const struct store_log_filter *f, struct pr_why *why)
+{
+	struct arena *a = arena_new();
+	struct store_log_filter ff;
+	memset(&ff, 0, sizeof(ff));
+	if (f != NULL)
+		ff = *f;
+	if (ff.project != NULL && ff.project_local == NULL)
+		ff.project_local = arena_printf(a, "%s%s", settings_get(api->settings, "project_prefix"), ff.project);
+	struct store_log_entry *e;
+	size_t n;
+	json_t *arr = NULL;
+	if (store_log_list(api->store, a, &ff, &e, &n, why) == 0) {
+		arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, api_log_entry_json(&e[i]));
+	}
+	arena_free(&a);
+	return arr ? json_pack("{s:o}", "log", arr) : NULL;
+}

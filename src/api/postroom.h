@@ -1,0 +1,112 @@
+/* postroom.h - the one internal API: what the command line (and later the
+ * HTTP API) may do.  Clients of this header never see SQL or the store's
+ * structs: they get validated calls and jansson documents whose shapes are
+ * stable, because scripts read them (`--json`).
+ *
+ * Errors: -1 (or NULL) with why set.  PR_E_INVALID: a value was refused
+ * (the reason says which and why); PR_E_NOT_FOUND / PR_E_EXISTS; PR_E_CONFIG;
+ * PR_E_STORE_BUSY / PR_E_STORE_FAILED from the store.
+ */
+#ifndef PR_API_H
+#define PR_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "core/err.h"
+
+struct settings;
+struct store;
+struct store_message_filter;
+struct store_log_filter;
+
+struct pr_api;
+
+/* Open the store (creating its schema) and merge the settings. */
+struct pr_api *api_open(const char *store_uri, const char *config_path, struct pr_why *why);
+void api_close(struct pr_api **api);
+struct store *api_store(struct pr_api *api);
+/* The merged snapshot (owned by the api; valid until api_close). */
+const struct settings *api_settings(const struct pr_api *api);
+
+/* ---- settings ---- */
+/* Defaults, then values stored with `settings set`, then the config file
+ * (path may be NULL); validated with settings_check.  *out is a new
+ * snapshot the caller owns (settings_unref).  serve calls this on start
+ * and on SIGHUP. */
+int api_settings_load(const char *store_uri, const char *config_path, struct settings **out,
+                      struct pr_why *why);
+/* The same over an open store. */
+int api_settings_merge(struct store *st, const char *config_path, struct settings **out,
+                       struct pr_why *why);
+/* Validate (type, range, cross-field checks) and store.  Refusals are
+ * PR_E_INVALID with the reason; an unknown key PR_E_NOT_FOUND. */
+int api_settings_set(struct pr_api *api, const char *key, const char *value, struct pr_why *why);
+/* {"settings":[{"name","value","source","secret","help"}]}; secrets are
+ * "********" (or "" when unset), never their value. */
+json_t *api_settings_json(const struct settings *s);
+
+/* Seed the sample organisation if the directory is empty: domain
+ * firm.example; users alice, bob, carol; project 1234 (alice a member);
+ * alias team@firm.example -> alice, bob.  *seeded_r tells whether it did. */
+int api_seed_sample(struct store *st, bool *seeded_r, struct pr_why *why);
+
+/* ---- directory ---- */
+int api_user_add(struct pr_api *api, const char *name, const char *display,
+                 const char *const *emails, size_t n, struct pr_why *why);
+int api_user_remove(struct pr_api *api, const char *name, struct pr_why *why);
+json_t *api_user_list(struct pr_api *api, struct pr_why *why);      /* {"users":[...]} */
+
+int api_project_add(struct pr_api *api, const char *id, const char *name, struct pr_why *why);
+json_t *api_project_list(struct pr_api *api, struct pr_why *why);   /* {"projects":[...]} */
+int api_project_grant(struct pr_api *api, const char *id, const char *user, struct pr_why *why);
+int api_project_revoke(struct pr_api *api, const char *id, const char *user, struct pr_why *why);
+int api_project_stakeholder(struct pr_api *api, const char *id, const char *name, struct pr_why *why);
+
+int api_stakeholder_add(struct pr_api *api, const char *name, const char *const *emails, size_t n,
+                        struct pr_why *why);
+json_t *api_stakeholder_list(struct pr_api *api, struct pr_why *why);  /* {"stakeholders":[...]} */
+
+/* The alias's domain must be served (mail to it would be refused otherwise). */
+int api_alias_add(struct pr_api *api, const char *address, const char *const *users, size_t n,
+                  struct pr_why *why);
+int api_alias_remove(struct pr_api *api, const char *address, struct pr_why *why);
+json_t *api_alias_list(struct pr_api *api, struct pr_why *why);     /* {"aliases":[...]} */
+
+int api_domain_add(struct pr_api *api, const char *domain, struct pr_why *why);
+int api_domain_remove(struct pr_api *api, const char *domain, struct pr_why *why);
+json_t *api_domain_list(struct pr_api *api, struct pr_why *why);    /* {"domains":[...]} */
+
+/* ---- messages and the intake log ---- */
+json_t *api_message_list(struct pr_api *api, const struct store_message_filter *f,
+                         struct pr_why *why);                       /* {"messages":[...]} */
+/* One message with its envelope, parsed parts and auth results (no bytes). */
+json_t *api_message_get(struct pr_api *api, int64_t id, struct pr_why *why);
+/* The stored bytes, exactly, to out. */
+int api_message_write_raw(struct pr_api *api, int64_t id, FILE *out, struct pr_why *why);
+/* Refile into a project (Unassigned -> project). */
+int api_message_move(struct pr_api *api, int64_t id, const char *project, struct pr_why *why);
+/* Attachment n (1-based) of message id, decoded, byte-exact, to out. */
+int api_message_attachment(struct pr_api *api, int64_t id, int n, FILE *out, struct pr_why *why);
+/* {"log":[...]}, newest first.  With f->project, refusals sent to the
+ * project's address (project_prefix + id) are included too. */
+json_t *api_log_list(struct pr_api *api, const struct store_log_filter *f, struct pr_why *why);
+
+/* One log entry as JSON (shared with `why`). */
+struct store_log_entry;
+json_t *api_log_entry_json(const struct store_log_entry *e);
+
+/* "2024-05-01", "2024-05-01T10:00:00Z", a Unix time, or an age like
+ * "30m", "2h", "7d" (before now).  0 ok, -1 with PR_E_INVALID. */
+int api_parse_time(const char *s, time_t now, time_t *out, struct pr_why *why);
+/* ISO 8601 UTC text for t, in buf. */
+const char *api_format_time(time_t t, char *buf, size_t len);
+
+/* Name rules shared by every client: user and project ids are 1-64 of
+ * [A-Za-z0-9._-] starting with a letter or digit. */
+int api_check_name(const char *what, const char *name, struct pr_why *why);
+
+#endif

@@ -1,0 +1,26 @@
+/* auth_private.h - what auth.c, auth_header.c and auth_trust.c share. */
+#ifndef PR_AUTH_PRIVATE_H
+#define PR_AUTH_PRIVATE_H
+
+#include "auth/auth.h"
+#include "auth/dns.h"
+
+/* Header block read for Received / Authentication-Results: enough for any
+ * real message's headers; past it we stop looking (never a failure). */
+#define AUTH_MAX_HEADER_BYTES (256 * 1024)
+/* Header fields of one name we look at (topmost first). */
+#define AUTH_MAX_FIELDS 64
+
+/* Unfolded values of the header fields called name, topmost first. */
+size_t auth_header_values(struct arena *a, struct spool *raw, const char *name,
+                          const char **out, size_t max);
+/* Adopts the results of the topmost Authentication-Results by id; true
+ * if one was found (then v->spf, v->dkim, v->dmarc are filled). */
+bool auth_adopt_trusted(struct arena *a, const struct auth_input *in, struct auth_verdict *v);
+/* Builds v->header and v->json from the results. */
+void auth_render(struct arena *a, const char *authserv_id, struct auth_verdict *v);
+/* Printable, without ( ) ; " \ or line breaks, at most 200 bytes: safe
+ * inside an RFC 8601 comment or a header value. */
+const char *auth_clean(struct arena *a, const char *s);
+
+#endif

@@ -1,0 +1,237 @@
+/* auth_trust.c - collected mail: trust what the receiving host saw.
+ *
+ * Mail collected from a mailbox (POP3) was received over SMTP by someone
+ * else; the IP and HELO we would check SPF against are gone.  Two
+ * configured trusts recover them (issue 4): the Received header stamped
+ * "by" a trusted host gives the client IP and HELO, or the
+ * Authentication-Results of a trusted authserv-id are adopted as they
+ * stand.  Only the topmost matching field counts: fields further down
+ * were written by whoever sent the message, and may be forged; so the
+ * trusted host must strip Authentication-Results carrying its own id that
+ * arrive from outside (RFC 8601 5), as Gmail, Microsoft and Postfix
+ * milters do.
+ */
+#include "auth/auth_private.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/arena.h"
+#include "auth/dmarc.h"
+#include "core/spool.h"
+
+/* Reads the header block (up to AUTH_MAX_HEADER_BYTES) into the arena. */
+static const char *
+read_headers(struct arena *a, struct spool *raw, size_t *len_r)
+{
+	char *buf = arena_alloc(a, AUTH_MAX_HEADER_BYTES + 1);
+	size_t n = 0;
+	while (n < AUTH_MAX_HEADER_BYTES) {
+		ssize_t r = spool_read_at(raw, n, buf + n, AUTH_MAX_HEADER_BYTES - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		buf[n] = '\0';
+		if (strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n"))
+			break;
+	}
+	buf[n] = '\0';
+	char *end = strstr(buf, "\r\n\r\n");
+	char *end2 = strstr(buf, "\n\n");
+	if (end2 && (end == NULL || end2 < end))
+		end = end2;
+	*len_r = end ? (size_t)(end - buf) : n;
+	return buf;
+}
+
+size_t
+auth_header_values(struct arena *a, struct spool *raw, const char *name, const char **out,
+                   size_t max)
+{
+	size_t len, nl = strlen(name), k = 0;
+	const char *h = read_headers(a, raw, &len), *end = h + len;
+	for (const char *p = h; p < end && k < max;) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *fe = eol ? eol : end;
+		while (fe + 1 < end && (fe[1] == ' ' || fe[1] == '\t')) {   /* folded */
+			const char *next = memchr(fe + 1, '\n', (size_t)(end - fe - 1));
+			fe = next ? next : end;
+		}
+		if ((size_t)(fe - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			char *v = arena_strndup(a, p + nl + 1, (size_t)(fe - p - nl - 1));
+			for (char *c = v; *c; c++)       /* unfold */
+				if (*c == '\r' || *c == '\n' || *c == '\t')
+					*c = ' ';
+			out[k++] = v;
+		}
+		p = fe < end ? fe + 1 : end;
+	}
+	return k;
+}
+
+/* The word after `key ` in s (space-separated), copied; NULL if absent. */
+static const char *
+word_after(struct arena *a, const char *s, const char *key)
+{
+	size_t kl = strlen(key);
+	for (const char *p = s; (p = strcasestr(p, key)) != NULL; p += kl) {
+		bool start = p == s || isspace((unsigned char)p[-1]) || p[-1] == ';';
+		if (!start || !isspace((unsigned char)p[kl]))
+			continue;
+		const char *w = p + kl;
+		while (isspace((unsigned char)*w))
+			w++;
+		size_t n = strcspn(w, " \t;()");
+		return n ? arena_strndup(a, w, n) : NULL;
+	}
+	return NULL;
+}
+
+static const char *
+bracket_ip(struct arena *a, const char *s, const char *stop)
+{
+	const char *lb = strchr(s, '[');
+	if (lb == NULL || (stop && lb > stop))
+		return NULL;
+	const char *rb = strchr(lb, ']');
+	if (rb == NULL)
+		return NULL;
+	lb++;
+	if (strncasecmp(lb, "IPv6:", 5) == 0)
+		lb += 5;
+	return arena_strndup(a, lb, (size_t)(rb - lb));
+}
+
+int
+auth_received_peer(struct arena *a, struct spool *raw, const char *host, const char **ip_r,
+                   const char **helo_r)
+{
+	const char *vals[AUTH_MAX_FIELDS];
+	size_t n = auth_header_values(a, raw, "Received", vals, AUTH_MAX_FIELDS);
+	for (size_t i = 0; i < n; i++) {
+		const char *by = word_after(a, vals[i], "by");
+		if (by == NULL || strcasecmp(by, host) != 0)
+			continue;
+		const char *from = strcasestr(vals[i], "from ");
+		const char *byp = strcasestr(vals[i], " by ");
+		const char *ip = from ? bracket_ip(a, from, byp) : NULL;
+		if (ip == NULL)
+			return -1;
+		const char *helo = word_after(a, vals[i], "from");
+		const char *exim = strcasestr(vals[i], "helo=");
+		if (exim && (!byp || exim < byp))
+			helo = arena_strndup(a, exim + 5, strcspn(exim + 5, " \t;)"));
+		*ip_r = ip;
+		*helo_r = helo ? helo : "";
+		return 0;
+	}
+	return -1;
+}
+
+static enum auth_result
+result_word(const char *w, size_t n)
+{
+	static const char *const names[] = {"none", "pass", "fail", "softfail", "neutral",
+	                                    "temperror", "permerror", "policy"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == n && strncasecmp(w, names[i], n) == 0)
+			return (enum auth_result)i;
+	return AUTH_NONE;
+}
+
+/* property value "key=value" inside one resinfo; NULL if absent. */
+static const char *
+prop(struct arena *a, const char *ri, const char *key)
+{
+	const char *p = strcasestr(ri, key);
+	if (p == NULL)
+		return NULL;
+	p += strlen(key);
+	return arena_strndup(a, p, strcspn(p, " \t;()"));
+}
+
+static void
+adopt_resinfo(struct arena *a, const char *ri, struct auth_verdict *v, size_t maxdkim)
+{
+	while (isspace((unsigned char)*ri))
+		ri++;
+	const char *eq = strchr(ri, '=');
+	if (eq == NULL)
+		return;
+	size_t ml = (size_t)(eq - ri), rl = strcspn(eq + 1, " \t;(");
+	enum auth_result r = result_word(eq + 1, rl);
+	if (ml == 3 && strncasecmp(ri, "spf", 3) == 0) {
+		v->spf = r;
+		v->spf_domain = prop(a, ri, "smtp.mailfrom=");
+		if (v->spf_domain && strchr(v->spf_domain, '@'))
+			v->spf_domain = strchr(v->spf_domain, '@') + 1;
+		v->spf_reason = r == AUTH_PASS ? PR_OK : r == AUTH_TEMPERROR ? PR_E_SPF_TEMPERROR
+		              : r == AUTH_NONE ? PR_E_SPF_NONE : PR_E_SPF_FAIL;
+	} else if (ml == 4 && strncasecmp(ri, "dkim", 4) == 0 && v->ndkim < maxdkim) {
+		struct auth_dkim_sig *s = &v->dkim[v->ndkim++];
+		s->result = r;
+		s->domain = prop(a, ri, "header.d=");
+		s->selector = prop(a, ri, "header.s=");
+		s->algorithm = prop(a, ri, "header.a=");
+		s->reason = r == AUTH_PASS ? PR_OK : r == AUTH_TEMPERROR ? PR_E_DKIM_TEMPERROR : PR_E_DKIM_FAIL;
+		if (s->domain == NULL)
+			s->domain = "";
+	} else if (ml == 5 && strncasecmp(ri, "dmarc", 5) == 0) {
+		v->dmarc = r;
+	}
+}
+
+/* The value without RFC 5322 comments, so ';' inside "(...)" is text. */
+static char *
+strip_comments(struct arena *a, const char *s)
+{
+	char *o = arena_strdup(a, s), *w = o;
+	int depth = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && depth > 0)
+			depth--;
+		else if (depth == 0)
+			*w++ = *p;
+	}
+	*w = '\0';
+	return o;
+}
+
+bool
+auth_adopt_trusted(struct arena *a, const struct auth_input *in, struct auth_verdict *v)
+{
+	const char *vals[AUTH_MAX_FIELDS];
+	if (in->raw == NULL)
+		return false;
+	size_t n = auth_header_values(a, in->raw, "Authentication-Results", vals, AUTH_MAX_FIELDS);
+	for (size_t i = 0; i < n; i++) {
+		char *s = strip_comments(a, vals[i]);
+		while (isspace((unsigned char)*s))
+			s++;
+		size_t idl = strcspn(s, " \t;");
+		if (idl != strlen(in->trusted_authserv_id) || strncasecmp(s, in->trusted_authserv_id, idl) != 0)
+			continue;
+		v->adopted_from = in->trusted_authserv_id;
+		v->dkim = arena_alloc(a, AUTH_MAX_FIELDS * sizeof(*v->dkim));
+		char *save = NULL;
+		strtok_r(s, ";", &save);                  /* authserv-id [version] */
+		for (char *ri = strtok_r(NULL, ";", &save); ri; ri = strtok_r(NULL, ";", &save))
+			adopt_resinfo(a, ri, v, AUTH_MAX_FIELDS);
+		const char *from = in->from_domain ? in->from_domain : "";
+		for (size_t k = 0; k < v->ndkim; k++) {
+			struct auth_dkim_sig *sg = &v->dkim[k];
+			sg->aligned = *from && *sg->domain && dmarc_aligned(sg->domain, from, false);
+			sg->detail = arena_printf(a, "as reported by %s", in->trusted_authserv_id);
+		}
+		if (v->spf_domain == NULL)
+			v->spf_domain = "";
+		v->spf_detail = arena_printf(a, "SPF %s for %s, as reported by %s", auth_result_name(v->spf),
+		                             v->spf_domain, in->trusted_authserv_id);
+		v->dmarc_domain = from;
+		return true;
+	}
+	return false;
+}

@@ -1,0 +1,150 @@
+/* dns_cache.c - the process-wide DNS cache shared by every c-ares channel.
+ *
+ * Each intake worker owns a channel (c-ares 1.18 channels are not
+ * thread-safe), but the answers are worth sharing: one mutex guards one
+ * hash table keyed by (server, type, name).  Positive answers live for
+ * their TTL (capped at DNS_CACHE_MAX_TTL), NXDOMAIN/NODATA for
+ * DNS_CACHE_NEG_TTL; temporary failures are never cached, so a retry asks
+ * again.  When the table is full, expired entries go first, then all.
+ * Monotonic time: a clock step must not keep stale answers alive.
+ */
+#include "auth/dns_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/arena.h"
+
+#define CACHE_BUCKETS 4096
+
+struct cache_entry {
+	struct cache_entry *next;
+	char *key;                  /* "server|type|name" */
+	time_t expires;
+	enum dns_status status;
+	size_t n;
+	struct dns_rr *rr;          /* text heap-owned */
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cache_entry *cache_tab[CACHE_BUCKETS];
+static size_t cache_count;
+
+static time_t
+cache_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static char *
+cache_key(const char *server, const char *name, enum dns_type t, unsigned *bucket)
+{
+	size_t n = strlen(server) + strlen(name) + 16;
+	char *k = xmalloc(n);
+	snprintf(k, n, "%s|%d|%s", server, (int)t, name);
+	uint32_t h = 2166136261u;          /* FNV-1a */
+	for (const char *p = k; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	*bucket = h % CACHE_BUCKETS;
+	return k;
+}
+
+static void
+cache_entry_free(struct cache_entry *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free((char *)e->rr[i].text);
+	free(e->rr);
+	free(e->key);
+	free(e);
+}
+
+/* Drop expired entries, or everything when expired_only is false. */
+static void
+cache_sweep(bool expired_only, time_t now)
+{
+	for (unsigned b = 0; b < CACHE_BUCKETS; b++) {
+		struct cache_entry **pp = &cache_tab[b];
+		while (*pp) {
+			struct cache_entry *e = *pp;
+			if (!expired_only || e->expires <= now) {
+				*pp = e->next;
+				cache_entry_free(e);
+				cache_count--;
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+}
+
+bool
+dns_cache_get(const char *server, const char *name, enum dns_type t, struct dns_rrset *out)
+{
+	unsigned b;
+	char *key = cache_key(server, name, t, &b);
+	bool hit = false;
+	time_t now = cache_now();
+	pthread_mutex_lock(&cache_lock);
+	for (struct cache_entry *e = cache_tab[b]; e; e = e->next) {
+		if (strcmp(e->key, key) != 0 || e->expires <= now)
+			continue;
+		dns_rrset_clear(out);
+		for (size_t i = 0; i < e->n; i++) {
+			const struct dns_rr *r = &e->rr[i];
+			dns_rrset_add(out, r->type, (uint32_t)(e->expires - now), r->text, r->len, r->addr,
+			              r->preference);
+		}
+		out->status = e->status;
+		hit = true;
+		break;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	free(key);
+	return hit;
+}
+
+void
+dns_cache_put(const char *server, const char *name, enum dns_type t, const struct dns_rrset *s)
+{
+	uint32_t ttl = s->status == DNS_OK ? s->ttl : DNS_CACHE_NEG_TTL;
+	if (s->status == DNS_TEMPFAIL || s->status == DNS_BADNAME || ttl == 0)
+		return;
+	if (ttl > DNS_CACHE_MAX_TTL)
+		ttl = DNS_CACHE_MAX_TTL;
+	struct cache_entry *e = xcalloc(1, sizeof(*e));
+	unsigned b;
+	e->key = cache_key(server, name, t, &b);
+	e->status = s->status;
+	e->n = s->n;
+	e->rr = xcalloc(s->n ? s->n : 1, sizeof(*e->rr));
+	for (size_t i = 0; i < s->n; i++) {
+		e->rr[i] = s->rr[i];
+		char *txt = xmalloc(s->rr[i].len + 1);
+		memcpy(txt, s->rr[i].text, s->rr[i].len + 1);
+		e->rr[i].text = txt;
+	}
+	time_t now = cache_now();
+	e->expires = now + (time_t)ttl;
+	pthread_mutex_lock(&cache_lock);
+	if (cache_count >= DNS_CACHE_MAX_ENTRIES)
+		cache_sweep(true, now);
+	if (cache_count >= DNS_CACHE_MAX_ENTRIES)
+		cache_sweep(false, now);
+	e->next = cache_tab[b];
+	cache_tab[b] = e;
+	cache_count++;
+	pthread_mutex_unlock(&cache_lock);
+}
+
+void
+dns_cache_flush(void)
+{
+	pthread_mutex_lock(&cache_lock);
+	cache_sweep(false, 0);
+	pthread_mutex_unlock(&cache_lock);
+}

@@ -1,0 +1,84 @@
+/* cli_user.c - `postroom user add|list|remove`: the people of the
+ * organisation and the addresses they send from. */
+#include <stdio.h>
+#include <sysexits.h>
+
+#include "api/postroom.h"
+#include "cli/cli_private.h"
+#include "cli/cli_util.h"
+
+static int
+call_add(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
+{
+	return api_user_add(api, o->pos[0], o->display, o->email, (size_t)o->nemail, why);
+}
+
+static int
+user_add(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
+{
+	struct cli_opts o;
+	CLI_PARSE(self, "email,display", argc, argv, &o, 1, 1);
+	if (o.nemail == 0)
+		return cli_usage(self, "a user needs at least one --email ADDR");
+	char done[256];
+	snprintf(done, sizeof(done), "user %s added", o.pos[0]);
+	return cli_do(ctx, &o, call_add, done);
+}
+
+static int
+call_remove(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
+{
+	return api_user_remove(api, o->pos[0], why);
+}
+
+static int
+user_remove(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
+{
+	struct cli_opts o;
+	CLI_PARSE(self, "", argc, argv, &o, 1, 1);
+	char done[256];
+	snprintf(done, sizeof(done), "user %s removed", o.pos[0]);
+	return cli_do(ctx, &o, call_remove, done);
+}
+
+static json_t *
+get_list(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
+{
+	return api_user_list(api, why);
+}
+
+static void
+print_list(json_t *doc)
+{
+	size_t i;
+	json_t *u;
+	json_array_foreach(json_object_get(doc, "users"), i, u) {
+		const char *display = json_string_value(json_object_get(u, "display"));
+		printf("%-16s %-24s ", json_string_value(json_object_get(u, "name")), display ? display : "");
+		cli_print_list(json_object_get(u, "emails"));
+		printf("%s\n", json_is_true(json_object_get(u, "active")) ? "" : "  (inactive)");
+	}
+}
+
+static int
+user_list(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
+{
+	struct cli_opts o;
+	CLI_PARSE(self, "json", argc, argv, &o, 0, 0);
+	return cli_show(ctx, &o, get_list, print_list);
+}
+
+static const struct cli_sub subs[] = {
+	{"add", user_add, "user add NAME --email ADDR [--email ADDR...] [--display \"Full Name\"]",
+	 "Add a user with the addresses they send from (NAME: letters, digits, '.', '_', '-')."},
+	{"list", user_list, "user list [--json]", "List users and their addresses."},
+	{"remove", user_remove, "user remove NAME",
+	 "Remove a user (their memberships and alias entries go too; stored mail stays)."},
+	{NULL, NULL, NULL, NULL},
+};
+
+int
+cli_user(struct cli_ctx *ctx, int argc, char **argv)
+{
+	return cli_dispatch(ctx, "user", subs, argc, argv);
+}

@@ -1,0 +1,83 @@
+/* cli_util.h - helpers the noun files (cli_user.c, cli_project.c, ...)
+ * share: sub-command dispatch, --help, error printing with sysexits codes,
+ * opening the API, printing JSON.
+ */
+#ifndef PR_CLI_UTIL_H
+#define PR_CLI_UTIL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "core/err.h"
+
+struct cli_ctx;
+struct pr_api;
+
+struct cli_sub {
+	const char *name;
+	int (*fn)(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv);
+	const char *usage;      /* "user add NAME --email ADDR [...]" */
+	const char *help;       /* one line */
+};
+
+/* argv[0] is the noun, argv[1] the sub-command. */
+int cli_dispatch(struct cli_ctx *ctx, const char *noun, const struct cli_sub *subs,
+                 int argc, char **argv);
+
+/* Parsed options of one sub-command: positional arguments, repeatable
+ * --email, and the flags/values the nouns use.  Unknown options are a
+ * usage error. */
+#define CLI_MAX_ARGS 64
+struct cli_opts {
+	const char *pos[CLI_MAX_ARGS];
+	int npos;
+	const char *email[CLI_MAX_ARGS];
+	int nemail;
+	const char *display, *name, *project, *user, *since, *verdict, *sender, *output;
+	bool json, raw, unassigned, fallback;
+};
+/* allowed: the long option names this sub-command accepts, comma
+ * separated ("email,display"); --help is always accepted.  Between min_pos
+ * and max_pos (-1: any) positional arguments.  Returns 0 when parsed, -1
+ * after printing --help, or a usage exit code after printing the error. */
+int cli_parse(const struct cli_sub *sub, const char *allowed, int argc, char **argv,
+              struct cli_opts *o, int min_pos, int max_pos);
+/* Parse or return from the calling command with the right exit code. */
+#define CLI_PARSE(sub, allowed, argc, argv, o, min_pos, max_pos) do { \
+	int rc_ = cli_parse((sub), (allowed), (argc), (argv), (o), (min_pos), (max_pos)); \
+	if (rc_ != 0) \
+		return rc_ < 0 ? 0 : rc_; \
+} while (0)
+
+/* Print "postroom: <detail>: <fix>" and return the sysexits code for why. */
+int cli_fail(const struct pr_why *why, const char *fix);
+/* Usage error: "postroom: <msg>" plus the usage line; EX_USAGE. */
+int cli_usage(const struct cli_sub *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_exit_code(enum pr_err e);
+
+/* Open the API over ctx's store and config; NULL after printing the error
+ * (*rc_r holds the exit code). */
+struct pr_api *cli_api(struct cli_ctx *ctx, int *rc_r);
+/* Open the API, run call, close.  On success print `done` (if not NULL)
+ * and return EX_OK; else print the error and return its exit code. */
+typedef int (*cli_call_fn)(struct pr_api *api, const struct cli_opts *o, struct pr_why *why);
+int cli_do(struct cli_ctx *ctx, const struct cli_opts *o, cli_call_fn call, const char *done);
+/* Open the API, fetch a document, print it as JSON or with print(). */
+typedef json_t *(*cli_get_fn)(struct pr_api *api, const struct cli_opts *o, struct pr_why *why);
+int cli_show(struct cli_ctx *ctx, const struct cli_opts *o, cli_get_fn get, void (*print)(json_t *doc));
+/* Print a JSON document (compact keys order kept, indent 2) on stdout. */
+int cli_print_json(json_t *doc);
+/* A JSON array of strings as "a, b, c" (static-free: written to stdout). */
+void cli_print_list(json_t *arr);
+
+/* The noun commands (one file each); argv[0] is the noun. */
+int cli_user(struct cli_ctx *ctx, int argc, char **argv);
+int cli_project(struct cli_ctx *ctx, int argc, char **argv);
+int cli_stakeholder(struct cli_ctx *ctx, int argc, char **argv);
+int cli_alias(struct cli_ctx *ctx, int argc, char **argv);
+int cli_domain(struct cli_ctx *ctx, int argc, char **argv);
+int cli_settings(struct cli_ctx *ctx, int argc, char **argv);
+int cli_messages(struct cli_ctx *ctx, int argc, char **argv);
+int cli_log(struct cli_ctx *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,73 @@
+/* mime_private.h - what the files of src/mime share (not for other stages).
+ *
+ * One struct mime_walk carries a parse: the GMime objects, the caller's
+ * arena and result, the limits counters and, when mime_write_attachment()
+ * asks for part n, the target and its output file.  The same walk numbers
+ * the parts for both uses, so "attachment 3" means the same bytes in
+ * `messages show` and in `messages attachment MSG 3`.
+ */
+#ifndef PR_MIME_PRIVATE_H
+#define PR_MIME_PRIVATE_H
+
+#include <gmime/gmime.h>
+
+#include "mime/mime.h"
+
+/* A text body is decoded into memory for UTF-8 conversion; past this many
+ * decoded bytes it is cut (the full bytes stay in the stored raw message).
+ * Bounds memory for hostile 100 MB text parts. */
+#define MIME_TEXT_MAX (8 * 1024 * 1024)
+/* winmail.dat is unpacked in memory (libytnef needs the whole buffer). */
+#define MIME_TNEF_MAX (32 * 1024 * 1024)
+
+struct mime_walk {
+	struct arena *a;
+	struct mime_info *info;
+	struct pr_why *why;
+	GMimeParserOptions *opts;
+	GMimeStream *root;         /* the whole message, for byte ranges */
+	int nobjects;              /* every MIME object seen, for the limit */
+	size_t cap;                /* allocated length of info->parts */
+	bool failed;               /* limit hit or I/O error: why is set */
+	int target;                /* 0: collect; n: write part n to out */
+	FILE *out;
+	bool written;
+};
+
+/* mime.c */
+void mime_init_once(void);
+GMimeParserOptions *mime_options_new(void);
+
+/* mime_headers.c: envelope fields of the top-level message. */
+void mime_headers_fill(struct mime_walk *w, GMimeMessage *msg);
+/* Header block sizes within PR_MIME_MAX_HEADER_BYTES; else why is set. */
+bool mime_headers_within_limit(struct mime_walk *w, GMimeObject *obj);
+/* Bytes to UTF-8 from charset (NULL: guess); never NULL, never invalid. */
+char *mime_to_utf8(struct mime_walk *w, const char *charset, const char *p, size_t n);
+
+/* mime_guard.c: a linear pre-pass that refuses part/nesting bombs before
+ * GMime allocates them.  raw, or else mem/len.  False with why set. */
+bool mime_guard_ok(struct spool *raw, const uint8_t *mem, size_t len, struct pr_why *why);
+
+/* mime_walk.c: bodies and parts, depth-first, within the limits. */
+void mime_walk_message(struct mime_walk *w, GMimeMessage *msg);
+/* Append a part entry (index assigned); returns it. */
+struct mime_part *mime_part_add(struct mime_walk *w, const char *path, const char *type,
+                                const char *filename, const char *disposition);
+/* Finish a part from a whole buffer: size, SHA-256, and write if targeted. */
+void mime_part_bytes(struct mime_walk *w, struct mime_part *p, const uint8_t *data, size_t n);
+
+/* mime_tnef.c: list (and write, if targeted) the files inside winmail.dat. */
+void mime_tnef_unpack(struct mime_walk *w, const char *path, const uint8_t *data, size_t n);
+bool mime_is_tnef(const char *type, const char *filename);
+
+/* mime_reply.c: the new text of a reply; result in the arena. */
+const char *mime_reply_text(struct arena *a, const char *text);
+
+/* mime_html.c: text of an HTML body up to its quoted history. */
+const char *mime_html_to_text(struct arena *a, const char *html);
+
+/* mime_json.c */
+const char *mime_json(struct arena *a, const struct mime_info *m);
+
+#endif

@@ -1,0 +1,446 @@
+/* pop3_collect.c - one collection round: every message, exactly once.
+ *
+ *   UIDL -> for each message:
+ *     UIDL recorded in pop3_seen        -> DELE (stored earlier, not deleted)
+ *     else RETR into a spool
+ *       content hash recorded           -> DELE (same bytes, new UIDL)
+ *       else build the envelope and submit to intake (asynchronously, up
+ *       to POP3_WINDOW in flight so group commit shares the fsyncs)
+ *   as intake finishes: record UIDL + hash in pop3_seen (one transaction
+ *   per batch), and only then DELE;  QUIT at the end applies the DELEs.
+ *
+ * What is deleted: a message intake stored (or found already stored), and
+ * a message intake refused for good (5xx: sender policy, authentication,
+ * loop) once its refusal is in the intake log -- the log row is then the
+ * record, exactly as for a refused SMTP transaction, and keeping it would
+ * refuse and log it again every round.  A temporary failure (4xx: store
+ * busy, DNS) is left in the mailbox for the next round; so is a message
+ * over the hard size ceiling (PR_MAX_MESSAGE_SIZE), with a warning.
+ *
+ * Recipients: mailbox_type=catchall takes the catch-all header (setting
+ * catchall_header: Delivered-To, X-Original-To, Envelope-To); single takes
+ * system_address; either falls back to To/Cc.  Each goes through
+ * intake_judge_rcpt like an SMTP RCPT.  With none at all the message still
+ * goes to intake (it lands in Unassigned), so nothing is dropped for want
+ * of an address.
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/settings.h"
+#include "core/spool.h"
+#include "intake/intake.h"
+#include "pop3/pop3.h"
+#include "pop3/pop3_private.h"
+
+/* Messages in the pipeline at once: enough for group commit to batch,
+ * few enough that a crash re-downloads little. */
+#define POP3_WINDOW 64
+/* Records of deleted messages are kept this long (a message still in the
+ * mailbox after that is caught by intake's duplicate check). */
+#define POP3_SEEN_KEEP (90 * 24 * 3600)
+#define POP3_MAX_RCPTS 100
+
+struct round;
+struct pending {
+	struct pending *next;
+	struct round *rd;
+	unsigned long num;
+	char uidl[POP3_UIDL_MAX + 1];
+	char sha[65];
+	struct intake_result res;
+};
+
+struct round {
+	struct intake *in;
+	const struct settings *set;
+	struct pop3_seen *seen;
+	struct pop3_conn *conn;
+	struct pop3_round *r;
+	const volatile int *stop;
+	bool broken;                 /* connection unusable: no more commands */
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	struct pending *done;        /* finished by intake, not yet recorded */
+	size_t inflight;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void init_curl(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+void
+pop3_global_init(void)
+{
+	pthread_once(&curl_once, init_curl);
+}
+
+static void
+set_error(struct round *rd, const struct pr_why *why)
+{
+	if (rd->r->why.code == PR_OK)
+		rd->r->why = *why;
+}
+
+static void
+dele(struct round *rd, unsigned long num)
+{
+	struct pr_why why;
+	if (rd->broken)
+		return;
+	if (pop3_conn_dele(rd->conn, num, &why) < 0) {
+		rd->broken = true;
+		set_error(rd, &why);
+		return;
+	}
+	rd->r->deleted++;
+}
+
+static void
+on_done(void *arg, const struct intake_result *res)
+{
+	struct pending *p = arg;
+	struct round *rd = p->rd;
+	p->res = *res;
+	pthread_mutex_lock(&rd->lock);
+	p->next = rd->done;
+	rd->done = p;
+	rd->inflight--;
+	pthread_cond_signal(&rd->cv);
+	pthread_mutex_unlock(&rd->lock);
+}
+
+/* The verdict decides: record and delete, or leave for the next round. */
+static const char *
+outcome(struct round *rd, const struct pending *p)
+{
+	const struct pr_why *w = &p->res.why;
+	char uidl[80];
+	log_sanitize(uidl, sizeof(uidl), p->uidl, strlen(p->uidl));
+	if (w->code == PR_OK) {
+		rd->r->collected++;
+		return "stored";
+	}
+	if (!pr_err_is_temporary(w->code) && p->res.log_id != 0) {
+		rd->r->refused++;
+		log_info("pop3: message %s refused (%s); logged, deleted from the mailbox", uidl,
+		         pr_err_name(w->code));
+		return "refused";
+	}
+	rd->r->failed++;
+	log_warn("pop3: message %s left in the mailbox for the next round: %s", uidl,
+	         pr_why_text(w));
+	return NULL;
+}
+
+/* Record every finished message in one transaction, then DELE them. */
+static void
+record_done(struct round *rd, bool wait_all)
+{
+	pthread_mutex_lock(&rd->lock);
+	while (wait_all ? rd->inflight > 0 : rd->inflight >= POP3_WINDOW)
+		pthread_cond_wait(&rd->cv, &rd->lock);
+	struct pending *list = rd->done;
+	rd->done = NULL;
+	pthread_mutex_unlock(&rd->lock);
+	if (list == NULL)
+		return;
+	struct pr_why why;
+	bool ok = pop3_seen_begin(rd->seen, &why) == 0;
+	for (struct pending *p = list; p && ok; p = p->next) {
+		const char *state = outcome(rd, p);
+		p->num = state ? p->num : 0;
+		if (state && pop3_seen_add(rd->seen, p->uidl, p->sha, state, p->res.message_id, &why) < 0)
+			ok = false;
+	}
+	if (ok && pop3_seen_commit(rd->seen, &why) < 0)
+		ok = false;
+	if (!ok) {
+		set_error(rd, &why);   /* nothing recorded: nothing deleted */
+		rd->broken = true;
+	}
+	for (struct pending *p = list, *next; p; p = next) {
+		next = p->next;
+		if (ok && p->num)
+			dele(rd, p->num);
+		free(p);
+	}
+}
+
+/* Read the head of the message for the envelope fields. */
+static const uint8_t *
+head_of(struct arena *a, struct spool *sp, size_t *len)
+{
+	uint64_t size = spool_size(sp);
+	size_t n = size < PR_MIME_MAX_HEADER_BYTES ? (size_t)size : PR_MIME_MAX_HEADER_BYTES;
+	const uint8_t *mem = spool_memory(sp);
+	if (mem) {
+		*len = n;
+		return mem;
+	}
+	uint8_t *buf = arena_alloc(a, n + 1);
+	ssize_t got = spool_read_at(sp, 0, buf, n);
+	*len = got > 0 ? (size_t)got : 0;
+	return buf;
+}
+
+/* Candidate recipient addresses, in the order the settings say. */
+static size_t
+candidates(struct round *rd, struct arena *a, const uint8_t *h, size_t hl, const char **out)
+{
+	const struct settings *set = rd->set;
+	size_t n = 0;
+	if (!strcmp(settings_get(set, "mailbox_type"), "catchall")) {
+		const char *v = pop3_header_first(a, h, hl, settings_get(set, "catchall_header"), 8192);
+		if (v)
+			n = pop3_addr_list(a, v, out, POP3_MAX_RCPTS);
+	} else if (*settings_get(set, "system_address")) {
+		out[n++] = settings_get(set, "system_address");
+	}
+	for (int i = 0; i < 2 && n == 0; i++) {
+		const char *v = pop3_header_first(a, h, hl, i ? "Cc" : "To", 65536);
+		if (v)
+			n += pop3_addr_list(a, v, out + n, POP3_MAX_RCPTS - n);
+	}
+	return n;
+}
+
+/* Fill the envelope.  0 submit; 1 refused (logged); -1 leave it. */
+static int
+envelope(struct round *rd, struct intake_msg *m, struct pr_why *why)
+{
+	struct arena *a = m->arena;
+	size_t hl;
+	const uint8_t *h = head_of(a, m->raw, &hl);
+	const char *rp = pop3_return_path(a, h, hl), *from[1];
+	const char *fh = rp ? NULL : pop3_header_first(a, h, hl, "From", 4096);
+	m->mail_from = rp ? rp : (fh && pop3_addr_list(a, fh, from, 1) == 1) ? from[0] : "";
+	pop3_received_peer(a, h, hl, settings_get(rd->set, "trusted_received_host"), &m->peer_ip,
+	                   &m->helo);
+	const char *addrs[POP3_MAX_RCPTS];
+	size_t n = candidates(rd, a, h, hl, addrs);
+	m->rcpts = arena_alloc(a, (n ? n : 1) * sizeof(*m->rcpts));
+	pr_why_clear(why);
+	for (size_t i = 0; i < n; i++) {
+		struct pr_why w;
+		if (intake_judge_rcpt(rd->in, a, addrs[i], &m->rcpts[m->nrcpts], &w) == 0) {
+			m->nrcpts++;
+		} else if (pr_err_is_temporary(w.code)) {
+			*why = w;
+			return -1;
+		} else {
+			*why = w;
+		}
+	}
+	if (n > 0 && m->nrcpts == 0) {
+		intake_log_refusal(rd->in, m, spool_size(m->raw), why);
+		return 1;
+	}
+	return 0;
+}
+
+/* RETR one message and hand it to intake. */
+static void
+collect_one(struct round *rd, const struct pop3_item *it)
+{
+	struct intake_msg *m = intake_msg_new(INTAKE_POP3);
+	struct pr_why why;
+	bool too_big = false;
+	uint64_t max = (uint64_t)PR_MAX_MESSAGE_SIZE;
+	if (pop3_conn_retr(rd->conn, m->arena, intake_spool_dir(rd->in), it->num, max, &m->raw,
+	                   &too_big, &why) < 0) {
+		rd->broken = true;
+		set_error(rd, &why);
+		goto drop;
+	}
+	char uidl[80];
+	log_sanitize(uidl, sizeof(uidl), it->uidl, strlen(it->uidl));
+	if (too_big) {
+		rd->r->failed++;
+		log_warn("pop3: message %s is over %lld bytes; left in the mailbox", uidl,
+		         (long long)PR_MAX_MESSAGE_SIZE);
+		goto drop;
+	}
+	const char *sha = spool_sha256_hex(m->raw);
+	int known = pop3_seen_has_hash(rd->seen, sha, &why);
+	if (known != 0) {
+		if (known < 0) {
+			rd->broken = true;
+			set_error(rd, &why);
+		} else {
+			rd->r->skipped_known++;
+			if (pop3_seen_add(rd->seen, it->uidl, sha, "stored", 0, &why) == 0)
+				dele(rd, it->num);
+		}
+		goto drop;
+	}
+	m->source_ref = arena_printf(m->arena, "uidl:%s", uidl);
+	struct pending *p = xcalloc(1, sizeof(*p));
+	p->rd = rd;
+	p->num = it->num;
+	memcpy(p->uidl, it->uidl, sizeof(p->uidl));
+	memcpy(p->sha, sha, sizeof(p->sha));
+	int rc = envelope(rd, m, &why);
+	if (rc != 0) {
+		p->res.why = why;
+		p->res.log_id = rc > 0 ? 1 : 0;   /* logged by intake_log_refusal */
+		pthread_mutex_lock(&rd->lock);
+		p->next = rd->done;
+		rd->done = p;
+		pthread_mutex_unlock(&rd->lock);
+		goto drop;
+	}
+	pthread_mutex_lock(&rd->lock);
+	rd->inflight++;
+	pthread_mutex_unlock(&rd->lock);
+	intake_submit(rd->in, m, on_done, p);
+	return;
+drop:
+	arena_free(&m->arena);
+}
+
+static void
+run_items(struct round *rd, const struct pop3_item *items, size_t n)
+{
+	for (size_t i = 0; i < n && !rd->broken && !*rd->stop; i++) {
+		struct pr_why why;
+		int known = pop3_seen_has_uidl(rd->seen, items[i].uidl, &why);
+		if (known < 0) {
+			set_error(rd, &why);
+			break;
+		}
+		if (known) {
+			rd->r->skipped_known++;
+			dele(rd, items[i].num);
+		} else {
+			collect_one(rd, &items[i]);
+		}
+		record_done(rd, false);
+	}
+	record_done(rd, true);
+}
+
+static int
+round_run(struct intake *in, const char *store_uri, const struct settings *set,
+          const volatile int *stop, struct pop3_round *r)
+{
+	pop3_global_init();
+	memset(r, 0, sizeof(*r));
+	struct round rd = {.in = in, .set = set, .r = r, .stop = stop};
+	pthread_mutex_init(&rd.lock, NULL);
+	pthread_cond_init(&rd.cv, NULL);
+	struct arena *a = arena_new();
+	struct pop3_item *items = NULL;
+	if ((rd.seen = pop3_seen_open(store_uri, &r->why)) == NULL ||
+	    pop3_seen_expire(rd.seen, time(NULL) - POP3_SEEN_KEEP, &r->why) < 0 ||
+	    (rd.conn = pop3_conn_new(set, &r->why)) == NULL ||
+	    pop3_conn_uidl(rd.conn, a, &items, &r->listed, &r->why) < 0)
+		goto out;
+	run_items(&rd, items, r->listed);
+out:
+	if (rd.conn && pop3_conn_lost(rd.conn))
+		r->deleted = 0;   /* no QUIT: the server keeps them all */
+	/* QUIT commits the DELEs sent; pop3_conn_free drops the connection
+	 * without QUIT if the session was in doubt. */
+	pop3_conn_free(&rd.conn, true);
+	pop3_seen_close(&rd.seen);
+	arena_free(&a);
+	pthread_mutex_destroy(&rd.lock);
+	pthread_cond_destroy(&rd.cv);
+	log_info("pop3: round: %zu listed, %zu collected, %zu refused, %zu known, %zu left, "
+	         "%zu deleted%s%s", r->listed, r->collected, r->refused, r->skipped_known, r->failed,
+	         r->deleted, r->why.code ? "; " : "", r->why.code ? pr_why_text(&r->why) : "");
+	return r->why.code == PR_OK ? 0 : -1;
+}
+
+int
+pop3_collect_once(struct intake *in, const char *store_uri, const struct settings *set,
+                  struct pop3_round *r)
+{
+	static const volatile int never = 0;
+	return round_run(in, store_uri, set, &never, r);
+}
+
+int
+pop3_check(const struct settings *set, size_t *n_r, struct pr_why *why)
+{
+	pop3_global_init();
+	pr_why_clear(why);
+	struct pop3_conn *c = pop3_conn_new(set, why);
+	if (c == NULL)
+		return -1;
+	int rc = pop3_conn_stat(c, n_r, why);
+	pop3_conn_free(&c, true);
+	return rc;
+}
+
+/* ---- serve: a round every pop_interval seconds ---- */
+struct pop3_service {
+	struct intake *in;
+	char *store_uri;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	volatile int stop;
+};
+
+static void *
+service_main(void *arg)
+{
+	struct pop3_service *s = arg;
+	while (!s->stop) {
+		struct settings *set = settings_current();
+		long long interval = settings_int(set, "pop_interval");
+		if (*settings_get(set, "pop_server")) {
+			struct pop3_round r;
+			if (round_run(s->in, s->store_uri, set, &s->stop, &r) < 0)
+				log_warn("pop3: collection failed: %s", pr_why_text(&r.why));
+		}
+		settings_unref(&set);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += interval > 0 ? interval : 60;
+		pthread_mutex_lock(&s->lock);
+		while (!s->stop && pthread_cond_timedwait(&s->cv, &s->lock, &until) == 0)
+			;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return NULL;
+}
+
+struct pop3_service *
+pop3_service_start(struct intake *in, const char *store_uri)
+{
+	pop3_global_init();
+	struct pop3_service *s = xcalloc(1, sizeof(*s));
+	s->in = in;
+	s->store_uri = xstrdup(store_uri);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (pthread_create(&s->thread, NULL, service_main, s) != 0)
+		pr_panic("cannot start the POP3 collector thread");
+	return s;
+}
+
+void
+pop3_service_stop(struct pop3_service **sp)
+{
+	struct pop3_service *s = *sp;
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop = 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cv);
+	free(s->store_uri);
+	free(s);
+	*sp = NULL;
+}

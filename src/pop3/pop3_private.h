@@ -1,0 +1,118 @@
+/* pop3_private.h - shared between the files of src/pop3 only.
+ *
+ * pop3_parse.c   pure functions: settings -> libcurl URL, UIDL listing,
+ *                header fields and address lists of collected messages,
+ *                curl errors -> plain words (unit tested, no I/O)
+ * pop3_seen.c    the pop3_seen table: UIDLs and SHA-256 of what is stored
+ * pop3_conn.c    one POP3 session over one libcurl easy handle
+ * pop3_oauth.c   XOAUTH2 access token from the refresh token
+ * pop3_collect.c one round, `check pop`, and the serve thread
+ */
+#ifndef PR_POP3_PRIVATE_H
+#define PR_POP3_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/err.h"
+
+struct arena;
+struct settings;
+
+/* A UIDL is 1..70 printable characters (RFC 1939 7); a longer listing
+ * line is refused rather than truncated. */
+#define POP3_UIDL_MAX 70
+/* Mailbox listings larger than this are collected over several rounds. */
+#define POP3_MAX_LIST 1000000
+
+/* ---- pop3_parse.c ---- */
+struct pop3_server {
+	char url[512];             /* "pop3s://host:995" or "pop3://host:110" */
+	char host[256];
+	int port;
+	bool implicit_tls;
+};
+/* "ssl://host:port" or "tcp://host:port" -> libcurl URL.  0 or -1 with why. */
+int pop3_server_parse(const char *setting, struct pop3_server *out, struct pr_why *why);
+
+struct pop3_item {
+	unsigned long num;         /* message number on this session */
+	char uidl[POP3_UIDL_MAX + 1];
+};
+/* Parse a UIDL listing ("1 abc\r\n2 def\r\n"), into an array allocated in
+ * a.  Lines that break RFC 1939 make the whole listing invalid (-1). */
+int pop3_uidl_parse(struct arena *a, const char *body, size_t len, struct pop3_item **out,
+                    size_t *n, struct pr_why *why);
+
+/* Value of the first header field called name in the header block of a
+ * raw message (unfolded, trimmed, at most max bytes), or NULL. */
+char *pop3_header_first(struct arena *a, const uint8_t *raw, size_t len, const char *name,
+                        size_t max);
+/* The same for the n-th (0-based) field called name. */
+char *pop3_header_nth(struct arena *a, const uint8_t *raw, size_t len, const char *name,
+                      size_t nth, size_t max);
+/* From the Received headers, the one stamped "by <host>" (the trusted
+ * receiving host of the provider): the client's IP and HELO name.  0 found
+ * (*ip_r, *helo_r set, "" when absent), 1 none. */
+int pop3_received_peer(struct arena *a, const uint8_t *raw, size_t len, const char *host,
+                       const char **ip_r, const char **helo_r);
+/* The envelope sender from Return-Path ("" for <>), else NULL. */
+const char *pop3_return_path(struct arena *a, const uint8_t *raw, size_t len);
+/* Every address in an address-list header value ("A <a@x>, b@y"), lower
+ * case domains kept as written; returns the count (<= max). */
+size_t pop3_addr_list(struct arena *a, const char *value, const char **out, size_t max);
+
+/* The words for a failed libcurl call.  code is a CURLcode; greeting is
+ * the server's first line or ""; errbuf is libcurl's error buffer. */
+void pop3_explain(int code, const char *host, int port, const char *user, const char *greeting,
+                  const char *last_reply, const char *errbuf, struct pr_why *why);
+
+/* ---- pop3_seen.c: what was stored, so nothing is stored twice ---- */
+struct pop3_seen;
+/* store_uri "sqlite:PATH": its own connection to the same database file. */
+struct pop3_seen *pop3_seen_open(const char *store_uri, struct pr_why *why);
+void pop3_seen_close(struct pop3_seen **s);
+/* 1 if the UIDL (or, when sha is not NULL, the content hash) was recorded
+ * as stored or refused, 0 if not, -1 error. */
+int pop3_seen_has_uidl(struct pop3_seen *s, const char *uidl, struct pr_why *why);
+int pop3_seen_has_hash(struct pop3_seen *s, const char *sha256_hex, struct pr_why *why);
+/* Record (idempotent).  state: "stored" or "refused". */
+int pop3_seen_add(struct pop3_seen *s, const char *uidl, const char *sha256_hex,
+                  const char *state, int64_t message_id, struct pr_why *why);
+/* Forget records older than `before`: their messages were deleted long
+ * ago (a still-listed message refreshes its record's time). */
+int pop3_seen_expire(struct pop3_seen *s, time_t before, struct pr_why *why);
+int pop3_seen_begin(struct pop3_seen *s, struct pr_why *why);
+int pop3_seen_commit(struct pop3_seen *s, struct pr_why *why);
+
+/* ---- pop3_oauth.c ---- */
+/* A fresh access token (cached until shortly before it expires).  NULL
+ * with why if the token endpoint refused or could not be reached. */
+const char *pop3_oauth_token(struct arena *a, const struct settings *set, struct pr_why *why);
+
+/* ---- pop3_conn.c ---- */
+struct pop3_conn;
+/* Prepare (no I/O yet).  -1 with why on a bad setting or token failure. */
+struct pop3_conn *pop3_conn_new(const struct settings *set, struct pr_why *why);
+/* Connect, log in and list.  0 or -1 with why. */
+int pop3_conn_uidl(struct pop3_conn *c, struct arena *a, struct pop3_item **items, size_t *n,
+                   struct pr_why *why);
+/* STAT: connect, log in, count. */
+int pop3_conn_stat(struct pop3_conn *c, size_t *count, struct pr_why *why);
+struct spool;
+/* RETR num into a new spool in a (max bytes; more sets *too_big). */
+int pop3_conn_retr(struct pop3_conn *c, struct arena *a, const char *spool_dir,
+                   unsigned long num, uint64_t max,
+                   struct spool **out, bool *too_big, struct pr_why *why);
+/* DELE num, only on the session the listing came from. */
+int pop3_conn_dele(struct pop3_conn *c, unsigned long num, struct pr_why *why);
+/* True once the session cannot QUIT any more (connection lost or in doubt):
+ * the server will forget every DELE of this session. */
+bool pop3_conn_lost(const struct pop3_conn *c);
+/* commit true: QUIT (the server applies the DELEs); false: drop the
+ * connection without QUIT, so the server forgets every DELE. */
+void pop3_conn_free(struct pop3_conn **c, bool commit);
+
+#endif

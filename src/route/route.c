@@ -1,0 +1,160 @@
+/* route.c - where one envelope recipient leads (rules in route.h).
+ *
+ * Order of the checks, and why:
+ *   1. the address must parse (RFC 5321 path rules, address.c);
+ *   2. its domain must be one we serve, else relay denied -- checked before
+ *      anything else so we can never become an open relay;
+ *   3. an alias, then a user's own address: explicit directory entries win
+ *      over the project pattern, so an administrator can always override
+ *      what <prefix><id> would mean;
+ *   4. <prefix><id> for an existing project;
+ *   5. postmaster (RFC 5321 4.5.1 says it must be accepted) goes to
+ *      Unassigned whatever unknown_recipient says;
+ *   6. anything else, including a project id that does not exist, follows
+ *      unknown_recipient: file in Unassigned, or refuse with 550 5.1.1.
+ */
+#include "route/route.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "core/arena.h"
+#include "core/settings.h"
+#include "route/address.h"
+#include "store/store.h"
+
+const char *
+route_kind_name(enum route_kind k)
+{
+	switch (k) {
+	case ROUTE_PROJECT: return "project";
+	case ROUTE_USER: return "user";
+	case ROUTE_UNASSIGNED: return "unassigned";
+	case ROUTE_FALLBACK: return "fallback";
+	case ROUTE_NONE: break;
+	}
+	return "none";
+}
+
+static struct route_target *
+one_target(struct arena *a, enum route_kind kind, const char *target, const char *via)
+{
+	struct route_target *t = arena_alloc(a, sizeof(*t));
+	t->kind = kind;
+	t->target = arena_strdup(a, target);
+	t->via = via;
+	return t;
+}
+
+/* 1 if the alias exists and has members (targets set), 0 if not, -1 error. */
+static int
+by_alias(struct store *st, struct arena *a, const char *full, struct route_target **out, size_t *n,
+         struct pr_why *why)
+{
+	struct store_alias al;
+	int rc = store_alias_get(st, a, full, &al, why);
+	if (rc != 0 || al.nusers == 0)
+		return rc < 0 ? -1 : 0;
+	struct route_target *t = arena_alloc(a, al.nusers * sizeof(*t));
+	for (size_t i = 0; i < al.nusers; i++) {
+		t[i].kind = ROUTE_USER;
+		t[i].target = al.users[i];
+		t[i].via = full;
+		t[i].alias = al.address;
+	}
+	*out = t;
+	*n = al.nusers;
+	return 1;
+}
+
+static int
+by_user(struct store *st, struct arena *a, const char *full, struct route_target **out, size_t *n,
+        struct pr_why *why)
+{
+	struct store_user u;
+	int rc = store_user_by_email(st, a, full, &u, why);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	*out = one_target(a, ROUTE_USER, u.name, full);
+	*n = 1;
+	return 1;
+}
+
+/* The project id in a local part, or NULL if it does not carry the prefix. */
+static const char *
+project_id_of(const struct settings *set, const char *local)
+{
+	const char *prefix = settings_get(set, "project_prefix");
+	size_t plen = strlen(prefix);
+	if (strncasecmp(local, prefix, plen) != 0 || local[plen] == '\0')
+		return NULL;
+	return local + plen;
+}
+
+static int
+by_project(struct store *st, struct arena *a, const char *id, const char *full,
+           struct route_target **out, size_t *n, struct pr_why *why)
+{
+	struct store_project p;
+	int rc = store_project_get(st, a, id, &p, why);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	*out = one_target(a, ROUTE_PROJECT, p.id, full);
+	*n = 1;
+	return 1;
+}
+
+static int
+unknown(const struct settings *set, struct arena *a, const char *full, const char *project,
+        struct route_target **out, size_t *n, struct pr_why *why)
+{
+	if (strcmp(settings_get(set, "unknown_recipient"), "reject") != 0 ||
+	    strncasecmp(full, "postmaster@", 11) == 0) {
+		*out = one_target(a, ROUTE_UNASSIGNED, "", full);
+		*n = 1;
+		return 0;
+	}
+	if (project != NULL)
+		pr_why_set(why, PR_E_NO_PROJECT, "there is no project %s (address %s)", project, full);
+	else
+		pr_why_set(why, PR_E_UNKNOWN_RECIPIENT, "no project, alias or user has the address %s", full);
+	return -1;
+}
+
+/* RFC 5321 4.5.1: "<postmaster>" without a domain must be accepted. */
+static bool
+is_bare_postmaster(const char *address)
+{
+	return strcasecmp(address, "<postmaster>") == 0 || strcasecmp(address, "postmaster") == 0;
+}
+
+int
+route_recipient(struct store *st, const struct settings *set, struct arena *a,
+                const char *address, struct route_target **out, size_t *n_out,
+                struct pr_why *why)
+{
+	struct address ad;
+	*out = NULL;
+	*n_out = 0;
+	if (is_bare_postmaster(address)) {
+		*out = one_target(a, ROUTE_UNASSIGNED, "", arena_strdup(a, "postmaster"));
+		*n_out = 1;
+		return 0;
+	}
+	if (address_parse(a, address, &ad, why) < 0)
+		return -1;
+	int rc = store_domain_served(st, ad.domain, why);
+	if (rc <= 0) {
+		if (rc == 0)
+			pr_why_set(why, PR_E_RELAY_DENIED, "we do not accept mail for %s (no relaying)", ad.domain);
+		return -1;
+	}
+	const char *full = address_normalize(a, ad.full);
+	if ((rc = by_alias(st, a, full, out, n_out, why)) != 0 ||
+	    (rc = by_user(st, a, full, out, n_out, why)) != 0)
+		return rc < 0 ? -1 : 0;
+	const char *id = project_id_of(set, ad.local);
+	if (id != NULL && (rc = by_project(st, a, id, full, out, n_out, why)) != 0)
+		return rc < 0 ? -1 : 0;
+	return unknown(set, a, full, id, out, n_out, why);
+}

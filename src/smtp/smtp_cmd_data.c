@@ -1,0 +1,125 @@
+/* smtp_cmd_data.c - DATA (RFC 5321 4.1.1.4) and the hand-over to intake.
+ *
+ * The message streams through smtp_data into a spool (memory up to
+ * 256 KiB, then an unlinked file), so a 20 MiB message costs a file, not
+ * 20 MiB of heap.  Errors found on the way (bare LF/CR, too big, a line
+ * too long) are sticky and answered at the final dot.
+ *
+ * At the final dot the message goes to intake_submit() and the session
+ * pauses: no reply and no further command is read until intake reports.
+ * The 250 therefore means "committed" (intake's group commit fsyncs many
+ * sessions' messages at once), and a crash before it loses nothing the
+ * client believes delivered.  intake calls back on its own thread; we hop
+ * to the loop thread through net_wake before touching the bufferevent.
+ */
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/settings.h"
+#include "core/spool.h"
+#include "net/net.h"
+#include "smtp/smtp_data.h"
+#include "smtp/smtp_private.h"
+
+void
+smtp_cmd_data(struct smtp_session *s, const char *args)
+{
+	struct pr_why why;
+	(void)args;
+	if (s->msg->nrcpts == 0) {
+		pr_why_set(&why, PR_E_BAD_SEQUENCE, "no valid recipients");
+		smtp_error(s, &why);
+		return;
+	}
+	struct smtp_data_limits lim = {.max_size = (uint64_t)settings_int(s->set, "max_message_size")};
+	s->spool = spool_new(s->msg->arena, s->srv->spool_dir);
+	s->data = smtp_data_new(s->msg->arena, s->spool, &lim);
+	smtp_set_state(s, SMTP_DATA);
+	smtp_reply(s, 354, NULL, "send the message, end with <CRLF>.<CRLF>");
+}
+
+/* Runs on the loop thread: the answer the client has been waiting for. */
+static void
+intake_done_on_loop(void *arg)
+{
+	struct smtp_session *s = arg;
+	smtp_set_state(s, SMTP_READY);
+	if (s->gone) {                      /* the peer left meanwhile */
+		smtp_session_free(s);
+		return;
+	}
+	const struct pr_why *why = &s->res.why;
+	const struct pr_err_info *info = pr_err_info(why->code);
+	if (info->smtp == 250 && s->res.message_id > 0)
+		smtp_reply(s, 250, info->dsn, "%s (message %" PRId64 ")", pr_why_text(why), s->res.message_id);
+	else
+		smtp_reply_why(s, why);
+	smtp_session_resume(s);
+}
+
+/* Runs on an intake thread: copy the result, hop to the loop. */
+static void
+intake_done(void *arg, const struct intake_result *res)
+{
+	struct smtp_session *s = arg;
+	s->res = *res;
+	net_wake_post(s->srv->wake, intake_done_on_loop, s);
+}
+
+static void
+refuse(struct smtp_session *s, enum pr_err err, uint64_t size)
+{
+	struct pr_why why;
+	long long max = settings_int(s->set, "max_message_size");
+	if (err == PR_E_TOO_BIG)
+		pr_why_set(&why, err, "message exceeds the size limit of %lld bytes", max);
+	else if (err == PR_E_LINE_TOO_LONG)
+		pr_why_set(&why, err, "a line of the message is longer than %d bytes", PR_SMTP_MAX_DATA_LINE);
+	else
+		pr_why_set(&why, err, NULL);
+	log_info("smtp %llu [%s]: message refused at the end of DATA: %s", (unsigned long long)s->id,
+	         s->peer_ip, pr_err_name(err));
+	smtp_log_refusal(s, NULL, size, &why);
+	smtp_tx_reset(s);
+	smtp_set_state(s, SMTP_READY);
+	smtp_reply_why(s, &why);
+}
+
+static void
+end_of_data(struct smtp_session *s)
+{
+	enum pr_err err = smtp_data_error(s->data);
+	uint64_t size = smtp_data_size(s->data);
+	if (err == PR_OK) {
+		spool_finish(s->spool);
+		err = spool_error(s->spool);
+	}
+	if (err != PR_OK) {
+		refuse(s, err, size);
+		return;
+	}
+	struct intake_msg *m = s->msg;
+	m->raw = s->spool;
+	m->received_at = time(NULL);
+	s->msg = NULL;                      /* intake owns it now */
+	s->data = NULL;
+	s->spool = NULL;
+	smtp_set_state(s, SMTP_WAIT);
+	bufferevent_disable(s->bev, EV_READ);
+	intake_submit(s->srv->in, m, intake_done, s);
+}
+
+size_t
+smtp_data_input(struct smtp_session *s, const uint8_t *p, size_t n)
+{
+	size_t used = 0;
+	if (smtp_data_feed(s->data, p, n, &used) == 1)
+		end_of_data(s);
+	return used;
+}

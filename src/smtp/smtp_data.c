@@ -1,0 +1,195 @@
+/* smtp_data.c - DATA stream machine; see smtp_data.h.
+ *
+ * States (position in the line being read):
+ *   BOL     at the start of a line (after CR LF, or the first byte)
+ *   DOT     a "." at the start of a line
+ *   DOT_CR  "." CR at the start of a line: LF here ends DATA
+ *   MID     inside a line
+ *   CR      a CR inside a line: only LF may follow
+ * A bare LF never returns to BOL: that is the whole defence against
+ * smuggling, since "\n.\r\n" then cannot look like the end.  Output goes
+ * through a small staging array so the spool sees few large writes.
+ */
+#include "smtp/smtp_data.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/limits.h"
+#include "core/spool.h"
+
+enum dstate { D_BOL, D_DOT, D_DOT_CR, D_MID, D_CR };
+
+#define STAGE 8192
+
+struct smtp_data {
+	enum dstate st;
+	struct spool *out;
+	uint64_t max_size, size;
+	size_t max_line, line_len;
+	enum pr_err err;
+	size_t nstage;
+	uint8_t stage[STAGE];
+};
+
+struct smtp_data *
+smtp_data_new(struct arena *a, struct spool *out, const struct smtp_data_limits *lim)
+{
+	struct smtp_data *d = arena_alloc(a, sizeof(*d));
+	d->out = out;
+	d->max_size = lim && lim->max_size ? lim->max_size : PR_MAX_MESSAGE_SIZE;
+	d->max_line = lim && lim->max_line ? lim->max_line : PR_SMTP_MAX_DATA_LINE;
+	return d;
+}
+
+enum pr_err smtp_data_error(const struct smtp_data *d) { return d->err; }
+uint64_t smtp_data_size(const struct smtp_data *d) { return d->size; }
+
+static void
+set_err(struct smtp_data *d, enum pr_err e)
+{
+	if (d->err == PR_OK)
+		d->err = e;
+}
+
+static void
+flush(struct smtp_data *d)
+{
+	if (d->nstage > 0 && d->err == PR_OK && d->out != NULL) {
+		spool_write(d->out, d->stage, d->nstage);
+		if (spool_error(d->out) != PR_OK)
+			set_err(d, spool_error(d->out));
+	}
+	d->nstage = 0;
+}
+
+/* One message byte.  Counting continues past the limit so the log can say
+ * how big the refused message was. */
+static void
+emit(struct smtp_data *d, uint8_t c)
+{
+	d->size++;
+	if (d->size > d->max_size)
+		set_err(d, PR_E_TOO_BIG);
+	if (c == '\n')
+		d->line_len = 0;
+	else if (++d->line_len > d->max_line)
+		set_err(d, PR_E_LINE_TOO_LONG);
+	if (d->err != PR_OK)
+		return;
+	if (d->nstage == STAGE)
+		flush(d);
+	d->stage[d->nstage++] = c;
+}
+
+/* Inside a line: copy the run up to the next CR or LF in one go. */
+static size_t
+mid_run(struct smtp_data *d, const uint8_t *p, size_t n)
+{
+	size_t k = 0;
+	while (k < n && p[k] != '\r' && p[k] != '\n')
+		k++;
+	d->size += k;
+	d->line_len += k;
+	if (d->size > d->max_size)
+		set_err(d, PR_E_TOO_BIG);
+	if (d->line_len > d->max_line)
+		set_err(d, PR_E_LINE_TOO_LONG);
+	if (d->err != PR_OK)
+		return k;
+	if (d->nstage + k > STAGE)
+		flush(d);
+	if (k > STAGE) {
+		if (d->out != NULL) {
+			spool_write(d->out, p, k);
+			if (spool_error(d->out) != PR_OK)
+				set_err(d, spool_error(d->out));
+		}
+	} else {
+		memcpy(d->stage + d->nstage, p, k);
+		d->nstage += k;
+	}
+	return k;
+}
+
+/* Byte c seen in state MID (also where other states fall back to). */
+static void
+in_mid(struct smtp_data *d, uint8_t c)
+{
+	if (c == '\r') {
+		d->st = D_CR;
+	} else if (c == '\n') {
+		set_err(d, PR_E_BARE_LF);      /* and MID: never a line end */
+		d->st = D_MID;
+	} else {
+		emit(d, c);
+		d->st = D_MID;
+	}
+}
+
+/* Returns true at the end of DATA. */
+static bool
+step(struct smtp_data *d, uint8_t c)
+{
+	switch (d->st) {
+	case D_BOL:
+		if (c == '.')
+			d->st = D_DOT;
+		else
+			in_mid(d, c);
+		return false;
+	case D_DOT:
+		if (c == '\r') {
+			d->st = D_DOT_CR;
+		} else if (c == '\n') {
+			set_err(d, PR_E_BARE_LF);
+			d->st = D_MID;
+		} else {
+			emit(d, c);          /* the leading dot is dropped (4.5.2) */
+			d->st = D_MID;
+		}
+		return false;
+	case D_DOT_CR:
+		if (c == '\n')
+			return true;
+		set_err(d, PR_E_BARE_LF);    /* ".\r" then not LF */
+		in_mid(d, c);
+		return false;
+	case D_CR:
+		if (c == '\n') {
+			emit(d, '\r');
+			emit(d, '\n');
+			d->st = D_BOL;
+			return false;
+		}
+		set_err(d, PR_E_BARE_LF);
+		in_mid(d, c);
+		return false;
+	case D_MID:
+		in_mid(d, c);
+		return false;
+	}
+	return false;
+}
+
+int
+smtp_data_feed(struct smtp_data *d, const uint8_t *data, size_t len, size_t *used_r)
+{
+	size_t i = 0;
+	while (i < len) {
+		if (d->st == D_MID) {
+			i += mid_run(d, data + i, len - i);
+			if (i == len)
+				break;
+		}
+		if (step(d, data[i++])) {
+			flush(d);
+			*used_r = i;
+			return 1;
+		}
+	}
+	flush(d);
+	*used_r = len;
+	return 0;
+}

@@ -1,0 +1,112 @@
+/* smtp_private.h - shared by the files of src/smtp only: the session, the
+ * command table contract and the reply helpers. */
+#ifndef PR_SMTP_PRIVATE_H
+#define PR_SMTP_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "intake/intake.h"
+#include "smtp/smtp.h"
+
+struct bufferevent;
+struct evconnlistener;
+struct net_wake;
+struct smtp_data;
+struct smtp_parser;
+struct spool;
+typedef struct ssl_ctx_st SSL_CTX;
+
+/* The RFC 5321 limit on a domain; longer HELO arguments are refused. */
+#define SMTP_HELO_MAX 255
+
+enum smtp_state {
+	SMTP_CONNECTED,     /* greeting sent, no HELO/EHLO yet */
+	SMTP_READY,         /* after HELO/EHLO: MAIL may start a transaction */
+	SMTP_MAIL,          /* MAIL accepted, no recipient yet */
+	SMTP_RCPT,          /* at least one recipient accepted */
+	SMTP_DATA,          /* reading the message */
+	SMTP_WAIT,          /* message handed to intake, input paused */
+	SMTP_CLOSING,       /* last reply queued; freed when it is flushed */
+};
+
+struct smtp_listener {
+	struct smtp_listener *next;
+	struct evconnlistener *lev;
+};
+
+struct smtp_server {
+	struct event_base *base;
+	struct intake *in;
+	char *spool_dir;
+	SSL_CTX *tls;
+	struct smtp_listener *listeners;
+	struct smtp_session *sessions;       /* doubly linked */
+	size_t nsessions;
+	uint64_t next_id;
+	struct net_wake *wake;
+	bool draining;
+	void (*on_empty)(void *arg);
+	void *on_empty_arg;
+};
+
+struct smtp_session {
+	struct smtp_server *srv;
+	struct smtp_session *prev, *next;
+	uint64_t id;
+	struct bufferevent *bev;
+	struct arena *arena;                 /* lives as long as the session */
+	struct settings *set;                /* snapshot taken at connect */
+	struct smtp_parser *parser;
+	enum smtp_state state;
+	char peer_ip[64];
+	char helo[SMTP_HELO_MAX + 1];
+	bool esmtp, tls, paused;
+	int errors;
+	/* The transaction: msg->arena owns the envelope, the spool and the
+	 * DATA machine; NULL outside MAIL..final dot. */
+	struct intake_msg *msg;
+	size_t max_rcpts;
+	struct smtp_data *data;
+	struct spool *spool;
+	/* Filled by the intake thread, read on the loop after the hop. */
+	struct intake_result res;
+	bool gone;                           /* peer left while intake worked */
+};
+
+/* Command handlers: args is the text after the verb (NUL-terminated). */
+typedef void smtp_cmd_fn(struct smtp_session *s, const char *args);
+smtp_cmd_fn smtp_cmd_helo, smtp_cmd_ehlo, smtp_cmd_starttls;       /* smtp_cmd_helo.c */
+smtp_cmd_fn smtp_cmd_mail, smtp_cmd_rcpt;                          /* smtp_cmd_mail.c */
+smtp_cmd_fn smtp_cmd_data;                                         /* smtp_cmd_data.c */
+smtp_cmd_fn smtp_cmd_rset, smtp_cmd_noop, smtp_cmd_quit, smtp_cmd_help,
+            smtp_cmd_vrfy, smtp_cmd_expn;                          /* smtp_cmd_misc.c */
+
+/* smtp_session.c */
+void smtp_session_accept(struct smtp_server *srv, int fd);
+/* Use bev for the session from now on (accept, STARTTLS). */
+void smtp_session_set_bev(struct smtp_session *s, struct bufferevent *bev);
+void smtp_reply(struct smtp_session *s, int code, const char *dsn, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Reply with why's code/dsn from the pr_err table and pr_why_text(). */
+void smtp_reply_why(struct smtp_session *s, const struct pr_why *why);
+/* A peer error: reply, count it, disconnect at the hard limit. */
+void smtp_error(struct smtp_session *s, const struct pr_why *why);
+void smtp_set_state(struct smtp_session *s, enum smtp_state st);
+/* Queue the final reply and close once it is written. */
+void smtp_close(struct smtp_session *s, int code, const char *dsn, const char *text);
+/* Drop the current transaction (RSET, EHLO, end of DATA). */
+void smtp_tx_reset(struct smtp_session *s);
+/* Log an attempt that never reached intake (the envelope so far, plus
+ * rcpt if the refusal was about one recipient). */
+void smtp_log_refusal(struct smtp_session *s, const char *rcpt, uint64_t size,
+                      const struct pr_why *why);
+/* Resume reading after a pause (intake done, output drained). */
+void smtp_session_resume(struct smtp_session *s);
+void smtp_session_free(struct smtp_session *s);
+
+/* smtp_cmd_data.c: bytes while in SMTP_DATA; returns bytes consumed. */
+size_t smtp_data_input(struct smtp_session *s, const uint8_t *p, size_t n);
+
+#endif

@@ -1,0 +1,147 @@
+/* smtp_server.c - listeners, the TLS context, the session list and the
+ * shutdown sequence of the SMTP server (see smtp.h).
+ *
+ * Everything here runs on the loop thread except intake's completions,
+ * which arrive through srv->wake.  Shutdown: stop accepting, send 421 to
+ * idle sessions, let transactions in flight finish (their 250 means
+ * committed), and let the caller bound the wait with close_all().
+ */
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/log.h"
+#include "core/settings.h"
+#include "net/net.h"
+#include "smtp/smtp_private.h"
+
+/* The kernel's accept queue; SYNs beyond it wait, they are not refused. */
+#define SMTP_BACKLOG 1024
+
+struct smtp_server *
+smtp_server_new(struct event_base *base, struct intake *in, const char *spool_dir)
+{
+	struct smtp_server *srv = xcalloc(1, sizeof(*srv));
+	srv->base = base;
+	srv->in = in;
+	srv->spool_dir = spool_dir ? xstrdup(spool_dir) : NULL;
+	srv->wake = net_wake_new(base);
+	return srv;
+}
+
+static void
+on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
+{
+	(void)lev, (void)sa, (void)len;
+	smtp_session_accept(arg, fd);
+}
+
+static void
+on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	(void)lev, (void)arg;
+	/* EMFILE and friends: log and keep listening; libevent retries. */
+	log_warn("smtp: accept failed: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+int
+smtp_server_listen(struct smtp_server *srv, const struct net_addr *addr, struct pr_why *why)
+{
+	struct evconnlistener *lev = evconnlistener_new_bind(
+	    srv->base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    SMTP_BACKLOG, (const struct sockaddr *)&addr->ss, (int)addr->len);
+	if (lev == NULL) {
+		pr_why_set(why, PR_E_CONFIG, "cannot listen on %s: %s", addr->text,
+		           evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		return -1;
+	}
+	evconnlistener_set_error_cb(lev, on_accept_error);
+	struct smtp_listener *l = xcalloc(1, sizeof(*l));
+	l->lev = lev;
+	l->next = srv->listeners;
+	srv->listeners = l;
+	return 0;
+}
+
+int
+smtp_server_configure(struct smtp_server *srv, const struct settings *set, struct pr_why *why)
+{
+	const char *cert = settings_get(set, "tls_cert"), *key = settings_get(set, "tls_key");
+	SSL_CTX *ctx = NULL;
+	if (*cert) {
+		ctx = net_tls_server_ctx(cert, *key ? key : cert, why);
+		if (ctx == NULL)
+			return -1;
+	}
+	/* Sessions in TLS hold their own reference through their SSL. */
+	SSL_CTX_free(srv->tls);
+	srv->tls = ctx;
+	return 0;
+}
+
+size_t
+smtp_server_sessions(const struct smtp_server *srv)
+{
+	return srv->nsessions;
+}
+
+static void
+close_listeners(struct smtp_server *srv)
+{
+	while (srv->listeners != NULL) {
+		struct smtp_listener *l = srv->listeners;
+		srv->listeners = l->next;
+		evconnlistener_free(l->lev);
+		free(l);
+	}
+}
+
+void
+smtp_server_drain(struct smtp_server *srv, void (*on_empty)(void *arg), void *arg)
+{
+	srv->draining = true;
+	srv->on_empty = on_empty;
+	srv->on_empty_arg = arg;
+	close_listeners(srv);
+	for (struct smtp_session *s = srv->sessions; s != NULL; s = s->next)
+		if (s->msg == NULL && s->state < SMTP_DATA)
+			smtp_close(s, 421, "4.3.2", "the server is shutting down; try again later");
+	if (srv->nsessions == 0 && on_empty)
+		on_empty(arg);
+}
+
+void
+smtp_server_close_all(struct smtp_server *srv)
+{
+	struct smtp_session *s = srv->sessions;
+	while (s != NULL) {
+		struct smtp_session *next = s->next;
+		if (s->bev != NULL)
+			log_info("smtp %llu [%s]: closed at shutdown", (unsigned long long)s->id, s->peer_ip);
+		smtp_session_free(s);   /* one waiting for intake stays until it reports */
+		s = next;
+	}
+}
+
+void
+smtp_server_free(struct smtp_server **srvp)
+{
+	struct smtp_server *srv = *srvp;
+	if (srv == NULL)
+		return;
+	close_listeners(srv);
+	net_wake_run(srv->wake);      /* last completions: frees sessions that waited */
+	srv->on_empty = NULL;
+	while (srv->sessions != NULL) {
+		srv->sessions->state = SMTP_CLOSING;   /* nothing can report any more */
+		smtp_session_free(srv->sessions);
+	}
+	net_wake_free(&srv->wake);
+	SSL_CTX_free(srv->tls);
+	free(srv->spool_dir);
+	free(srv);
+	*srvp = NULL;
+}

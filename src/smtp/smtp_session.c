@@ -1,0 +1,379 @@
+/* smtp_session.c - one SMTP connection: reading, the command table, replies,
+ * pauses and the end of the session.
+ *
+ * Input is consumed line by line through smtp_parse (or byte runs through
+ * the DATA machine) straight out of the bufferevent's evbuffer, so nothing
+ * is copied on the way in.  Replies are appended to the output evbuffer
+ * and libevent writes them when the loop turns, which batches pipelined
+ * replies (RFC 2920) into one write without extra code.
+ *
+ * Every buffer has a ceiling: the input stops being read above
+ * INPUT_HIGH (libevent's read watermark), and command processing pauses
+ * while more than OUTPUT_HIGH bytes of replies wait for a client that does
+ * not read them.  Errors from the peer are counted; at
+ * PR_SMTP_HARD_ERROR_LIMIT the session ends with 421 (Postfix
+ * smtpd_hard_error_limit).
+ */
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/settings.h"
+#include "net/net.h"
+#include "smtp/smtp_parse.h"
+#include "smtp/smtp_private.h"
+
+#define INPUT_HIGH (256 * 1024)
+#define OUTPUT_HIGH (64 * 1024)
+
+enum {
+	CMD_NEEDS_HELO = 1 << 0,    /* 503 before HELO/EHLO */
+	CMD_NEEDS_MAIL = 1 << 1,    /* 503 outside a transaction */
+	CMD_NO_ARGS = 1 << 2,       /* 501 if arguments are given */
+};
+
+static const struct smtp_cmd_def {
+	const char *verb;
+	smtp_cmd_fn *fn;
+	unsigned flags;
+} commands[] = {
+	{"EHLO", smtp_cmd_ehlo, 0},
+	{"HELO", smtp_cmd_helo, 0},
+	{"MAIL", smtp_cmd_mail, CMD_NEEDS_HELO},
+	{"RCPT", smtp_cmd_rcpt, CMD_NEEDS_HELO | CMD_NEEDS_MAIL},
+	{"DATA", smtp_cmd_data, CMD_NEEDS_HELO | CMD_NEEDS_MAIL | CMD_NO_ARGS},
+	{"RSET", smtp_cmd_rset, CMD_NO_ARGS},
+	{"NOOP", smtp_cmd_noop, 0},
+	{"QUIT", smtp_cmd_quit, CMD_NO_ARGS},
+	{"HELP", smtp_cmd_help, 0},
+	{"VRFY", smtp_cmd_vrfy, 0},
+	{"EXPN", smtp_cmd_expn, 0},
+	{"STARTTLS", smtp_cmd_starttls, CMD_NEEDS_HELO | CMD_NO_ARGS},
+};
+
+static const char *const state_names[] = {
+	"connected", "ready", "mail", "rcpt", "data", "wait", "closing",
+};
+
+static void on_read(struct bufferevent *bev, void *arg);
+static void on_write(struct bufferevent *bev, void *arg);
+static void on_event(struct bufferevent *bev, short what, void *arg);
+static void process(struct smtp_session *s);
+
+void
+smtp_set_state(struct smtp_session *s, enum smtp_state st)
+{
+	if (s->state != st)
+		log_debug("smtp %llu: %s -> %s", (unsigned long long)s->id, state_names[s->state],
+		          state_names[st]);
+	s->state = st;
+}
+
+/* Reply text may carry peer bytes (an address in a refusal): never let a
+ * CR or LF through, or the peer could forge a reply line. */
+void
+smtp_reply(struct smtp_session *s, int code, const char *dsn, const char *fmt, ...)
+{
+	char text[600], clean[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	log_sanitize(clean, sizeof(clean), text, strlen(text));
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	if (dsn && *dsn)
+		evbuffer_add_printf(out, "%d %s %s\r\n", code, dsn, clean);
+	else
+		evbuffer_add_printf(out, "%d %s\r\n", code, clean);
+}
+
+void
+smtp_reply_why(struct smtp_session *s, const struct pr_why *why)
+{
+	const struct pr_err_info *info = pr_err_info(why->code);
+	if (info->smtp < 200)       /* a row SMTP never sees: our bug, say 451 */
+		info = pr_err_info(PR_E_INTERNAL);
+	smtp_reply(s, info->smtp, info->dsn, "%s", pr_why_text(why));
+}
+
+void
+smtp_error(struct smtp_session *s, const struct pr_why *why)
+{
+	smtp_reply_why(s, why);
+	if (++s->errors >= PR_SMTP_HARD_ERROR_LIMIT) {
+		struct pr_why w;
+		pr_why_set(&w, PR_E_TOO_MANY_ERRORS, NULL);
+		log_info("smtp %llu [%s]: %d errors, disconnecting", (unsigned long long)s->id,
+		         s->peer_ip, s->errors);
+		smtp_log_refusal(s, NULL, 0, &w);
+		const struct pr_err_info *i = pr_err_info(PR_E_TOO_MANY_ERRORS);
+		smtp_close(s, i->smtp, i->dsn, i->summary);
+	}
+}
+
+void
+smtp_close(struct smtp_session *s, int code, const char *dsn, const char *text)
+{
+	if (s->state == SMTP_CLOSING)
+		return;
+	if (code)
+		smtp_reply(s, code, dsn, "%s", text);
+	smtp_tx_reset(s);
+	smtp_set_state(s, SMTP_CLOSING);
+	bufferevent_disable(s->bev, EV_READ);
+	/* Never free here (callers still hold s): on_write frees once the
+	 * last reply is out; with nothing to write, make it run soon. */
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+void
+smtp_tx_reset(struct smtp_session *s)
+{
+	if (s->msg != NULL) {
+		struct arena *a = s->msg->arena;
+		arena_free(&a);
+		s->msg = NULL;
+	}
+	s->data = NULL;
+	s->spool = NULL;
+}
+
+void
+smtp_log_refusal(struct smtp_session *s, const char *rcpt, uint64_t size, const struct pr_why *why)
+{
+	struct intake_msg m;
+	struct intake_rcpt one;
+	if (s->msg != NULL) {
+		m = *s->msg;
+	} else {
+		memset(&m, 0, sizeof(m));
+		m.source = INTAKE_SMTP;
+		m.received_at = time(NULL);
+		m.peer_name = m.mail_from = "";
+	}
+	m.peer_ip = s->peer_ip;
+	m.helo = s->helo;
+	m.tls = s->tls;
+	if (rcpt != NULL) {
+		memset(&one, 0, sizeof(one));
+		one.address = rcpt;
+		m.rcpts = &one;
+		m.nrcpts = 1;
+	}
+	intake_log_refusal(s->srv->in, &m, size, why);
+}
+
+static void
+dispatch(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	struct pr_why why;
+	const struct smtp_cmd_def *def = NULL;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].verb, cmd->verb) == 0)
+			def = &commands[i];
+	if (def == NULL) {
+		pr_why_set(&why, PR_E_NOT_IMPLEMENTED, "command not recognised");
+		smtp_error(s, &why);
+	} else if ((def->flags & CMD_NEEDS_HELO) && s->state == SMTP_CONNECTED) {
+		pr_why_set(&why, PR_E_BAD_SEQUENCE, "send HELO or EHLO first");
+		smtp_error(s, &why);
+	} else if ((def->flags & CMD_NEEDS_MAIL) && s->msg == NULL) {
+		pr_why_set(&why, PR_E_BAD_SEQUENCE, "send MAIL FROM first");
+		smtp_error(s, &why);
+	} else if ((def->flags & CMD_NO_ARGS) && cmd->args_len > 0) {
+		pr_why_set(&why, PR_E_SYNTAX, "%s takes no arguments", def->verb);
+		smtp_error(s, &why);
+	} else {
+		def->fn(s, cmd->args);
+	}
+}
+
+static void
+parse_error(struct smtp_session *s, enum pr_err err)
+{
+	struct pr_why why;
+	if (err == PR_E_BARE_LF)
+		pr_why_set(&why, PR_E_SYNTAX, "bare CR or LF in a command: lines must end with CRLF");
+	else if (err == PR_E_LINE_TOO_LONG)
+		pr_why_set(&why, PR_E_LINE_TOO_LONG, "command line longer than %d bytes", PR_SMTP_MAX_CMD_LINE);
+	else
+		pr_why_set(&why, err, "the command was not understood");
+	smtp_error(s, &why);
+}
+
+/* Consume input until it runs out, the session pauses or it ends. */
+static void
+process(struct smtp_session *s)
+{
+	while (s->state != SMTP_WAIT && s->state != SMTP_CLOSING) {
+		if (s->srv->draining && s->msg == NULL && s->state < SMTP_DATA) {
+			smtp_close(s, 421, "4.3.2", "the server is shutting down; try again later");
+			return;
+		}
+		/* Fetched each time round: STARTTLS replaces s->bev. */
+		struct evbuffer *in = bufferevent_get_input(s->bev);
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > OUTPUT_HIGH) {
+			s->paused = true;      /* on_write resumes us */
+			bufferevent_disable(s->bev, EV_READ);
+			return;
+		}
+		struct evbuffer_iovec v;
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+			return;
+		if (s->state == SMTP_DATA) {
+			evbuffer_drain(in, smtp_data_input(s, v.iov_base, v.iov_len));
+			continue;
+		}
+		struct smtp_cmd cmd;
+		enum pr_err err = PR_OK;
+		size_t used = 0;
+		int rc = smtp_parse_feed(s->parser, v.iov_base, v.iov_len, &used, &cmd, &err);
+		evbuffer_drain(in, used);      /* cmd lives in the parser, not in `in` */
+		if (rc == 1)
+			dispatch(s, &cmd);
+		else if (rc < 0)
+			parse_error(s, err);
+	}
+}
+
+void
+smtp_session_resume(struct smtp_session *s)
+{
+	if (s->state == SMTP_CLOSING || s->state == SMTP_WAIT)
+		return;
+	s->paused = false;
+	bufferevent_enable(s->bev, EV_READ);
+	process(s);
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	process(arg);
+}
+
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+	struct smtp_session *s = arg;
+	(void)bev;
+	if (s->state == SMTP_CLOSING)
+		smtp_session_free(s);
+	else if (s->paused)
+		smtp_session_resume(s);
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return;                      /* TLS handshake done */
+	if ((what & BEV_EVENT_TIMEOUT) && s->state != SMTP_CLOSING) {
+		struct pr_why why;
+		pr_why_set(&why, PR_E_TIMEOUT, "no input for %lld seconds",
+		           settings_int(s->set, "smtp_idle_timeout"));
+		if (s->msg != NULL)
+			smtp_log_refusal(s, NULL, 0, &why);
+		log_info("smtp %llu [%s]: idle timeout", (unsigned long long)s->id, s->peer_ip);
+		bufferevent_set_timeouts(s->bev, NULL, NULL);
+		const struct pr_err_info *i = pr_err_info(PR_E_TIMEOUT);
+		smtp_close(s, i->smtp, i->dsn, pr_why_text(&why));
+		return;
+	}
+	if (what & BEV_EVENT_ERROR)
+		log_debug("smtp %llu [%s]: connection error", (unsigned long long)s->id, s->peer_ip);
+	smtp_session_free(s);
+}
+
+void
+smtp_session_free(struct smtp_session *s)
+{
+	if (s->bev != NULL) {
+		bufferevent_free(s->bev);
+		s->bev = NULL;
+	}
+	if (s->state == SMTP_WAIT) {
+		s->gone = true;      /* intake still holds s; its completion frees it */
+		return;
+	}
+	smtp_tx_reset(s);
+	struct smtp_server *srv = s->srv;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		srv->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	srv->nsessions--;
+	log_debug("smtp %llu [%s]: closed", (unsigned long long)s->id, s->peer_ip);
+	settings_unref(&s->set);
+	arena_free(&s->arena);
+	if (srv->draining && srv->nsessions == 0 && srv->on_empty)
+		srv->on_empty(srv->on_empty_arg);
+}
+
+void
+smtp_session_set_bev(struct smtp_session *s, struct bufferevent *bev)
+{
+	s->bev = bev;
+	bufferevent_setcb(bev, on_read, on_write, on_event, s);
+	bufferevent_setwatermark(bev, EV_READ, 0, INPUT_HIGH);
+	struct timeval tv = {.tv_sec = settings_int(s->set, "smtp_idle_timeout")};
+	bufferevent_set_timeouts(bev, &tv, &tv);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/* Too many sessions: one best-effort line, then close (no session cost). */
+static void
+refuse_busy(int fd)
+{
+	static const char msg[] = "421 4.3.2 too many connections; try again later\r\n";
+	ssize_t w = send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)w;
+	close(fd);
+}
+
+void
+smtp_session_accept(struct smtp_server *srv, int fd)
+{
+	struct settings *set = settings_current();
+	if (srv->draining || srv->nsessions >= (size_t)settings_int(set, "max_sessions")) {
+		log_warn("smtp: refusing a connection: %zu sessions (max_sessions %lld)%s", srv->nsessions,
+		         settings_int(set, "max_sessions"), srv->draining ? ", shutting down" : "");
+		settings_unref(&set);
+		refuse_busy(fd);
+		return;
+	}
+	struct arena *a = arena_new();
+	struct smtp_session *s = arena_alloc(a, sizeof(*s));
+	s->arena = a;
+	s->srv = srv;
+	s->set = set;
+	s->id = ++srv->next_id;
+	s->parser = smtp_parser_new(a, NULL);
+	net_peer_ip(fd, s->peer_ip, sizeof(s->peer_ip));
+	struct bufferevent *bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		pr_panic("bufferevent_socket_new failed");
+	s->next = srv->sessions;
+	if (s->next)
+		s->next->prev = s;
+	srv->sessions = s;
+	srv->nsessions++;
+	smtp_session_set_bev(s, bev);
+	log_debug("smtp %llu [%s]: connected", (unsigned long long)s->id, s->peer_ip);
+	smtp_reply(s, 220, NULL, "%s ESMTP postroom", settings_get(set, "hostname"));
+}

@@ -1,0 +1,415 @@
+/* store_sqlite.c - the embedded SQLite backend: connection, schema,
+ * statement cache, error mapping, settings.  Directory calls live in
+ * store_sqlite_dir.c, messages and the group commit in store_sqlite_msg.c,
+ * the intake log in store_sqlite_log.c.
+ *
+ * Durability: WAL journal with synchronous=FULL, so a COMMIT returns only
+ * after the WAL is fsynced; that is what lets SMTP answer 250 after commit.
+ * Several processes (serve, the CLI) share the file: writers queue on
+ * busy_timeout; a writer that still cannot get the lock reports
+ * PR_E_STORE_BUSY, which SMTP turns into a 4xx so the client retries.
+ *
+ * Schema changes are migrations numbered by PRAGMA user_version; each runs
+ * once, inside the same write transaction that bumps the version.
+ */
+#include "store/store.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "store/store_sqlite.h"
+
+#define SQ_BUSY_TIMEOUT_MS 5000
+
+static const char *const migrations[] = {
+	/* 1: directory, settings, messages, placements, people, intake log */
+	"CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	" display TEXT NOT NULL DEFAULT '', active INTEGER NOT NULL DEFAULT 1);"
+	"CREATE TABLE user_emails(address TEXT PRIMARY KEY,"
+	" user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE);"
+	"CREATE INDEX user_emails_user ON user_emails(user_id);"
+	"CREATE TABLE projects(id TEXT PRIMARY KEY, name TEXT NOT NULL);"
+	"CREATE TABLE project_members(project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+	" user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, PRIMARY KEY(project_id, user_id));"
+	"CREATE TABLE stakeholders(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE stakeholder_emails(address TEXT PRIMARY KEY,"
+	" stakeholder_id INTEGER NOT NULL REFERENCES stakeholders(id) ON DELETE CASCADE);"
+	"CREATE TABLE project_stakeholders(project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+	" stakeholder_id INTEGER NOT NULL REFERENCES stakeholders(id) ON DELETE CASCADE,"
+	" PRIMARY KEY(project_id, stakeholder_id));"
+	"CREATE TABLE aliases(address TEXT PRIMARY KEY);"
+	"CREATE TABLE alias_members(alias TEXT NOT NULL REFERENCES aliases(address) ON DELETE CASCADE,"
+	" user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, PRIMARY KEY(alias, user_id));"
+	"CREATE TABLE domains(name TEXT PRIMARY KEY);"
+	"CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE messages(id INTEGER PRIMARY KEY, thread_id INTEGER NOT NULL DEFAULT 0,"
+	" received_at INTEGER NOT NULL, source TEXT, peer_ip TEXT, helo TEXT, mail_from TEXT, rcpts TEXT,"
+	" message_id TEXT, in_reply_to TEXT, refs TEXT, subject TEXT, from_addr TEXT, date TEXT,"
+	" sha256 TEXT, size INTEGER NOT NULL, parsed_json TEXT, auth_json TEXT,"
+	" unreadable INTEGER NOT NULL DEFAULT 0, auto_reply INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX messages_msgid ON messages(message_id);"
+	"CREATE INDEX messages_thread ON messages(thread_id);"
+	/* The bytes live apart so listing messages never pages through them. */
+	"CREATE TABLE message_raw(message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
+	" raw BLOB NOT NULL);"
+	"CREATE TABLE placements(message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+	" kind TEXT NOT NULL, target TEXT NOT NULL, via TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX placements_msg ON placements(message_id);"
+	"CREATE INDEX placements_target ON placements(kind, target);"
+	"CREATE TABLE people(message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+	" address TEXT NOT NULL, role TEXT NOT NULL, user_name TEXT, stakeholder_name TEXT);"
+	"CREATE INDEX people_msg ON people(message_id);"
+	"CREATE INDEX people_addr ON people(address);"
+	"CREATE TABLE intake_log(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, source TEXT, peer_ip TEXT,"
+	" helo TEXT, mail_from TEXT, rcpts TEXT, size INTEGER NOT NULL DEFAULT 0, verdict TEXT NOT NULL,"
+	" reason TEXT NOT NULL, detail TEXT, message_id_hdr TEXT, message_id INTEGER);"
+	"CREATE INDEX intake_log_at ON intake_log(at);"
+	"CREATE INDEX intake_log_msg ON intake_log(message_id);",
+};
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int
+sq_fail(struct store *st, int rc, const char *what, struct pr_why *why)
+{
+	int prim = rc & 0xff;
+	const char *msg = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+	if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
+		pr_why_set(why, PR_E_STORE_BUSY, "%s: the store is busy (%s)", what, msg);
+	else
+		pr_why_set(why, PR_E_STORE_FAILED, "%s: %s", what, msg);
+	return -1;
+}
+
+sqlite3_stmt *
+sq_prep(struct store *st, const char *sql, struct pr_why *why)
+{
+	for (int i = 0; i < st->ncache; i++)
+		if (st->cache[i].sql == sql)
+			return st->cache[i].stmt;
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+	if (rc != SQLITE_OK) {
+		sq_fail(st, rc, "preparing a query", why);
+		return NULL;
+	}
+	if (st->ncache == SQ_MAX_STMTS)
+		pr_panic("store: more than %d distinct statements; raise SQ_MAX_STMTS", SQ_MAX_STMTS);
+	st->cache[st->ncache].sql = sql;
+	st->cache[st->ncache++].stmt = s;
+	return s;
+}
+
+void
+sq_done(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+int
+sq_step_done(struct store *st, sqlite3_stmt *s, const char *what, struct pr_why *why)
+{
+	int rc = sqlite3_step(s);
+	int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(st, rc, what, why);
+	sq_done(s);
+	return ret;
+}
+
+int
+sq_step_insert(struct store *st, sqlite3_stmt *s, const char *exists, struct pr_why *why)
+{
+	int rc = sqlite3_step(s);
+	sq_done(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		pr_why_set(why, PR_E_EXISTS, "%s", exists);
+		return -1;
+	}
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
+		pr_why_set(why, PR_E_NOT_FOUND, "a referenced item does not exist");
+		return -1;
+	}
+	return sq_fail(st, rc, "storing", why);
+}
+
+void *
+sq_grow(struct arena *a, void *arr, size_t n, size_t *cap, size_t elem)
+{
+	if (n < *cap)
+		return arr;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *nv = arena_alloc(a, ncap * elem);
+	if (n)
+		memcpy(nv, arr, n * elem);
+	*cap = ncap;
+	return nv;
+}
+
+int
+sq_collect(struct store *st, struct arena *a, sqlite3_stmt *s, size_t elem, sq_read_fn read,
+           void *out, size_t *n, const char *what, struct pr_why *why)
+{
+	void **arr = out;
+	size_t cap = 0;
+	int rc;
+	*arr = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*arr = sq_grow(a, *arr, *n, &cap, elem);
+		read(a, s, (char *)*arr + elem * (*n)++);
+	}
+	sq_done(s);
+	return rc == SQLITE_DONE ? 0 : sq_fail(st, rc, what, why);
+}
+
+int
+sq_one(struct store *st, struct arena *a, sqlite3_stmt *s, sq_read_fn read, void *out,
+       const char *what, struct pr_why *why)
+{
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		read(a, s, out);
+	sq_done(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : sq_fail(st, rc, what, why);
+}
+
+int
+sq_exec(struct store *st, const char *sql, struct pr_why *why)
+{
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : sq_fail(st, rc, sql, why);
+}
+
+int sq_begin(struct store *st, struct pr_why *why) { return sq_exec(st, "BEGIN IMMEDIATE", why); }
+
+int
+sq_commit(struct store *st, struct pr_why *why)
+{
+	if (sq_exec(st, "COMMIT", why) == 0)
+		return 0;
+	sq_rollback(st);
+	return -1;
+}
+
+void
+sq_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void
+sq_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+}
+
+const char *
+sq_col_text(struct arena *a, sqlite3_stmt *s, int col)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+	if (t == NULL)
+		return NULL;
+	return arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(s, col));
+}
+
+const char *
+sq_col_str(struct arena *a, sqlite3_stmt *s, int col)
+{
+	const char *t = sq_col_text(a, s, col);
+	return t ? t : "";
+}
+
+void
+sq_split(struct arena *a, const char *joined, const char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (joined == NULL || *joined == '\0')
+		return;
+	size_t count = 1;
+	for (const char *p = joined; *p; p++)
+		count += *p == '\n';
+	const char **v = arena_alloc(a, count * sizeof(*v));
+	const char *p = joined;
+	for (size_t i = 0; i < count; i++) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		v[i] = arena_strndup(a, p, len);
+		p += len + 1;
+	}
+	*out = v;
+	*n = count;
+}
+
+char *
+sq_lower(struct arena *a, const char *s)
+{
+	char *d = arena_strdup(a, s ? s : "");
+	for (char *p = d; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return d;
+}
+
+static int
+pragma_int(struct store *st, const char *sql, int *v, struct pr_why *why)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		*v = sqlite3_column_int(s, 0), rc = SQLITE_OK;
+	sqlite3_finalize(s);
+	return rc == SQLITE_OK ? 0 : sq_fail(st, rc, sql, why);
+}
+
+static int
+migrate(struct store *st, struct pr_why *why)
+{
+	int version = 0;
+	if (pragma_int(st, "PRAGMA user_version", &version, why) < 0)
+		return -1;
+	if (version >= NMIGRATIONS)
+		return 0;
+	/* Re-read under the write lock: another process may have migrated. */
+	if (sq_begin(st, why) < 0 || pragma_int(st, "PRAGMA user_version", &version, why) < 0)
+		goto fail;
+	for (int v = version; v < NMIGRATIONS; v++) {
+		char bump[64];
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
+		if (sq_exec(st, migrations[v], why) < 0 || sq_exec(st, bump, why) < 0)
+			goto fail;
+	}
+	return sq_commit(st, why);
+fail:
+	sq_rollback(st);
+	return -1;
+}
+
+static int
+configure(struct store *st, struct pr_why *why)
+{
+	sqlite3_busy_timeout(st->db, SQ_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(st->db, 1);
+	char mode[16] = "";
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &s, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		snprintf(mode, sizeof(mode), "%s", (const char *)sqlite3_column_text(s, 0));
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_OK)
+		return sq_fail(st, rc, "switching to WAL", why);
+	if (strcmp(mode, "wal") != 0) {
+		pr_why_set(why, PR_E_STORE_FAILED, "%s: cannot use WAL mode (got %s); put the store on a local disk",
+		           st->path, mode);
+		return -1;
+	}
+	if (sq_exec(st, "PRAGMA synchronous=FULL", why) < 0 ||
+	    sq_exec(st, "PRAGMA foreign_keys=ON", why) < 0)
+		return -1;
+	return migrate(st, why);
+}
+
+struct store *
+store_open(const char *uri, struct pr_why *why)
+{
+	if (!strncmp(uri, "postgres://", 11) || !strncmp(uri, "postgresql://", 13)) {
+		pr_why_set(why, PR_E_CONFIG, "PostgreSQL support is not built yet: use --store sqlite:PATH");
+		return NULL;
+	}
+	if (strncmp(uri, "sqlite:", 7) != 0 || uri[7] == '\0') {
+		pr_why_set(why, PR_E_CONFIG, "store '%s' is not sqlite:PATH or postgres://...", uri);
+		return NULL;
+	}
+	struct store *st = xcalloc(1, sizeof(*st));
+	st->path = xstrdup(uri + 7);
+	int rc = sqlite3_open_v2(st->path, &st->db,
+	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		pr_why_set(why, PR_E_STORE_FAILED, "cannot open store %s: %s", st->path,
+		           st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		store_close(&st);
+		return NULL;
+	}
+	if (configure(st, why) < 0)
+		store_close(&st);
+	return st;
+}
+
+void
+store_close(struct store **stp)
+{
+	struct store *st = *stp;
+	*stp = NULL;
+	if (st == NULL)
+		return;
+	for (int i = 0; i < st->ncache; i++)
+		sqlite3_finalize(st->cache[i].stmt);
+	sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+void
+store_set_busy_timeout(struct store *st, int ms)
+{
+	sqlite3_busy_timeout(st->db, ms);
+}
+
+int
+store_is_empty(struct store *st, bool *empty_r, struct pr_why *why)
+{
+	static const char sql[] = "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM projects)"
+	                          " + (SELECT count(*) FROM domains)";
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	if (s == NULL)
+		return -1;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*empty_r = sqlite3_column_int64(s, 0) == 0;
+	sq_done(s);
+	return rc == SQLITE_ROW ? 0 : sq_fail(st, rc, "counting the directory", why);
+}
+
+int
+store_settings_load(struct store *st, struct arena *a, struct store_setting **out, size_t *n,
+                    struct pr_why *why)
+{
+	static const char sql[] = "SELECT key, value FROM settings ORDER BY key";
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*out = sq_grow(a, *out, *n, &cap, sizeof(**out));
+		(*out)[*n].key = sq_col_str(a, s, 0);
+		(*out)[(*n)++].value = sq_col_str(a, s, 1);
+	}
+	sq_done(s);
+	return rc == SQLITE_DONE ? 0 : sq_fail(st, rc, "reading settings", why);
+}
+
+int
+store_setting_put(struct store *st, const char *key, const char *value, struct pr_why *why)
+{
+	static const char sql[] = "INSERT INTO settings(key, value) VALUES(?1, ?2)"
+	                          " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	if (s == NULL)
+		return -1;
+	sq_bind_text(s, 1, key);
+	sq_bind_text(s, 2, value);
+	return sq_step_done(st, s, "saving a setting", why);
+}

@@ -1,0 +1,111 @@
+/* store_sqlite_log.c - the intake log: one row per attempt, accepted or
+ * not, with the reason as its stable machine name (err.h), so `log` and
+ * `why` can explain it later in plain words.
+ *
+ * The filters (`log --since --verdict --sender --project`, and `why` by
+ * address, Message-ID or log id) are one cached statement: each optional
+ * filter is "(?N IS NULL OR ...)".
+ */
+#include <string.h>
+
+#include "core/arena.h"
+#include "store/store.h"
+#include "store/store_sqlite.h"
+
+int
+sq_log_insert(struct store *st, const struct store_log_entry *e, int64_t *id_r, struct pr_why *why)
+{
+	static const char sql[] = "INSERT INTO intake_log(at, source, peer_ip, helo, mail_from, rcpts, size,"
+		" verdict, reason, detail, message_id_hdr, message_id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	if (s == NULL)
+		return -1;
+	struct arena *a = arena_new();
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)(e->at ? e->at : time(NULL)));
+	sq_bind_text(s, 2, e->source);
+	sq_bind_text(s, 3, e->peer_ip);
+	sq_bind_text(s, 4, e->helo);
+	sq_bind_text(s, 5, e->mail_from);
+	sq_bind_text(s, 6, e->rcpts);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)e->size);
+	sq_bind_text(s, 8, e->verdict ? e->verdict : "rejected");
+	sq_bind_text(s, 9, pr_err_name(e->reason));
+	sq_bind_text(s, 10, e->detail);
+	sq_bind_text(s, 11, sq_msgid(a, e->message_id_hdr));
+	if (e->message_id)
+		sqlite3_bind_int64(s, 12, e->message_id);
+	int rc = sq_step_done(st, s, "writing the intake log", why);
+	arena_free(&a);
+	if (rc == 0 && id_r)
+		*id_r = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int
+store_log_append(struct store *st, const struct store_log_entry *e, int64_t *id_r,
+                 struct pr_why *why)
+{
+	return sq_log_insert(st, e, id_r, why);
+}
+
+static void
+read_entry(struct arena *a, sqlite3_stmt *s, void *p)
+{
+	struct store_log_entry *e = p;
+	memset(e, 0, sizeof(*e));
+	e->id = sqlite3_column_int64(s, 0);
+	e->at = (time_t)sqlite3_column_int64(s, 1);
+	e->source = sq_col_str(a, s, 2);
+	e->peer_ip = sq_col_str(a, s, 3);
+	e->helo = sq_col_str(a, s, 4);
+	e->mail_from = sq_col_str(a, s, 5);
+	e->rcpts = sq_col_str(a, s, 6);
+	e->size = (uint64_t)sqlite3_column_int64(s, 7);
+	e->verdict = sq_col_str(a, s, 8);
+	enum pr_err r = pr_err_from_name((const char *)sqlite3_column_text(s, 9));
+	e->reason = r == PR_E_MAX ? PR_E_INTERNAL : r;
+	e->detail = sq_col_str(a, s, 10);
+	e->message_id_hdr = sq_col_text(a, s, 11);
+	e->message_id = sqlite3_column_int64(s, 12);
+}
+
+/* ?5 project: the logged message was placed in it, or a recipient's local
+ * part is ?6 (the project address, e.g. "a1234", for refusals that never
+ * got placed).  ?7 address: the sender or any recipient. */
+static const char list_sql[] = "SELECT l.id, l.at, l.source, l.peer_ip, l.helo, l.mail_from, l.rcpts,"
+	" l.size, l.verdict, l.reason, l.detail, l.message_id_hdr, l.message_id FROM intake_log l WHERE"
+	" (?1 = 0 OR l.at >= ?1)"
+	" AND (?2 IS NULL OR l.verdict = ?2)"
+	" AND (?3 IS NULL OR lower(l.mail_from) = lower(?3))"
+	" AND (?4 = 0 OR l.id = ?4)"
+	" AND (?5 IS NULL OR EXISTS (SELECT 1 FROM placements p WHERE p.message_id = l.message_id"
+	"      AND p.kind = 'project' AND p.target = ?5)"
+	"      OR (?6 IS NOT NULL AND instr(',' || lower(l.rcpts), ',' || lower(?6) || '@') > 0))"
+	" AND (?7 IS NULL OR lower(l.mail_from) = lower(?7)"
+	"      OR instr(',' || lower(l.rcpts) || ',', ',' || lower(?7) || ',') > 0)"
+	" AND (?8 IS NULL OR l.message_id_hdr = ?8)"
+	" ORDER BY l.id DESC LIMIT ?9";
+
+int
+store_log_list(struct store *st, struct arena *a, const struct store_log_filter *f,
+               struct store_log_entry **out, size_t *n, struct pr_why *why)
+{
+	static const struct store_log_filter none;
+	sqlite3_stmt *s = sq_prep(st, list_sql, why);
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	if (f == NULL)
+		f = &none;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)f->since);
+	sq_bind_text(s, 2, f->verdict);
+	sq_bind_text(s, 3, f->sender);
+	sqlite3_bind_int64(s, 4, f->id);
+	sq_bind_text(s, 5, f->project);
+	sq_bind_text(s, 6, f->project ? f->project_local : NULL);
+	sq_bind_text(s, 7, f->address);
+	sq_bind_text(s, 8, sq_msgid(a, f->message_id_hdr));
+	sqlite3_bind_int64(s, 9, f->limit ? (sqlite3_int64)f->limit : 100);
+	return sq_collect(st, a, s, sizeof(**out), read_entry, out, n, "reading the intake log", why);
+}

@@ -1,0 +1,296 @@
+/* store_sqlite_read.c - reading messages back: by Message-ID (threading,
+ * duplicates), by thread, filtered lists, one message with its bytes, and
+ * refiling (`messages move`).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "store/store.h"
+#include "store/store_sqlite.h"
+
+static enum route_kind
+kind_from_name(const char *name)
+{
+	static const enum route_kind kinds[] = {ROUTE_PROJECT, ROUTE_USER, ROUTE_UNASSIGNED, ROUTE_FALLBACK};
+	for (size_t i = 0; name && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(route_kind_name(kinds[i]), name) == 0)
+			return kinds[i];
+	return ROUTE_NONE;
+}
+
+int
+store_message_by_msgid(struct store *st, const char *msgid, int64_t *id_r, int64_t *thread_r,
+                       struct pr_why *why)
+{
+	static const char sql[] = "SELECT id, thread_id FROM messages WHERE message_id = ?1 ORDER BY id LIMIT 1";
+	struct arena *a = arena_new();
+	const char *key = sq_msgid(a, msgid);
+	sqlite3_stmt *s = key ? sq_prep(st, sql, why) : NULL;
+	int rc = SQLITE_DONE;
+	if (key && s == NULL) {
+		arena_free(&a);
+		return -1;
+	}
+	if (s) {
+		sq_bind_text(s, 1, key);
+		if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			*id_r = sqlite3_column_int64(s, 0);
+			*thread_r = sqlite3_column_int64(s, 1);
+		}
+		sq_done(s);
+	}
+	arena_free(&a);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : sq_fail(st, rc, "looking up a Message-ID", why);
+}
+
+int
+store_message_is_duplicate(struct store *st, const char *msgid, const char *sha256_hex,
+                           struct pr_why *why)
+{
+	static const char sql[] = "SELECT 1 FROM messages WHERE message_id = ?1 AND sha256 = ?2 LIMIT 1";
+	struct arena *a = arena_new();
+	const char *key = sq_msgid(a, msgid);
+	int ret = 0;
+	if (key != NULL && sha256_hex != NULL) {
+		sqlite3_stmt *s = sq_prep(st, sql, why);
+		if (s == NULL) {
+			ret = -1;
+		} else {
+			sq_bind_text(s, 1, key);
+			sq_bind_text(s, 2, sha256_hex);
+			int rc = sqlite3_step(s);
+			sq_done(s);
+			ret = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : sq_fail(st, rc, "checking duplicates", why);
+		}
+	}
+	arena_free(&a);
+	return ret;
+}
+
+int
+store_thread_placements(struct store *st, struct arena *a, int64_t thread_id,
+                        struct store_placement **out, size_t *n, struct pr_why *why)
+{
+	static const char sql[] = "SELECT p.kind, p.target FROM placements p JOIN messages m"
+		" ON m.id = p.message_id WHERE m.thread_id = ?1 AND p.kind <> 'fallback'"
+		" GROUP BY p.kind, p.target ORDER BY min(p.rowid)";
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	size_t cap = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, thread_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*out = sq_grow(a, *out, *n, &cap, sizeof(**out));
+		struct store_placement *p = &(*out)[(*n)++];
+		p->kind = kind_from_name((const char *)sqlite3_column_text(s, 0));
+		p->target = sq_col_str(a, s, 1);
+		p->via = "";
+	}
+	sq_done(s);
+	return rc == SQLITE_DONE ? 0 : sq_fail(st, rc, "reading a thread", why);
+}
+
+int
+store_thread_has_participant(struct store *st, int64_t thread_id, const char *addr,
+                             struct pr_why *why)
+{
+	static const char sql[] = "SELECT 1 FROM people p JOIN messages m ON m.id = p.message_id"
+		" WHERE m.thread_id = ?1 AND p.address = lower(?2)"
+		" UNION ALL SELECT 1 FROM messages WHERE thread_id = ?1 AND from_addr = lower(?2) LIMIT 1";
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, thread_id);
+	sq_bind_text(s, 2, addr);
+	int rc = sqlite3_step(s);
+	sq_done(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : sq_fail(st, rc, "reading a thread", why);
+}
+
+#define SUMMARY_COLS "SELECT m.id, m.received_at, m.from_addr, m.subject, m.message_id, m.size," \
+	" (SELECT group_concat(CASE WHEN target = '' THEN kind ELSE kind || ':' || target END, ',')" \
+	"  FROM placements WHERE message_id = m.id), m.unreadable "
+
+static void
+read_summary(struct arena *a, sqlite3_stmt *s, void *p)
+{
+	struct store_message_summary *m = p;
+	m->id = sqlite3_column_int64(s, 0);
+	m->received_at = (time_t)sqlite3_column_int64(s, 1);
+	m->from_addr = sq_col_str(a, s, 2);
+	m->subject = sq_col_str(a, s, 3);
+	m->message_id = sq_col_str(a, s, 4);
+	m->size = (uint64_t)sqlite3_column_int64(s, 5);
+	m->placements = sq_col_str(a, s, 6);
+	m->unreadable = sqlite3_column_int(s, 7) != 0;
+}
+
+int
+store_message_list(struct store *st, struct arena *a, const struct store_message_filter *f,
+                   struct store_message_summary **out, size_t *n, struct pr_why *why)
+{
+	static const char sql[] = SUMMARY_COLS "FROM messages m WHERE"
+		" (?1 IS NULL OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id AND kind = 'project' AND target = ?1))"
+		" AND (?2 IS NULL OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id AND kind = 'user' AND target = ?2))"
+		" AND (?3 = 0 OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id AND kind = 'unassigned'))"
+		" AND (?4 = 0 OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id AND kind = 'fallback'))"
+		" ORDER BY m.id DESC LIMIT ?5";
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	sq_bind_text(s, 1, f ? f->project : NULL);
+	sq_bind_text(s, 2, f ? f->user : NULL);
+	sqlite3_bind_int(s, 3, f && f->unassigned);
+	sqlite3_bind_int(s, 4, f && f->fallback);
+	sqlite3_bind_int64(s, 5, f && f->limit ? (sqlite3_int64)f->limit : 100);
+	return sq_collect(st, a, s, sizeof(**out), read_summary, out, n, "listing messages", why);
+}
+
+static void
+read_message(struct arena *a, sqlite3_stmt *s, struct store_message *m, bool with_raw)
+{
+	memset(m, 0, sizeof(*m));
+	read_summary(a, s, &m->s);
+	m->source = sq_col_str(a, s, 8);
+	m->peer_ip = sq_col_str(a, s, 9);
+	m->helo = sq_col_str(a, s, 10);
+	m->mail_from = sq_col_str(a, s, 11);
+	m->rcpts = sq_col_str(a, s, 12);
+	m->in_reply_to = sq_col_text(a, s, 13);
+	m->date = sq_col_text(a, s, 14);
+	m->sha256 = sq_col_str(a, s, 15);
+	m->parsed_json = sq_col_text(a, s, 16);
+	m->auth_json = sq_col_text(a, s, 17);
+	m->thread_id = sqlite3_column_int64(s, 18);
+	if (!with_raw)
+		return;
+	size_t len = (size_t)sqlite3_column_bytes(s, 19);
+	uint8_t *raw = arena_alloc(a, len + 1);
+	if (len)
+		memcpy(raw, sqlite3_column_blob(s, 19), len);
+	m->raw = raw;
+	m->raw_len = len;
+}
+
+static int
+message_get(struct store *st, struct arena *a, int64_t id, struct store_message *out,
+            bool with_raw, struct pr_why *why)
+{
+	static const char sql_raw[] = SUMMARY_COLS ", m.source, m.peer_ip, m.helo, m.mail_from, m.rcpts,"
+		" m.in_reply_to, m.date, m.sha256, m.parsed_json, m.auth_json, m.thread_id, r.raw"
+		" FROM messages m LEFT JOIN message_raw r ON r.message_id = m.id WHERE m.id = ?1";
+	static const char sql_meta[] = SUMMARY_COLS ", m.source, m.peer_ip, m.helo, m.mail_from, m.rcpts,"
+		" m.in_reply_to, m.date, m.sha256, m.parsed_json, m.auth_json, m.thread_id"
+		" FROM messages m WHERE m.id = ?1";
+	sqlite3_stmt *s = sq_prep(st, with_raw ? sql_raw : sql_meta, why);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		read_message(a, s, out, with_raw);
+	sq_done(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : sq_fail(st, rc, "reading a message", why);
+}
+
+int
+store_message_get(struct store *st, struct arena *a, int64_t id, struct store_message *out,
+                  struct pr_why *why)
+{
+	return message_get(st, a, id, out, true, why);
+}
+
+int
+store_message_meta(struct store *st, struct arena *a, int64_t id, struct store_message *out,
+                   struct pr_why *why)
+{
+	return message_get(st, a, id, out, false, why);
+}
+
+/* Stream the stored bytes in chunks: `messages show --raw` of a 20 MiB
+ * message should not need 20 MiB of heap. */
+int
+store_message_write_raw(struct store *st, int64_t id, FILE *out, struct pr_why *why)
+{
+	sqlite3_blob *b = NULL;
+	int rc = sqlite3_blob_open(st->db, "main", "message_raw", "raw", id, 0, &b);
+	if (rc != SQLITE_OK) {
+		if (rc == SQLITE_ERROR) {
+			pr_why_set(why, PR_E_NOT_FOUND, "no message %lld", (long long)id);
+			return 1;
+		}
+		return sq_fail(st, rc, "reading message bytes", why);
+	}
+	int len = sqlite3_blob_bytes(b);
+	char *chunk = xmalloc(64 * 1024);
+	int ret = 0;
+	for (int off = 0; ret == 0 && off < len;) {
+		int n = len - off < 64 * 1024 ? len - off : 64 * 1024;
+		if ((rc = sqlite3_blob_read(b, chunk, n, off)) != SQLITE_OK)
+			ret = sq_fail(st, rc, "reading message bytes", why);
+		else if (fwrite(chunk, 1, (size_t)n, out) != (size_t)n)
+			pr_why_set(why, PR_E_IO, "writing the message failed"), ret = -1;
+		off += n;
+	}
+	free(chunk);
+	sqlite3_blob_close(b);
+	return ret;
+}
+
+static int
+check_target(struct store *st, const struct store_placement *to, struct pr_why *why)
+{
+	int64_t uid;
+	if (to->kind == ROUTE_PROJECT)
+		return sq_project_exists(st, to->target, why) == 0 ? 0 : -1;
+	if (to->kind == ROUTE_USER)
+		return sq_user_id(st, to->target, &uid, why) == 0 ? 0 : -1;
+	if (to->kind == ROUTE_UNASSIGNED || to->kind == ROUTE_FALLBACK)
+		return 0;
+	pr_why_set(why, PR_E_INVALID, "a message can only move to a project, a user, Unassigned or Fallback");
+	return -1;
+}
+
+int
+store_message_move(struct store *st, int64_t id, const struct store_placement *to,
+                   struct pr_why *why)
+{
+	static const char del[] = "DELETE FROM placements WHERE message_id = ?1";
+	static const char ins[] = "INSERT INTO placements(message_id, kind, target, via)"
+		" SELECT id, ?2, ?3, ?4 FROM messages WHERE id = ?1";
+	if (sq_begin(st, why) < 0)
+		return -1;
+	sqlite3_stmt *s;
+	if (check_target(st, to, why) < 0 || (s = sq_prep(st, del, why)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	if (sq_step_done(st, s, "refiling a message", why) < 0 || (s = sq_prep(st, ins, why)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	sq_bind_text(s, 2, route_kind_name(to->kind));
+	sq_bind_text(s, 3, to->target ? to->target : "");
+	sq_bind_text(s, 4, to->via ? to->via : "moved");
+	if (sq_step_done(st, s, "refiling a message", why) < 0)
+		goto fail;
+	if (sqlite3_changes(st->db) == 0) {
+		pr_why_set(why, PR_E_NOT_FOUND, "no message %lld", (long long)id);
+		goto fail;
+	}
+	return sq_commit(st, why);
+fail:
+	sq_rollback(st);
+	return -1;
+}

@@ -1,0 +1,411 @@
+/* test-store.c - the SQLite store against a real temporary database:
+ * directory, settings, group commit (several messages, byte-exact bytes,
+ * a 1 MiB spool streamed), busy handling, log filters, reopen. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/spool.h"
+#include "store/store.h"
+#include "test.h"
+
+static char dir[256], uri[300];
+
+static struct store *
+fresh(void)
+{
+	static int n;
+	snprintf(uri, sizeof(uri), "sqlite:%s/t%d.db", dir, ++n);
+	struct pr_why why;
+	struct store *st = store_open(uri, &why);
+	if (st == NULL)
+		fprintf(stderr, "store_open: %s\n", why.detail);
+	return st;
+}
+
+static void
+seed(struct store *st)
+{
+	struct pr_why why;
+	const char *alice[] = {"Alice@Firm.example", "a.archer@home.example"};
+	const char *bob[] = {"bob@firm.example"};
+	const char *team[] = {"alice", "bob"};
+	CHECK_INT(store_domain_add(st, "Firm.Example", &why), 0);
+	CHECK_INT(store_user_add(st, "alice", "Alice Archer", alice, 2, &why), 0);
+	CHECK_INT(store_user_add(st, "bob", NULL, bob, 1, &why), 0);
+	CHECK_INT(store_project_add(st, "1234", "Harbour", &why), 0);
+	CHECK_INT(store_project_grant(st, "1234", "alice", &why), 0);
+	CHECK_INT(store_alias_add(st, "Team@firm.example", team, 2, &why), 0);
+}
+
+TEST(open_refuses)
+{
+	struct pr_why why;
+	CHECK(store_open("postgres://db.example/postroom", &why) == NULL);
+	CHECK_INT(why.code, PR_E_CONFIG);
+	CHECK(strstr(why.detail, "PostgreSQL support is not built yet") != NULL);
+	CHECK(store_open("mysql:x", &why) == NULL);
+	CHECK_INT(why.code, PR_E_CONFIG);
+	CHECK(store_open("sqlite:/nonexistent-dir/x/y.db", &why) == NULL);
+	CHECK_INT(why.code, PR_E_STORE_FAILED);
+}
+
+TEST(directory)
+{
+	struct store *st = fresh();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	bool empty = false;
+	CHECK_INT(store_is_empty(st, &empty, &why), 0);
+	CHECK(empty);
+	seed(st);
+	CHECK_INT(store_is_empty(st, &empty, &why), 0);
+	CHECK(!empty);
+	const char *dup[] = {"ALICE@firm.example"};
+	CHECK_INT(store_user_add(st, "alice2", NULL, dup, 1, &why), -1);
+	CHECK_INT(why.code, PR_E_EXISTS);
+	CHECK_INT(store_user_get(st, a, "alice2", &(struct store_user){0}, &why), 1);  /* rolled back */
+	CHECK_INT(store_user_add(st, "bob", NULL, NULL, 0, &why), -1);
+	CHECK_INT(why.code, PR_E_EXISTS);
+	struct store_user u;
+	CHECK_INT(store_user_by_email(st, a, "ALICE@FIRM.EXAMPLE", &u, &why), 0);
+	CHECK_STR(u.name, "alice");
+	CHECK_STR(u.display, "Alice Archer");
+	CHECK_INT(u.nemails, 2);
+	CHECK_STR(u.emails[0], "a.archer@home.example");
+	CHECK_STR(u.emails[1], "alice@firm.example");
+	CHECK_INT(store_user_by_email(st, a, "nobody@firm.example", &u, &why), 1);
+	struct store_user *users;
+	size_t n;
+	CHECK_INT(store_user_list(st, a, &users, &n, &why), 0);
+	CHECK_INT(n, 2);
+	CHECK_STR(users[1].name, "bob");
+	CHECK_INT(store_domain_served(st, "FIRM.example", &why), 1);
+	CHECK_INT(store_domain_served(st, "other.example", &why), 0);
+	CHECK_INT(store_project_is_member(st, "1234", "alice", &why), 1);
+	CHECK_INT(store_project_is_member(st, "1234", "bob", &why), 0);
+	CHECK_INT(store_project_grant(st, "9999", "bob", &why), -1);
+	CHECK_INT(why.code, PR_E_NOT_FOUND);
+	CHECK_INT(store_project_grant(st, "1234", "zed", &why), -1);
+	CHECK_INT(why.code, PR_E_NOT_FOUND);
+	CHECK_INT(store_project_revoke(st, "1234", "bob", &why), -1);
+	CHECK_INT(why.code, PR_E_NOT_FOUND);
+	struct store_alias al;
+	CHECK_INT(store_alias_get(st, a, "TEAM@firm.example", &al, &why), 0);
+	CHECK_STR(al.address, "team@firm.example");
+	CHECK_INT(al.nusers, 2);
+	const char *ghost[] = {"ghost"};
+	CHECK_INT(store_alias_add(st, "x@firm.example", ghost, 1, &why), -1);
+	CHECK_INT(why.code, PR_E_NOT_FOUND);
+	CHECK_INT(store_alias_get(st, a, "x@firm.example", &al, &why), 1);
+	/* removing a user drops it from projects and aliases */
+	CHECK_INT(store_user_remove(st, "alice", &why), 0);
+	CHECK_INT(store_user_remove(st, "alice", &why), -1);
+	CHECK_INT(why.code, PR_E_NOT_FOUND);
+	CHECK_INT(store_alias_get(st, a, "team@firm.example", &al, &why), 0);
+	CHECK_INT(al.nusers, 1);
+	struct store_project p;
+	CHECK_INT(store_project_get(st, a, "1234", &p, &why), 0);
+	CHECK_INT(p.nmembers, 0);
+	CHECK_INT(store_alias_remove(st, "team@firm.example", &why), 0);
+	CHECK_INT(store_domain_remove(st, "firm.example", &why), 0);
+	CHECK_INT(store_domain_remove(st, "firm.example", &why), -1);
+	arena_free(&a);
+	store_close(&st);
+}
+
+TEST(stakeholders_and_settings)
+{
+	struct store *st = fresh();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	seed(st);
+	const char *em[] = {"Olga@Client.example"};
+	CHECK_INT(store_stakeholder_add(st, "olga", em, 1, &why), 0);
+	CHECK_INT(store_project_add_stakeholder(st, "1234", "olga", &why), 0);
+	CHECK_INT(store_project_add_stakeholder(st, "1234", "nobody", &why), -1);
+	struct store_stakeholder k;
+	CHECK_INT(store_stakeholder_by_email(st, a, "olga@client.example", &k, &why), 0);
+	CHECK_STR(k.name, "olga");
+	struct store_project p;
+	CHECK_INT(store_project_get(st, a, "1234", &p, &why), 0);
+	CHECK_INT(p.nstakeholders, 1);
+	CHECK_STR(p.stakeholders[0], "olga");
+	CHECK_INT(store_setting_put(st, "max_recipients", "50", &why), 0);
+	CHECK_INT(store_setting_put(st, "max_recipients", "60", &why), 0);
+	struct store_setting *set;
+	size_t n;
+	CHECK_INT(store_settings_load(st, a, &set, &n, &why), 0);
+	CHECK_INT(n, 1);
+	CHECK_STR(set[0].value, "60");
+	arena_free(&a);
+	store_close(&st);
+}
+
+static struct store_msg *
+make_msg(struct arena *a, const char *body, size_t len, const char *msgid, const char *project)
+{
+	struct store_msg *m = arena_alloc(a, sizeof(*m));
+	static const char *rcpts[] = {"a1234@firm.example", "team@firm.example"};
+	struct store_placement *pl = arena_alloc(a, 2 * sizeof(*pl));
+	pl[0] = (struct store_placement){ROUTE_PROJECT, project, "a1234@firm.example"};
+	pl[1] = (struct store_placement){ROUTE_USER, "bob", "team@firm.example"};
+	struct store_person *pp = arena_alloc(a, sizeof(*pp));
+	pp[0] = (struct store_person){"Alice@firm.example", "from", "alice", NULL};
+	m->source = "smtp";
+	m->received_at = 1700000000;
+	m->peer_ip = "127.0.0.1";
+	m->helo = "client.example";
+	m->mail_from = "alice@firm.example";
+	m->rcpts = rcpts;
+	m->nrcpts = 2;
+	m->prepend = "Received: from client.example\r\n";
+	m->raw = spool_from_bytes(a, NULL, body, len);
+	m->message_id = msgid;
+	m->subject = "Hello";
+	m->from_addr = "Alice@firm.example";
+	m->placements = pl;
+	m->nplacements = 2;
+	m->people = pp;
+	m->npeople = 1;
+	return m;
+}
+
+TEST(commit_batch)
+{
+	struct store *st = fresh();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	seed(st);
+	struct store_msg *m[3];
+	for (int i = 0; i < 3; i++)
+		m[i] = make_msg(a, "Subject: x\r\n\r\nbody\r\n", 21, arena_printf(a, "<m%d@test>", i), "1234");
+	m[2]->thread_id = 0;
+	static const char *ns[] = {"1234\tNew@Client.example"};
+	m[1]->new_stakeholders = ns;
+	m[1]->nnew_stakeholders = 1;
+	CHECK_INT(store_commit_batch(st, m, 3, &why), 0);
+	CHECK(m[0]->id_r > 0 && m[1]->id_r == m[0]->id_r + 1 && m[2]->id_r == m[1]->id_r + 1);
+	CHECK(m[0]->log_id_r > 0 && m[2]->log_id_r > m[0]->log_id_r);
+	/* a reply joins m[0]'s thread */
+	int64_t id, thread;
+	CHECK_INT(store_message_by_msgid(st, "m0@test", &id, &thread, &why), 0);
+	CHECK_INT(id, m[0]->id_r);
+	CHECK_INT(thread, m[0]->id_r);
+	CHECK_INT(store_message_by_msgid(st, "<nope@test>", &id, &thread, &why), 1);
+	struct store_msg *r = make_msg(a, "reply\r\n", 7, "<r@test>", "1234");
+	r->thread_id = thread;
+	CHECK_INT(store_commit_batch(st, &r, 1, &why), 0);
+	struct store_message got;
+	CHECK_INT(store_message_get(st, a, r->id_r, &got, &why), 0);
+	CHECK_INT(got.thread_id, m[0]->id_r);
+	CHECK_INT(got.raw_len, 31 + 7);
+	CHECK(memcmp(got.raw, "Received: from client.example\r\nreply\r\n", 38) == 0);
+	CHECK_STR(got.s.placements, "project:1234,user:bob");
+	CHECK_STR(got.rcpts, "a1234@firm.example,team@firm.example");
+	CHECK_INT(store_thread_has_participant(st, thread, "ALICE@firm.example", &why), 1);
+	CHECK_INT(store_thread_has_participant(st, thread, "eve@x.example", &why), 0);
+	struct store_placement *tp;
+	size_t n;
+	CHECK_INT(store_thread_placements(st, a, thread, &tp, &n, &why), 0);
+	CHECK_INT(n, 2);
+	CHECK_INT(tp[0].kind, ROUTE_PROJECT);
+	CHECK_INT(store_message_is_duplicate(st, "<m1@test>", spool_sha256_hex(m[1]->raw), &why), 1);
+	CHECK_INT(store_message_is_duplicate(st, "<m1@test>", "00", &why), 0);
+	struct store_stakeholder k;
+	CHECK_INT(store_stakeholder_by_email(st, a, "new@client.example", &k, &why), 0);
+	struct store_project p;
+	CHECK_INT(store_project_get(st, a, "1234", &p, &why), 0);
+	CHECK_INT(p.nstakeholders, 1);
+	arena_free(&a);
+	store_close(&st);
+}
+
+TEST(commit_failure_rolls_back)
+{
+	struct store *st = fresh();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	seed(st);
+	struct store_msg *m[2] = {make_msg(a, "x", 1, NULL, "1234"), make_msg(a, "y", 1, NULL, "1234")};
+	/* a placement row with a bad kind cannot fail; use a bad spool instead */
+	m[1]->raw = NULL;
+	m[1]->prepend = NULL;
+	CHECK_INT(store_commit_batch(st, m, 2, &why), 0);   /* empty message is allowed */
+	struct store_message_summary *l;
+	size_t n;
+	CHECK_INT(store_message_list(st, a, NULL, &l, &n, &why), 0);
+	CHECK_INT(n, 2);
+	arena_free(&a);
+	store_close(&st);
+}
+
+TEST(large_spool_byte_exact)
+{
+	struct store *st = fresh();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	seed(st);
+	size_t len = 1024 * 1024 + 17;
+	uint8_t *body = malloc(len);
+	for (size_t i = 0; i < len; i++)
+		body[i] = (uint8_t)(i * 131 + (i >> 9));
+	struct store_msg *m = make_msg(a, "", 0, "<big@test>", "1234");
+	m->raw = spool_new(a, dir);
+	for (size_t off = 0; off < len; off += 10000)
+		spool_write(m->raw, body + off, len - off < 10000 ? len - off : 10000);
+	spool_finish(m->raw);
+	CHECK(spool_memory(m->raw) == NULL);   /* spilled to a file: streamed path */
+	CHECK_INT(store_commit_batch(st, &m, 1, &why), 0);
+	struct store_message got;
+	CHECK_INT(store_message_get(st, a, m->id_r, &got, &why), 0);
+	size_t plen = strlen(m->prepend);
+	CHECK_INT(got.raw_len, plen + len);
+	CHECK_INT(got.s.size, plen + len);
+	CHECK(memcmp(got.raw, m->prepend, plen) == 0);
+	CHECK(memcmp(got.raw + plen, body, len) == 0);
+	char path[300];
+	snprintf(path, sizeof(path), "%s/raw.out", dir);
+	FILE *f = fopen(path, "w+b");
+	CHECK_INT(store_message_write_raw(st, m->id_r, f, &why), 0);
+	CHECK_INT(ftell(f), (long)(plen + len));
+	fclose(f);
+	unlink(path);
+	CHECK_INT(store_message_write_raw(st, 999, stdout, &why), 1);
+	free(body);
+	arena_free(&a);
+	store_close(&st);
+}
+
+TEST(busy)
+{
+	struct store *st = fresh();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	seed(st);
+	sqlite3 *other;
+	CHECK_INT(sqlite3_open(uri + 7, &other), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	store_set_busy_timeout(st, 50);
+	struct store_msg *m = make_msg(a, "x\r\n", 3, "<busy@test>", "1234");
+	CHECK_INT(store_commit_batch(st, &m, 1, &why), -1);
+	CHECK_INT(why.code, PR_E_STORE_BUSY);
+	CHECK(pr_err_is_temporary(why.code));
+	CHECK_INT(m->id_r, 0);
+	CHECK_INT(store_domain_add(st, "late.example", &why), -1);
+	CHECK_INT(why.code, PR_E_STORE_BUSY);
+	/* reading still works beside the writer (WAL) */
+	CHECK_INT(store_domain_served(st, "firm.example", &why), 1);
+	CHECK_INT(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+	CHECK_INT(store_commit_batch(st, &m, 1, &why), 0);
+	CHECK(m->id_r > 0);
+	arena_free(&a);
+	store_close(&st);
+}
+
+TEST(log_and_list_filters)
+{
+	struct store *st = fresh();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	seed(st);
+	struct store_msg *m = make_msg(a, "x\r\n", 3, "<l@test>", "1234");
+	CHECK_INT(store_commit_batch(st, &m, 1, &why), 0);
+	struct store_log_entry e = {0};
+	e.at = 1700000100;
+	e.source = "smtp";
+	e.mail_from = "Eve@evil.example";
+	e.rcpts = "a1234@firm.example";
+	e.verdict = "rejected";
+	e.reason = PR_E_NOT_A_USER;
+	e.detail = "sender eve@evil.example is not a postroom user";
+	int64_t lid;
+	CHECK_INT(store_log_append(st, &e, &lid, &why), 0);
+	struct store_log_entry *l;
+	size_t n;
+	CHECK_INT(store_log_list(st, a, NULL, &l, &n, &why), 0);
+	CHECK_INT(n, 2);
+	CHECK_INT(l[0].id, lid);
+	CHECK_INT(l[0].reason, PR_E_NOT_A_USER);
+	CHECK_STR(l[1].verdict, "accepted");
+	CHECK_INT(l[1].message_id, m->id_r);
+	struct store_log_filter f = {.verdict = "rejected"};
+	CHECK_INT(store_log_list(st, a, &f, &l, &n, &why), 0);
+	CHECK_INT(n, 1);
+	f = (struct store_log_filter){.sender = "eve@EVIL.example"};
+	CHECK_INT(store_log_list(st, a, &f, &l, &n, &why), 0);
+	CHECK_INT(n, 1);
+	f = (struct store_log_filter){.project = "1234"};
+	CHECK_INT(store_log_list(st, a, &f, &l, &n, &why), 0);
+	CHECK_INT(n, 1);   /* only the placed one without project_local */
+	f.project_local = "a1234";
+	CHECK_INT(store_log_list(st, a, &f, &l, &n, &why), 0);
+	CHECK_INT(n, 2);
+	f = (struct store_log_filter){.address = "team@firm.example"};
+	CHECK_INT(store_log_list(st, a, &f, &l, &n, &why), 0);
+	CHECK_INT(n, 1);
+	f = (struct store_log_filter){.since = 1700000050};
+	CHECK_INT(store_log_list(st, a, &f, &l, &n, &why), 0);
+	CHECK_INT(n, 1);
+	f = (struct store_log_filter){.message_id_hdr = "<l@test>"};
+	CHECK_INT(store_log_list(st, a, &f, &l, &n, &why), 0);
+	CHECK_INT(n, 1);
+	struct store_message_filter mf = {.user = "bob"};
+	struct store_message_summary *ms;
+	CHECK_INT(store_message_list(st, a, &mf, &ms, &n, &why), 0);
+	CHECK_INT(n, 1);
+	mf = (struct store_message_filter){.unassigned = true};
+	CHECK_INT(store_message_list(st, a, &mf, &ms, &n, &why), 0);
+	CHECK_INT(n, 0);
+	struct store_placement to = {ROUTE_UNASSIGNED, "", NULL};
+	CHECK_INT(store_message_move(st, m->id_r, &to, &why), 0);
+	CHECK_INT(store_message_list(st, a, &mf, &ms, &n, &why), 0);
+	CHECK_INT(n, 1);
+	CHECK_STR(ms[0].placements, "unassigned");
+	to = (struct store_placement){ROUTE_PROJECT, "nope", NULL};
+	CHECK_INT(store_message_move(st, m->id_r, &to, &why), -1);
+	CHECK_INT(why.code, PR_E_NOT_FOUND);
+	to = (struct store_placement){ROUTE_PROJECT, "1234", NULL};
+	CHECK_INT(store_message_move(st, 4242, &to, &why), -1);
+	CHECK_INT(why.code, PR_E_NOT_FOUND);
+	arena_free(&a);
+	store_close(&st);
+}
+
+TEST(reopen_keeps_data)
+{
+	struct store *st = fresh();
+	struct pr_why why;
+	seed(st);
+	store_close(&st);
+	CHECK(st == NULL);
+	st = store_open(uri, &why);
+	CHECK(st != NULL);
+	CHECK_INT(store_domain_served(st, "firm.example", &why), 1);
+	store_close(&st);
+}
+
+int
+main(void)
+{
+	snprintf(dir, sizeof(dir), "%s/store-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	RUN(open_refuses);
+	RUN(directory);
+	RUN(stakeholders_and_settings);
+	RUN(commit_batch);
+	RUN(commit_failure_rolls_back);
+	RUN(large_spool_byte_exact);
+	RUN(busy);
+	RUN(log_and_list_filters);
+	RUN(reopen_keeps_data);
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return test_summary("store");
+}
