@@ -95,6 +95,12 @@ int api_message_attachment(struct pr_api *api, int64_t id, int n, FILE *out, str
  * project's address (project_prefix + id) are included too. */
 json_t *api_log_list(struct pr_api *api, const struct store_log_filter *f, struct pr_why *why);
 
+/* `why`: the attempts matching an address, a Message-ID or a log id,
+ * newest first: {"query", "attempts":[log entry + smtp, dsn, filed_in]}. */
+json_t *api_why(struct pr_api *api, const char *query, size_t limit, struct pr_why *why);
+/* Every reason code with its reply and explanation: {"reasons":[...]}. */
+json_t *api_reasons(void);
+
 /* One log entry as JSON (shared with `why`). */
 struct store_log_entry;
 json_t *api_log_entry_json(const struct store_log_entry *e);

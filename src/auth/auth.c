@@ -100,7 +100,7 @@ check_spf(struct auth *au, struct arena *a, const struct auth_input *in, const c
 	v->spf_domain = v->spf_helo ? (in->helo ? in->helo : "") : at ? at + 1 : mf;
 	struct spf_request rq = {.ip = in->client_ip, .domain = v->spf_domain, .sender = mf,
 	                         .helo = in->helo, .receiver = id};
-	struct spf_outcome o;
+	struct spf_outcome o = {0};
 	enum spf_result r = (in->client_ip && *in->client_ip) ? spf_check_host(au->dns, a, &rq, &o)
 	                                                     : SPF_NONE;
 	if (!(in->client_ip && *in->client_ip))

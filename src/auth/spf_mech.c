@@ -142,6 +142,11 @@ const char **
 spf_validated_names(struct spf_ctx *c, size_t *n_r)
 {
 	struct dns_answer ptr;
+	if (c->ptr_done) {
+		*n_r = c->n_ptr_names;
+		return c->ptr_names;
+	}
+	c->ptr_done = true;
 	*n_r = 0;
 	if (dns_lookup(c->d, c->a, reverse_name(c), DNS_T_PTR, &ptr) != DNS_OK)
 		return NULL;
@@ -150,6 +155,8 @@ spf_validated_names(struct spf_ctx *c, size_t *n_r)
 	for (size_t i = 0; i < ptr.n && i < SPF_MAX_PTR; i++)
 		if (match_host(c, ptr.rr[i].text, 32, 128, false, &ignored) == EV_MATCH)
 			names[(*n_r)++] = ptr.rr[i].text;
+	c->ptr_names = names;
+	c->n_ptr_names = *n_r;
 	return names;
 }
 

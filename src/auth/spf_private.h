@@ -33,6 +33,11 @@ struct spf_ctx {
 	const char *detail;         /* first reason recorded */
 	const char *mechanism;
 	const char *top_record;     /* the first record fetched */
+	/* Validated PTR names, looked up once per check: %{p} and ptr would
+	 * otherwise let one record cost thousands of uncounted lookups. */
+	const char **ptr_names;
+	size_t n_ptr_names;
+	bool ptr_done;
 };
 
 enum spf_mech { M_ALL, M_INCLUDE, M_A, M_MX, M_PTR, M_IP4, M_IP6, M_EXISTS };

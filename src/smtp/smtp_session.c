@@ -320,7 +320,8 @@ smtp_session_free(struct smtp_session *s)
 	srv->nsessions--;
 	log_debug("smtp %llu [%s]: closed", (unsigned long long)s->id, s->peer_ip);
 	settings_unref(&s->set);
-	arena_free(&s->arena);
+	struct arena *a = s->arena;     /* s lives in it: free through a copy */
+	arena_free(&a);
 	if (srv->draining && srv->nsessions == 0 && srv->on_empty)
 		srv->on_empty(srv->on_empty_arg);
 }

@@ -102,6 +102,24 @@ class DnsServer:
         self.log.close()
 
 
+_null_dns = None
+
+
+def null_dns():
+    """One dnsmasq per test process that knows no names (NXDOMAIN for all).
+
+    Every postroom a test starts points at a loopback DNS server, this one
+    unless the test brings its own zone, so no test ever asks the
+    machine's resolver."""
+    global _null_dns
+    if _null_dns is None:
+        import atexit
+        d = tempfile.mkdtemp(prefix="postroom-dns-")
+        _null_dns = DnsServer(d, [])
+        atexit.register(lambda: (_null_dns.stop(), shutil.rmtree(d, ignore_errors=True)))
+    return _null_dns
+
+
 class Postroom:
     """One postroom installation in a temporary directory."""
 
@@ -116,6 +134,8 @@ class Postroom:
             "hostname": "mx.firm.example",
             "require_spf": "false",
             "require_dkim": "false",
+            "dns_server": null_dns().address,
+            "dns_timeout_ms": "2000",
         }
         self.config.update(config or {})
         self.proc = None

@@ -43,7 +43,7 @@ class TestSenderPolicy(PolicyCase):
         self.assertIn(b"5.7.1", err.smtp_error)
         self.assertIn(b"not a postroom user", err.smtp_error)
         doc = self.why("mallory@outside.example")
-        self.assertEqual(doc["attempts"][0]["code"], "not_a_user")
+        self.assertEqual(doc["attempts"][0]["reason"], "not_a_user")
         self.assertEqual(doc["attempts"][0]["verdict"], "rejected")
         self.assertIn("fix", doc["attempts"][0])
         text = self.pr.cli("why", "mallory@outside.example").stdout.decode()
@@ -54,7 +54,7 @@ class TestSenderPolicy(PolicyCase):
         err = self.refused("carol@firm.example", ["a1234@firm.example"],
                            make_message("carol@firm.example", "a1234@firm.example"))
         self.assertIn(b"carol is not a member of project 1234", err.smtp_error)
-        self.assertEqual(self.why("carol@firm.example")["attempts"][0]["code"], "not_a_member")
+        self.assertEqual(self.why("carol@firm.example")["attempts"][0]["reason"], "not_a_member")
 
     def test_from_must_match_envelope(self):
         err = self.refused("alice@firm.example", ["a1234@firm.example"],
@@ -66,7 +66,7 @@ class TestSenderPolicy(PolicyCase):
         err = self.refused("stranger@outside.example", ["alice@firm.example"],
                            make_message("stranger@outside.example", "alice@firm.example"))
         self.assertEqual(err.smtp_code, 550)
-        self.assertEqual(self.why("stranger@outside.example")["attempts"][0]["code"], "unknown_sender")
+        self.assertEqual(self.why("stranger@outside.example")["attempts"][0]["reason"], "unknown_sender")
 
 
 class TestUnknownSenderUnassigned(PolicyCase):
@@ -116,7 +116,7 @@ class TestThreads(PolicyCase):
         self.send("alice@firm.example", ["a1234@firm.example"], msg)
         self.send("alice@firm.example", ["a1234@firm.example"], msg)
         self.assertEqual(len(self.ids("--project", "1234")), 1)
-        codes = [a["code"] for a in self.why("<dup-1@firm.example>")["attempts"]]
+        codes = [a["reason"] for a in self.why("<dup-1@firm.example>")["attempts"]]
         self.assertIn("duplicate", codes)
 
     def test_auto_reply_filed_not_refused(self):

@@ -20,9 +20,29 @@ import time
 import unittest
 
 from dovecot import Dovecot
-from harness import BIN, Postroom, free_port, make_message
+from harness import BIN, DnsServer, Postroom, free_port, make_message
 
 PASSWORD = "s3cret-Pa55"
+DNS = None
+
+
+def setUpModule():
+    """One dnsmasq with no records for the module: the authentication steps
+    intake runs on collected mail must never ask the machine's resolver."""
+    global DNS, _DNS_DIR
+    import tempfile
+    _DNS_DIR = tempfile.mkdtemp(prefix="pop3-dns-")
+    DNS = DnsServer(_DNS_DIR, [])
+
+
+def tearDownModule():
+    if DNS is not None:
+        DNS.stop()
+        shutil.rmtree(_DNS_DIR, ignore_errors=True)
+
+
+def base_config():
+    return {"dns_server": DNS.address, "dns_timeout_ms": "1000"}
 
 
 def dovecot_or_skip(tc):
@@ -38,7 +58,7 @@ class Pop3Case(unittest.TestCase):
 
     def setUp(self):
         dovecot_or_skip(self)
-        self.pr = Postroom()
+        self.pr = Postroom(config=base_config())
         self.addCleanup(self.pr.cleanup)
         self.dc = Dovecot(self.pr.dir)
         self.addCleanup(self.dc.cleanup)
@@ -289,7 +309,7 @@ class TestOAuth(unittest.TestCase):
         dovecot_or_skip(self)
         self.tokens = TokenServer(self.REFRESH)
         self.addCleanup(self.tokens.stop)
-        self.pr = Postroom()
+        self.pr = Postroom(config=base_config())
         self.addCleanup(self.pr.cleanup)
         self.dc = Dovecot(self.pr.dir, oauth_introspect_url=f"http://127.0.0.1:{self.tokens.port}/introspect")
         self.addCleanup(self.dc.cleanup)

@@ -1,0 +1,97 @@
+/* api_why.c - "why didn't my email come through?" as data.
+ *
+ * A query is an address (matched as sender or recipient), a Message-ID
+ * (<...>, or bare when no address matches) or an intake log id.  Each
+ * matching attempt, newest first, is the log entry plus what a person needs
+ * to act: the SMTP reply the sender's server got, and where an accepted
+ * message was filed.  The words come from the reason table (core/err.c),
+ * so the reply, the log and this explanation never disagree.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_private.h"
+#include "api/postroom.h"
+#include "core/arena.h"
+#include "store/store.h"
+
+static bool
+all_digits(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static json_t *
+attempt(struct pr_api *api, struct arena *a, const struct store_log_entry *e)
+{
+	const struct pr_err_info *info = pr_err_info(e->reason);
+	json_t *j = api_log_entry_json(e);
+	json_object_set_new(j, "smtp", json_integer(info->smtp));
+	json_object_set_new(j, "dsn", json_string(info->dsn));
+	struct store_message m;
+	struct pr_why why;
+	if (e->message_id > 0 && store_message_get(api->store, a, e->message_id, &m, &why) == 0 &&
+	    m.s.placements != NULL)
+		json_object_set_new(j, "filed_in", json_string(m.s.placements));
+	else
+		json_object_set_new(j, "filed_in", json_null());
+	return j;
+}
+
+static int
+lookup(struct pr_api *api, struct arena *a, struct store_log_filter *f,
+       struct store_log_entry **e, size_t *n, struct pr_why *why)
+{
+	return store_log_list(api->store, a, f, e, n, why);
+}
+
+json_t *
+api_why(struct pr_api *api, const char *query, size_t limit, struct pr_why *why)
+{
+	struct arena *a = arena_new();
+	struct store_log_filter f;
+	memset(&f, 0, sizeof(f));
+	f.limit = limit ? limit : 20;
+	if (all_digits(query))
+		f.id = strtoll(query, NULL, 10);
+	else if (query[0] == '<')
+		f.message_id_hdr = arena_strndup(a, query + 1, strcspn(query + 1, ">"));
+	else
+		f.address = query;
+	struct store_log_entry *e = NULL;
+	size_t n = 0;
+	int rc = lookup(api, a, &f, &e, &n, why);
+	if (rc == 0 && n == 0 && f.address != NULL && strchr(query, '@') != NULL) {
+		/* A Message-ID written without its angle brackets. */
+		f.address = NULL;
+		f.message_id_hdr = query;
+		rc = lookup(api, a, &f, &e, &n, why);
+	}
+	json_t *doc = NULL;
+	if (rc == 0) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, attempt(api, a, &e[i]));
+		doc = json_pack("{s:s, s:o}", "query", query, "attempts", arr);
+	}
+	arena_free(&a);
+	return doc;
+}
+
+json_t *
+api_reasons(void)
+{
+	json_t *arr = json_array();
+	for (int i = 0; i < PR_E_MAX; i++) {
+		const struct pr_err_info *e = pr_err_info((enum pr_err)i);
+		json_array_append_new(arr, json_pack("{s:s, s:i, s:s, s:s, s:s}", "code", e->name,
+		    "smtp", e->smtp, "dsn", e->dsn, "summary", e->summary, "fix", e->fix));
+	}
+	return json_pack("{s:o}", "reasons", arr);
+}
