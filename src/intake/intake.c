@@ -24,6 +24,7 @@
 #include "core/arena.h"
 #include "core/log.h"
 #include "core/settings.h"
+#include "core/spool.h"
 #include "intake/intake_private.h"
 
 #define INTAKE_DEFAULT_WORKERS 4
@@ -119,6 +120,19 @@ worker_main(void *arg)
 	}
 }
 
+/* One line per decision (Postfix): refusals are logged by process.c. */
+static void
+log_accepted(const struct store_msg *sm)
+{
+	char from[128];
+	const char *where = sm->nplacements ? route_kind_name(sm->placements[0].kind) : "nowhere";
+	const char *target = sm->nplacements ? sm->placements[0].target : "";
+	log_info("intake: accepted message %lld from=<%s> ip=%s size=%llu filed in %s%s%s%s",
+	         (long long)sm->id_r, log_sanitize(from, sizeof(from), sm->mail_from, 100), sm->peer_ip,
+	         (unsigned long long)spool_size(sm->raw), where, *target ? ":" : "", target,
+	         sm->nplacements > 1 ? " and more" : "");
+}
+
 /* Commit one batch; on a non-temporary failure retry each message alone so
  * one bad message cannot keep the others from being stored. */
 static void
@@ -145,6 +159,7 @@ commit_batch(struct intake *in, struct intake_job **jobs, size_t n)
 		}
 		r->message_id = msgs[i]->id_r;
 		r->log_id = msgs[i]->log_id_r;
+		log_accepted(msgs[i]);
 	}
 }
 
