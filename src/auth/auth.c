@@ -238,8 +238,18 @@ decide_dmarc(const struct auth_verdict *v, struct pr_why *why)
 		           v->dmarc_domain);
 		return why->code;
 	}
-	if (v->dmarc != AUTH_FAIL || v->dmarc_policy == NULL)
+	if (v->dmarc != AUTH_FAIL || v->dmarc_policy == NULL || strcmp(v->dmarc_policy, "none") == 0)
 		return PR_OK;
+	/* A fail that a DNS failure may have caused is not final: SPF or a
+	 * DKIM key that could not be fetched might have passed. */
+	bool temp = v->spf == AUTH_TEMPERROR;
+	for (size_t i = 0; i < v->ndkim; i++)
+		temp |= v->dkim[i].result == AUTH_TEMPERROR;
+	if (temp) {
+		pr_why_set(why, PR_E_DNS_TEMP, "DMARC for %s could not be decided: a DNS lookup for SPF or "
+		           "DKIM did not finish", v->dmarc_domain);
+		return why->code;
+	}
 	enum pr_err e = strcmp(v->dmarc_policy, "reject") == 0       ? PR_E_DMARC_REJECT
 	              : strcmp(v->dmarc_policy, "quarantine") == 0 ? PR_E_DMARC_QUARANTINE
 	                                                           : PR_OK;

@@ -83,6 +83,13 @@ authenticate(struct intake_worker *w, struct intake_eval *ev)
 		.client_ip = m->peer_ip, .helo = m->helo, .mail_from = m->mail_from,
 		.from_domain = address_domain(ev->sender), .raw = m->raw, .now = time(NULL),
 	};
+	if (m->source == INTAKE_POP3) {
+		/* Collected mail was received by the provider: the client IP and
+		 * HELO that matter are in the provider's Received header, or its
+		 * own verdict can be adopted (both only when configured). */
+		ai.trusted_received_host = settings_get(ev->set, "trusted_received_host");
+		ai.trusted_authserv_id = settings_get(ev->set, "trusted_authserv_id");
+	}
 	auth_check(w->au, m->arena, &ai, ev->set, &ev->av);
 }
 

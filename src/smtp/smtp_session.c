@@ -264,14 +264,46 @@ on_read(struct bufferevent *bev, void *arg)
 }
 
 static void
+on_underlying_done(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	smtp_session_free(arg);
+}
+
+static void
+on_underlying_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev, (void)what;
+	smtp_session_free(arg);
+}
+
+/* With TLS, "our output is empty" only means the records are in the
+ * socket bufferevent below; freeing now would drop the last reply (221).
+ * The TLS layer has nothing more to say, so take over the lower
+ * bufferevent's callbacks and free once it has written everything. */
+static bool
+tls_still_flushing(struct smtp_session *s)
+{
+	struct bufferevent *u = bufferevent_get_underlying(s->bev);
+	if (u == NULL || evbuffer_get_length(bufferevent_get_output(u)) == 0)
+		return false;
+	bufferevent_setcb(u, NULL, on_underlying_done, on_underlying_event, s);
+	struct timeval tv = {.tv_sec = settings_int(s->set, "smtp_idle_timeout")};
+	bufferevent_set_timeouts(u, NULL, &tv);
+	return true;
+}
+
+static void
 on_write(struct bufferevent *bev, void *arg)
 {
 	struct smtp_session *s = arg;
 	(void)bev;
-	if (s->state == SMTP_CLOSING)
-		smtp_session_free(s);
-	else if (s->paused)
+	if (s->state == SMTP_CLOSING) {
+		if (!tls_still_flushing(s))
+			smtp_session_free(s);
+	} else if (s->paused) {
 		smtp_session_resume(s);
+	}
 }
 
 static void

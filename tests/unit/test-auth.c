@@ -121,6 +121,16 @@ TEST(dmarc_policy)
 	CHECK_INT(run(&f, "203.0.113.5", "alice@example.org"), PR_E_DMARC_REJECT);
 	CHECK_STR(f.v.dmarc_policy, "reject");
 	teardown(&f);
+	/* SPF could not finish: a DMARC fail is not final -> 451, not 550 */
+	setup(&f, "true", "dmarc");
+	struct dns *d = dns_new_memory();
+	dns_zone_timeout(d, "example.org");
+	dns_zone_add(d, "_dmarc.example.org", DNS_T_TXT, "v=DMARC1; p=reject", 18);
+	auth_free(&f.au);
+	f.au = auth_new_dns(d);
+	CHECK_INT(run(&f, "203.0.113.5", "alice@example.org"), PR_E_DNS_TEMP);
+	CHECK_INT(pr_err_info(f.why.code)->smtp, 451);
+	teardown(&f);
 }
 
 TEST(header_and_json)

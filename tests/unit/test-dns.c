@@ -4,7 +4,9 @@
  * own resolver is never asked. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -219,6 +221,62 @@ TEST(cares_timeout_bounded)
 	arena_free(&a);
 }
 
+TEST(cache_honours_ttl)
+{
+	struct dns_rrset put, got;
+	memset(&put, 0, sizeof(put));
+	memset(&got, 0, sizeof(got));
+	put.status = DNS_OK;
+	dns_rrset_add(&put, DNS_T_TXT, 1, "short-lived", 11, NULL, 0);
+	dns_cache_put("test", "ttl.example", DNS_T_TXT, &put);
+	CHECK(dns_cache_get("test", "ttl.example", DNS_T_TXT, &got));
+	CHECK_STR(got.n ? got.rr[0].text : "", "short-lived");
+	CHECK(!dns_cache_get("other-server", "ttl.example", DNS_T_TXT, &got));
+	struct timespec ts = {1, 100 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	CHECK(!dns_cache_get("test", "ttl.example", DNS_T_TXT, &got));
+	dns_rrset_clear(&put);
+	dns_rrset_clear(&got);
+}
+
+/* Several threads, one channel each, one shared cache: results stay right
+ * (and ASan/UBSan see no race on the cache's memory). */
+static void *
+thread_lookups(void *arg)
+{
+	int port = *(int *)arg, bad = 0;
+	struct dns *d = cares_for_test(port, 2000);
+	struct arena *a = arena_new();
+	for (int i = 0; i < 200; i++) {
+		struct dns_answer ans;
+		const char *name = i % 2 ? "example.test" : "mx.example.test";
+		enum dns_type t = i % 2 ? DNS_T_TXT : DNS_T_A;
+		if (dns_lookup(d, a, name, t, &ans) != DNS_OK || ans.n != 1)
+			bad++;
+		if (i % 50 == 0)
+			dns_cache_flush();
+	}
+	dns_free(&d);
+	arena_free(&a);
+	return (void *)(intptr_t)bad;
+}
+
+TEST(cares_threads_share_cache)
+{
+	if (dnsmasq_pid <= 0)
+		SKIP("dnsmasq (/usr/sbin/dnsmasq) could not be started");
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, thread_lookups, &dnsmasq_port);
+	intptr_t bad = 0;
+	for (int i = 0; i < 4; i++) {
+		void *r;
+		pthread_join(th[i], &r);
+		bad += (intptr_t)r;
+	}
+	CHECK_INT(bad, 0);
+}
+
 TEST(cares_bad_server)
 {
 	struct pr_why why;
@@ -237,9 +295,11 @@ main(void)
 	if (!up)
 		dnsmasq_pid = -1;
 	RUN(cares_records);
+	RUN(cares_threads_share_cache);
 	RUN(cares_cache_shared);
 	RUN(cares_timeout_bounded);
 	RUN(cares_bad_server);
+	RUN(cache_honours_ttl);
 	dnsmasq_stop();
 	return test_summary("dns");
 }

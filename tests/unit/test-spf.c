@@ -360,9 +360,9 @@ stw_records(struct stw *s, const char *key, char *val)
 	s->n = w;
 	s->lines = realloc(s->lines, (s->n + 1) * sizeof(*s->lines));
 	struct stw_line *l = &s->lines[s->n++];
-	snprintf(l->kind, sizeof(l->kind), "%s", key);
-	snprintf(l->name, sizeof(l->name), "%s", val);
-	snprintf(l->val, sizeof(l->val), "%s", sp + 1);
+	snprintf(l->kind, sizeof(l->kind), "%.7s", key);
+	snprintf(l->name, sizeof(l->name), "%.255s", val);
+	snprintf(l->val, sizeof(l->val), "%.1023s", sp + 1);
 }
 
 static void

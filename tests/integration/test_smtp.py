@@ -1,0 +1,386 @@
+"""SMTP server against the real binary: delivery and routing, refusals, limits,
+pipelining, STARTTLS and hostile input (issue #2).  Helpers at the top are
+shared with test_smtp_smuggling.py and test_smtp_load.py."""
+import os
+import re
+import smtplib
+import socket
+import ssl
+import subprocess
+import time
+import unittest
+
+from harness import PostroomCase, make_message
+
+
+# ---- helpers shared by the test_smtp*.py files ---------------------------
+
+def read_replies(sock, timeout=10.0, until=None):
+    """Read until the peer closes (or `until` bytes are seen, or timeout)."""
+    sock.settimeout(0.2)
+    data = b""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if until is not None and until in data:
+            break
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def raw_session(port, data, trickle=False, timeout=20.0):
+    """Write a whole client session (or one byte at a time), return every
+    reply the server sent until it closed the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if trickle:
+            for i in range(len(data)):
+                s.sendall(data[i:i + 1])
+        else:
+            s.sendall(data)
+        return read_replies(s, timeout)
+
+
+def reply_codes(replies):
+    """The final line of every reply: ['220', '250', '354 ', ...] as (code, text)."""
+    out = []
+    for line in replies.decode(errors="replace").split("\r\n"):
+        if len(line) >= 4 and line[:3].isdigit() and line[3] == " ":
+            out.append((int(line[:3]), line[4:]))
+    return out
+
+
+def stored(pr, *filt):
+    return pr.cli_json("messages", "list", *filt)["messages"]
+
+
+def raw_of(pr, msg_id):
+    return pr.cli("messages", "show", str(msg_id), "--raw").stdout
+
+
+OUR_HEADERS = (b"received:", b"authentication-results:")
+
+
+def strip_ours(raw):
+    """Drop the header fields we prepend (Received, Authentication-Results)
+    so what remains can be compared with what the client sent."""
+    pos = 0
+    while True:
+        line_end = raw.find(b"\r\n", pos)
+        if line_end < 0 or not raw[pos:line_end].lower().startswith(OUR_HEADERS):
+            return raw[pos:]
+        pos = line_end + 2
+        while raw[pos:pos + 1] in (b" ", b"\t"):        # folded continuation
+            pos = raw.find(b"\r\n", pos) + 2
+
+
+def log_entries(pr):
+    return pr.cli_json("log")["log"]
+
+
+# ---- tests -----------------------------------------------------------------
+
+class SmtpDelivery(PostroomCase):
+    def send(self, rcpts, body="Hello.\r\n", sender="alice@firm.example", subject="Test"):
+        msg = make_message(sender, ", ".join(rcpts), subject=subject, body=body)
+        with self.smtp() as c:
+            refused = c.sendmail(sender, rcpts, msg)
+        self.assertEqual(refused, {})
+        return msg
+
+    def test_project_delivery_byte_exact(self):
+        body = ".leading dot\r\n..two dots\r\nplain\r\n" + "x" * 900 + "\r\n"
+        msg = self.send(["a1234@firm.example"], body=body)
+        got = stored(self.pr, "--project", "1234")
+        self.assertEqual(len(got), 1)
+        self.assertEqual(strip_ours(raw_of(self.pr, got[0]["id"])), msg)
+        self.assertTrue(raw_of(self.pr, got[0]["id"]).startswith(b"Received: "))
+
+    def test_alias_copy_for_each_member(self):
+        self.send(["team@firm.example"], subject="to the team")
+        alice = stored(self.pr, "--user", "alice")
+        bob = stored(self.pr, "--user", "bob")
+        self.assertEqual([m["subject"] for m in alice], ["to the team"])
+        self.assertEqual([m["subject"] for m in bob], ["to the team"])
+        self.assertEqual(stored(self.pr, "--user", "carol"), [])
+
+    def test_unknown_local_part_goes_to_unassigned(self):
+        self.send(["nobody-here@firm.example"], subject="lost")
+        self.assertEqual([m["subject"] for m in stored(self.pr, "--unassigned")], ["lost"])
+
+    def test_relay_refused_and_logged(self):
+        with self.smtp() as c:
+            c.ehlo("client.example")
+            self.assertEqual(c.mail("alice@firm.example")[0], 250)
+            code, text = c.rcpt("someone@elsewhere.example")
+            self.assertEqual(code, 550)
+            self.assertTrue(text.startswith(b"5.7.1"), text)
+        self.assertEqual(stored(self.pr), [])
+        reasons = [e["reason"] for e in log_entries(self.pr)]
+        self.assertIn("relay_denied", reasons)
+
+    def test_vrfy_expn_refused(self):
+        with self.smtp() as c:
+            c.ehlo("client.example")
+            self.assertEqual(c.docmd("VRFY", "alice")[0], 252)
+            self.assertEqual(c.docmd("EXPN", "team")[0], 502)
+            self.assertEqual(c.docmd("HELP")[0], 214)
+            self.assertEqual(c.noop()[0], 250)
+
+    def test_ehlo_advertises_extensions(self):
+        with self.smtp() as c:
+            c.ehlo("client.example")
+            for ext in ("pipelining", "size", "8bitmime", "enhancedstatuscodes"):
+                self.assertTrue(c.has_extn(ext), ext)
+            self.assertFalse(c.has_extn("starttls"))   # no certificate configured
+            self.assertEqual(c.esmtp_features["size"], str(20 * 1024 * 1024))
+
+    def test_8bitmime_body(self):
+        body = "Grüße, ça marche\r\n"
+        msg = make_message("alice@firm.example", "a1234@firm.example", body=body)
+        with self.smtp() as c:
+            c.ehlo("client.example")
+            self.assertEqual(c.sendmail("alice@firm.example", ["a1234@firm.example"], msg,
+                                        mail_options=["BODY=8BITMIME"]), {})
+        got = stored(self.pr, "--project", "1234")
+        self.assertEqual(strip_ours(raw_of(self.pr, got[0]["id"])), msg)
+
+    def test_swaks_delivery(self):
+        p = subprocess.run(["swaks", "--server", f"127.0.0.1:{self.pr.smtp_port}", "--from",
+                            "alice@firm.example", "--to", "a1234@firm.example", "--h-Subject",
+                            "via swaks", "--pipeline"], capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stdout.decode(errors="replace"))
+        self.assertIn("via swaks", [m["subject"] for m in stored(self.pr, "--project", "1234")])
+
+    def test_pipelined_session(self):
+        msg = make_message("alice@firm.example", "a1234@firm.example", subject="piped")
+        with socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=10) as s:
+            self.assertIn(b"220 ", read_replies(s, until=b"\r\n"))
+            s.sendall(b"EHLO client.example\r\nMAIL FROM:<alice@firm.example>\r\n"
+                      b"RCPT TO:<a1234@firm.example>\r\nRCPT TO:<x@elsewhere.example>\r\n"
+                      b"RCPT TO:<team@firm.example>\r\nDATA\r\n")
+            first = read_replies(s, until=b"354 ")
+            self.assertEqual([c for c, _ in reply_codes(first)], [250, 250, 250, 550, 250, 354])
+            s.sendall(msg + b".\r\nRSET\r\nNOOP\r\nQUIT\r\n")
+            rest = read_replies(s)
+        self.assertEqual([c for c, _ in reply_codes(rest)], [250, 250, 250, 221])
+        got = stored(self.pr, "--project", "1234")
+        self.assertEqual(len(got), 1)
+        self.assertEqual(len(stored(self.pr, "--user", "bob")), 1)
+        self.assertEqual(got[0]["id"], stored(self.pr, "--user", "bob")[0]["id"])  # stored once
+
+    def test_two_transactions_one_session(self):
+        with self.smtp() as c:
+            for i in range(3):
+                msg = make_message("alice@firm.example", "a1234@firm.example", subject=f"n{i}")
+                self.assertEqual(c.sendmail("alice@firm.example", ["a1234@firm.example"], msg), {})
+        self.assertEqual(len(stored(self.pr, "--project", "1234")), 3)
+
+    def test_bare_lf_in_data_refused(self):
+        with socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=10) as s:
+            read_replies(s, until=b"\r\n")
+            s.sendall(b"EHLO c\r\nMAIL FROM:<alice@firm.example>\r\nRCPT TO:<a1234@firm.example>\r\nDATA\r\n")
+            read_replies(s, until=b"354 ")
+            s.sendall(b"Subject: x\r\n\r\nline one\nline two\r\n.\r\nQUIT\r\n")
+            rest = read_replies(s)
+        codes = reply_codes(rest)
+        self.assertEqual(codes[0][0], 554)
+        self.assertTrue(codes[0][1].startswith("5.6.11"), codes)
+        self.assertEqual(stored(self.pr), [])
+        self.assertIn("bare_lf", [e["reason"] for e in log_entries(self.pr)])
+
+
+class SmtpSizeLimits(PostroomCase):
+    config = {"max_message_size": "4k"}
+
+    def test_size_announced_too_big(self):
+        with self.smtp() as c:
+            c.ehlo("client.example")
+            self.assertEqual(c.esmtp_features["size"], "4096")
+            code, text = c.mail("alice@firm.example", ["SIZE=5000"])
+        self.assertEqual(code, 552)
+        self.assertTrue(text.startswith(b"5.3.4"), text)
+        self.assertIn(b"4096", text)
+        self.assertIn("too_large", [e["reason"] for e in log_entries(self.pr)])
+
+    def test_discovered_during_data(self):
+        msg = make_message("alice@firm.example", "a1234@firm.example", body=("z" * 70 + "\r\n") * 80)
+        with self.smtp() as c:
+            c.ehlo("client.example")
+            del c.esmtp_features["size"]     # so smtplib does not announce SIZE=
+            with self.assertRaises(smtplib.SMTPDataError) as cm:
+                c.sendmail("alice@firm.example", ["a1234@firm.example"], msg)
+            self.assertEqual(cm.exception.smtp_code, 552)
+            self.assertIn(b"5.3.4", cm.exception.smtp_error)
+            self.assertIn(b"4096", cm.exception.smtp_error)
+            # the session stays usable after the refusal
+            small = make_message("alice@firm.example", "a1234@firm.example", subject="small")
+            self.assertEqual(c.sendmail("alice@firm.example", ["a1234@firm.example"], small), {})
+        self.assertEqual([m["subject"] for m in stored(self.pr)], ["small"])
+
+
+class SmtpHostile(PostroomCase):
+    def test_100k_line(self):
+        with socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=10) as s:
+            read_replies(s, until=b"\r\n")
+            s.sendall(b"NOOP " + b"A" * 100_000 + b"\r\nNOOP\r\nQUIT\r\n")
+            codes = [c for c, _ in reply_codes(read_replies(s))]
+        self.assertEqual(codes, [500, 250, 221])
+
+    def test_mail_before_ehlo(self):
+        with socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=10) as s:
+            read_replies(s, until=b"\r\n")
+            s.sendall(b"MAIL FROM:<alice@firm.example>\r\nRCPT TO:<a1234@firm.example>\r\nDATA\r\nQUIT\r\n")
+            codes = [c for c, _ in reply_codes(read_replies(s))]
+        self.assertEqual(codes, [503, 503, 503, 221])
+
+    def test_1000_rcpts(self):
+        rcpts = b"".join(b"RCPT TO:<a1234@firm.example>\r\n" for _ in range(1000))
+        msg = make_message("alice@firm.example", "a1234@firm.example", subject="many")
+        with socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=30) as s:
+            read_replies(s, until=b"\r\n")
+            s.sendall(b"EHLO c\r\nMAIL FROM:<alice@firm.example>\r\n" + rcpts + b"DATA\r\n")
+            first = reply_codes(read_replies(s, timeout=30, until=b"354 "))
+            s.sendall(msg + b".\r\nQUIT\r\n")
+            rest = reply_codes(read_replies(s))
+        codes = [c for c, _ in first]
+        self.assertEqual(codes.count(250), 2 + 100)              # EHLO, MAIL, 100 RCPTs
+        self.assertEqual(codes.count(452), 900)
+        self.assertEqual(codes[-1], 354)
+        self.assertEqual([c for c, _ in rest], [250, 221])
+        self.assertEqual(len(stored(self.pr)), 1)
+
+    def test_garbage_disconnects_at_error_limit(self):
+        with socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=10) as s:
+            read_replies(s, until=b"\r\n")
+            s.sendall(b"BOGUS\r\n" * 50)
+            codes = [c for c, _ in reply_codes(read_replies(s))]
+        self.assertEqual(codes[-1], 421)
+        self.assertLess(len(codes), 30)
+
+    def test_bad_addresses(self):
+        with self.smtp() as c:
+            c.ehlo("client.example")
+            self.assertEqual(c.docmd("MAIL", "FROM:alice@firm.example")[0], 501)
+            self.assertEqual(c.docmd("MAIL", "FROM:<a@b> SIZE=abc")[0], 501)
+            self.assertEqual(c.docmd("MAIL", "FROM:<a@b> FOO=bar")[0], 501)
+            self.assertEqual(c.mail("alice@firm.example")[0], 250)
+            self.assertEqual(c.docmd("MAIL", "FROM:<alice@firm.example>")[0], 503)
+            self.assertEqual(c.docmd("RCPT", "TO:<>")[0], 501)
+            self.assertEqual(c.docmd("DATA")[0], 503)                # no recipients yet
+
+
+class SmtpSessionLimits(PostroomCase):
+    config = {"smtp_idle_timeout": "1", "max_sessions": "2"}
+
+    def test_idle_timeout(self):
+        with socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=10) as s:
+            replies = read_replies(s, timeout=5)
+        codes = reply_codes(replies)
+        self.assertEqual(codes[-1][0], 421)
+        self.assertTrue(codes[-1][1].startswith("4.4.2"), codes)
+
+    def test_max_sessions(self):
+        time.sleep(0.3)      # let the server see the harness's port probe close
+        a = socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=5)
+        b = socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=5)
+        try:
+            self.assertTrue(read_replies(a, until=b"\r\n", timeout=2).startswith(b"220 "))
+            self.assertTrue(read_replies(b, until=b"\r\n", timeout=2).startswith(b"220 "))
+            with socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=5) as c:
+                third = read_replies(c, timeout=3)
+            self.assertTrue(third.startswith(b"421 "), third)
+        finally:
+            a.close()
+            b.close()
+
+
+class SmtpShutdown(PostroomCase):
+    def test_sigterm_drains_and_exits_zero(self):
+        with socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=10) as s:
+            read_replies(s, until=b"\r\n")
+            s.sendall(b"EHLO c\r\n")
+            read_replies(s, until=b"250 ")
+            self.pr.proc.send_signal(15)
+            replies = read_replies(s, timeout=10)
+        self.assertTrue(replies.startswith(b"421 4.3.2"), replies)
+        self.assertEqual(self.pr.proc.wait(20), 0)
+
+    def test_sighup_bad_config_keeps_running(self):
+        with open(self.pr.config_path, "a") as f:
+            f.write("max_recipients = lots\n")
+        self.pr.proc.send_signal(1)
+        time.sleep(0.5)
+        with self.smtp() as c:
+            self.assertEqual(c.noop()[0], 250)
+        self.assertIn("keeping the running settings", self.pr.log_text())
+
+
+class SmtpStartTls(PostroomCase):
+    start = False
+
+    def setUp(self):
+        super().setUp()
+        cert = os.path.join(self.pr.dir, "cert.pem")
+        key = os.path.join(self.pr.dir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cert, "-days", "2", "-subj", "/CN=mx.firm.example"],
+                       check=True, capture_output=True, timeout=60)
+        self.pr.config.update({"tls_cert": cert, "tls_key": key})
+        self.pr.start()
+
+    def test_starttls_session(self):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        msg = make_message("alice@firm.example", "a1234@firm.example", subject="over tls")
+        with self.smtp() as c:
+            c.ehlo("client.example")
+            self.assertTrue(c.has_extn("starttls"))
+            self.assertEqual(c.starttls(context=ctx)[0], 220)
+            self.assertIn(c.sock.version(), ("TLSv1.2", "TLSv1.3"))
+            c.ehlo("client.example")
+            self.assertFalse(c.has_extn("starttls"))
+            self.assertEqual(c.sendmail("alice@firm.example", ["a1234@firm.example"], msg), {})
+        got = stored(self.pr, "--project", "1234")
+        self.assertEqual(len(got), 1)
+        self.assertEqual(strip_ours(raw_of(self.pr, got[0]["id"])), msg)
+
+    def test_swaks_tls(self):
+        p = subprocess.run(["swaks", "--server", f"127.0.0.1:{self.pr.smtp_port}", "--tls", "--from",
+                            "alice@firm.example", "--to", "a1234@firm.example", "--h-Subject", "swaks tls"],
+                           capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stdout.decode(errors="replace"))
+
+    def test_plaintext_injected_after_starttls_is_dropped(self):
+        with socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=10) as s:
+            read_replies(s, until=b"\r\n")
+            s.sendall(b"EHLO c\r\n")
+            read_replies(s, until=b"250 ")
+            s.sendall(b"STARTTLS\r\nMAIL FROM:<injected@evil.example>\r\n")
+            self.assertTrue(read_replies(s, until=b"\r\n").startswith(b"220 "))
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            with ctx.wrap_socket(s) as t:
+                t.sendall(b"RCPT TO:<a1234@firm.example>\r\nQUIT\r\n")
+                t.settimeout(5)
+                data = b""
+                while True:
+                    chunk = t.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+        # had the injected MAIL survived, RCPT would be accepted
+        self.assertEqual([c for c, _ in reply_codes(data)], [503, 221])
+
+
+if __name__ == "__main__":
+    unittest.main()
