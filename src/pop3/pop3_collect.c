@@ -20,9 +20,10 @@
  * Recipients: mailbox_type=catchall takes the catch-all header (setting
  * catchall_header: Delivered-To, X-Original-To, Envelope-To); single takes
  * system_address; either falls back to To/Cc.  Each goes through
- * intake_judge_rcpt like an SMTP RCPT.  With none at all the message still
- * goes to intake (it lands in Unassigned), so nothing is dropped for want
- * of an address.
+ * intake_judge_rcpt like an SMTP RCPT.  With none at all, or none that
+ * can be placed (a domain missing from the directory), the message still
+ * goes to intake and lands in Unassigned: nothing is dropped for want of an
+ * address, and nobody would get a bounce for it.
  */
 #include <curl/curl.h>
 #include <pthread.h>
@@ -238,8 +239,15 @@ envelope(struct round *rd, struct intake_msg *m, struct pr_why *why)
 		}
 	}
 	if (n > 0 && m->nrcpts == 0) {
-		intake_log_refusal(rd->in, m, spool_size(m->raw), why);
-		return 1;
+		/* Everything in the system mailbox was sent to the organisation:
+		 * a recipient we cannot place (a domain missing from the
+		 * directory) is a configuration gap, not the sender's fault, and
+		 * nobody would get a bounce.  Keep it: intake files a message
+		 * without recipients in Unassigned. */
+		char s[160];
+		log_warn("pop3: no recipient of a collected message can be placed (%s); filing it in "
+		         "Unassigned", log_sanitize(s, sizeof(s), pr_why_text(why), 150));
+		pr_why_clear(why);
 	}
 	return 0;
 }
@@ -301,7 +309,10 @@ collect_one(struct round *rd, const struct pop3_item *it)
 	intake_submit(rd->in, m, on_done, p);
 	return;
 drop:
-	arena_free(&m->arena);
+	{
+		struct arena *ma = m->arena;   /* m lives inside its own arena */
+		arena_free(&ma);
+	}
 }
 
 static void

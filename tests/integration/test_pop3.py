@@ -249,6 +249,18 @@ class TestCatchAll(Pop3Case):
         rcpts = dict(self.db().execute("SELECT message_id, rcpts FROM messages").fetchall())
         self.assertIn("bob@firm.example", rcpts[next(iter(to_bob))])
 
+    def test_unplaceable_recipient_kept_in_unassigned(self):
+        """A catch-all copy for a domain the directory lacks is a setup gap,
+        not the sender's fault: it is filed in Unassigned, never dropped."""
+        sent = self.deliver(1, to="list@elsewhere.example",
+                            extra=["Delivered-To: someone@not-ours.example"], tag="u")
+        r = self.collect()
+        self.assertEqual(r["collected"], 1, r)
+        rows = self.db().execute("SELECT p.kind FROM placements p").fetchall()
+        self.assertEqual(rows, [("unassigned",)])
+        self.assertEqual(len(self.stored()), len(sent))
+        self.assertEqual(self.pr.cli_json("check", "pop")["messages"], 0)
+
     def test_x_original_to_header(self):
         self.configure("ssl", catchall_header="X-Original-To")
         sent = self.deliver(1, to="list@elsewhere.example",
