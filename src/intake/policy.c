@@ -16,10 +16,15 @@
  *  - From must align with the envelope sender's domain (or carry an
  *    aligned passing DKIM signature): otherwise anyone with a domain of
  *    their own and a passing SPF record could write as our users.
+ *  - Without a catch-all, a single-address mailbox cannot see a1234@: a
+ *    subject tag "[#a1234]" (project_prefix + id) or the product's
+ *    "id=1234" routes the message to that project too (same sender rules),
+ *    and it then leaves Unassigned.
  *  - A member who writes into a project and Cc's outside people makes them
  *    the project's stakeholders (auto_stakeholders), so their replies are
  *    accepted into the thread.
  */
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -231,6 +236,66 @@ judge_target(struct intake_eval *ev, const struct sender *s, const struct route_
 	return 0;
 }
 
+static bool
+id_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.';
+}
+
+/* The project id after p, up to the terminator term ('\0': any non-id
+ * character), or NULL. */
+static const char *
+tag_id(struct arena *a, const char *p, char term)
+{
+	size_t n = 0;
+	while (id_char(p[n]) && n <= 64)
+		n++;
+	if (n == 0 || n > 64 || (term != '\0' && p[n] != term))
+		return NULL;
+	return arena_strndup(a, p, n);
+}
+
+/* A subject tag naming an existing project: "[#<prefix><id>]" or "id=<id>". */
+static const char *
+subject_project(struct intake_eval *ev)
+{
+	const char *subj = ev->mi.subject, *prefix = settings_get(ev->set, "project_prefix");
+	struct arena *a = ev->m->arena;
+	if (subj == NULL)
+		return NULL;
+	const char *id = NULL;
+	size_t pl = strlen(prefix);
+	for (const char *p = subj; id == NULL && (p = strstr(p, "[#")) != NULL; p += 2)
+		if (strncasecmp(p + 2, prefix, pl) == 0)
+			id = tag_id(a, p + 2 + pl, ']');
+	for (const char *p = subj; id == NULL && (p = strstr(p, "id=")) != NULL; p += 3)
+		if (p == subj || !id_char(p[-1]))
+			id = tag_id(a, p + 3, '\0');
+	struct store_project pr;
+	struct pr_why why;
+	if (id == NULL || store_project_get(ev->st, a, id, &pr, &why) != 0)
+		return NULL;
+	return id;
+}
+
+/* File by subject tag; a tagged message no longer needs Unassigned. */
+static int
+route_by_tag(struct intake_eval *ev, const struct sender *s, struct pr_why *why)
+{
+	const char *id = subject_project(ev);
+	if (id == NULL)
+		return 0;
+	struct route_target t = {.kind = ROUTE_PROJECT, .target = id, .via = "subject tag"};
+	if (judge_target(ev, s, &t, why) < 0)
+		return -1;
+	size_t k = 0;
+	for (size_t i = 0; i < ev->nplaces; i++)
+		if (ev->places[i].kind != ROUTE_UNASSIGNED)
+			ev->places[k++] = ev->places[i];
+	ev->nplaces = k;
+	return 0;
+}
+
 int
 intake_policy(struct intake_eval *ev, struct pr_why *why)
 {
@@ -251,6 +316,8 @@ intake_policy(struct intake_eval *ev, struct pr_why *why)
 			if (judge_target(ev, &s, &rc->targets[t], why) < 0)
 				return -1;
 	}
+	if (route_by_tag(ev, &s, why) < 0)
+		return -1;
 	if (ev->nplaces == 0)
 		intake_add_place(ev, ROUTE_UNASSIGNED, "", ev->m->nrcpts ? ev->m->rcpts[0].address : "");
 	return 0;

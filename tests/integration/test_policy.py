@@ -127,6 +127,31 @@ class TestThreads(PolicyCase):
         self.assertEqual(len(self.ids("--unassigned")), 1)
 
 
+class TestSubjectTags(PolicyCase):
+    """A single-address mailbox cannot see a1234@: subject tags route."""
+
+    def test_bracket_tag_routes_to_project(self):
+        self.send("alice@firm.example", ["inbox@firm.example"],
+                  make_message("alice@firm.example", "inbox@firm.example", subject="Re: plans [#a1234]"))
+        self.assertEqual(len(self.ids("--project", "1234")), 1)
+        self.assertEqual(self.ids("--unassigned"), [])
+
+    def test_product_id_tag_routes_to_project(self):
+        self.send("alice@firm.example", ["inbox@firm.example"],
+                  make_message("alice@firm.example", "inbox@firm.example", subject="Report id=1234"))
+        self.assertEqual(len(self.ids("--project", "1234")), 1)
+
+    def test_tag_still_needs_membership(self):
+        err = self.refused("carol@firm.example", ["inbox@firm.example"],
+                           make_message("carol@firm.example", "inbox@firm.example", subject="x [#a1234]"))
+        self.assertIn(b"carol is not a member of project 1234", err.smtp_error)
+
+    def test_unknown_project_tag_ignored(self):
+        self.send("alice@firm.example", ["inbox@firm.example"],
+                  make_message("alice@firm.example", "inbox@firm.example", subject="x [#a9999] grid=7"))
+        self.assertEqual(len(self.ids("--unassigned")), 1)
+
+
 class TestLoopsAndUnreadable(PolicyCase):
     def test_loop_refused(self):
         hops = [f"Received: from relay{i}.example by mx.firm.example (postroom) with ESMTP id X{i};"
