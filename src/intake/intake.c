@@ -51,6 +51,8 @@ struct intake {
 	struct intake_worker wctx[INTAKE_MAX_WORKERS];
 	pthread_t committer;
 	struct store *commit_st;
+	/* Committer-thread only: how well group commit is sharing fsyncs. */
+	unsigned long long committed_msgs, commit_txns;
 	/* RCPT judgements and refusal logs come from protocol threads. */
 	pthread_mutex_t front_lock;
 	struct store *front_st;
@@ -143,6 +145,9 @@ commit_batch(struct intake *in, struct intake_job **jobs, size_t n)
 		msgs[i] = jobs[i]->sm;
 	struct pr_why why;
 	int rc = store_commit_batch(in->commit_st, msgs, n, &why);
+	in->commit_txns++;
+	if (rc == 0)
+		in->committed_msgs += n;
 	if (rc < 0 && n > 1 && why.code != PR_E_STORE_BUSY) {
 		log_warn("intake: batch of %zu failed (%s); committing one by one", n, why.detail);
 		for (size_t i = 0; i < n; i++)
@@ -253,6 +258,10 @@ intake_free(struct intake **inp)
 		auth_free(&in->wctx[i].au);
 	}
 	pthread_join(in->committer, NULL);
+	if (in->commit_txns > 0)
+		log_info("intake: %llu messages committed in %llu transactions (%.1f per fsync)",
+		         in->committed_msgs, in->commit_txns,
+		         (double)in->committed_msgs / (double)in->commit_txns);
 	store_close(&in->commit_st);
 	store_close(&in->front_st);
 	free(in->store_uri);
