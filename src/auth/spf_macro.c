@@ -123,7 +123,7 @@ ip_dotted(struct spf_ctx *c, bool readable)
 		inet_ntop(c->family, c->ip, buf, sizeof(buf));
 		return arena_strdup(c->a, buf);
 	}
-	char *out = arena_alloc(c->a, 64);       /* 32 nibbles, dotted */
+	char *out = arena_alloc(c->a, 65);       /* 32 nibbles dotted, + snprintf's NUL */
 	for (int i = 0; i < 16; i++)
 		snprintf(out + i * 4, 5, "%X.%X.", c->ip[i] >> 4, c->ip[i] & 15);   /* 7.4 example: upper */
 	out[63] = '\0';
