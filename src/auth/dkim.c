@@ -59,10 +59,12 @@ struct dkim_stream {
 	struct buf head;
 	struct field *f;
 	size_t nf;
-	struct dkim_sigstate sig[DKIM_MAX_SIGS];
-	struct dkim_sig out[DKIM_MAX_SIGS];
+	/* Sized to the message (arena_alloc zeroes what it gives: fixed
+	 * DKIM_MAX_* arrays cost ~170 KiB of memset per message). */
+	struct dkim_sigstate *sig;
+	struct dkim_sig *out;
 	size_t nsig, ignored;
-	struct hasher h[DKIM_MAX_SIGS];
+	struct hasher *h;
 	size_t nh;
 	unsigned from_count;
 	bool too_many_fields;     /* header cut at DKIM_MAX_FIELDS */
@@ -99,9 +101,14 @@ static void
 split_fields(struct dkim_stream *st)
 {
 	const char *h = (const char *)st->head.data;
-	size_t len = st->head.len, i = 0;
-	st->f = arena_alloc(st->a, DKIM_MAX_FIELDS * sizeof(*st->f));
-	while (i < len && st->nf < DKIM_MAX_FIELDS) {
+	size_t len = st->head.len, i = 0, cap = 1;
+	/* A field takes at least one line, so the lines bound the fields. */
+	for (const char *p = h; len > 0 && p != NULL && cap < DKIM_MAX_FIELDS; cap++) {
+		p = memchr(p, '\n', len - (size_t)(p - h));
+		p = p ? p + 1 : NULL;
+	}
+	st->f = arena_alloc(st->a, cap * sizeof(*st->f));
+	while (i < len && st->nf < cap) {
 		size_t start = i;
 		do {
 			const char *nl = memchr(h + i, '\n', len - i);
@@ -145,6 +152,14 @@ static void
 setup_signatures(struct dkim_stream *st)
 {
 	split_fields(st);
+	size_t cap = 0;
+	for (size_t i = 0; i < st->nf && cap < DKIM_MAX_SIGS; i++)
+		cap += name_is(st, &st->f[i], "dkim-signature", 14);
+	if (cap > 0) {
+		st->sig = arena_alloc(st->a, cap * sizeof(*st->sig));
+		st->out = arena_alloc(st->a, cap * sizeof(*st->out));
+		st->h = arena_alloc(st->a, cap * sizeof(*st->h));
+	}
 	for (size_t i = 0; i < st->nf; i++) {
 		struct field *f = &st->f[i];
 		if (name_is(st, f, "from", 4))
