@@ -27,7 +27,7 @@ auth_clean(struct arena *a, const char *s)
 	char *o = arena_alloc(a, n + 1);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		o[i] = (ch < 0x20 || ch > 0x7e || strchr("()\\\"", ch)) ? ' ' : (char)ch;
+		o[i] = (ch < 0x20 || ch > 0x7e || strchr("();\\\"", ch)) ? ' ' : (char)ch;
 	}
 	return o;
 }

@@ -6,7 +6,8 @@
  * ASan+UBSan.  A crash or a target's abort() kills the process: the runner
  * counts that as a failure, and the signal handler first names the file.
  * A missing directory (shared test data not checked out) is skipped with a
- * message.  Prints "fuzz-<name>: N passed, 0 failed, N skipped".
+ * message.  Prints how many inputs were replayed, then
+ * "fuzz-<name>: 1 passed, 0 failed, 0 skipped" (one target, one test).
  */
 #include <dirent.h>
 #include <signal.h>
@@ -105,6 +106,10 @@ main(int argc, char **argv)
 	}
 	for (int i = 1; i < argc; i++)
 		walk(argv[i], 0);
-	printf("%s: %u passed, 0 failed, %u skipped\n", name, passed, skipped);
+	/* One target is one test, however many inputs it replays: the
+	 * totals should count tests, not corpus files.  A crash aborts the
+	 * process, which the runner counts as the failure. */
+	printf("%s: %u inputs replayed, %u skipped\n", name, passed, skipped);
+	printf("%s: %d passed, 0 failed, 0 skipped\n", name, passed > 0 ? 1 : 0);
 	return 0;
 }
