@@ -52,6 +52,7 @@ struct mime_info {
 	bool is_bounce;              /* multipart/report delivery-status, DSN */
 	const char *text_body;       /* UTF-8 */
 	const char *html_body;       /* UTF-8 */
+	bool body_truncated;         /* a body was cut at MIME_TEXT_MAX (raw is whole) */
 	const char *reply_text;      /* text_body without quoted history/signature */
 	struct mime_part *parts;     /* attachments and inline non-text parts */
 	size_t nparts;

@@ -67,6 +67,7 @@ mime_json(struct arena *a, const struct mime_info *m)
 	json_object_set_new(o, "auto_submitted", json_boolean(m->auto_submitted));
 	json_object_set_new(o, "is_bounce", json_boolean(m->is_bounce));
 	json_object_set_new(o, "text_body", str_or_null(m->text_body));
+	json_object_set_new(o, "body_truncated", json_boolean(m->body_truncated));
 	json_object_set_new(o, "html_body", str_or_null(m->html_body));
 	json_object_set_new(o, "reply_text", str_or_null(m->reply_text));
 	json_object_set_new(o, "parts", parts(m->parts, m->nparts));

@@ -28,6 +28,7 @@ struct sink {
 	FILE *out;
 	GByteArray *keep;
 	size_t keep_max;
+	bool cut;           /* keep reached keep_max: what follows is not kept */
 	bool io_error;
 };
 
@@ -39,8 +40,12 @@ sink_put(struct sink *k, const void *p, size_t n)
 	k->size += n;
 	if (k->out && fwrite(p, 1, n, k->out) != n)
 		k->io_error = true;
-	if (k->keep && k->keep->len + n <= k->keep_max)
-		g_byte_array_append(k->keep, p, (guint)n);
+	if (k->keep && !k->cut) {
+		/* Keep a prefix, never a prefix with holes in it. */
+		size_t room = k->keep_max - k->keep->len, take = n < room ? n : room;
+		g_byte_array_append(k->keep, p, (guint)take);
+		k->cut = take < n;
+	}
 }
 
 static bool
@@ -175,6 +180,7 @@ take_body(struct mime_walk *w, GMimePart *part, const char **slot)
 	const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
 	if (ok)
 		*slot = mime_to_utf8(w, cs, (const char *)k.keep->data, k.keep->len);
+	w->info->body_truncated |= k.cut;
 	g_byte_array_free(k.keep, TRUE);
 	return ok;
 }

@@ -460,6 +460,27 @@ TEST(tnef)
 #endif
 }
 
+/* A huge text body is kept as a bounded, contiguous prefix and flagged. */
+TEST(long_text_body_cut_cleanly)
+{
+	const char *head = "From: a@b.example\r\nSubject: long\r\n\r\n";
+	size_t lines = 40000, hl = strlen(head);
+	char *msg = malloc(hl + lines * 80 + 1);   /* + the last snprintf NUL */
+	memcpy(msg, head, hl);
+	for (size_t i = 0; i < lines; i++)
+		snprintf(msg + hl + i * 80, 81, "%07zu%071zu\r\n", i, (size_t)0);
+	struct mime_info m;
+	struct pr_why why;
+	CHECK_INT(mime_parse(spool_of(msg, hl + lines * 80), A, &m, &why), 0);
+	CHECK(m.body_truncated);
+	size_t n = strlen(m.text_body);
+	CHECK(n > 1000000 && n <= 1024 * 1024);
+	/* line k starts at k*80: no chunk was skipped */
+	CHECK(strncmp(m.text_body + 12000 * 80, "0012000", 7) == 0);
+	CHECK(strstr(m.json, "\"body_truncated\": true") != NULL || strstr(m.json, "\"body_truncated\":true") != NULL);
+	free(msg);
+}
+
 TEST(bodies_and_charsets)
 {
 	const char *msg =
@@ -533,6 +554,7 @@ main(void)
 	RUN(bombs_refused_early);
 	RUN(binary_5mb_roundtrip);
 	RUN(tnef);
+	RUN(long_text_body_cut_cleanly);
 	RUN(bodies_and_charsets);
 	RUN(threads);
 	arena_free(&A);
