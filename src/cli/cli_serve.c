@@ -39,6 +39,8 @@
 
 struct daemon {
 	struct cli_ctx *ctx;
+	bool seeded;                 /* the store was empty: print how to start */
+	char first_addr[80];
 	struct event_base *base;
 	struct smtp_server *srv;
 	struct event *deadline;
@@ -162,6 +164,8 @@ listen_all(struct daemon *d, const char **addrs, size_t naddrs, const struct set
 			return EX_UNAVAILABLE;
 		}
 		log_info("listening for SMTP on %s", a.text);
+		if (i == 0)
+			snprintf(d->first_addr, sizeof(d->first_addr), "%s", a.text);
 	}
 	if (naddrs == 0) {
 		fputs("postroom: no SMTP address to listen on: set smtp_listen or give --smtp\n", stderr);
@@ -193,8 +197,9 @@ parse_args(int argc, char **argv, const char **addrs, size_t *naddrs)
 /* Open the store (creating the schema), seed an empty one with the sample
  * organisation, publish the merged settings.  Returns the snapshot. */
 static struct settings *
-prepare(struct cli_ctx *ctx)
+prepare(struct daemon *d)
 {
+	struct cli_ctx *ctx = d->ctx;
 	struct pr_why why;
 	bool seeded = false;
 	struct pr_api *api = api_open(ctx->store_uri, ctx->config_path, &why);
@@ -206,7 +211,8 @@ prepare(struct cli_ctx *ctx)
 	set_log_level(set);
 	if (api_seed_sample(api_store(api), &seeded, &why) < 0)
 		log_warn("could not seed the sample organisation: %s", pr_why_text(&why));
-	else if (seeded)
+	d->seeded = seeded;
+	if (seeded)
 		log_info("the store was empty: seeded the sample organisation (domain firm.example, "
 		         "project 1234 at a1234@firm.example, alias team@firm.example)");
 	api_close(&api);
@@ -235,6 +241,9 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 	event_add(ev_int, NULL);
 	event_add(ev_hup, NULL);
 	log_info("postroom ready (store %s)", d->ctx->store_uri);
+	if (d->seeded)
+		log_info("send a first message: swaks --server %s --from alice@firm.example "
+		         "--to a1234@firm.example; then: postroom messages list --project 1234", d->first_addr);
 	event_base_dispatch(d->base);
 	log_info("stopping: finishing messages in intake");
 	pop3_service_stop(&pop);
@@ -255,7 +264,8 @@ cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() < 0)
 		pr_panic("evthread_use_pthreads failed");
-	struct settings *set = prepare(ctx);
+	struct daemon d = {.ctx = ctx};
+	struct settings *set = prepare(&d);
 	if (set == NULL)
 		return EX_CONFIG;
 	char *spool = spool_dir_for(ctx->store_uri);
@@ -268,7 +278,7 @@ cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 		free(spool);
 		return EX_UNAVAILABLE;
 	}
-	struct daemon d = {.ctx = ctx, .base = event_base_new()};
+	d.base = event_base_new();
 	if (d.base == NULL)
 		pr_panic("event_base_new failed");
 	d.srv = smtp_server_new(d.base, in, intake_spool_dir(in));

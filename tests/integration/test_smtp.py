@@ -313,6 +313,23 @@ class SmtpShutdown(PostroomCase):
         self.assertTrue(replies.startswith(b"421 4.3.2"), replies)
         self.assertEqual(self.pr.proc.wait(20), 0)
 
+    def test_sigterm_lets_a_transaction_finish(self):
+        msg = make_message("alice@firm.example", "a1234@firm.example", subject="in flight")
+        with socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=10) as s:
+            read_replies(s, until=b"\r\n")
+            s.sendall(b"EHLO c\r\nMAIL FROM:<alice@firm.example>\r\nRCPT TO:<a1234@firm.example>\r\nDATA\r\n")
+            read_replies(s, until=b"354 ")
+            s.sendall(msg[:40])
+            time.sleep(0.2)
+            self.pr.proc.send_signal(15)
+            time.sleep(0.3)
+            s.sendall(msg[40:] + b".\r\n")
+            codes = [c for c, _ in reply_codes(read_replies(s, timeout=15))]
+        self.assertEqual(codes, [250, 421])
+        self.assertEqual(self.pr.proc.wait(20), 0)
+        self.pr.proc = None
+        self.assertEqual([m["subject"] for m in stored(self.pr)], ["in flight"])
+
     def test_sighup_bad_config_keeps_running(self):
         with open(self.pr.config_path, "a") as f:
             f.write("max_recipients = lots\n")
@@ -321,6 +338,29 @@ class SmtpShutdown(PostroomCase):
         with self.smtp() as c:
             self.assertEqual(c.noop()[0], 250)
         self.assertIn("keeping the running settings", self.pr.log_text())
+
+
+class SmtpDnsFailure(PostroomCase):
+    """Issue #4: a DNS failure is temporary: 451 4.4.3, never accept-as-pass
+    and never a permanent refusal.  The resolver is a loopback UDP port
+    where nothing answers."""
+
+    def setUp(self):
+        self.silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)   # bound, never read
+        self.silent.bind(("127.0.0.1", 0))
+        self.addCleanup(self.silent.close)
+        self.config = {"require_spf": "true", "dns_server": "127.0.0.1:%d" % self.silent.getsockname()[1],
+                       "dns_timeout_ms": "300"}
+        super().setUp()
+
+    def test_dns_timeout_is_451(self):
+        msg = make_message("alice@firm.example", "a1234@firm.example", subject="dns down")
+        with self.smtp() as c:
+            with self.assertRaises(smtplib.SMTPDataError) as cm:
+                c.sendmail("alice@firm.example", ["a1234@firm.example"], msg)
+        self.assertEqual(cm.exception.smtp_code, 451)
+        self.assertTrue(cm.exception.smtp_error.startswith(b"4.4.3"), cm.exception.smtp_error)
+        self.assertEqual(stored(self.pr), [])
 
 
 class SmtpStartTls(PostroomCase):
