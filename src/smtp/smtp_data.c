@@ -90,11 +90,16 @@ mid_run(struct smtp_data *d, const uint8_t *p, size_t n)
 	size_t k = 0;
 	while (k < n && p[k] != '\r' && p[k] != '\n')
 		k++;
+	/* Which limit does the run cross first?  Answer as emit() would, byte
+	 * by byte (size first on a tie), so the reply never depends on how
+	 * the bytes were split into reads. */
+	uint64_t to_size = d->size < d->max_size ? d->max_size - d->size : 0;
+	size_t to_line = d->line_len < d->max_line ? d->max_line - d->line_len : 0;
 	d->size += k;
 	d->line_len += k;
-	if (d->size > d->max_size)
+	if (k > to_size && (k <= to_line || to_size <= to_line))
 		set_err(d, PR_E_TOO_BIG);
-	if (d->line_len > d->max_line)
+	if (k > to_line)
 		set_err(d, PR_E_LINE_TOO_LONG);
 	if (d->err != PR_OK)
 		return k;
