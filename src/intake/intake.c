@@ -33,6 +33,13 @@
  * time one transaction holds the write lock and the memory in flight. */
 #define INTAKE_MAX_BATCH 256
 
+/* A refusal from a protocol thread, waiting for the committer. */
+struct refusal {
+	struct refusal *next;
+	struct arena *a;             /* owns the entry's strings and this node */
+	struct store_log_entry e;
+};
+
 struct job_queue {
 	struct intake_job *head, *tail;
 	size_t len;
@@ -44,6 +51,7 @@ struct intake {
 	pthread_mutex_t lock;
 	pthread_cond_t work_cv, commit_cv, idle_cv;
 	struct job_queue work, commit;
+	struct refusal *refusals, **refusals_tail;
 	size_t in_flight;
 	bool stopping;
 	int nworkers;
@@ -168,6 +176,31 @@ commit_batch(struct intake *in, struct intake_job **jobs, size_t n)
 	}
 }
 
+/* Refusals seen by protocol threads, all in one transaction: a flood of
+ * relay attempts costs one fsync per batch, not one per attempt, and never
+ * blocks an event loop. */
+static void
+write_refusals(struct intake *in, struct refusal *list)
+{
+	const struct store_log_entry *batch[INTAKE_MAX_BATCH];
+	while (list != NULL) {
+		size_t n = 0;
+		struct refusal *r = list;
+		for (; r != NULL && n < INTAKE_MAX_BATCH; r = r->next)
+			batch[n++] = &r->e;
+		struct pr_why why;
+		if (store_log_append_batch(in->commit_st, batch, n, &why) < 0)
+			log_warn("intake: could not write %zu refusals to the intake log: %s", n,
+			         pr_why_text(&why));
+		while (list != r) {
+			struct refusal *next = list->next;
+			struct arena *a = list->a;   /* list lives in its arena */
+			arena_free(&a);
+			list = next;
+		}
+	}
+}
+
 static void *
 committer_main(void *arg)
 {
@@ -175,15 +208,19 @@ committer_main(void *arg)
 	struct intake_job *batch[INTAKE_MAX_BATCH];
 	for (;;) {
 		pthread_mutex_lock(&in->lock);
-		while (in->commit.head == NULL && !(in->stopping && in->work.head == NULL &&
-		                                    in->in_flight == 0))
+		while (in->commit.head == NULL && in->refusals == NULL &&
+		       !(in->stopping && in->work.head == NULL && in->in_flight == 0))
 			pthread_cond_wait(&in->commit_cv, &in->lock);
 		size_t n = 0;
 		while (n < INTAKE_MAX_BATCH && in->commit.head)
 			batch[n++] = queue_pop(&in->commit);
+		struct refusal *refused = in->refusals;
+		in->refusals = NULL;
+		in->refusals_tail = &in->refusals;
 		pthread_mutex_unlock(&in->lock);
-		if (n == 0)
+		if (n == 0 && refused == NULL)
 			return NULL;
+		write_refusals(in, refused);
 		commit_batch(in, batch, n);
 		for (size_t i = 0; i < n; i++)
 			job_finish(in, batch[i]);
@@ -196,6 +233,7 @@ intake_new(const struct intake_options *opt, struct pr_why *why)
 	struct intake *in = xcalloc(1, sizeof(*in));
 	in->opt = *opt;
 	in->store_uri = xstrdup(opt->store_uri);
+	in->refusals_tail = &in->refusals;
 	in->spool_dir = xstrdup(opt->spool_dir ? opt->spool_dir : "/tmp");
 	in->nworkers = opt->workers > 0 ? opt->workers : INTAKE_DEFAULT_WORKERS;
 	if (in->nworkers > INTAKE_MAX_WORKERS)
@@ -292,10 +330,17 @@ void
 intake_log_refusal(struct intake *in, const struct intake_msg *m, uint64_t size,
                    const struct pr_why *why)
 {
-	pthread_mutex_lock(&in->front_lock);
-	intake_log_attempt(in->front_st, m, size,
-	                   pr_err_is_temporary(why->code) ? "deferred" : "rejected", why, NULL, NULL);
-	pthread_mutex_unlock(&in->front_lock);
+	struct arena *a = arena_new();
+	struct refusal *r = arena_alloc(a, sizeof(*r));
+	r->a = a;
+	intake_log_entry(a, m, size, pr_err_is_temporary(why->code) ? "deferred" : "rejected", why,
+	                 NULL, &r->e);
+	intake_log_line(&r->e);
+	pthread_mutex_lock(&in->lock);
+	*in->refusals_tail = r;
+	in->refusals_tail = &r->next;
+	pthread_cond_signal(&in->commit_cv);
+	pthread_mutex_unlock(&in->lock);
 }
 
 void

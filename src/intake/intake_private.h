@@ -61,6 +61,11 @@ const char *intake_received_header(struct arena *a, const struct intake_msg *m,
 int intake_count_own_received(const struct mime_info *mi, const char *hostname);
 const char *intake_queue_id(struct arena *a);
 
+/* One intake-log entry for an attempt, every string copied into a. */
+void intake_log_entry(struct arena *a, const struct intake_msg *m, uint64_t size, const char *verdict,
+                      const struct pr_why *why, const char *msgid_hdr, struct store_log_entry *e);
+/* The daemon log line for an attempt that was not accepted. */
+void intake_log_line(const struct store_log_entry *e);
 /* Log one attempt (refused or duplicate) on the given store connection. */
 void intake_log_attempt(struct store *st, const struct intake_msg *m, uint64_t size,
                         const char *verdict, const struct pr_why *why, const char *msgid_hdr,

@@ -32,29 +32,48 @@ rcpt_list(struct arena *a, const struct intake_msg *m)
 }
 
 void
+intake_log_entry(struct arena *a, const struct intake_msg *m, uint64_t size, const char *verdict,
+                 const struct pr_why *why, const char *msgid_hdr, struct store_log_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->at = m->received_at ? m->received_at : time(NULL);
+	e->source = m->source == INTAKE_POP3 ? "pop3" : "smtp";
+	e->peer_ip = arena_strdup(a, m->peer_ip);
+	e->helo = arena_strdup(a, m->helo);
+	e->mail_from = arena_strdup(a, m->mail_from);
+	e->rcpts = rcpt_list(a, m);
+	e->size = size;
+	e->verdict = verdict;
+	e->reason = why->code;
+	e->detail = arena_strdup(a, pr_why_text(why));
+	e->message_id_hdr = arena_strdup(a, msgid_hdr);
+}
+
+void
+intake_log_line(const struct store_log_entry *e)
+{
+	char s1[128], s2[128];
+	log_info("intake: %s from=<%s> ip=%s size=%llu reason=%s: %s", e->verdict,
+	         log_sanitize(s1, sizeof(s1), e->mail_from, 100), e->peer_ip,
+	         (unsigned long long)e->size, pr_err_name(e->reason),
+	         log_sanitize(s2, sizeof(s2), e->detail, 120));
+}
+
+void
 intake_log_attempt(struct store *st, const struct intake_msg *m, uint64_t size,
                    const char *verdict, const struct pr_why *why, const char *msgid_hdr,
                    int64_t *log_id_r)
 {
 	struct arena *a = arena_new();
-	struct store_log_entry e = {
-		.at = m->received_at ? m->received_at : time(NULL),
-		.source = m->source == INTAKE_POP3 ? "pop3" : "smtp",
-		.peer_ip = m->peer_ip, .helo = m->helo, .mail_from = m->mail_from,
-		.rcpts = rcpt_list(a, m), .size = size, .verdict = verdict,
-		.reason = why->code, .detail = pr_why_text(why), .message_id_hdr = msgid_hdr,
-	};
+	struct store_log_entry e;
+	intake_log_entry(a, m, size, verdict, why, msgid_hdr, &e);
 	struct pr_why err;
 	int64_t id = 0;
 	if (store_log_append(st, &e, &id, &err) < 0)
 		log_warn("intake: could not write the intake log: %s", pr_why_text(&err));
 	if (log_id_r)
 		*log_id_r = id;
-	char s1[128], s2[128];
-	log_info("intake: %s from=<%s> ip=%s size=%llu reason=%s: %s", verdict,
-	         log_sanitize(s1, sizeof(s1), m->mail_from, 100), m->peer_ip,
-	         (unsigned long long)size, pr_err_name(why->code),
-	         log_sanitize(s2, sizeof(s2), pr_why_text(why), 120));
+	intake_log_line(&e);
 	arena_free(&a);
 }
 

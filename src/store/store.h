@@ -243,6 +243,10 @@ struct store_log_entry {
 /* For refusals (accepted messages are logged by store_commit_batch). */
 int store_log_append(struct store *st, const struct store_log_entry *e, int64_t *id_r,
                      struct pr_why *why);
+/* Several refusals in one transaction (one fsync): the intake writes the
+ * refusals of protocol threads this way, off their threads. */
+int store_log_append_batch(struct store *st, const struct store_log_entry *const *e, size_t n,
+                           struct pr_why *why);
 struct store_log_filter {
 	time_t since;               /* 0: any */
 	const char *verdict, *sender, *project, *address, *message_id_hdr;
