@@ -13,6 +13,7 @@
 #include "api/postroom.h"
 #include "core/arena.h"
 #include "core/settings.h"
+#include "core/spool.h"
 #include "mime/mime.h"
 #include "store/store.h"
 
@@ -125,11 +126,18 @@ api_message_get(struct pr_api *api, int64_t id, struct pr_why *why)
 	struct arena *a = arena_new();
 	struct store_message m;
 	json_t *doc = NULL;
-	int rc = store_message_meta(api->store, a, id, &m, why);
+	int rc = store_message_get(api->store, a, id, &m, why);
 	if (rc == 1)
 		pr_why_set(why, PR_E_NOT_FOUND, "no message %lld (see `postroom messages list`)", (long long)id);
 	if (rc == 0) {
 		doc = summary_json(&m.s);
+		/* Bodies are not stored twice: they are read again from the
+		 * stored bytes, so show always agrees with --raw. */
+		struct mime_info mi;
+		struct pr_why perr;
+		struct spool *sp = spool_from_bytes(a, NULL, m.raw, m.raw_len);
+		if (!m.s.unreadable && mime_parse(sp, a, &mi, &perr) == 0)
+			m.parsed_json = mime_show_json(a, &mi);
 		json_object_update_new(doc, json_pack("{s:s, s:s, s:s, s:s, s:o, s:s?, s:s?, s:s, s:I, s:o, s:o}",
 			"source", m.source, "peer_ip", m.peer_ip, "helo", m.helo, "mail_from", m.mail_from,
 			"rcpts", split_commas(m.rcpts), "in_reply_to", m.in_reply_to, "date", m.date,

@@ -164,6 +164,18 @@ walk_stream(struct mime_walk *w, GMimeStream *s)
 	return rc;
 }
 
+/* At most MIME_REPLY_SCAN bytes of text, cut at a UTF-8 character start. */
+static const char *
+reply_scan(struct arena *a, const char *text)
+{
+	if (text == NULL || strlen(text) <= MIME_REPLY_SCAN)
+		return text;
+	size_t n = MIME_REPLY_SCAN;
+	while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+		n--;
+	return arena_strndup(a, text, n);
+}
+
 int
 mime_parse(struct spool *raw, struct arena *a, struct mime_info *out, struct pr_why *why)
 {
@@ -180,9 +192,9 @@ mime_parse(struct spool *raw, struct arena *a, struct mime_info *out, struct pr_
 	g_object_unref(s);
 	if (rc == 0) {
 		/* HTML-only mail (common from Outlook) still gets a reply text. */
-		out->reply_text = mime_reply_text(a, out->text_body ? out->text_body
-		                                                    : mime_html_to_text(a, out->html_body));
-		out->json = mime_json(a, out);
+		out->reply_text = mime_reply_text(a, reply_scan(a, out->text_body ? out->text_body
+		                                  : mime_html_to_text(a, out->html_body)));
+		out->json = mime_json(a, out, false);
 	}
 	return rc;
 }

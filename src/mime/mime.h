@@ -56,11 +56,16 @@ struct mime_info {
 	const char *reply_text;      /* text_body without quoted history/signature */
 	struct mime_part *parts;     /* attachments and inline non-text parts */
 	size_t nparts;
-	const char *json;            /* all of the above as one JSON object */
+	const char *json;            /* all of the above as one JSON object, without
+	                              * text_body/html_body: those are re-read from
+	                              * the stored bytes when shown (mime_show_json) */
 };
 
 /* 0 ok; -1 with why (PR_E_UNREADABLE and the reason). */
 int mime_parse(struct spool *raw, struct arena *a, struct mime_info *out, struct pr_why *why);
+
+/* The JSON of m with its bodies, for `messages show`. */
+const char *mime_show_json(struct arena *a, const struct mime_info *m);
 
 /* Value of the first header field called name (raw, unfolded), or NULL. */
 const char *mime_header(struct spool *raw, struct arena *a, const char *name);

@@ -51,7 +51,7 @@ parts(const struct mime_part *v, size_t n)
 }
 
 const char *
-mime_json(struct arena *a, const struct mime_info *m)
+mime_json(struct arena *a, const struct mime_info *m, bool bodies)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "message_id", str_or_null(m->message_id));
@@ -66,9 +66,11 @@ mime_json(struct arena *a, const struct mime_info *m)
 	json_object_set_new(o, "received", strings(m->received, m->nreceived));
 	json_object_set_new(o, "auto_submitted", json_boolean(m->auto_submitted));
 	json_object_set_new(o, "is_bounce", json_boolean(m->is_bounce));
-	json_object_set_new(o, "text_body", str_or_null(m->text_body));
-	json_object_set_new(o, "body_truncated", json_boolean(m->body_truncated));
-	json_object_set_new(o, "html_body", str_or_null(m->html_body));
+	if (bodies) {
+		json_object_set_new(o, "text_body", str_or_null(m->text_body));
+		json_object_set_new(o, "body_truncated", json_boolean(m->body_truncated));
+		json_object_set_new(o, "html_body", str_or_null(m->html_body));
+	}
 	json_object_set_new(o, "reply_text", str_or_null(m->reply_text));
 	json_object_set_new(o, "parts", parts(m->parts, m->nparts));
 	char *s = json_dumps(o, JSON_COMPACT);
@@ -76,4 +78,10 @@ mime_json(struct arena *a, const struct mime_info *m)
 	const char *r = arena_strdup(a, s ? s : "{}");
 	free(s);
 	return r;
+}
+
+const char *
+mime_show_json(struct arena *a, const struct mime_info *m)
+{
+	return mime_json(a, m, true);
 }

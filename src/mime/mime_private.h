@@ -22,6 +22,9 @@
 #define MIME_TEXT_MAX (1024 * 1024)
 /* winmail.dat is unpacked in memory (libytnef needs the whole buffer). */
 #define MIME_TNEF_MAX (32 * 1024 * 1024)
+/* The new text of a reply is at the top: the reply-text heuristics look at
+ * this much of the body, not at a whole 1 MiB quoted history. */
+#define MIME_REPLY_SCAN (64 * 1024)
 
 struct mime_walk {
 	struct arena *a;
@@ -71,6 +74,8 @@ const char *mime_reply_text(struct arena *a, const char *text);
 const char *mime_html_to_text(struct arena *a, const char *html);
 
 /* mime_json.c */
-const char *mime_json(struct arena *a, const struct mime_info *m);
+/* bodies: include text_body/html_body (for showing; the stored form
+ * leaves them out, they are re-read from the stored bytes). */
+const char *mime_json(struct arena *a, const struct mime_info *m, bool bodies);
 
 #endif
