@@ -102,7 +102,9 @@ find_word(struct guard *g, const uint8_t *p, size_t n)
 {
 	static const char word[] = "boundary";
 	for (size_t i = 0; i < n && !g->saw_boundary; i++) {
-		int lc = g_ascii_tolower(p[i]);
+		/* OR 0x20 folds only A-Z onto a-z among the letters we compare
+		 * with, and is far cheaper than a call per byte of a 20 MiB body. */
+		int lc = p[i] | 0x20;
 		g->word = lc == word[g->word] ? g->word + 1 : lc == 'b';
 		g->saw_boundary = g->word == 8;
 	}
