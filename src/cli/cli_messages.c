@@ -32,7 +32,8 @@ static json_t *
 get_list(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 {
 	struct store_message_filter f = {.project = o->project, .user = o->user,
-	                                 .unassigned = o->unassigned, .fallback = o->fallback};
+	                                 .unassigned = o->unassigned, .fallback = o->fallback,
+	                                 .stakeholder = o->stakeholder};
 	return api_message_list(api, &f, why);
 }
 
@@ -60,7 +61,7 @@ static int
 messages_list(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 {
 	struct cli_opts o;
-	CLI_PARSE(self, "project,user,unassigned,fallback,json", argc, argv, &o, 0, 0);
+	CLI_PARSE(self, "project,user,unassigned,fallback,stakeholder,json", argc, argv, &o, 0, 0);
 	if ((o.project != NULL) + (o.user != NULL) + o.unassigned + o.fallback > 1)
 		return cli_usage(self, "use only one of --project, --user, --unassigned, --fallback");
 	return cli_show(ctx, &o, get_list, print_list);
@@ -216,7 +217,7 @@ messages_attachment(struct cli_ctx *ctx, const struct cli_sub *self, int argc, c
 }
 
 static const struct cli_sub subs[] = {
-	{"list", messages_list, "messages list [--project ID | --user NAME | --unassigned | --fallback] [--json]",
+	{"list", messages_list, "messages list [--project ID | --user NAME | --unassigned | --fallback] [--stakeholder NAME] [--json]",
 	 "The newest 100 messages, optionally of one project, user mailbox, Unassigned or Fallback."},
 	{"show", messages_show, "messages show ID [--raw | --json]",
 	 "One message: envelope, headers, placements, attachments and text; --raw writes the stored bytes."},

@@ -96,6 +96,7 @@ static const struct option longopts[] = {
 	{"since", required_argument, NULL, 's'},
 	{"verdict", required_argument, NULL, 'v'},
 	{"sender", required_argument, NULL, 'S'},
+	{"stakeholder", required_argument, NULL, 'K'},
 	{"json", no_argument, NULL, 'j'},
 	{"raw", no_argument, NULL, 'r'},
 	{"unassigned", no_argument, NULL, 'U'},
@@ -128,6 +129,7 @@ store_opt(struct cli_opts *o, int c, const char *arg)
 	case 's': o->since = arg; break;
 	case 'v': o->verdict = arg; break;
 	case 'S': o->sender = arg; break;
+	case 'K': o->stakeholder = arg; break;
 	case 'o': o->output = arg; break;
 	case 'j': o->json = true; break;
 	case 'r': o->raw = true; break;

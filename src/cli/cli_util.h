@@ -33,7 +33,7 @@ struct cli_opts {
 	int npos;
 	const char *email[CLI_MAX_ARGS];
 	int nemail;
-	const char *display, *name, *project, *user, *since, *verdict, *sender, *output;
+	const char *display, *name, *project, *user, *since, *verdict, *sender, *output, *stakeholder;
 	bool json, raw, unassigned, fallback;
 };
 /* allowed: the long option names this sub-command accepts, comma

@@ -202,6 +202,7 @@ struct store_message_filter {
 	const char *user;
 	bool unassigned, fallback;
 	size_t limit;               /* 0: 100 */
+	const char *stakeholder;    /* only messages naming this stakeholder in From/To/Cc */
 };
 int store_message_list(struct store *st, struct arena *a, const struct store_message_filter *f,
                        struct store_message_summary **out, size_t *n, struct pr_why *why);

@@ -263,6 +263,24 @@ add_stakeholder(struct store *st, struct arena *a, const char *pair, struct pr_w
 	return 0;
 }
 
+/* People of this message who only now became stakeholders (Cc'd by a
+ * member) were resolved before they existed: name them, so the project's
+ * correspondence with each stakeholder starts with this message. */
+static int
+name_new_stakeholders(struct store *st, struct store_msg *m, struct pr_why *why)
+{
+	static const char sql[] = "UPDATE people SET stakeholder_name = (SELECT s.name FROM"
+		" stakeholder_emails e JOIN stakeholders s ON s.id = e.stakeholder_id WHERE e.address ="
+		" people.address) WHERE message_id = ?1 AND user_name IS NULL AND stakeholder_name IS NULL";
+	if (m->nnew_stakeholders == 0)
+		return 0;
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, m->id_r);
+	return sq_step_done(st, s, "naming new stakeholders", why);
+}
+
 static int
 insert_log(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
 {
@@ -292,6 +310,8 @@ commit_one(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 	for (size_t i = 0; i < m->nnew_stakeholders; i++)
 		if (add_stakeholder(st, a, m->new_stakeholders[i], why) < 0)
 			return -1;
+	if (name_new_stakeholders(st, m, why) < 0)
+		return -1;
 	return insert_log(st, a, m, why);
 }
 

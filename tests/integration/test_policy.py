@@ -97,6 +97,17 @@ class TestThreads(PolicyCase):
         stake = self.pr.cli_json("stakeholder", "list")
         self.assertIn("sam@partner.example", json.dumps(stake))
 
+    def test_correspondence_with_a_stakeholder(self):
+        root = self.start_thread()
+        reply = make_message("sam@partner.example", "alice@firm.example", subject="Re: Harbour plans",
+                             extra_headers=[f"In-Reply-To: {root}"])
+        self.send("sam@partner.example", ["alice@firm.example"], reply)
+        other = make_message("alice@firm.example", "a1234@firm.example", subject="Internal note")
+        self.send("alice@firm.example", ["a1234@firm.example"], other)
+        self.assertEqual(len(self.ids("--project", "1234")), 3)
+        with_sam = self.messages("--project", "1234", "--stakeholder", "sam@partner.example")["messages"]
+        self.assertEqual(sorted(m["subject"] for m in with_sam), ["Harbour plans", "Re: Harbour plans"])
+
     def test_reply_by_references_only(self):
         root = self.start_thread()
         reply = make_message("sam@partner.example", "unknown-box@firm.example", subject="Re: x",
