@@ -7,6 +7,7 @@
  * Lists of names travel out of SQL as group_concat(..., char(10)) and are
  * split in C: one query per list instead of one per row.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -15,63 +16,49 @@
 
 /* ---- lookups shared by the directory and message files ---- */
 
-int
-sq_user_id(struct store *st, const char *name, int64_t *id_r, struct pr_why *why)
+/* Run sql (one text parameter, one integer column) for key: 0 found (the
+ * column in *id_r when id_r is not NULL), 1 none (why: PR_E_NOT_FOUND,
+ * "no <what> '<key>'"), -1 error. */
+static int
+lookup_id(struct store *st, const char *sql, const char *key, const char *what, int64_t *id_r,
+          struct pr_why *why)
 {
-	static const char sql[] = "SELECT id FROM users WHERE name = ?1";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
 	if (s == NULL)
 		return -1;
-	sq_bind_text(s, 1, name);
+	sq_bind_text(s, 1, key);
 	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW && id_r != NULL)
 		*id_r = sqlite3_column_int64(s, 0);
 	sq_done(s);
 	if (rc == SQLITE_ROW)
 		return 0;
-	if (rc != SQLITE_DONE)
-		return sq_fail(st, rc, "looking up a user", why);
-	pr_why_set(why, PR_E_NOT_FOUND, "no user named '%s'", name);
+	if (rc != SQLITE_DONE) {
+		char doing[64];
+		snprintf(doing, sizeof(doing), "looking up a %s", what);
+		return sq_fail(st, rc, doing, why);
+	}
+	pr_why_set(why, PR_E_NOT_FOUND, "no %s '%s'", what, key);
 	return 1;
+}
+
+int
+sq_user_id(struct store *st, const char *name, int64_t *id_r, struct pr_why *why)
+{
+	return lookup_id(st, "SELECT id FROM users WHERE name = ?1", name, "user", id_r, why);
 }
 
 static int
 stakeholder_id(struct store *st, const char *name, int64_t *id_r, struct pr_why *why)
 {
-	static const char sql[] = "SELECT id FROM stakeholders WHERE name = ?1";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	if (s == NULL)
-		return -1;
-	sq_bind_text(s, 1, name);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*id_r = sqlite3_column_int64(s, 0);
-	sq_done(s);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc != SQLITE_DONE)
-		return sq_fail(st, rc, "looking up a stakeholder", why);
-	pr_why_set(why, PR_E_NOT_FOUND, "no stakeholder named '%s'", name);
-	return 1;
+	return lookup_id(st, "SELECT id FROM stakeholders WHERE name = ?1", name, "stakeholder", id_r, why);
 }
 
 /* 0 exists, 1 not (why: PR_E_NOT_FOUND), -1 error. */
 int
 sq_project_exists(struct store *st, const char *id, struct pr_why *why)
 {
-	static const char sql[] = "SELECT 1 FROM projects WHERE id = ?1";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	if (s == NULL)
-		return -1;
-	sq_bind_text(s, 1, id);
-	int rc = sqlite3_step(s);
-	sq_done(s);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc != SQLITE_DONE)
-		return sq_fail(st, rc, "looking up a project", why);
-	pr_why_set(why, PR_E_NOT_FOUND, "no project '%s'", id);
-	return 1;
+	return lookup_id(st, "SELECT 1 FROM projects WHERE id = ?1", id, "project", NULL, why);
 }
 
 /* A statement that deletes or updates one named thing: 0 if it did,
