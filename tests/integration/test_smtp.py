@@ -330,6 +330,29 @@ class SmtpShutdown(PostroomCase):
         self.pr.proc = None
         self.assertEqual([m["subject"] for m in stored(self.pr)], ["in flight"])
 
+    def test_sighup_applies_new_settings(self):
+        """A setting changed in the config file takes effect on SIGHUP,
+        without a restart: here the size limit, seen in EHLO and enforced."""
+        with self.smtp() as c:
+            c.ehlo("client.test.example")
+            self.assertEqual(c.esmtp_features["size"], str(20 * 1024 * 1024))
+        with open(self.pr.config_path, "a") as f:
+            f.write("max_message_size = 2k\n")
+        self.pr.proc.send_signal(1)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            with self.smtp() as c:
+                c.ehlo("client.test.example")
+                if c.esmtp_features.get("size") == "2048":
+                    break
+            time.sleep(0.1)
+        self.assertEqual(c.esmtp_features.get("size"), "2048")
+        big = make_message("alice@firm.example", "a1234@firm.example", body="x" * 4000 + "\r\n")
+        with self.smtp() as c:
+            with self.assertRaises(smtplib.SMTPException) as cm:
+                c.sendmail("alice@firm.example", ["a1234@firm.example"], big)
+        self.assertIn(b"5.3.4", str(cm.exception).encode())
+
     def test_sighup_bad_config_keeps_running(self):
         with open(self.pr.config_path, "a") as f:
             f.write("max_recipients = lots\n")
