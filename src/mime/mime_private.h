@@ -24,7 +24,7 @@
 #define MIME_TNEF_MAX (32 * 1024 * 1024)
 /* The new text of a reply is at the top: the reply-text heuristics look at
  * this much of the body, not at a whole 1 MiB quoted history. */
-#define MIME_REPLY_SCAN (64 * 1024)
+#define MIME_REPLY_SCAN (16 * 1024)
 
 struct mime_walk {
 	struct arena *a;
