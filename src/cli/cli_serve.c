@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "api/postroom.h"
 #include "cli/cli_private.h"
@@ -45,6 +46,10 @@ struct daemon {
 	struct smtp_server *srv;
 	struct event *deadline;
 	bool stopping;
+	/* Sockets bound as root before dropping to run_as_user. */
+	int early_fd[MAX_LISTEN];
+	struct net_addr early_addr[MAX_LISTEN];
+	size_t nearly;
 };
 
 static void
@@ -138,6 +143,73 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 }
 
 /* --smtp values, or the smtp_listen setting split at commas. */
+/* The listeners bound before the privilege drop (see bind_early). */
+static int
+attach_early(struct daemon *d)
+{
+	struct pr_why why;
+	for (size_t i = 0; i < d->nearly; i++) {
+		if (smtp_server_listen_fd(d->srv, d->early_fd[i], &d->early_addr[i], &why) < 0) {
+			fprintf(stderr, "postroom: %s\n", pr_why_text(&why));
+			return EX_UNAVAILABLE;
+		}
+		log_info("listening for SMTP on %s", d->early_addr[i].text);
+	}
+	snprintf(d->first_addr, sizeof(d->first_addr), "%s", d->early_addr[0].text);
+	return EX_OK;
+}
+
+/* Started as root with run_as_user in the config file: bind the listeners
+ * now, then become that user before the store is opened or a byte of
+ * input is read.  Addresses come from --smtp or the config file (the store
+ * cannot be read yet).  0 to go on, or an exit code. */
+static int
+bind_early(struct daemon *d, const char **addrs, size_t naddrs)
+{
+	struct pr_why why;
+	struct settings *file = settings_new();
+	int rc = EX_OK;
+	if (d->ctx->config_path && settings_load_file(file, d->ctx->config_path, &why) < 0) {
+		settings_unref(&file);
+		return EX_OK;          /* prepare() reports the bad config */
+	}
+	const char *user = settings_get(file, "run_as_user");
+	if (*user == '\0' || geteuid() != 0) {
+		if (*user)
+			log_warn("run_as_user is set, but postroom was not started as root: running as uid %d",
+			         (int)geteuid());
+		settings_unref(&file);
+		return EX_OK;
+	}
+	char list[PR_SETTING_MAX + 1];
+	snprintf(list, sizeof(list), "%s", settings_get(file, "smtp_listen"));
+	const char *from_file[MAX_LISTEN];
+	if (naddrs == 0) {
+		for (char *save = NULL, *t = strtok_r(list, ", ", &save); t && naddrs < MAX_LISTEN;
+		     t = strtok_r(NULL, ", ", &save))
+			from_file[naddrs++] = t;
+		addrs = from_file;
+	}
+	for (size_t i = 0; i < naddrs && rc == EX_OK; i++) {
+		struct net_addr *a = &d->early_addr[d->nearly];
+		int fd = net_parse_addr(addrs[i], a, &why) < 0 ? -1 : net_bind(a, &why);
+		if (fd < 0) {
+			fprintf(stderr, "postroom: %s\n", pr_why_text(&why));
+			rc = EX_UNAVAILABLE;
+		} else {
+			d->early_fd[d->nearly++] = fd;
+		}
+	}
+	if (rc == EX_OK && net_drop_privileges(user, &why) < 0) {
+		fprintf(stderr, "postroom: %s\n", pr_why_text(&why));
+		rc = EX_CONFIG;
+	}
+	if (rc == EX_OK)
+		log_info("bound %zu listener(s) as root; now running as %s", d->nearly, user);
+	settings_unref(&file);
+	return rc;
+}
+
 static int
 listen_all(struct daemon *d, const char **addrs, size_t naddrs, const struct settings *set)
 {
@@ -151,6 +223,8 @@ listen_all(struct daemon *d, const char **addrs, size_t naddrs, const struct set
 			from_setting[naddrs++] = t;
 		addrs = from_setting;
 	}
+	if (d->nearly > 0)
+		return attach_early(d);
 	for (size_t i = 0; i < naddrs; i++) {
 		struct net_addr a;
 		if (net_parse_addr(addrs[i], &a, &why) < 0) {
@@ -265,6 +339,8 @@ cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 	if (evthread_use_pthreads() < 0)
 		pr_panic("evthread_use_pthreads failed");
 	struct daemon d = {.ctx = ctx};
+	if ((rc = bind_early(&d, addrs, naddrs)) != EX_OK)
+		return rc;
 	struct settings *set = prepare(&d);
 	if (set == NULL)
 		return EX_CONFIG;

@@ -33,6 +33,9 @@ static const struct setting_def table[] = {
 	{"tls_cert", SET_STRING, "", 0, 0, NULL, false, NULL,
 	 "PEM certificate chain for STARTTLS (empty: STARTTLS not offered)"},
 	{"tls_key", SET_STRING, "", 0, 0, NULL, false, NULL, "PEM private key for STARTTLS"},
+	{"run_as_user", SET_STRING, "", 0, 0, NULL, false, NULL,
+	 "serve started as root binds its ports, then runs as this user (config file only; "
+	 "the store's directory must be writable by it)"},
 	{"log_level", SET_ENUM, "info", 0, 0, "debug|info|warning|error", false, NULL, "daemon log level"},
 	/* SMTP limits */
 	{"max_message_size", SET_SIZE, "20M", 1024, PR_MAX_MESSAGE_SIZE, NULL, false, NULL,

@@ -23,6 +23,11 @@ struct net_addr {
 /* "ADDR:PORT" with ADDR an IPv4 literal, "[v6]" or "*" (all IPv4).  No
  * names: a daemon must not depend on DNS to start.  0 ok, -1 with why. */
 int net_parse_addr(const char *s, struct net_addr *out, struct pr_why *why);
+/* A listening TCP socket on a (SO_REUSEADDR, non-blocking, close-on-exec).
+ * The fd, or -1 with why. */
+int net_bind(const struct net_addr *a, struct pr_why *why);
+/* Become user for good (groups, gid, uid).  0, or -1 with why. */
+int net_drop_privileges(const char *user, struct pr_why *why);
 /* The peer's address as text (IPv4-mapped IPv6 shown as IPv4); "" if unknown. */
 void net_peer_ip(int fd, char *out, size_t outsz);
 

@@ -25,6 +25,10 @@ struct smtp_server *smtp_server_new(struct event_base *base, struct intake *in,
                                     const char *spool_dir);
 /* Listen on one more address.  0 ok, -1 with why (address in use, ...). */
 int smtp_server_listen(struct smtp_server *srv, const struct net_addr *addr, struct pr_why *why);
+/* Accept on a socket already bound (net_bind) before privileges were
+ * dropped; the server owns fd from now on, also on failure. */
+int smtp_server_listen_fd(struct smtp_server *srv, int fd, const struct net_addr *addr,
+                          struct pr_why *why);
 /* Apply a settings snapshot's TLS part (tls_cert/tls_key): STARTTLS is
  * offered only while a context is loaded.  On error the old context stays
  * and -1 is returned with why.  Other settings are read per session. */

@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "core/log.h"
@@ -50,12 +51,19 @@ on_accept_error(struct evconnlistener *lev, void *arg)
 int
 smtp_server_listen(struct smtp_server *srv, const struct net_addr *addr, struct pr_why *why)
 {
-	struct evconnlistener *lev = evconnlistener_new_bind(
-	    srv->base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    SMTP_BACKLOG, (const struct sockaddr *)&addr->ss, (int)addr->len);
+	int fd = net_bind(addr, why);
+	return fd < 0 ? -1 : smtp_server_listen_fd(srv, fd, addr, why);
+}
+
+int
+smtp_server_listen_fd(struct smtp_server *srv, int fd, const struct net_addr *addr, struct pr_why *why)
+{
+	struct evconnlistener *lev = evconnlistener_new(
+	    srv->base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, SMTP_BACKLOG, fd);
 	if (lev == NULL) {
 		pr_why_set(why, PR_E_CONFIG, "cannot listen on %s: %s", addr->text,
 		           evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		close(fd);
 		return -1;
 	}
 	evconnlistener_set_error_cb(lev, on_accept_error);

@@ -363,6 +363,38 @@ class SmtpShutdown(PostroomCase):
         self.assertIn("keeping the running settings", self.pr.log_text())
 
 
+class SmtpPrivilegeDrop(PostroomCase):
+    """Started as root with run_as_user: bind, then run as that user before
+    the store is opened or any input is read."""
+    start = False
+
+    def setUp(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to test dropping privileges")
+        import pwd
+        try:
+            self.nobody = pwd.getpwnam("nobody")
+        except KeyError:
+            self.skipTest("no user 'nobody' on this system")
+        super().setUp()
+        self.pr.config["run_as_user"] = "nobody"
+        self.pr.write_config()
+        for root, dirs, files in os.walk(self.pr.dir):
+            for name in dirs + files + ["."]:
+                os.chown(os.path.join(root, name), self.nobody.pw_uid, self.nobody.pw_gid)
+        self.pr.start()
+
+    def test_runs_as_nobody_and_delivers(self):
+        with open(f"/proc/{self.pr.proc.pid}/status") as f:
+            uid_line = [l for l in f if l.startswith("Uid:")][0].split()
+        self.assertEqual({int(x) for x in uid_line[1:]}, {self.nobody.pw_uid})
+        self.assertIn("now running as nobody", self.pr.log_text())
+        with self.smtp() as c:
+            c.sendmail("alice@firm.example", ["a1234@firm.example"],
+                       make_message("alice@firm.example", "a1234@firm.example"))
+        self.assertEqual(len(self.pr.cli_json("messages", "list", "--project", "1234")["messages"]), 1)
+
+
 class SmtpDnsFailure(PostroomCase):
     """Issue #4: a DNS failure is temporary: 451 4.4.3, never accept-as-pass
     and never a permanent refusal.  The resolver is a loopback UDP port
