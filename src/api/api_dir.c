@@ -91,6 +91,12 @@ api_user_remove(struct pr_api *api, const char *name, struct pr_why *why)
 	return store_user_remove(api->store, name, why);
 }
 
+int
+api_user_set_active(struct pr_api *api, const char *name, bool active, struct pr_why *why)
+{
+	return store_user_set_active(api->store, name, active, why);
+}
+
 json_t *
 api_user_list(struct pr_api *api, struct pr_why *why)
 {

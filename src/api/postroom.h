@@ -58,6 +58,7 @@ int api_seed_sample(struct store *st, bool *seeded_r, struct pr_why *why);
 int api_user_add(struct pr_api *api, const char *name, const char *display,
                  const char *const *emails, size_t n, struct pr_why *why);
 int api_user_remove(struct pr_api *api, const char *name, struct pr_why *why);
+int api_user_set_active(struct pr_api *api, const char *name, bool active, struct pr_why *why);
 json_t *api_user_list(struct pr_api *api, struct pr_why *why);      /* {"users":[...]} */
 
 int api_project_add(struct pr_api *api, const char *id, const char *name, struct pr_why *why);

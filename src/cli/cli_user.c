@@ -1,6 +1,7 @@
 /* cli_user.c - `postroom user add|list|remove`: the people of the
  * organisation and the addresses they send from. */
 #include <stdio.h>
+#include <string.h>
 #include <sysexits.h>
 
 #include "api/postroom.h"
@@ -41,6 +42,30 @@ user_remove(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **ar
 	return cli_do(ctx, &o, call_remove, done);
 }
 
+static int
+call_disable(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
+{
+	return api_user_set_active(api, o->pos[0], false, why);
+}
+
+static int
+call_enable(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
+{
+	return api_user_set_active(api, o->pos[0], true, why);
+}
+
+/* `user disable NAME` / `user enable NAME`: the sub-command's name says which. */
+static int
+user_activity(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
+{
+	struct cli_opts o;
+	CLI_PARSE(self, "", argc, argv, &o, 1, 1);
+	bool enable = strcmp(self->name, "enable") == 0;
+	char done[256];
+	snprintf(done, sizeof(done), "user %s %s", o.pos[0], enable ? "enabled" : "disabled");
+	return cli_do(ctx, &o, enable ? call_enable : call_disable, done);
+}
+
 static json_t *
 get_list(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 {
@@ -74,6 +99,9 @@ static const struct cli_sub subs[] = {
 	{"list", user_list, "user list [--json]", "List users and their addresses."},
 	{"remove", user_remove, "user remove NAME",
 	 "Remove a user (their memberships and alias entries go too; stored mail stays)."},
+	{"disable", user_activity, "user disable NAME",
+	 "Stop a user from sending into postroom (kept, with addresses and memberships)."},
+	{"enable", user_activity, "user enable NAME", "Let a disabled user send again."},
 	{NULL, NULL, NULL, NULL},
 };
 

@@ -71,6 +71,9 @@ struct store_stakeholder {
 int store_user_add(struct store *st, const char *name, const char *display,
                    const char *const *emails, size_t nemails, struct pr_why *why);
 int store_user_remove(struct store *st, const char *name, struct pr_why *why);
+/* An inactive user keeps their addresses and memberships but may not
+ * send into postroom (user_inactive) until enabled again. */
+int store_user_set_active(struct store *st, const char *name, bool active, struct pr_why *why);
 int store_user_list(struct store *st, struct arena *a, struct store_user **out, size_t *n,
                     struct pr_why *why);
 /* Find the user owning an address (case-insensitive).  0 found, 1 none. */

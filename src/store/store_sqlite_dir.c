@@ -151,6 +151,20 @@ store_user_remove(struct store *st, const char *name, struct pr_why *why)
 }
 
 int
+store_user_set_active(struct store *st, const char *name, bool active, struct pr_why *why)
+{
+	static const char sql[] = "UPDATE users SET active = ?2 WHERE name = ?1";
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	if (s == NULL)
+		return -1;
+	sq_bind_text(s, 1, name);
+	sqlite3_bind_int(s, 2, active);
+	char missing[300];
+	snprintf(missing, sizeof(missing), "no user named '%s'", name);
+	return step_changed(st, s, missing, why);
+}
+
+int
 store_user_list(struct store *st, struct arena *a, struct store_user **out, size_t *n,
                 struct pr_why *why)
 {

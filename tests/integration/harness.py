@@ -221,6 +221,20 @@ class PostroomCase(unittest.TestCase):
         return smtplib.SMTP("127.0.0.1", self.pr.smtp_port, timeout=30)
 
 
+def eventually(fn, timeout=5.0):
+    """fn() until it returns something true, for at most timeout seconds.
+
+    Refusals seen at RCPT are written to the intake log by the committer
+    thread, a moment after the SMTP reply: tests that read the log right
+    after a refusal wait for it here rather than race it."""
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v or time.time() > deadline:
+            return v
+        time.sleep(0.05)
+
+
 def make_message(sender, to, subject="Test", body="Hello.\r\n", extra_headers=(), msgid=None):
     import email.utils
     msgid = msgid or email.utils.make_msgid(domain="test.example")

@@ -4,7 +4,7 @@ import json
 import smtplib
 import unittest
 
-from harness import PostroomCase, make_message
+from harness import PostroomCase, eventually, make_message
 
 
 class PolicyCase(PostroomCase):
@@ -27,7 +27,10 @@ class PolicyCase(PostroomCase):
         return [m["id"] for m in rows]
 
     def why(self, query):
-        return json.loads(self.pr.cli("why", query, "--json", check=False).stdout)
+        def ask():
+            doc = json.loads(self.pr.cli("why", query, "--json", check=False).stdout)
+            return doc if doc["attempts"] else None
+        return eventually(ask) or {"attempts": []}
 
 
 class TestSenderPolicy(PolicyCase):
@@ -67,6 +70,45 @@ class TestSenderPolicy(PolicyCase):
                            make_message("stranger@outside.example", "alice@firm.example"))
         self.assertEqual(err.smtp_code, 550)
         self.assertEqual(self.why("stranger@outside.example")["attempts"][0]["reason"], "unknown_sender")
+
+
+class TestInactiveUser(PolicyCase):
+    def test_disabled_user_refused_then_enabled(self):
+        self.pr.cli("user", "disable", "alice")
+        err = self.refused("alice@firm.example", ["a1234@firm.example"],
+                           make_message("alice@firm.example", "a1234@firm.example"))
+        self.assertIn(b"is not active", err.smtp_error)
+        self.assertEqual(self.why("alice@firm.example")["attempts"][0]["reason"], "user_inactive")
+        self.pr.cli("user", "enable", "alice")
+        self.send("alice@firm.example", ["a1234@firm.example"],
+                  make_message("alice@firm.example", "a1234@firm.example"))
+        self.assertEqual(len(self.ids("--project", "1234")), 1)
+
+
+class TestUnknownRecipientReject(PolicyCase):
+    config = {"unknown_recipient": "reject"}
+
+    def rcpt(self, addr):
+        with self.smtp() as s:
+            s.ehlo("client.test.example")
+            s.mail("alice@firm.example")
+            return s.rcpt(addr)
+
+    def test_unknown_local_part_550_511(self):
+        code, text = self.rcpt("nobody-here@firm.example")
+        self.assertEqual(code, 550)
+        self.assertTrue(text.startswith(b"5.1.1"), text)
+        self.assertEqual(self.why("nobody-here@firm.example")["attempts"][0]["reason"], "unknown_recipient")
+
+    def test_unknown_project_550(self):
+        code, text = self.rcpt("a9999@firm.example")
+        self.assertEqual(code, 550)
+        self.assertIn(b"9999", text)
+        self.assertEqual(self.why("a9999@firm.example")["attempts"][0]["reason"], "no_project")
+
+    def test_known_addresses_still_accepted(self):
+        for addr in ("a1234@firm.example", "team@firm.example", "bob@firm.example"):
+            self.assertEqual(self.rcpt(addr)[0], 250, addr)
 
 
 class TestUnknownSenderUnassigned(PolicyCase):

@@ -10,7 +10,7 @@ import subprocess
 import time
 import unittest
 
-from harness import PostroomCase, make_message
+from harness import PostroomCase, eventually, make_message
 
 
 # ---- helpers shared by the test_smtp*.py files ---------------------------
@@ -123,7 +123,8 @@ class SmtpDelivery(PostroomCase):
             self.assertEqual(code, 550)
             self.assertTrue(text.startswith(b"5.7.1"), text)
         self.assertEqual(stored(self.pr), [])
-        reasons = [e["reason"] for e in log_entries(self.pr)]
+        reasons = eventually(lambda: [e["reason"] for e in log_entries(self.pr)
+                                      if e["reason"] == "relay_denied"])
         self.assertIn("relay_denied", reasons)
 
     def test_vrfy_expn_refused(self):
@@ -194,7 +195,8 @@ class SmtpDelivery(PostroomCase):
         self.assertEqual(codes[0][0], 554)
         self.assertTrue(codes[0][1].startswith("5.6.11"), codes)
         self.assertEqual(stored(self.pr), [])
-        self.assertIn("bare_lf", [e["reason"] for e in log_entries(self.pr)])
+        self.assertIn("bare_lf", eventually(lambda: [e["reason"] for e in log_entries(self.pr)
+                                                   if e["reason"] == "bare_lf"]))
 
 
 class SmtpSizeLimits(PostroomCase):
@@ -208,7 +210,8 @@ class SmtpSizeLimits(PostroomCase):
         self.assertEqual(code, 552)
         self.assertTrue(text.startswith(b"5.3.4"), text)
         self.assertIn(b"4096", text)
-        self.assertIn("too_large", [e["reason"] for e in log_entries(self.pr)])
+        self.assertIn("too_large", eventually(lambda: [e["reason"] for e in log_entries(self.pr)
+                                                     if e["reason"] == "too_large"]))
 
     def test_discovered_during_data(self):
         msg = make_message("alice@firm.example", "a1234@firm.example", body=("z" * 70 + "\r\n") * 80)
