@@ -4,8 +4,8 @@
  *   2. loop check              our own Received too often -> 550 5.4.6
  *   3. authenticate (auth/)    policy says no -> 550 5.7.x / 451 4.4.3
  *   4. policy (policy.c)       threading, who may send, placements
- *   5. duplicate check         same Message-ID and bytes -> filed once
- *   6. build the store record  -> the committer
+ *   5. build the store record  -> the committer, which also drops
+ *                                 duplicates (same Message-ID and bytes)
  *
  * A refusal is written to the intake log here, on the worker's own store
  * connection; an accepted message is logged in the commit transaction.
@@ -211,21 +211,6 @@ check_loop(struct intake_eval *ev, struct pr_why *why)
 	return 0;
 }
 
-static int
-check_duplicate(struct intake_eval *ev, struct pr_why *why)
-{
-	if (ev->unreadable || ev->mi.message_id == NULL)
-		return 0;
-	int dup = store_message_is_duplicate(ev->st, ev->mi.message_id,
-	                                     spool_sha256_hex(ev->m->raw), why);
-	if (dup < 0)
-		return -1;
-	if (dup == 1)
-		pr_why_set(&ev->note, PR_E_DUPLICATE, "message <%s> had already arrived; not filed twice",
-		           ev->mi.message_id);
-	return 0;
-}
-
 void
 intake_process(struct intake_worker *w, struct intake_job *j)
 {
@@ -260,18 +245,6 @@ intake_process(struct intake_worker *w, struct intake_job *j)
 			goto refused;
 		if (intake_policy(&ev, &why) < 0)
 			goto refused;
-		if (check_duplicate(&ev, &why) < 0)
-			goto refused;
-	}
-	if (ev.note.code == PR_E_DUPLICATE) {
-		/* Already stored: answer 250 (the sender did nothing wrong) and
-		 * log the attempt, but do not file it again. */
-		j->res.why = ev.note;
-		intake_log_attempt(w->st, j->m, spool_size(j->m->raw), "accepted", &ev.note,
-		                   ev.mi.message_id, &j->res.log_id);
-		j->res.why.code = PR_OK;
-		settings_unref(&set);
-		return;
 	}
 	build_record(&ev, j);
 	settings_unref(&set);

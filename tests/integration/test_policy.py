@@ -172,6 +172,28 @@ class TestThreads(PolicyCase):
         codes = [a["reason"] for a in self.why("<dup-1@firm.example>")["attempts"]]
         self.assertIn("duplicate", codes)
 
+    def test_concurrent_duplicates_filed_once(self):
+        """Copies in the pipeline at the same moment: the committer, the
+        single writer, still files only one."""
+        import threading
+        msg = make_message("alice@firm.example", "a1234@firm.example", msgid="<dup-many@firm.example>")
+        errors = []
+
+        def go():
+            try:
+                self.send("alice@firm.example", ["a1234@firm.example"], msg)
+            except Exception as e:      # noqa: BLE001 - reported below
+                errors.append(e)
+        threads = [threading.Thread(target=go) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(errors, [])
+        self.assertEqual(len(self.ids("--project", "1234")), 1)
+        codes = [a["reason"] for a in self.why("<dup-many@firm.example>")["attempts"]]
+        self.assertEqual(sorted(codes), ["accepted"] + ["duplicate"] * 7)
+
     def test_auto_reply_filed_not_refused(self):
         msg = make_message("MAILER-DAEMON@outside.example", "alice@firm.example",
                            subject="Automatic reply: out of office",
