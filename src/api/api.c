@@ -50,12 +50,14 @@ int
 api_settings_load(const char *store_uri, const char *config_path, struct settings **out,
                   struct pr_why *why)
 {
-	struct store *st = store_open(store_uri, why);
-	if (st == NULL)
+	struct pr_api *api = api_open(store_uri, config_path, why);
+	*out = NULL;
+	if (api == NULL)
 		return -1;
-	int rc = api_settings_merge(st, config_path, out, why);
-	store_close(&st);
-	return rc;
+	*out = api->settings;       /* the caller takes the snapshot over */
+	api->settings = NULL;
+	api_close(&api);
+	return 0;
 }
 
 struct pr_api *

@@ -23,6 +23,15 @@ api_strings(const char *const *v, size_t n)
 	return arr;
 }
 
+json_t *
+api_rows(const char *key, const void *rows, size_t n, size_t elem, api_row_fn row_json)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, row_json((const char *)rows + i * elem));
+	return json_pack("{s:o}", key, arr);
+}
+
 int
 api_check_name(const char *what, const char *name, struct pr_why *why)
 {
@@ -69,6 +78,19 @@ check_emails(const char *const *emails, size_t n, struct pr_why *why)
 	return rc;
 }
 
+/* A user's or stakeholder's addresses: each valid, and at least one. */
+static int
+check_owner_emails(const char *kind, const char *const *emails, size_t n, struct pr_why *why)
+{
+	if (check_emails(emails, n, why) < 0)
+		return -1;
+	if (n == 0) {
+		pr_why_set(why, PR_E_INVALID, "a %s needs at least one --email address", kind);
+		return -1;
+	}
+	return 0;
+}
+
 int
 api_user_add(struct pr_api *api, const char *name, const char *display,
              const char *const *emails, size_t n, struct pr_why *why)
@@ -76,12 +98,8 @@ api_user_add(struct pr_api *api, const char *name, const char *display,
 	pr_why_clear(why);
 	if (api_check_name("user name", name, why) < 0 ||
 	    check_text("the display name", display ? display : "", true, why) < 0 ||
-	    check_emails(emails, n, why) < 0)
+	    check_owner_emails("user", emails, n, why) < 0)
 		return -1;
-	if (n == 0) {
-		pr_why_set(why, PR_E_INVALID, "a user needs at least one --email address");
-		return -1;
-	}
 	return store_user_add(api->store, name, display, emails, n, why);
 }
 
@@ -97,22 +115,25 @@ api_user_set_active(struct pr_api *api, const char *name, bool active, struct pr
 	return store_user_set_active(api->store, name, active, why);
 }
 
+static json_t *
+user_json(const void *row)
+{
+	const struct store_user *u = row;
+	return json_pack("{s:s, s:s, s:b, s:o}", "name", u->name, "display", u->display,
+	                 "active", u->active, "emails", api_strings(u->emails, u->nemails));
+}
+
 json_t *
 api_user_list(struct pr_api *api, struct pr_why *why)
 {
 	struct arena *a = arena_new();
-	struct store_user *u;
+	struct store_user *rows;
 	size_t n;
-	json_t *arr = NULL;
-	if (store_user_list(api->store, a, &u, &n, why) == 0) {
-		arr = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:o}", "name", u[i].name,
-			                      "display", u[i].display, "active", u[i].active,
-			                      "emails", api_strings(u[i].emails, u[i].nemails)));
-	}
+	json_t *doc = NULL;
+	if (store_user_list(api->store, a, &rows, &n, why) == 0)
+		doc = api_rows("users", rows, n, sizeof(*rows), user_json);
 	arena_free(&a);
-	return arr ? json_pack("{s:o}", "users", arr) : NULL;
+	return doc;
 }
 
 int
@@ -123,22 +144,26 @@ api_project_add(struct pr_api *api, const char *id, const char *name, struct pr_
 	return store_project_add(api->store, id, name, why);
 }
 
+static json_t *
+project_json(const void *row)
+{
+	const struct store_project *p = row;
+	return json_pack("{s:s, s:s, s:o, s:o}", "id", p->id, "name", p->name,
+	                 "members", api_strings(p->members, p->nmembers),
+	                 "stakeholders", api_strings(p->stakeholders, p->nstakeholders));
+}
+
 json_t *
 api_project_list(struct pr_api *api, struct pr_why *why)
 {
 	struct arena *a = arena_new();
-	struct store_project *p;
+	struct store_project *rows;
 	size_t n;
-	json_t *arr = NULL;
-	if (store_project_list(api->store, a, &p, &n, why) == 0) {
-		arr = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o}", "id", p[i].id, "name", p[i].name,
-			                      "members", api_strings(p[i].members, p[i].nmembers),
-			                      "stakeholders", api_strings(p[i].stakeholders, p[i].nstakeholders)));
-	}
+	json_t *doc = NULL;
+	if (store_project_list(api->store, a, &rows, &n, why) == 0)
+		doc = api_rows("projects", rows, n, sizeof(*rows), project_json);
 	arena_free(&a);
-	return arr ? json_pack("{s:o}", "projects", arr) : NULL;
+	return doc;
 }
 
 int
@@ -164,30 +189,30 @@ api_stakeholder_add(struct pr_api *api, const char *name, const char *const *ema
                     struct pr_why *why)
 {
 	pr_why_clear(why);
-	if (check_text("the stakeholder name", name, false, why) < 0 || check_emails(emails, n, why) < 0)
+	if (check_text("the stakeholder name", name, false, why) < 0 ||
+	    check_owner_emails("stakeholder", emails, n, why) < 0)
 		return -1;
-	if (n == 0) {
-		pr_why_set(why, PR_E_INVALID, "a stakeholder needs at least one --email address");
-		return -1;
-	}
 	return store_stakeholder_add(api->store, name, emails, n, why);
+}
+
+static json_t *
+stakeholder_json(const void *row)
+{
+	const struct store_stakeholder *k = row;
+	return json_pack("{s:s, s:o}", "name", k->name, "emails", api_strings(k->emails, k->nemails));
 }
 
 json_t *
 api_stakeholder_list(struct pr_api *api, struct pr_why *why)
 {
 	struct arena *a = arena_new();
-	struct store_stakeholder *k;
+	struct store_stakeholder *rows;
 	size_t n;
-	json_t *arr = NULL;
-	if (store_stakeholder_list(api->store, a, &k, &n, why) == 0) {
-		arr = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, json_pack("{s:s, s:o}", "name", k[i].name,
-			                      "emails", api_strings(k[i].emails, k[i].nemails)));
-	}
+	json_t *doc = NULL;
+	if (store_stakeholder_list(api->store, a, &rows, &n, why) == 0)
+		doc = api_rows("stakeholders", rows, n, sizeof(*rows), stakeholder_json);
 	arena_free(&a);
-	return arr ? json_pack("{s:o}", "stakeholders", arr) : NULL;
+	return doc;
 }
 
 int
@@ -218,21 +243,24 @@ api_alias_remove(struct pr_api *api, const char *address, struct pr_why *why)
 	return store_alias_remove(api->store, address, why);
 }
 
+static json_t *
+alias_json(const void *row)
+{
+	const struct store_alias *al = row;
+	return json_pack("{s:s, s:o}", "address", al->address, "users", api_strings(al->users, al->nusers));
+}
+
 json_t *
 api_alias_list(struct pr_api *api, struct pr_why *why)
 {
 	struct arena *a = arena_new();
-	struct store_alias *al;
+	struct store_alias *rows;
 	size_t n;
-	json_t *arr = NULL;
-	if (store_alias_list(api->store, a, &al, &n, why) == 0) {
-		arr = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, json_pack("{s:s, s:o}", "address", al[i].address,
-			                      "users", api_strings(al[i].users, al[i].nusers)));
-	}
+	json_t *doc = NULL;
+	if (store_alias_list(api->store, a, &rows, &n, why) == 0)
+		doc = api_rows("aliases", rows, n, sizeof(*rows), alias_json);
 	arena_free(&a);
-	return arr ? json_pack("{s:o}", "aliases", arr) : NULL;
+	return doc;
 }
 
 int

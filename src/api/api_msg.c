@@ -85,9 +85,11 @@ split_commas(const char *s)
 	return arr;
 }
 
+/* row: a struct store_message_summary (an api_row_fn). */
 static json_t *
-summary_json(const struct store_message_summary *m)
+summary_json(const void *row)
 {
+	const struct store_message_summary *m = row;
 	char t[32];
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:b}", "id", (json_int_t)m->id,
 	                 "received_at", api_format_time(m->received_at, t, sizeof(t)),
@@ -102,14 +104,21 @@ api_message_list(struct pr_api *api, const struct store_message_filter *f, struc
 	struct arena *a = arena_new();
 	struct store_message_summary *m;
 	size_t n;
-	json_t *arr = NULL;
-	if (store_message_list(api->store, a, f, &m, &n, why) == 0) {
-		arr = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, summary_json(&m[i]));
-	}
+	json_t *doc = NULL;
+	if (store_message_list(api->store, a, f, &m, &n, why) == 0)
+		doc = api_rows("messages", m, n, sizeof(*m), summary_json);
 	arena_free(&a);
-	return arr ? json_pack("{s:o}", "messages", arr) : NULL;
+	return doc;
+}
+
+/* The store answers 1 for "no such message"; API callers get -1 and a
+ * reason that says where the valid ids are. */
+static int
+message_found(int rc, int64_t id, struct pr_why *why)
+{
+	if (rc == 1)
+		pr_why_set(why, PR_E_NOT_FOUND, "no message %lld (see `postroom messages list`)", (long long)id);
+	return rc == 0 ? 0 : -1;
 }
 
 /* Embedded JSON produced by mime/ or auth/; null if absent or broken. */
@@ -126,10 +135,7 @@ api_message_get(struct pr_api *api, int64_t id, struct pr_why *why)
 	struct arena *a = arena_new();
 	struct store_message m;
 	json_t *doc = NULL;
-	int rc = store_message_get(api->store, a, id, &m, why);
-	if (rc == 1)
-		pr_why_set(why, PR_E_NOT_FOUND, "no message %lld (see `postroom messages list`)", (long long)id);
-	if (rc == 0) {
+	if (message_found(store_message_get(api->store, a, id, &m, why), id, why) == 0) {
 		doc = summary_json(&m.s);
 		/* Bodies are not stored twice: they are read again from the
 		 * stored bytes, so show always agrees with --raw. */
@@ -151,10 +157,7 @@ api_message_get(struct pr_api *api, int64_t id, struct pr_why *why)
 int
 api_message_write_raw(struct pr_api *api, int64_t id, FILE *out, struct pr_why *why)
 {
-	int rc = store_message_write_raw(api->store, id, out, why);
-	if (rc == 1)
-		pr_why_set(why, PR_E_NOT_FOUND, "no message %lld (see `postroom messages list`)", (long long)id);
-	return rc == 0 ? 0 : -1;
+	return message_found(store_message_write_raw(api->store, id, out, why), id, why);
 }
 
 int
@@ -169,9 +172,7 @@ api_message_attachment(struct pr_api *api, int64_t id, int n, FILE *out, struct 
 {
 	struct arena *a = arena_new();
 	struct store_message m;
-	int rc = store_message_get(api->store, a, id, &m, why);
-	if (rc == 1)
-		pr_why_set(why, PR_E_NOT_FOUND, "no message %lld (see `postroom messages list`)", (long long)id);
+	int rc = message_found(store_message_get(api->store, a, id, &m, why), id, why);
 	if (rc == 0)
 		rc = mime_write_attachment(m.raw, m.raw_len, n, out, why);
 	arena_free(&a);
@@ -194,6 +195,12 @@ api_log_entry_json(const struct store_log_entry *e)
 	return j;
 }
 
+static json_t *
+log_row(const void *row)
+{
+	return api_log_entry_json(row);
+}
+
 json_t *
 api_log_list(struct pr_api *api, const struct store_log_filter *f, struct pr_why *why)
 {
@@ -206,12 +213,9 @@ api_log_list(struct pr_api *api, const struct store_log_filter *f, struct pr_why
 		ff.project_local = arena_printf(a, "%s%s", settings_get(api->settings, "project_prefix"), ff.project);
 	struct store_log_entry *e;
 	size_t n;
-	json_t *arr = NULL;
-	if (store_log_list(api->store, a, &ff, &e, &n, why) == 0) {
-		arr = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, api_log_entry_json(&e[i]));
-	}
+	json_t *doc = NULL;
+	if (store_log_list(api->store, a, &ff, &e, &n, why) == 0)
+		doc = api_rows("log", e, n, sizeof(*e), log_row);
 	arena_free(&a);
-	return arr ? json_pack("{s:o}", "log", arr) : NULL;
+	return doc;
 }

@@ -1,7 +1,6 @@
 /* cli_alias.c - `postroom alias add|list|remove`: an address at one of our
  * domains that puts a copy into each listed user's mailbox. */
 #include <stdio.h>
-#include <sysexits.h>
 
 #include "api/postroom.h"
 #include "cli/cli_private.h"
@@ -18,9 +17,7 @@ alias_add(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv
 {
 	struct cli_opts o;
 	CLI_PARSE(self, "", argc, argv, &o, 2, -1);
-	char done[512];
-	snprintf(done, sizeof(done), "alias %s added", o.pos[0]);
-	return cli_do(ctx, &o, call_add, done);
+	return cli_do(ctx, &o, call_add, "alias %s added", o.pos[0]);
 }
 
 static int
@@ -32,17 +29,7 @@ call_remove(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 static int
 alias_remove(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 {
-	struct cli_opts o;
-	CLI_PARSE(self, "", argc, argv, &o, 1, 1);
-	char done[512];
-	snprintf(done, sizeof(done), "alias %s removed", o.pos[0]);
-	return cli_do(ctx, &o, call_remove, done);
-}
-
-static json_t *
-get_list(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
-{
-	return api_alias_list(api, why);
+	return cli_do_named(ctx, self, argc, argv, call_remove, "alias %s removed");
 }
 
 static void
@@ -51,7 +38,7 @@ print_list(json_t *doc)
 	size_t i;
 	json_t *al;
 	json_array_foreach(json_object_get(doc, "aliases"), i, al) {
-		printf("%-32s -> ", json_string_value(json_object_get(al, "address")));
+		printf("%-32s -> ", cli_str(al, "address"));
 		cli_print_list(json_object_get(al, "users"));
 		printf("\n");
 	}
@@ -60,9 +47,7 @@ print_list(json_t *doc)
 static int
 alias_list(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 {
-	struct cli_opts o;
-	CLI_PARSE(self, "json", argc, argv, &o, 0, 0);
-	return cli_show(ctx, &o, get_list, print_list);
+	return cli_list(ctx, self, argc, argv, api_alias_list, print_list);
 }
 
 static const struct cli_sub subs[] = {

@@ -1,7 +1,6 @@
 /* cli_domain.c - `postroom domain add|list|remove`: the domains we accept
  * mail for.  Mail for any other domain is refused (never an open relay). */
 #include <stdio.h>
-#include <sysexits.h>
 
 #include "api/postroom.h"
 #include "cli/cli_private.h"
@@ -20,32 +19,15 @@ call_remove(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 }
 
 static int
-domain_one(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv, cli_call_fn call,
-           const char *fmt)
-{
-	struct cli_opts o;
-	CLI_PARSE(self, "", argc, argv, &o, 1, 1);
-	char done[512];
-	snprintf(done, sizeof(done), fmt, o.pos[0]);
-	return cli_do(ctx, &o, call, done);
-}
-
-static int
 domain_add(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 {
-	return domain_one(ctx, self, argc, argv, call_add, "domain %s added: mail for it is accepted");
+	return cli_do_named(ctx, self, argc, argv, call_add, "domain %s added: mail for it is accepted");
 }
 
 static int
 domain_remove(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 {
-	return domain_one(ctx, self, argc, argv, call_remove, "domain %s removed: mail for it is refused");
-}
-
-static json_t *
-get_list(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
-{
-	return api_domain_list(api, why);
+	return cli_do_named(ctx, self, argc, argv, call_remove, "domain %s removed: mail for it is refused");
 }
 
 static void
@@ -60,9 +42,7 @@ print_list(json_t *doc)
 static int
 domain_list(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 {
-	struct cli_opts o;
-	CLI_PARSE(self, "json", argc, argv, &o, 0, 0);
-	return cli_show(ctx, &o, get_list, print_list);
+	return cli_list(ctx, self, argc, argv, api_domain_list, print_list);
 }
 
 static const struct cli_sub subs[] = {

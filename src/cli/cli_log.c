@@ -2,7 +2,6 @@
  * its verdict and the reason in plain words. */
 #include <stdio.h>
 #include <string.h>
-#include <sysexits.h>
 #include <time.h>
 
 #include "api/postroom.h"
@@ -10,16 +9,12 @@
 #include "cli/cli_util.h"
 #include "store/store.h"
 
-struct log_args {
-	struct cli_opts o;
-	time_t since;
-};
-
+/* o->data: the parsed --since time (0: from the start). */
 static json_t *
 get_log(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 {
-	const struct log_args *la = (const struct log_args *)o;
-	struct store_log_filter f = {.since = la->since, .verdict = o->verdict, .sender = o->sender,
+	const time_t *since = o->data;
+	struct store_log_filter f = {.since = *since, .verdict = o->verdict, .sender = o->sender,
 	                             .project = o->project, .limit = 1000};
 	return api_log_list(api, &f, why);
 }
@@ -30,13 +25,10 @@ print_log(json_t *doc)
 	size_t i;
 	json_t *e;
 	json_array_foreach(json_object_get(doc, "log"), i, e) {
-		const char *from = json_string_value(json_object_get(e, "mail_from"));
-		printf("%s #%lld %-8s %-18s <%s> -> ", json_string_value(json_object_get(e, "at")),
-		       (long long)json_integer_value(json_object_get(e, "id")),
-		       json_string_value(json_object_get(e, "verdict")),
-		       json_string_value(json_object_get(e, "reason")), from ? from : "");
+		printf("%s #%lld %-8s %-18s <%s> -> ", cli_str(e, "at"), cli_int(e, "id"), cli_str(e, "verdict"),
+		       cli_str(e, "reason"), cli_str(e, "mail_from"));
 		cli_print_list(json_object_get(e, "rcpts"));
-		printf(": %s\n", json_string_value(json_object_get(e, "detail")));
+		printf(": %s\n", cli_str(e, "detail"));
 	}
 }
 
@@ -47,16 +39,17 @@ static const struct cli_sub log_cmd = {
 int
 cli_log(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct log_args la;
-	CLI_PARSE(&log_cmd, "json,since,verdict,sender,project", argc, argv, &la.o, 0, 0);
-	la.since = 0;
+	struct cli_opts o;
+	CLI_PARSE(&log_cmd, "json,since,verdict,sender,project", argc, argv, &o, 0, 0);
+	time_t since = 0;
 	struct pr_why why;
-	if (la.o.since != NULL && api_parse_time(la.o.since, time(NULL), &la.since, &why) < 0)
+	if (o.since != NULL && api_parse_time(o.since, time(NULL), &since, &why) < 0)
 		return cli_fail(&why, NULL);
-	if (la.o.verdict != NULL && strcmp(la.o.verdict, "accepted") && strcmp(la.o.verdict, "rejected") &&
-	    strcmp(la.o.verdict, "deferred")) {
-		pr_why_set(&why, PR_E_INVALID, "verdict '%s' is not accepted, rejected or deferred", la.o.verdict);
+	if (o.verdict != NULL && strcmp(o.verdict, "accepted") && strcmp(o.verdict, "rejected") &&
+	    strcmp(o.verdict, "deferred")) {
+		pr_why_set(&why, PR_E_INVALID, "verdict '%s' is not accepted, rejected or deferred", o.verdict);
 		return cli_fail(&why, NULL);
 	}
-	return cli_show(ctx, &la.o, get_log, print_log);
+	o.data = &since;
+	return cli_show(ctx, &o, get_log, print_log);
 }

@@ -28,6 +28,13 @@ parse_id(const char *what, const char *s, long long *out)
 	return 0;
 }
 
+/* The callbacks' message id: pos[0], already checked by parse_id. */
+static int64_t
+msg_id(const struct cli_opts *o)
+{
+	return strtoll(o->pos[0], NULL, 10);
+}
+
 static json_t *
 get_list(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 {
@@ -37,21 +44,14 @@ get_list(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 	return api_message_list(api, &f, why);
 }
 
-static const char *
-str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
 static void
 print_list(json_t *doc)
 {
 	size_t i;
 	json_t *m;
 	json_array_foreach(json_object_get(doc, "messages"), i, m) {
-		printf("%-6lld %s  %-28s %-40.40s  [", (long long)json_integer_value(json_object_get(m, "id")),
-		       str(m, "received_at"), str(m, "from"), str(m, "subject"));
+		printf("%-6lld %s  %-28s %-40.40s  [", cli_int(m, "id"), cli_str(m, "received_at"),
+		       cli_str(m, "from"), cli_str(m, "subject"));
 		cli_print_list(json_object_get(m, "placements"));
 		printf("]%s\n", json_is_true(json_object_get(m, "unreadable")) ? " (unreadable)" : "");
 	}
@@ -77,68 +77,40 @@ print_parts(json_t *parsed)
 		return;
 	printf("Attachments:\n");
 	json_array_foreach(parts, i, p)
-		printf("  %lld. %s  %s  %lld bytes\n", (long long)json_integer_value(json_object_get(p, "index")),
-		       json_is_string(json_object_get(p, "filename")) ? str(p, "filename") : "(no name)",
-		       str(p, "content_type"), (long long)json_integer_value(json_object_get(p, "size")));
+		printf("  %lld. %s  %s  %lld bytes\n", cli_int(p, "index"),
+		       json_is_string(json_object_get(p, "filename")) ? cli_str(p, "filename") : "(no name)",
+		       cli_str(p, "content_type"), cli_int(p, "size"));
 }
 
 static void
 print_message(json_t *m)
 {
-	printf("Message %lld (thread %lld)\n", (long long)json_integer_value(json_object_get(m, "id")),
-	       (long long)json_integer_value(json_object_get(m, "thread_id")));
-	printf("Received: %s by %s from %s (HELO %s)\n", str(m, "received_at"), str(m, "source"),
-	       str(m, "peer_ip"), str(m, "helo"));
-	printf("Envelope: %s -> ", str(m, "mail_from"));
+	printf("Message %lld (thread %lld)\n", cli_int(m, "id"), cli_int(m, "thread_id"));
+	printf("Received: %s by %s from %s (HELO %s)\n", cli_str(m, "received_at"), cli_str(m, "source"),
+	       cli_str(m, "peer_ip"), cli_str(m, "helo"));
+	printf("Envelope: %s -> ", cli_str(m, "mail_from"));
 	cli_print_list(json_object_get(m, "rcpts"));
-	printf("\nFrom: %s\nSubject: %s\nDate: %s\nMessage-ID: %s\nPlaced in: ", str(m, "from"),
-	       str(m, "subject"), str(m, "date"), str(m, "message_id"));
+	printf("\nFrom: %s\nSubject: %s\nDate: %s\nMessage-ID: %s\nPlaced in: ", cli_str(m, "from"),
+	       cli_str(m, "subject"), cli_str(m, "date"), cli_str(m, "message_id"));
 	cli_print_list(json_object_get(m, "placements"));
-	printf("\nSize: %lld bytes%s\n", (long long)json_integer_value(json_object_get(m, "size")),
+	printf("\nSize: %lld bytes%s\n", cli_int(m, "size"),
 	       json_is_true(json_object_get(m, "unreadable")) ? " (unreadable: see --raw)" : "");
 	json_t *parsed = json_object_get(m, "parsed");
 	print_parts(parsed);
-	const char *text = str(parsed, "text_body");
+	const char *text = cli_str(parsed, "text_body");
 	printf("\n%s%s", text, *text && text[strlen(text) - 1] != '\n' ? "\n" : "");
 }
 
-static int
-show_raw(struct cli_ctx *ctx, long long id)
+static json_t *
+get_message(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 {
-	int rc;
-	struct pr_why why;
-	pr_why_clear(&why);
-	struct pr_api *api = cli_api(ctx, &rc);
-	if (api == NULL)
-		return rc;
-	rc = api_message_write_raw(api, id, stdout, &why) < 0 ? cli_fail(&why, NULL) : EX_OK;
-	if (rc == EX_OK && fflush(stdout) != 0)
-		rc = EX_IOERR;
-	api_close(&api);
-	return rc;
+	return api_message_get(api, msg_id(o), why);
 }
 
 static int
-show_json(struct cli_ctx *ctx, long long id, bool json)
+call_write_raw(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 {
-	int rc;
-	struct pr_why why;
-	pr_why_clear(&why);
-	struct pr_api *api = cli_api(ctx, &rc);
-	if (api == NULL)
-		return rc;
-	json_t *m = api_message_get(api, id, &why);
-	if (m == NULL) {
-		rc = cli_fail(&why, NULL);
-	} else if (json) {
-		rc = cli_print_json(m);
-	} else {
-		print_message(m);
-		json_decref(m);
-		rc = EX_OK;
-	}
-	api_close(&api);
-	return rc;
+	return api_message_write_raw(api, msg_id(o), stdout, why);
 }
 
 static int
@@ -152,13 +124,17 @@ messages_show(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **
 	int rc = parse_id("message id", o.pos[0], &id);
 	if (rc != 0)
 		return rc;
-	return o.raw ? show_raw(ctx, id) : show_json(ctx, id, o.json);
+	if (!o.raw)
+		return cli_show(ctx, &o, get_message, print_message);
+	rc = cli_run(ctx, &o, call_write_raw);
+	/* The bytes are the whole answer: a short write must not exit 0. */
+	return rc == EX_OK && fflush(stdout) != 0 ? EX_IOERR : rc;
 }
 
 static int
 call_move(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 {
-	return api_message_move(api, strtoll(o->pos[0], NULL, 10), o->project, why);
+	return api_message_move(api, msg_id(o), o->project, why);
 }
 
 static int
@@ -172,31 +148,31 @@ messages_move(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **
 	int rc = parse_id("message id", o.pos[0], &id);
 	if (rc != 0)
 		return rc;
-	char done[256];
-	snprintf(done, sizeof(done), "message %lld moved to project %s", id, o.project);
-	return cli_do(ctx, &o, call_move, done);
+	return cli_do(ctx, &o, call_move, "message %lld moved to project %s", id, o.project);
+}
+
+/* o->data: the FILE the attachment goes to; pos[1]: its checked number. */
+static int
+call_attachment(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
+{
+	return api_message_attachment(api, msg_id(o), (int)strtoll(o->pos[1], NULL, 10), o->data, why);
 }
 
 static int
-write_attachment(struct cli_ctx *ctx, long long id, long long n, const char *path)
+write_attachment(struct cli_ctx *ctx, struct cli_opts *o)
 {
-	int rc;
-	struct pr_why why;
-	pr_why_clear(&why);
-	FILE *f = fopen(path, "wb");
+	FILE *f = fopen(o->output, "wb");
 	if (f == NULL) {
-		fprintf(stderr, "postroom: cannot create %s: %s: choose another -o FILE\n", path, strerror(errno));
+		fprintf(stderr, "postroom: cannot create %s: %s: choose another -o FILE\n", o->output,
+		        strerror(errno));
 		return EX_CANTCREAT;
 	}
-	struct pr_api *api = cli_api(ctx, &rc);
-	if (api != NULL) {
-		rc = api_message_attachment(api, id, (int)n, f, &why) < 0 ? cli_fail(&why, NULL) : EX_OK;
-		api_close(&api);
-	}
+	o->data = f;
+	int rc = cli_run(ctx, o, call_attachment);
 	if (fclose(f) != 0 && rc == EX_OK)
 		rc = EX_IOERR;
 	if (rc != EX_OK)
-		remove(path);
+		remove(o->output);
 	return rc;
 }
 
@@ -213,7 +189,7 @@ messages_attachment(struct cli_ctx *ctx, const struct cli_sub *self, int argc, c
 		rc = parse_id("attachment number", o.pos[1], &n);
 	if (rc == 0 && n > 100000)
 		return cli_usage(self, "attachment number %lld is too large", n);
-	return rc != 0 ? rc : write_attachment(ctx, id, n, o.output);
+	return rc != 0 ? rc : write_attachment(ctx, &o);
 }
 
 static const struct cli_sub subs[] = {

@@ -1,6 +1,5 @@
 /* cli_project.c - `postroom project add|list|grant|revoke|stakeholder`. */
 #include <stdio.h>
-#include <sysexits.h>
 
 #include "api/postroom.h"
 #include "cli/cli_private.h"
@@ -19,15 +18,7 @@ project_add(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **ar
 	CLI_PARSE(self, "name", argc, argv, &o, 1, 1);
 	if (o.name == NULL)
 		return cli_usage(self, "a project needs --name \"...\"");
-	char done[256];
-	snprintf(done, sizeof(done), "project %s added", o.pos[0]);
-	return cli_do(ctx, &o, call_add, done);
-}
-
-static json_t *
-get_list(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
-{
-	return api_project_list(api, why);
+	return cli_do(ctx, &o, call_add, "project %s added", o.pos[0]);
 }
 
 static void
@@ -36,8 +27,7 @@ print_list(json_t *doc)
 	size_t i;
 	json_t *p;
 	json_array_foreach(json_object_get(doc, "projects"), i, p) {
-		printf("%-10s %s\n    members: ", json_string_value(json_object_get(p, "id")),
-		       json_string_value(json_object_get(p, "name")));
+		printf("%-10s %s\n    members: ", cli_str(p, "id"), cli_str(p, "name"));
 		cli_print_list(json_object_get(p, "members"));
 		printf("\n    stakeholders: ");
 		cli_print_list(json_object_get(p, "stakeholders"));
@@ -48,9 +38,7 @@ print_list(json_t *doc)
 static int
 project_list(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 {
-	struct cli_opts o;
-	CLI_PARSE(self, "json", argc, argv, &o, 0, 0);
-	return cli_show(ctx, &o, get_list, print_list);
+	return cli_list(ctx, self, argc, argv, api_project_list, print_list);
 }
 
 static int
@@ -71,16 +59,14 @@ call_stakeholder(struct pr_api *api, const struct cli_opts *o, struct pr_why *wh
 	return api_project_stakeholder(api, o->pos[0], o->pos[1], why);
 }
 
-/* grant / revoke / stakeholder: two names, one call, one line of output. */
+/* grant / revoke / stakeholder: ID and a name; fmt takes the name first. */
 static int
 project_pair(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv,
              cli_call_fn call, const char *fmt)
 {
 	struct cli_opts o;
 	CLI_PARSE(self, "", argc, argv, &o, 2, 2);
-	char done[512];
-	snprintf(done, sizeof(done), fmt, o.pos[1], o.pos[0]);
-	return cli_do(ctx, &o, call, done);
+	return cli_do(ctx, &o, call, fmt, o.pos[1], o.pos[0]);
 }
 
 static int

@@ -16,7 +16,7 @@
 #include "core/settings.h"
 
 static json_t *
-get_settings(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
+get_settings(struct pr_api *api, struct pr_why *why)
 {
 	return api_settings_json(api_settings(api));
 }
@@ -27,17 +27,13 @@ print_settings(json_t *doc)
 	size_t i;
 	json_t *s;
 	json_array_foreach(json_object_get(doc, "settings"), i, s)
-		printf("%-26s = %-30s (%s)\n", json_string_value(json_object_get(s, "name")),
-		       json_string_value(json_object_get(s, "value")),
-		       json_string_value(json_object_get(s, "source")));
+		printf("%-26s = %-30s (%s)\n", cli_str(s, "name"), cli_str(s, "value"), cli_str(s, "source"));
 }
 
 static int
 settings_show(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 {
-	struct cli_opts o;
-	CLI_PARSE(self, "json", argc, argv, &o, 0, 0);
-	return cli_show(ctx, &o, get_settings, print_settings);
+	return cli_list(ctx, self, argc, argv, get_settings, print_settings);
 }
 
 static int
@@ -59,9 +55,7 @@ settings_set_cmd(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char
 	const struct setting_def *d = settings_def(o.pos[0]);
 	if (d == NULL)
 		return cli_usage(self, "unknown setting '%s' (see `postroom settings show`)", o.pos[0]);
-	char done[512];
-	snprintf(done, sizeof(done), "%s set to %s", o.pos[0], d->secret ? "********" : o.pos[1]);
-	int rc = cli_do(ctx, &o, call_set, done);
+	int rc = cli_do(ctx, &o, call_set, "%s set to %s", o.pos[0], d->secret ? "********" : o.pos[1]);
 	if (rc == EX_OK && strcmp(o.pos[0], "smtp_listen") == 0)
 		printf("restart `postroom serve` for a new listen address to take effect\n");
 	return rc;

@@ -1,7 +1,6 @@
 /* cli_stakeholder.c - `postroom stakeholder add|list`: people outside the
  * organisation whose replies are accepted into a project's threads. */
 #include <stdio.h>
-#include <sysexits.h>
 
 #include "api/postroom.h"
 #include "cli/cli_private.h"
@@ -20,15 +19,7 @@ stakeholder_add(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char 
 	CLI_PARSE(self, "email", argc, argv, &o, 1, 1);
 	if (o.nemail == 0)
 		return cli_usage(self, "a stakeholder needs at least one --email ADDR");
-	char done[512];
-	snprintf(done, sizeof(done), "stakeholder %s added", o.pos[0]);
-	return cli_do(ctx, &o, call_add, done);
-}
-
-static json_t *
-get_list(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
-{
-	return api_stakeholder_list(api, why);
+	return cli_do(ctx, &o, call_add, "stakeholder %s added", o.pos[0]);
 }
 
 static void
@@ -37,7 +28,7 @@ print_list(json_t *doc)
 	size_t i;
 	json_t *k;
 	json_array_foreach(json_object_get(doc, "stakeholders"), i, k) {
-		printf("%-24s ", json_string_value(json_object_get(k, "name")));
+		printf("%-24s ", cli_str(k, "name"));
 		cli_print_list(json_object_get(k, "emails"));
 		printf("\n");
 	}
@@ -46,9 +37,7 @@ print_list(json_t *doc)
 static int
 stakeholder_list(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 {
-	struct cli_opts o;
-	CLI_PARSE(self, "json", argc, argv, &o, 0, 0);
-	return cli_show(ctx, &o, get_list, print_list);
+	return cli_list(ctx, self, argc, argv, api_stakeholder_list, print_list);
 }
 
 static const struct cli_sub subs[] = {

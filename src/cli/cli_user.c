@@ -2,7 +2,6 @@
  * organisation and the addresses they send from. */
 #include <stdio.h>
 #include <string.h>
-#include <sysexits.h>
 
 #include "api/postroom.h"
 #include "cli/cli_private.h"
@@ -21,9 +20,7 @@ user_add(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 	CLI_PARSE(self, "email,display", argc, argv, &o, 1, 1);
 	if (o.nemail == 0)
 		return cli_usage(self, "a user needs at least one --email ADDR");
-	char done[256];
-	snprintf(done, sizeof(done), "user %s added", o.pos[0]);
-	return cli_do(ctx, &o, call_add, done);
+	return cli_do(ctx, &o, call_add, "user %s added", o.pos[0]);
 }
 
 static int
@@ -35,11 +32,7 @@ call_remove(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 static int
 user_remove(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 {
-	struct cli_opts o;
-	CLI_PARSE(self, "", argc, argv, &o, 1, 1);
-	char done[256];
-	snprintf(done, sizeof(done), "user %s removed", o.pos[0]);
-	return cli_do(ctx, &o, call_remove, done);
+	return cli_do_named(ctx, self, argc, argv, call_remove, "user %s removed");
 }
 
 static int
@@ -58,18 +51,9 @@ call_enable(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 static int
 user_activity(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 {
-	struct cli_opts o;
-	CLI_PARSE(self, "", argc, argv, &o, 1, 1);
-	bool enable = strcmp(self->name, "enable") == 0;
-	char done[256];
-	snprintf(done, sizeof(done), "user %s %s", o.pos[0], enable ? "enabled" : "disabled");
-	return cli_do(ctx, &o, enable ? call_enable : call_disable, done);
-}
-
-static json_t *
-get_list(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
-{
-	return api_user_list(api, why);
+	if (strcmp(self->name, "enable") == 0)
+		return cli_do_named(ctx, self, argc, argv, call_enable, "user %s enabled");
+	return cli_do_named(ctx, self, argc, argv, call_disable, "user %s disabled");
 }
 
 static void
@@ -78,8 +62,7 @@ print_list(json_t *doc)
 	size_t i;
 	json_t *u;
 	json_array_foreach(json_object_get(doc, "users"), i, u) {
-		const char *display = json_string_value(json_object_get(u, "display"));
-		printf("%-16s %-24s ", json_string_value(json_object_get(u, "name")), display ? display : "");
+		printf("%-16s %-24s ", cli_str(u, "name"), cli_str(u, "display"));
 		cli_print_list(json_object_get(u, "emails"));
 		printf("%s\n", json_is_true(json_object_get(u, "active")) ? "" : "  (inactive)");
 	}
@@ -88,9 +71,7 @@ print_list(json_t *doc)
 static int
 user_list(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 {
-	struct cli_opts o;
-	CLI_PARSE(self, "json", argc, argv, &o, 0, 0);
-	return cli_show(ctx, &o, get_list, print_list);
+	return cli_list(ctx, self, argc, argv, api_user_list, print_list);
 }
 
 static const struct cli_sub subs[] = {

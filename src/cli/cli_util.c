@@ -198,8 +198,21 @@ cli_print_list(json_t *arr)
 		printf("%s%s", i ? ", " : "", json_string_value(v));
 }
 
+const char *
+cli_str(json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	return s ? s : "";
+}
+
+long long
+cli_int(json_t *obj, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(obj, key));
+}
+
 int
-cli_do(struct cli_ctx *ctx, const struct cli_opts *o, cli_call_fn call, const char *done)
+cli_run(struct cli_ctx *ctx, const struct cli_opts *o, cli_call_fn call)
 {
 	int rc;
 	struct pr_why why;
@@ -207,15 +220,32 @@ cli_do(struct cli_ctx *ctx, const struct cli_opts *o, cli_call_fn call, const ch
 	struct pr_api *api = cli_api(ctx, &rc);
 	if (api == NULL)
 		return rc;
-	if (call(api, o, &why) < 0) {
-		rc = cli_fail(&why, NULL);
-	} else {
-		rc = EX_OK;
-		if (done)
-			printf("%s\n", done);
-	}
+	rc = call(api, o, &why) < 0 ? cli_fail(&why, NULL) : EX_OK;
 	api_close(&api);
 	return rc;
+}
+
+int
+cli_do(struct cli_ctx *ctx, const struct cli_opts *o, cli_call_fn call, const char *done_fmt, ...)
+{
+	int rc = cli_run(ctx, o, call);
+	if (rc == EX_OK) {
+		va_list ap;
+		va_start(ap, done_fmt);
+		vprintf(done_fmt, ap);
+		va_end(ap);
+		putchar('\n');
+	}
+	return rc;
+}
+
+int
+cli_do_named(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv,
+             cli_call_fn call, const char *done_fmt)
+{
+	struct cli_opts o;
+	CLI_PARSE(self, "", argc, argv, &o, 1, 1);
+	return cli_do(ctx, &o, call, done_fmt, o.pos[0]);
 }
 
 int
@@ -239,4 +269,28 @@ cli_show(struct cli_ctx *ctx, const struct cli_opts *o, cli_get_fn get, void (*p
 	}
 	api_close(&api);
 	return rc;
+}
+
+/* cli_list's list() travels to get_listed in o->data; wrapped in a struct
+ * because C has no portable cast between function and data pointers. */
+struct list_call {
+	cli_list_fn list;
+};
+
+static json_t *
+get_listed(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
+{
+	const struct list_call *c = o->data;
+	return c->list(api, why);
+}
+
+int
+cli_list(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv, cli_list_fn list,
+         void (*print)(json_t *doc))
+{
+	struct cli_opts o;
+	CLI_PARSE(self, "json", argc, argv, &o, 0, 0);
+	struct list_call c = {list};
+	o.data = &c;
+	return cli_show(ctx, &o, get_listed, print);
 }

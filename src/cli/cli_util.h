@@ -35,6 +35,7 @@ struct cli_opts {
 	int nemail;
 	const char *display, *name, *project, *user, *since, *verdict, *sender, *output, *stakeholder;
 	bool json, raw, unassigned, fallback;
+	void *data;     /* what a command hands its callback beyond the options (NULL) */
 };
 /* allowed: the long option names this sub-command accepts, comma
  * separated ("email,display"); --help is always accepted.  Between min_pos
@@ -58,17 +59,31 @@ int cli_exit_code(enum pr_err e);
 /* Open the API over ctx's store and config; NULL after printing the error
  * (*rc_r holds the exit code). */
 struct pr_api *cli_api(struct cli_ctx *ctx, int *rc_r);
-/* Open the API, run call, close.  On success print `done` (if not NULL)
- * and return EX_OK; else print the error and return its exit code. */
+/* Open the API, run call, close: EX_OK, or the error printed and its
+ * exit code. */
 typedef int (*cli_call_fn)(struct pr_api *api, const struct cli_opts *o, struct pr_why *why);
-int cli_do(struct cli_ctx *ctx, const struct cli_opts *o, cli_call_fn call, const char *done);
+int cli_run(struct cli_ctx *ctx, const struct cli_opts *o, cli_call_fn call);
+/* cli_run, and on success print done_fmt ("user %s added") and a newline. */
+int cli_do(struct cli_ctx *ctx, const struct cli_opts *o, cli_call_fn call, const char *done_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A sub-command of exactly one name and no options (`domain remove D`):
+ * parse, cli_do, with the name filled into done_fmt. */
+int cli_do_named(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv,
+                 cli_call_fn call, const char *done_fmt);
 /* Open the API, fetch a document, print it as JSON or with print(). */
 typedef json_t *(*cli_get_fn)(struct pr_api *api, const struct cli_opts *o, struct pr_why *why);
 int cli_show(struct cli_ctx *ctx, const struct cli_opts *o, cli_get_fn get, void (*print)(json_t *doc));
+/* A `NOUN list [--json]` sub-command: parse, then cli_show of list(). */
+typedef json_t *(*cli_list_fn)(struct pr_api *api, struct pr_why *why);
+int cli_list(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv, cli_list_fn list,
+             void (*print)(json_t *doc));
 /* Print a JSON document (compact keys order kept, indent 2) on stdout. */
 int cli_print_json(json_t *doc);
 /* A JSON array of strings as "a, b, c" (static-free: written to stdout). */
 void cli_print_list(json_t *arr);
+/* obj[key] as text ("" if absent or not a string) or as a number (0). */
+const char *cli_str(json_t *obj, const char *key);
+long long cli_int(json_t *obj, const char *key);
 
 /* The noun commands (one file each); argv[0] is the noun. */
 int cli_user(struct cli_ctx *ctx, int argc, char **argv);

@@ -1,7 +1,9 @@
 /* store_sqlite.c - the embedded SQLite backend: connection, schema,
- * statement cache, error mapping, settings.  Directory calls live in
- * store_sqlite_dir.c, messages and the group commit in store_sqlite_msg.c,
- * the intake log in store_sqlite_log.c.
+ * settings.  The statement cache, error mapping and row helpers live in
+ * store_sqlite_stmt.c, directory calls in store_sqlite_dir.c and
+ * store_sqlite_alias.c, messages and the group commit in
+ * store_sqlite_msg.c, reading them back in store_sqlite_read.c, the
+ * intake log in store_sqlite_log.c.
  *
  * Durability: WAL journal with synchronous=FULL, so a COMMIT returns only
  * after the WAL is fsynced; that is what lets SMTP answer 250 after commit.
@@ -14,7 +16,7 @@
  */
 #include "store/store.h"
 
-#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,195 +71,6 @@ static const char *const migrations[] = {
 	"CREATE INDEX intake_log_msg ON intake_log(message_id);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
-
-int
-sq_fail(struct store *st, int rc, const char *what, struct pr_why *why)
-{
-	int prim = rc & 0xff;
-	const char *msg = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
-	if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
-		pr_why_set(why, PR_E_STORE_BUSY, "%s: the store is busy (%s)", what, msg);
-	else
-		pr_why_set(why, PR_E_STORE_FAILED, "%s: %s", what, msg);
-	return -1;
-}
-
-sqlite3_stmt *
-sq_prep(struct store *st, const char *sql, struct pr_why *why)
-{
-	for (int i = 0; i < st->ncache; i++)
-		if (st->cache[i].sql == sql)
-			return st->cache[i].stmt;
-	sqlite3_stmt *s = NULL;
-	int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
-	if (rc != SQLITE_OK) {
-		sq_fail(st, rc, "preparing a query", why);
-		return NULL;
-	}
-	if (st->ncache == SQ_MAX_STMTS)
-		pr_panic("store: more than %d distinct statements; raise SQ_MAX_STMTS", SQ_MAX_STMTS);
-	st->cache[st->ncache].sql = sql;
-	st->cache[st->ncache++].stmt = s;
-	return s;
-}
-
-void
-sq_done(sqlite3_stmt *s)
-{
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-}
-
-int
-sq_step_done(struct store *st, sqlite3_stmt *s, const char *what, struct pr_why *why)
-{
-	int rc = sqlite3_step(s);
-	int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(st, rc, what, why);
-	sq_done(s);
-	return ret;
-}
-
-int
-sq_step_insert(struct store *st, sqlite3_stmt *s, const char *exists, struct pr_why *why)
-{
-	int rc = sqlite3_step(s);
-	sq_done(s);
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
-		pr_why_set(why, PR_E_EXISTS, "%s", exists);
-		return -1;
-	}
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
-		pr_why_set(why, PR_E_NOT_FOUND, "a referenced item does not exist");
-		return -1;
-	}
-	return sq_fail(st, rc, "storing", why);
-}
-
-void *
-sq_grow(struct arena *a, void *arr, size_t n, size_t *cap, size_t elem)
-{
-	if (n < *cap)
-		return arr;
-	size_t ncap = *cap ? *cap * 2 : 16;
-	void *nv = arena_alloc(a, ncap * elem);
-	if (n)
-		memcpy(nv, arr, n * elem);
-	*cap = ncap;
-	return nv;
-}
-
-int
-sq_collect(struct store *st, struct arena *a, sqlite3_stmt *s, size_t elem, sq_read_fn read,
-           void *out, size_t *n, const char *what, struct pr_why *why)
-{
-	void **arr = out;
-	size_t cap = 0;
-	int rc;
-	*arr = NULL;
-	*n = 0;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		*arr = sq_grow(a, *arr, *n, &cap, elem);
-		read(a, s, (char *)*arr + elem * (*n)++);
-	}
-	sq_done(s);
-	return rc == SQLITE_DONE ? 0 : sq_fail(st, rc, what, why);
-}
-
-int
-sq_one(struct store *st, struct arena *a, sqlite3_stmt *s, sq_read_fn read, void *out,
-       const char *what, struct pr_why *why)
-{
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		read(a, s, out);
-	sq_done(s);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? 1 : sq_fail(st, rc, what, why);
-}
-
-int
-sq_exec(struct store *st, const char *sql, struct pr_why *why)
-{
-	int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? 0 : sq_fail(st, rc, sql, why);
-}
-
-int sq_begin(struct store *st, struct pr_why *why) { return sq_exec(st, "BEGIN IMMEDIATE", why); }
-
-int
-sq_commit(struct store *st, struct pr_why *why)
-{
-	if (sq_exec(st, "COMMIT", why) == 0)
-		return 0;
-	sq_rollback(st);
-	return -1;
-}
-
-void
-sq_rollback(struct store *st)
-{
-	if (!sqlite3_get_autocommit(st->db))
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-void
-sq_bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v == NULL)
-		sqlite3_bind_null(s, i);
-	else
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-}
-
-const char *
-sq_col_text(struct arena *a, sqlite3_stmt *s, int col)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-	if (t == NULL)
-		return NULL;
-	return arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(s, col));
-}
-
-const char *
-sq_col_str(struct arena *a, sqlite3_stmt *s, int col)
-{
-	const char *t = sq_col_text(a, s, col);
-	return t ? t : "";
-}
-
-void
-sq_split(struct arena *a, const char *joined, const char ***out, size_t *n)
-{
-	*out = NULL;
-	*n = 0;
-	if (joined == NULL || *joined == '\0')
-		return;
-	size_t count = 1;
-	for (const char *p = joined; *p; p++)
-		count += *p == '\n';
-	const char **v = arena_alloc(a, count * sizeof(*v));
-	const char *p = joined;
-	for (size_t i = 0; i < count; i++) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		v[i] = arena_strndup(a, p, len);
-		p += len + 1;
-	}
-	*out = v;
-	*n = count;
-}
-
-char *
-sq_lower(struct arena *a, const char *s)
-{
-	char *d = arena_strdup(a, s ? s : "");
-	for (char *p = d; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return d;
-}
 
 static int
 pragma_int(struct store *st, const char *sql, int *v, struct pr_why *why)
@@ -385,25 +198,20 @@ store_is_empty(struct store *st, bool *empty_r, struct pr_why *why)
 	return rc == SQLITE_ROW ? 0 : sq_fail(st, rc, "counting the directory", why);
 }
 
+static void
+read_setting(struct arena *a, sqlite3_stmt *s, void *p)
+{
+	struct store_setting *kv = p;
+	kv->key = sq_col_str(a, s, 0);
+	kv->value = sq_col_str(a, s, 1);
+}
+
 int
 store_settings_load(struct store *st, struct arena *a, struct store_setting **out, size_t *n,
                     struct pr_why *why)
 {
 	static const char sql[] = "SELECT key, value FROM settings ORDER BY key";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	*out = NULL;
-	*n = 0;
-	if (s == NULL)
-		return -1;
-	size_t cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		*out = sq_grow(a, *out, *n, &cap, sizeof(**out));
-		(*out)[*n].key = sq_col_str(a, s, 0);
-		(*out)[(*n)++].value = sq_col_str(a, s, 1);
-	}
-	sq_done(s);
-	return rc == SQLITE_DONE ? 0 : sq_fail(st, rc, "reading settings", why);
+	return sq_list(st, a, sql, sizeof(**out), read_setting, out, n, "reading settings", why);
 }
 
 int

@@ -3,7 +3,8 @@
  * struct store is one SQLite connection plus a cache of prepared
  * statements keyed by the address of their SQL text (each statement is a
  * static string in the file that uses it), so a hot statement is prepared
- * once per connection and then only reset.
+ * once per connection and then only reset.  The sq_* helpers below live
+ * in store_sqlite_stmt.c unless their comment says otherwise.
  */
 #ifndef PR_STORE_SQLITE_H
 #define PR_STORE_SQLITE_H
@@ -55,9 +56,23 @@ char *sq_lower(struct arena *a, const char *s);
 
 /* Grow an arena array of elem-sized items to hold n+1; returns the array. */
 void *sq_grow(struct arena *a, void *arr, size_t n, size_t *cap, size_t elem);
-/* Step an INSERT; a UNIQUE/PRIMARY KEY clash is PR_E_EXISTS with the
- * text `exists`, a foreign key failure PR_E_NOT_FOUND. */
-int sq_step_insert(struct store *st, sqlite3_stmt *s, const char *exists, struct pr_why *why);
+/* The cached statement for sql with ?1 bound to key (the one-name lookup
+ * most directory calls make), or NULL with why. */
+sqlite3_stmt *sq_prep_key(struct store *st, const char *sql, const char *key, struct pr_why *why);
+/* Step an INSERT; a UNIQUE/PRIMARY KEY clash is PR_E_EXISTS with the text
+ * exists_fmt makes (only formatted on a clash), a foreign key failure
+ * PR_E_NOT_FOUND. */
+int sq_step_insert(struct store *st, sqlite3_stmt *s, struct pr_why *why, const char *exists_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Step a DELETE or UPDATE of one named thing: 0 if a row changed, else
+ * -1 with PR_E_NOT_FOUND and the text missing_fmt makes. */
+int sq_step_changed(struct store *st, sqlite3_stmt *s, const char *what, struct pr_why *why,
+                    const char *missing_fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Step a query once and only ask whether it found a row: 1 yes, 0 no, -1. */
+int sq_exists(struct store *st, sqlite3_stmt *s, const char *what, struct pr_why *why);
+/* Insert a link row: ?1 the text key (project, alias), ?2 an id. */
+int sq_link(struct store *st, const char *sql, const char *key, int64_t id, const char *what,
+            struct pr_why *why);
 
 /* Reads one row into the element at p. */
 typedef void (*sq_read_fn)(struct arena *a, sqlite3_stmt *s, void *p);
@@ -68,13 +83,20 @@ int sq_collect(struct store *st, struct arena *a, sqlite3_stmt *s, size_t elem, 
 /* Step a prepared, bound query once: 0 row read into out, 1 none, -1. */
 int sq_one(struct store *st, struct arena *a, sqlite3_stmt *s, sq_read_fn read, void *out,
            const char *what, struct pr_why *why);
+/* sq_collect over sql, which takes no parameters (the "list all" calls). */
+int sq_list(struct store *st, struct arena *a, const char *sql, size_t elem, sq_read_fn read,
+            void *out, size_t *n, const char *what, struct pr_why *why);
+/* sq_one over sql with ?1 bound to key (the "get one by name" calls). */
+int sq_get(struct store *st, struct arena *a, const char *sql, const char *key, sq_read_fn read,
+           void *out, const char *what, struct pr_why *why);
 
-/* Look up an id by name; 0 found, 1 none (why set to PR_E_NOT_FOUND with
- * the text "no <kind> named <name>"), -1 error. */
+/* Look up an id by name (store_sqlite_dir.c); 0 found, 1 none (why set
+ * to PR_E_NOT_FOUND with the text "no <kind> '<name>'"), -1 error. */
 int sq_user_id(struct store *st, const char *name, int64_t *id_r, struct pr_why *why);
 int sq_project_exists(struct store *st, const char *id, struct pr_why *why);
 
-/* Message-ID as stored and looked up: without <> and surrounding blanks. */
+/* Message-ID as stored and looked up: without <> and surrounding blanks
+ * (store_sqlite_msg.c). */
 const char *sq_msgid(struct arena *a, const char *msgid);
 
 /* Insert one intake-log row (store_sqlite_log.c); used by the commit too. */

@@ -34,14 +34,8 @@ add_members(struct store *st, const char *addr, const char *const *users, size_t
 	static const char sql[] = "INSERT OR IGNORE INTO alias_members(alias, user_id) VALUES(?1, ?2)";
 	for (size_t i = 0; i < n; i++) {
 		int64_t uid;
-		if (sq_user_id(st, users[i], &uid, why) != 0)
-			return -1;
-		sqlite3_stmt *s = sq_prep(st, sql, why);
-		if (s == NULL)
-			return -1;
-		sq_bind_text(s, 1, addr);
-		sqlite3_bind_int64(s, 2, uid);
-		if (sq_step_done(st, s, "adding an alias member", why) < 0)
+		if (sq_user_id(st, users[i], &uid, why) != 0 ||
+		    sq_link(st, sql, addr, uid, "adding an alias member", why) < 0)
 			return -1;
 	}
 	return 0;
@@ -56,11 +50,10 @@ store_alias_add(struct store *st, const char *address, const char *const *users,
 	char *addr = sq_lower(a, address);
 	if (sq_begin(st, why) < 0)
 		goto out;
-	sqlite3_stmt *s = sq_prep(st, sql, why);
+	sqlite3_stmt *s = sq_prep_key(st, sql, addr, why);
 	if (s == NULL)
 		goto fail;
-	sq_bind_text(s, 1, addr);
-	if (sq_step_insert(st, s, arena_printf(a, "alias %s exists already", addr), why) < 0 ||
+	if (sq_step_insert(st, s, why, "alias %s exists already", addr) < 0 ||
 	    add_members(st, addr, users, nusers, why) < 0)
 		goto fail;
 	arena_free(&a);
@@ -76,16 +69,8 @@ int
 store_alias_remove(struct store *st, const char *address, struct pr_why *why)
 {
 	static const char sql[] = "DELETE FROM aliases WHERE address = lower(?1)";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	if (s == NULL)
-		return -1;
-	sq_bind_text(s, 1, address);
-	if (sq_step_done(st, s, "removing an alias", why) < 0)
-		return -1;
-	if (sqlite3_changes(st->db) > 0)
-		return 0;
-	pr_why_set(why, PR_E_NOT_FOUND, "no alias %s", address);
-	return -1;
+	sqlite3_stmt *s = sq_prep_key(st, sql, address, why);
+	return s ? sq_step_changed(st, s, "removing an alias", why, "no alias %s", address) : -1;
 }
 
 int
@@ -93,9 +78,7 @@ store_alias_list(struct store *st, struct arena *a, struct store_alias **out, si
                  struct pr_why *why)
 {
 	static const char sql[] = ALIAS_COLS "ORDER BY a.address";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	*n = 0;
-	return s ? sq_collect(st, a, s, sizeof(**out), read_alias, out, n, "listing aliases", why) : -1;
+	return sq_list(st, a, sql, sizeof(**out), read_alias, out, n, "listing aliases", why);
 }
 
 int
@@ -103,11 +86,7 @@ store_alias_get(struct store *st, struct arena *a, const char *address,
                 struct store_alias *out, struct pr_why *why)
 {
 	static const char sql[] = ALIAS_COLS "WHERE a.address = lower(?1)";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	if (s == NULL)
-		return -1;
-	sq_bind_text(s, 1, address);
-	return sq_one(st, a, s, read_alias, out, "looking up an alias", why);
+	return sq_get(st, a, sql, address, read_alias, out, "looking up an alias", why);
 }
 
 /* ---- domains ---- */
@@ -116,29 +95,16 @@ int
 store_domain_add(struct store *st, const char *domain, struct pr_why *why)
 {
 	static const char sql[] = "INSERT INTO domains(name) VALUES(lower(?1))";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	if (s == NULL)
-		return -1;
-	sq_bind_text(s, 1, domain);
-	char exists[300];
-	snprintf(exists, sizeof(exists), "domain %s is served already", domain);
-	return sq_step_insert(st, s, exists, why);
+	sqlite3_stmt *s = sq_prep_key(st, sql, domain, why);
+	return s ? sq_step_insert(st, s, why, "domain %s is served already", domain) : -1;
 }
 
 int
 store_domain_remove(struct store *st, const char *domain, struct pr_why *why)
 {
 	static const char sql[] = "DELETE FROM domains WHERE name = lower(?1)";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	if (s == NULL)
-		return -1;
-	sq_bind_text(s, 1, domain);
-	if (sq_step_done(st, s, "removing a domain", why) < 0)
-		return -1;
-	if (sqlite3_changes(st->db) > 0)
-		return 0;
-	pr_why_set(why, PR_E_NOT_FOUND, "domain %s is not served", domain);
-	return -1;
+	sqlite3_stmt *s = sq_prep_key(st, sql, domain, why);
+	return s ? sq_step_changed(st, s, "removing a domain", why, "domain %s is not served", domain) : -1;
 }
 
 int
@@ -146,22 +112,13 @@ store_domain_list(struct store *st, struct arena *a, const char ***out, size_t *
                   struct pr_why *why)
 {
 	static const char sql[] = "SELECT name FROM domains ORDER BY name";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	*n = 0;
-	return s ? sq_collect(st, a, s, sizeof(**out), read_domain, out, n, "listing domains", why) : -1;
+	return sq_list(st, a, sql, sizeof(**out), read_domain, out, n, "listing domains", why);
 }
 
 int
 store_domain_served(struct store *st, const char *domain, struct pr_why *why)
 {
 	static const char sql[] = "SELECT 1 FROM domains WHERE name = lower(?1)";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	if (s == NULL)
-		return -1;
-	sq_bind_text(s, 1, domain);
-	int rc = sqlite3_step(s);
-	sq_done(s);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : sq_fail(st, rc, "looking up a domain", why);
+	sqlite3_stmt *s = sq_prep_key(st, sql, domain, why);
+	return s ? sq_exists(st, s, "looking up a domain", why) : -1;
 }

@@ -23,10 +23,9 @@ static int
 lookup_id(struct store *st, const char *sql, const char *key, const char *what, int64_t *id_r,
           struct pr_why *why)
 {
-	sqlite3_stmt *s = sq_prep(st, sql, why);
+	sqlite3_stmt *s = sq_prep_key(st, sql, key, why);
 	if (s == NULL)
 		return -1;
-	sq_bind_text(s, 1, key);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW && id_r != NULL)
 		*id_r = sqlite3_column_int64(s, 0);
@@ -61,18 +60,23 @@ sq_project_exists(struct store *st, const char *id, struct pr_why *why)
 	return lookup_id(st, "SELECT 1 FROM projects WHERE id = ?1", id, "project", NULL, why);
 }
 
-/* A statement that deletes or updates one named thing: 0 if it did,
- * PR_E_NOT_FOUND with `missing` if nothing matched. */
-static int
-step_changed(struct store *st, sqlite3_stmt *s, const char *missing, struct pr_why *why)
-{
-	if (sq_step_done(st, s, "changing the directory", why) < 0)
-		return -1;
-	if (sqlite3_changes(st->db) > 0)
-		return 0;
-	pr_why_set(why, PR_E_NOT_FOUND, "%s", missing);
-	return -1;
-}
+/* ---- users and stakeholders: a name with the addresses it sends from ---- */
+
+/* What differs between adding a user and adding a stakeholder. */
+struct owner_sql {
+	const char *kind;           /* "user", "stakeholder": for messages */
+	const char *insert;         /* ?1 name [, ?2 display] */
+	const char *insert_email;   /* ?1 address, ?2 the new owner's id */
+};
+
+static const struct owner_sql user_sql = {
+	"user", "INSERT INTO users(name, display) VALUES(?1, ?2)",
+	"INSERT INTO user_emails(address, user_id) VALUES(?1, ?2)",
+};
+static const struct owner_sql stakeholder_sql = {
+	"stakeholder", "INSERT INTO stakeholders(name) VALUES(?1)",
+	"INSERT INTO stakeholder_emails(address, stakeholder_id) VALUES(?1, ?2)",
+};
 
 /* Insert each address for an owner (user or stakeholder) id. */
 static int
@@ -82,18 +86,39 @@ add_emails(struct store *st, const char *sql, int64_t owner, const char *const *
 	struct arena *a = arena_new();
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		sqlite3_stmt *s = sq_prep(st, sql, why);
+		sqlite3_stmt *s = sq_prep_key(st, sql, sq_lower(a, emails[i]), why);
 		if (s == NULL) {
 			rc = -1;
 			break;
 		}
-		sq_bind_text(s, 1, sq_lower(a, emails[i]));
 		sqlite3_bind_int64(s, 2, owner);
-		char *msg = arena_printf(a, "the address %s is taken already", emails[i]);
-		rc = sq_step_insert(st, s, msg, why);
+		rc = sq_step_insert(st, s, why, "the address %s is taken already", emails[i]);
 	}
 	arena_free(&a);
 	return rc;
+}
+
+/* The owner and its addresses in one transaction, so a taken address
+ * leaves no half-added owner behind.  display is bound only when not NULL
+ * (stakeholders have none). */
+static int
+add_owner(struct store *st, const struct owner_sql *q, const char *name, const char *display,
+          const char *const *emails, size_t n, struct pr_why *why)
+{
+	if (sq_begin(st, why) < 0)
+		return -1;
+	sqlite3_stmt *s = sq_prep_key(st, q->insert, name, why);
+	if (s == NULL)
+		goto fail;
+	if (display != NULL)
+		sq_bind_text(s, 2, display);
+	if (sq_step_insert(st, s, why, "a %s named '%s' exists already", q->kind, name) < 0 ||
+	    add_emails(st, q->insert_email, sqlite3_last_insert_rowid(st->db), emails, n, why) < 0)
+		goto fail;
+	return sq_commit(st, why);
+fail:
+	sq_rollback(st);
+	return -1;
 }
 
 /* ---- users ---- */
@@ -117,51 +142,26 @@ int
 store_user_add(struct store *st, const char *name, const char *display,
                const char *const *emails, size_t nemails, struct pr_why *why)
 {
-	static const char ins[] = "INSERT INTO users(name, display) VALUES(?1, ?2)";
-	static const char mail[] = "INSERT INTO user_emails(address, user_id) VALUES(?1, ?2)";
-	if (sq_begin(st, why) < 0)
-		return -1;
-	sqlite3_stmt *s = sq_prep(st, ins, why);
-	if (s == NULL)
-		goto fail;
-	sq_bind_text(s, 1, name);
-	sq_bind_text(s, 2, display ? display : "");
-	char exists[300];
-	snprintf(exists, sizeof(exists), "a user named '%s' exists already", name);
-	if (sq_step_insert(st, s, exists, why) < 0 ||
-	    add_emails(st, mail, sqlite3_last_insert_rowid(st->db), emails, nemails, why) < 0)
-		goto fail;
-	return sq_commit(st, why);
-fail:
-	sq_rollback(st);
-	return -1;
+	return add_owner(st, &user_sql, name, display ? display : "", emails, nemails, why);
 }
 
 int
 store_user_remove(struct store *st, const char *name, struct pr_why *why)
 {
 	static const char sql[] = "DELETE FROM users WHERE name = ?1";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	if (s == NULL)
-		return -1;
-	sq_bind_text(s, 1, name);
-	char missing[300];
-	snprintf(missing, sizeof(missing), "no user named '%s'", name);
-	return step_changed(st, s, missing, why);
+	sqlite3_stmt *s = sq_prep_key(st, sql, name, why);
+	return s ? sq_step_changed(st, s, "changing the directory", why, "no user named '%s'", name) : -1;
 }
 
 int
 store_user_set_active(struct store *st, const char *name, bool active, struct pr_why *why)
 {
 	static const char sql[] = "UPDATE users SET active = ?2 WHERE name = ?1";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
+	sqlite3_stmt *s = sq_prep_key(st, sql, name, why);
 	if (s == NULL)
 		return -1;
-	sq_bind_text(s, 1, name);
 	sqlite3_bind_int(s, 2, active);
-	char missing[300];
-	snprintf(missing, sizeof(missing), "no user named '%s'", name);
-	return step_changed(st, s, missing, why);
+	return sq_step_changed(st, s, "changing the directory", why, "no user named '%s'", name);
 }
 
 int
@@ -169,21 +169,7 @@ store_user_list(struct store *st, struct arena *a, struct store_user **out, size
                 struct pr_why *why)
 {
 	static const char sql[] = USER_COLS "ORDER BY u.name";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	*n = 0;
-	return s ? sq_collect(st, a, s, sizeof(**out), read_user, out, n, "listing users", why) : -1;
-}
-
-/* Run a one-row user query with ?1 bound to key: 0 found, 1 none. */
-static int
-user_one(struct store *st, struct arena *a, const char *sql, const char *key,
-         struct store_user *out, struct pr_why *why)
-{
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	if (s == NULL)
-		return -1;
-	sq_bind_text(s, 1, key);
-	return sq_one(st, a, s, read_user, out, "looking up a user", why);
+	return sq_list(st, a, sql, sizeof(**out), read_user, out, n, "listing users", why);
 }
 
 int
@@ -192,7 +178,7 @@ store_user_by_email(struct store *st, struct arena *a, const char *email,
 {
 	static const char sql[] = USER_COLS
 		"WHERE u.id = (SELECT user_id FROM user_emails WHERE address = lower(?1))";
-	return user_one(st, a, sql, email, out, why);
+	return sq_get(st, a, sql, email, read_user, out, "looking up a user", why);
 }
 
 int
@@ -200,7 +186,7 @@ store_user_get(struct store *st, struct arena *a, const char *name,
                struct store_user *out, struct pr_why *why)
 {
 	static const char sql[] = USER_COLS "WHERE u.name = ?1";
-	return user_one(st, a, sql, name, out, why);
+	return sq_get(st, a, sql, name, read_user, out, "looking up a user", why);
 }
 
 /* ---- projects ---- */
@@ -227,14 +213,11 @@ int
 store_project_add(struct store *st, const char *id, const char *name, struct pr_why *why)
 {
 	static const char sql[] = "INSERT INTO projects(id, name) VALUES(?1, ?2)";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
+	sqlite3_stmt *s = sq_prep_key(st, sql, id, why);
 	if (s == NULL)
 		return -1;
-	sq_bind_text(s, 1, id);
 	sq_bind_text(s, 2, name ? name : "");
-	char exists[300];
-	snprintf(exists, sizeof(exists), "project %s exists already", id);
-	return sq_step_insert(st, s, exists, why);
+	return sq_step_insert(st, s, why, "project %s exists already", id);
 }
 
 int
@@ -243,9 +226,7 @@ store_project_list(struct store *st, struct arena *a, struct store_project **out
 {
 	/* Numeric ids sort as numbers, then the rest by text. */
 	static const char sql[] = PROJECT_COLS "ORDER BY length(p.id), p.id";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	*n = 0;
-	return s ? sq_collect(st, a, s, sizeof(**out), read_project, out, n, "listing projects", why) : -1;
+	return sq_list(st, a, sql, sizeof(**out), read_project, out, n, "listing projects", why);
 }
 
 int
@@ -253,11 +234,7 @@ store_project_get(struct store *st, struct arena *a, const char *id,
                   struct store_project *out, struct pr_why *why)
 {
 	static const char sql[] = PROJECT_COLS "WHERE p.id = ?1";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	if (s == NULL)
-		return -1;
-	sq_bind_text(s, 1, id);
-	return sq_one(st, a, s, read_project, out, "looking up a project", why);
+	return sq_get(st, a, sql, id, read_project, out, "looking up a project", why);
 }
 
 int
@@ -267,12 +244,7 @@ store_project_grant(struct store *st, const char *id, const char *user, struct p
 	int64_t uid;
 	if (sq_project_exists(st, id, why) != 0 || sq_user_id(st, user, &uid, why) != 0)
 		return -1;
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	if (s == NULL)
-		return -1;
-	sq_bind_text(s, 1, id);
-	sqlite3_bind_int64(s, 2, uid);
-	return sq_step_done(st, s, "granting access", why);
+	return sq_link(st, sql, id, uid, "granting access", why);
 }
 
 int
@@ -283,14 +255,12 @@ store_project_revoke(struct store *st, const char *id, const char *user, struct 
 	int64_t uid;
 	if (sq_project_exists(st, id, why) != 0 || sq_user_id(st, user, &uid, why) != 0)
 		return -1;
-	sqlite3_stmt *s = sq_prep(st, sql, why);
+	sqlite3_stmt *s = sq_prep_key(st, sql, id, why);
 	if (s == NULL)
 		return -1;
-	sq_bind_text(s, 1, id);
 	sq_bind_text(s, 2, user);
-	char missing[300];
-	snprintf(missing, sizeof(missing), "%s is not a member of project %s", user, id);
-	return step_changed(st, s, missing, why);
+	return sq_step_changed(st, s, "changing the directory", why,
+	                       "%s is not a member of project %s", user, id);
 }
 
 int
@@ -298,16 +268,11 @@ store_project_is_member(struct store *st, const char *id, const char *user, stru
 {
 	static const char sql[] = "SELECT 1 FROM project_members m JOIN users u ON u.id = m.user_id"
 	                          " WHERE m.project_id = ?1 AND u.name = ?2";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
+	sqlite3_stmt *s = sq_prep_key(st, sql, id, why);
 	if (s == NULL)
 		return -1;
-	sq_bind_text(s, 1, id);
 	sq_bind_text(s, 2, user);
-	int rc = sqlite3_step(s);
-	sq_done(s);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : sq_fail(st, rc, "checking membership", why);
+	return sq_exists(st, s, "checking membership", why);
 }
 
 /* ---- stakeholders ---- */
@@ -330,23 +295,7 @@ int
 store_stakeholder_add(struct store *st, const char *name, const char *const *emails, size_t n,
                       struct pr_why *why)
 {
-	static const char ins[] = "INSERT INTO stakeholders(name) VALUES(?1)";
-	static const char mail[] = "INSERT INTO stakeholder_emails(address, stakeholder_id) VALUES(?1, ?2)";
-	if (sq_begin(st, why) < 0)
-		return -1;
-	sqlite3_stmt *s = sq_prep(st, ins, why);
-	if (s == NULL)
-		goto fail;
-	sq_bind_text(s, 1, name);
-	char exists[300];
-	snprintf(exists, sizeof(exists), "a stakeholder named '%s' exists already", name);
-	if (sq_step_insert(st, s, exists, why) < 0 ||
-	    add_emails(st, mail, sqlite3_last_insert_rowid(st->db), emails, n, why) < 0)
-		goto fail;
-	return sq_commit(st, why);
-fail:
-	sq_rollback(st);
-	return -1;
+	return add_owner(st, &stakeholder_sql, name, NULL, emails, n, why);
 }
 
 int
@@ -354,9 +303,7 @@ store_stakeholder_list(struct store *st, struct arena *a, struct store_stakehold
                        size_t *n, struct pr_why *why)
 {
 	static const char sql[] = STAKE_COLS "ORDER BY k.name";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	*n = 0;
-	return s ? sq_collect(st, a, s, sizeof(**out), read_stakeholder, out, n, "listing stakeholders", why) : -1;
+	return sq_list(st, a, sql, sizeof(**out), read_stakeholder, out, n, "listing stakeholders", why);
 }
 
 int
@@ -365,11 +312,7 @@ store_stakeholder_by_email(struct store *st, struct arena *a, const char *email,
 {
 	static const char sql[] = STAKE_COLS
 		"WHERE k.id = (SELECT stakeholder_id FROM stakeholder_emails WHERE address = lower(?1))";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	if (s == NULL)
-		return -1;
-	sq_bind_text(s, 1, email);
-	return sq_one(st, a, s, read_stakeholder, out, "looking up a stakeholder", why);
+	return sq_get(st, a, sql, email, read_stakeholder, out, "looking up a stakeholder", why);
 }
 
 int
@@ -381,10 +324,5 @@ store_project_add_stakeholder(struct store *st, const char *project, const char 
 	int64_t kid = 0;
 	if (sq_project_exists(st, project, why) != 0 || stakeholder_id(st, name, &kid, why) != 0)
 		return -1;
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	if (s == NULL)
-		return -1;
-	sq_bind_text(s, 1, project);
-	sqlite3_bind_int64(s, 2, kid);
-	return sq_step_done(st, s, "adding a stakeholder", why);
+	return sq_link(st, sql, project, kid, "adding a stakeholder", why);
 }

@@ -20,6 +20,15 @@ kind_from_name(const char *name)
 	return ROUTE_NONE;
 }
 
+/* The first message with this Message-ID: its id and thread. */
+static void
+read_ids(struct arena *a, sqlite3_stmt *s, void *p)
+{
+	int64_t *ids = p;
+	ids[0] = sqlite3_column_int64(s, 0);
+	ids[1] = sqlite3_column_int64(s, 1);
+}
+
 int
 store_message_by_msgid(struct store *st, const char *msgid, int64_t *id_r, int64_t *thread_r,
                        struct pr_why *why)
@@ -27,24 +36,14 @@ store_message_by_msgid(struct store *st, const char *msgid, int64_t *id_r, int64
 	static const char sql[] = "SELECT id, thread_id FROM messages WHERE message_id = ?1 ORDER BY id LIMIT 1";
 	struct arena *a = arena_new();
 	const char *key = sq_msgid(a, msgid);
-	sqlite3_stmt *s = key ? sq_prep(st, sql, why) : NULL;
-	int rc = SQLITE_DONE;
-	if (key && s == NULL) {
-		arena_free(&a);
-		return -1;
-	}
-	if (s) {
-		sq_bind_text(s, 1, key);
-		if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			*id_r = sqlite3_column_int64(s, 0);
-			*thread_r = sqlite3_column_int64(s, 1);
-		}
-		sq_done(s);
-	}
+	int64_t ids[2];
+	int rc = key ? sq_get(st, a, sql, key, read_ids, ids, "looking up a Message-ID", why) : 1;
 	arena_free(&a);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? 1 : sq_fail(st, rc, "looking up a Message-ID", why);
+	if (rc == 0) {
+		*id_r = ids[0];
+		*thread_r = ids[1];
+	}
+	return rc;
 }
 
 int
@@ -56,19 +55,24 @@ store_message_is_duplicate(struct store *st, const char *msgid, const char *sha2
 	const char *key = sq_msgid(a, msgid);
 	int ret = 0;
 	if (key != NULL && sha256_hex != NULL) {
-		sqlite3_stmt *s = sq_prep(st, sql, why);
-		if (s == NULL) {
-			ret = -1;
-		} else {
-			sq_bind_text(s, 1, key);
+		sqlite3_stmt *s = sq_prep_key(st, sql, key, why);
+		ret = -1;
+		if (s != NULL) {
 			sq_bind_text(s, 2, sha256_hex);
-			int rc = sqlite3_step(s);
-			sq_done(s);
-			ret = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : sq_fail(st, rc, "checking duplicates", why);
+			ret = sq_exists(st, s, "checking duplicates", why);
 		}
 	}
 	arena_free(&a);
 	return ret;
+}
+
+static void
+read_placement(struct arena *a, sqlite3_stmt *s, void *p)
+{
+	struct store_placement *pl = p;
+	pl->kind = kind_from_name((const char *)sqlite3_column_text(s, 0));
+	pl->target = sq_col_str(a, s, 1);
+	pl->via = "";
 }
 
 int
@@ -79,22 +83,12 @@ store_thread_placements(struct store *st, struct arena *a, int64_t thread_id,
 		" ON m.id = p.message_id WHERE m.thread_id = ?1 AND p.kind <> 'fallback'"
 		" GROUP BY p.kind, p.target ORDER BY min(p.rowid)";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
-	size_t cap = 0;
-	int rc;
 	*out = NULL;
 	*n = 0;
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, thread_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		*out = sq_grow(a, *out, *n, &cap, sizeof(**out));
-		struct store_placement *p = &(*out)[(*n)++];
-		p->kind = kind_from_name((const char *)sqlite3_column_text(s, 0));
-		p->target = sq_col_str(a, s, 1);
-		p->via = "";
-	}
-	sq_done(s);
-	return rc == SQLITE_DONE ? 0 : sq_fail(st, rc, "reading a thread", why);
+	return sq_collect(st, a, s, sizeof(**out), read_placement, out, n, "reading a thread", why);
 }
 
 int
@@ -109,11 +103,7 @@ store_thread_has_participant(struct store *st, int64_t thread_id, const char *ad
 		return -1;
 	sqlite3_bind_int64(s, 1, thread_id);
 	sq_bind_text(s, 2, addr);
-	int rc = sqlite3_step(s);
-	sq_done(s);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : sq_fail(st, rc, "reading a thread", why);
+	return sq_exists(st, s, "reading a thread", why);
 }
 
 #define SUMMARY_COLS "SELECT m.id, m.received_at, m.from_addr, m.subject, m.message_id, m.size," \
@@ -159,9 +149,11 @@ store_message_list(struct store *st, struct arena *a, const struct store_message
 	return sq_collect(st, a, s, sizeof(**out), read_summary, out, n, "listing messages", why);
 }
 
+/* A struct store_message without its bytes (columns 0-18). */
 static void
-read_message(struct arena *a, sqlite3_stmt *s, struct store_message *m, bool with_raw)
+read_message(struct arena *a, sqlite3_stmt *s, void *p)
 {
+	struct store_message *m = p;
 	memset(m, 0, sizeof(*m));
 	read_summary(a, s, &m->s);
 	m->source = sq_col_str(a, s, 8);
@@ -175,8 +167,14 @@ read_message(struct arena *a, sqlite3_stmt *s, struct store_message *m, bool wit
 	m->parsed_json = sq_col_text(a, s, 16);
 	m->auth_json = sq_col_text(a, s, 17);
 	m->thread_id = sqlite3_column_int64(s, 18);
-	if (!with_raw)
-		return;
+}
+
+/* read_message plus the bytes (column 19). */
+static void
+read_with_raw(struct arena *a, sqlite3_stmt *s, void *p)
+{
+	struct store_message *m = p;
+	read_message(a, s, m);
 	size_t len = (size_t)sqlite3_column_bytes(s, 19);
 	uint8_t *raw = arena_alloc(a, len + 1);
 	if (len)
@@ -199,13 +197,7 @@ message_get(struct store *st, struct arena *a, int64_t id, struct store_message 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		read_message(a, s, out, with_raw);
-	sq_done(s);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? 1 : sq_fail(st, rc, "reading a message", why);
+	return sq_one(st, a, s, with_raw ? read_with_raw : read_message, out, "reading a message", why);
 }
 
 int

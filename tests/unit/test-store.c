@@ -40,6 +40,15 @@ seed(struct store *st)
 	CHECK_INT(store_alias_add(st, "Team@firm.example", team, 2, &why), 0);
 }
 
+/* What most tests start from: a new store holding seed()'s directory. */
+static struct store *
+seeded(void)
+{
+	struct store *st = fresh();
+	seed(st);
+	return st;
+}
+
 TEST(open_refuses)
 {
 	struct pr_why why;
@@ -118,10 +127,9 @@ TEST(directory)
 
 TEST(stakeholders_and_settings)
 {
-	struct store *st = fresh();
+	struct store *st = seeded();
 	struct pr_why why;
 	struct arena *a = arena_new();
-	seed(st);
 	const char *em[] = {"Olga@Client.example"};
 	CHECK_INT(store_stakeholder_add(st, "olga", em, 1, &why), 0);
 	CHECK_INT(store_project_add_stakeholder(st, "1234", "olga", &why), 0);
@@ -175,10 +183,9 @@ make_msg(struct arena *a, const char *body, size_t len, const char *msgid, const
 
 TEST(commit_batch)
 {
-	struct store *st = fresh();
+	struct store *st = seeded();
 	struct pr_why why;
 	struct arena *a = arena_new();
-	seed(st);
 	struct store_msg *m[3];
 	for (int i = 0; i < 3; i++)
 		m[i] = make_msg(a, "Subject: x\r\n\r\nbody\r\n", 21, arena_printf(a, "<m%d@test>", i), "1234");
@@ -225,10 +232,9 @@ TEST(commit_batch)
 
 TEST(commit_failure_rolls_back)
 {
-	struct store *st = fresh();
+	struct store *st = seeded();
 	struct pr_why why;
 	struct arena *a = arena_new();
-	seed(st);
 	struct store_msg *m[2] = {make_msg(a, "x", 1, NULL, "1234"), make_msg(a, "y", 1, NULL, "1234")};
 	/* a placement row with a bad kind cannot fail; use a bad spool instead */
 	m[1]->raw = NULL;
@@ -244,10 +250,9 @@ TEST(commit_failure_rolls_back)
 
 TEST(large_spool_byte_exact)
 {
-	struct store *st = fresh();
+	struct store *st = seeded();
 	struct pr_why why;
 	struct arena *a = arena_new();
-	seed(st);
 	size_t len = 1024 * 1024 + 17;
 	uint8_t *body = malloc(len);
 	for (size_t i = 0; i < len; i++)
@@ -281,10 +286,9 @@ TEST(large_spool_byte_exact)
 
 TEST(busy)
 {
-	struct store *st = fresh();
+	struct store *st = seeded();
 	struct pr_why why;
 	struct arena *a = arena_new();
-	seed(st);
 	sqlite3 *other;
 	CHECK_INT(sqlite3_open(uri + 7, &other), SQLITE_OK);
 	CHECK_INT(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
@@ -308,10 +312,9 @@ TEST(busy)
 
 TEST(log_and_list_filters)
 {
-	struct store *st = fresh();
+	struct store *st = seeded();
 	struct pr_why why;
 	struct arena *a = arena_new();
-	seed(st);
 	struct store_msg *m = make_msg(a, "x\r\n", 3, "<l@test>", "1234");
 	CHECK_INT(store_commit_batch(st, &m, 1, &why), 0);
 	struct store_log_entry e = {0};
@@ -377,9 +380,8 @@ TEST(log_and_list_filters)
 
 TEST(reopen_keeps_data)
 {
-	struct store *st = fresh();
+	struct store *st = seeded();
 	struct pr_why why;
-	seed(st);
 	store_close(&st);
 	CHECK(st == NULL);
 	st = store_open(uri, &why);
