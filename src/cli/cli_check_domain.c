@@ -153,7 +153,7 @@ check_dkim(struct dns *d, struct arena *a, const char *domain, const char *selec
 	dkim_key_clear(&k);
 }
 
-/* --ip: what a server at ip gets (the same call intake makes). */
+/* --ip: the verdict a server at ip would receive (the same call intake makes). */
 static json_t *
 evaluate_ip(struct dns *d, struct arena *a, const char *domain, const char *ip, const char *sender,
             FILE *out)
@@ -212,7 +212,7 @@ usage(FILE *f)
 	      "Looks up and explains DOMAIN's SPF record, DMARC record and (with\n"
 	      "--selector) the DKIM key at S._domainkey.DOMAIN, using dns_server.\n"
 	      "Prints the record to add for anything missing.  --ip: the SPF result a\n"
-	      "server at IP gets (as intake would compute it).  Exit 0: all sound;\n"
+	      "server at IP would receive (as intake computes it).  Exit 0: all sound;\n"
 	      "1: something missing or broken; 75: DNS did not answer.\n", f);
 }
 
