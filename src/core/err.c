@@ -94,7 +94,7 @@ static const struct pr_err_info table[PR_E_MAX] = {
 		"nothing: the sending server will retry"},
 	[PR_E_UNREADABLE] = {"unreadable", 250, "2.0.0", "the message could not be parsed; it was kept in the Fallback mailbox",
 		"an administrator can look at it with `postroom messages show --raw`"},
-	[PR_E_DUPLICATE] = {"duplicate", 250, "2.0.0", "the same message had already arrived; it was not filed twice",
+	[PR_E_DUPLICATE] = {"duplicate", 250, "2.0.0", "the same message had already arrived; it is stored once, and filed also for any new recipients",
 		"nothing"},
 	[PR_E_AUTO_REPLY] = {"auto_reply", 250, "2.0.0", "an automatic reply or bounce; filed, never answered",
 		"nothing"},

@@ -130,59 +130,6 @@ worker_main(void *arg)
 	}
 }
 
-/* Duplicates are judged here, by the single writer, so two copies of a
- * message that were in the pipeline at the same moment cannot both be
- * filed.  Earlier messages of the same batch count too.  A store error
- * counts as "not a duplicate": filing twice beats losing one. */
-static bool
-is_duplicate(struct intake *in, struct intake_job *const *kept, size_t nkept, const struct store_msg *m)
-{
-	if (m->message_id == NULL || m->unreadable)
-		return false;
-	const char *sha = spool_sha256_hex(m->raw);
-	for (size_t k = 0; k < nkept; k++) {
-		const struct store_msg *o = kept[k]->sm;
-		if (o->message_id != NULL && strcmp(o->message_id, m->message_id) == 0 &&
-		    strcmp(spool_sha256_hex(o->raw), sha) == 0)
-			return true;
-	}
-	struct pr_why why;
-	return store_message_is_duplicate(in->commit_st, m->message_id, sha, &why) == 1;
-}
-
-/* Answer 250 for a duplicate (the sender did nothing wrong) and log the
- * attempt, but do not file it again. */
-static void
-drop_duplicate(struct intake *in, struct intake_job *j)
-{
-	struct pr_why note;
-	pr_why_set(&note, PR_E_DUPLICATE, "message <%s> had already arrived; not filed twice",
-	           j->sm->message_id);
-	intake_log_attempt(in->commit_st, j->m, spool_size(j->m->raw), "accepted", &note,
-	                   j->sm->message_id, &j->res.log_id);
-	j->res.why = note;
-	j->res.why.code = PR_OK;
-	j->sm = NULL;
-}
-
-/* Answer the duplicates of a batch; returns how many jobs remain to commit
- * (compacted at the front of batch). */
-static size_t
-drop_duplicates(struct intake *in, struct intake_job **batch, size_t n)
-{
-	size_t keep = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct intake_job *j = batch[i];
-		if (is_duplicate(in, batch, keep, j->sm)) {
-			drop_duplicate(in, j);
-			job_finish(in, j);
-		} else {
-			batch[keep++] = j;
-		}
-	}
-	return keep;
-}
-
 /* One line per decision (Postfix): refusals are logged by process.c. */
 static void
 log_accepted(const struct store_msg *sm)
@@ -190,8 +137,8 @@ log_accepted(const struct store_msg *sm)
 	char from[128];
 	const char *where = sm->nplacements ? route_kind_name(sm->placements[0].kind) : "nowhere";
 	const char *target = sm->nplacements ? sm->placements[0].target : "";
-	log_info("intake: accepted message %lld from=<%s> ip=%s size=%llu filed in %s%s%s%s",
-	         (long long)sm->id_r, log_sanitize(from, sizeof(from), sm->mail_from, 100), sm->peer_ip,
+	log_info("intake: accepted %smessage %lld from=<%s> ip=%s size=%llu filed in %s%s%s%s",
+	         sm->duplicate_r ? "a copy of " : "", (long long)sm->id_r, log_sanitize(from, sizeof(from), sm->mail_from, 100), sm->peer_ip,
 	         (unsigned long long)spool_size(sm->raw), where, *target ? ":" : "", target,
 	         sm->nplacements > 1 ? " and more" : "");
 }
@@ -225,6 +172,11 @@ commit_batch(struct intake *in, struct intake_job **jobs, size_t n)
 		}
 		r->message_id = msgs[i]->id_r;
 		r->log_id = msgs[i]->log_id_r;
+		if (msgs[i]->duplicate_r) {
+			/* 250 all the same: the sender did nothing wrong. */
+			pr_why_set(&r->why, PR_E_DUPLICATE, "already received; stored once");
+			r->why.code = PR_OK;
+		}
 		log_accepted(msgs[i]);
 	}
 }
@@ -274,7 +226,7 @@ committer_main(void *arg)
 		if (n == 0 && refused == NULL)
 			return NULL;
 		write_refusals(in, refused);
-		if ((n = drop_duplicates(in, batch, n)) > 0)
+		if (n > 0)
 			commit_batch(in, batch, n);
 		for (size_t i = 0; i < n; i++)
 			job_finish(in, batch[i]);

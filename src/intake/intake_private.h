@@ -43,7 +43,7 @@ struct intake_eval {
 	size_t nplaces, capplaces;
 	const char **new_stakeholders;
 	size_t nnew_stakeholders;
-	struct pr_why note;          /* accepted-with-remark (duplicate, auto reply) */
+	struct pr_why note;          /* accepted-with-remark (unreadable, auto reply) */
 };
 
 /* process.c: run every step; either fills job->sm (to commit) or sets
@@ -66,9 +66,5 @@ void intake_log_entry(struct arena *a, const struct intake_msg *m, uint64_t size
                       const struct pr_why *why, const char *msgid_hdr, struct store_log_entry *e);
 /* The daemon log line for an attempt that was not accepted. */
 void intake_log_line(const struct store_log_entry *e);
-/* Log one attempt (refused or duplicate) on the given store connection. */
-void intake_log_attempt(struct store *st, const struct intake_msg *m, uint64_t size,
-                        const char *verdict, const struct pr_why *why, const char *msgid_hdr,
-                        int64_t *log_id_r);
 
 #endif

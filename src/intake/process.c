@@ -4,7 +4,7 @@
  *   2. loop check              our own Received too often -> 550 5.4.6
  *   3. authenticate (auth/)    policy says no -> 550 5.7.x / 451 4.4.3
  *   4. policy (policy.c)       threading, who may send, placements
- *   5. build the store record  -> the committer, which also drops
+ *   5. build the store record  -> the committer; the store merges
  *                                 duplicates (same Message-ID and bytes)
  *
  * A refusal is written to the intake log here, on the worker's own store
@@ -59,7 +59,7 @@ intake_log_line(const struct store_log_entry *e)
 	         log_sanitize(s2, sizeof(s2), e->detail, 120));
 }
 
-void
+static void
 intake_log_attempt(struct store *st, const struct intake_msg *m, uint64_t size,
                    const char *verdict, const struct pr_why *why, const char *msgid_hdr,
                    int64_t *log_id_r)

@@ -172,19 +172,28 @@ struct store_msg {
 	const char *detail;
 	/* filled by store_commit_batch */
 	int64_t id_r, log_id_r;
+	bool duplicate_r;           /* an earlier copy was stored: id_r is its id */
 };
 
 /* One transaction, one fsync, for the whole batch: this is the group
- * commit.  On failure nothing of the batch is stored. */
+ * commit.  On failure nothing of the batch is stored.
+ *
+ * Duplicates are judged inside the transaction, by the writer, so two
+ * copies in flight at the same moment (or in the same batch) cannot both
+ * be filed: a readable message whose Message-ID and bytes match a stored
+ * one is not stored again; only the placements the earlier copy lacked
+ * are added (a resend to other recipients reaches them) and the attempt
+ * is logged as `duplicate`. */
 int store_commit_batch(struct store *st, struct store_msg **msgs, size_t n, struct pr_why *why);
 
 /* 0 found (id and thread in *_r), 1 none: a stored message with that
  * Message-ID header (threading and duplicate detection). */
 int store_message_by_msgid(struct store *st, const char *msgid, int64_t *id_r, int64_t *thread_r,
                            struct pr_why *why);
-/* 1 if a message with that Message-ID and SHA-256 is stored (duplicate). */
-int store_message_is_duplicate(struct store *st, const char *msgid, const char *sha256_hex,
-                               struct pr_why *why);
+/* 0 found (its id in *id_r), 1 none: a stored message with that
+ * Message-ID and SHA-256 of its bytes (a duplicate). */
+int store_message_find_duplicate(struct store *st, const char *msgid, const char *sha256_hex,
+                                 int64_t *id_r, struct pr_why *why);
 /* Places where messages of a thread live (so a reply lands there too). */
 int store_thread_placements(struct store *st, struct arena *a, int64_t thread_id,
                             struct store_placement **out, size_t *n, struct pr_why *why);

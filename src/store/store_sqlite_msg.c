@@ -1,6 +1,7 @@
 /* store_sqlite_msg.c - the group commit: every accepted message of a batch,
  * its bytes, placements, people, new stakeholders and intake-log row, in
- * ONE write transaction.
+ * ONE write transaction -- or, for a duplicate, only its new placements
+ * and its log row.
  *
  * Why one transaction: with synchronous=FULL each COMMIT costs an fsync of
  * the WAL (milliseconds on real disks).  Sessions that finish DATA at about
@@ -192,10 +193,14 @@ insert_raw(struct store *st, const struct store_msg *m, struct pr_why *why)
 	return raw_streamed(st, s, m, plen, total, why);
 }
 
+/* A place the message is in already is skipped: that is how a duplicate
+ * adds only the recipients its earlier copy did not reach. */
 static int
 insert_placements(struct store *st, const struct store_msg *m, struct pr_why *why)
 {
-	static const char sql[] = "INSERT INTO placements(message_id, kind, target, via) VALUES(?1,?2,?3,?4)";
+	static const char sql[] = "INSERT INTO placements(message_id, kind, target, via)"
+		" SELECT ?1,?2,?3,?4 WHERE NOT EXISTS (SELECT 1 FROM placements"
+		" WHERE message_id = ?1 AND kind = ?2 AND target = ?3)";
 	for (size_t i = 0; i < m->nplacements; i++) {
 		const struct store_placement *p = &m->placements[i];
 		sqlite3_stmt *s = sq_prep(st, sql, why);
@@ -282,7 +287,8 @@ name_new_stakeholders(struct store *st, struct store_msg *m, struct pr_why *why)
 }
 
 static int
-insert_log(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
+insert_log(struct store *st, struct arena *a, struct store_msg *m, enum pr_err reason,
+           const char *detail, struct pr_why *why)
 {
 	struct store_log_entry e;
 	memset(&e, 0, sizeof(e));
@@ -294,16 +300,46 @@ insert_log(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 	e.rcpts = join_rcpts(a, m->rcpts, m->nrcpts);
 	e.size = msg_size(m);
 	e.verdict = m->verdict ? m->verdict : "accepted";
-	e.reason = m->reason;
-	e.detail = m->detail;
+	e.reason = reason;
+	e.detail = detail;
 	e.message_id_hdr = m->message_id;
 	e.message_id = m->id_r;
 	return sq_log_insert(st, &e, &m->log_id_r, why);
 }
 
+/* 0 and the earlier copy's id if m is a duplicate, 1 if not, -1.  An
+ * unreadable message or one without a Message-ID is never a duplicate:
+ * nothing tells two such copies from two different messages. */
+static int
+find_earlier_copy(struct store *st, const struct store_msg *m, int64_t *id_r, struct pr_why *why)
+{
+	if (m->message_id == NULL || m->unreadable || m->raw == NULL)
+		return 1;
+	return store_message_find_duplicate(st, m->message_id, spool_sha256_hex(m->raw), id_r, why);
+}
+
+/* The earlier copy stays as it is; this one only adds its placements. */
+static int
+commit_duplicate(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
+{
+	m->duplicate_r = true;
+	if (insert_placements(st, m, why) < 0)
+		return -1;
+	const char *detail = arena_printf(a, "message <%s> had already arrived as message %lld; it is"
+		" stored once, and filed also where this copy's recipients lead", m->message_id,
+		(long long)m->id_r);
+	return insert_log(st, a, m, PR_E_DUPLICATE, detail, why);
+}
+
 static int
 commit_one(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
 {
+	m->duplicate_r = false;
+	int dup = find_earlier_copy(st, m, &m->id_r, why);
+	if (dup < 0)
+		return -1;
+	if (dup == 0)
+		return commit_duplicate(st, a, m, why);
 	if (insert_row(st, a, m, why) < 0 || insert_raw(st, m, why) < 0 ||
 	    insert_placements(st, m, why) < 0 || insert_people(st, a, m, why) < 0)
 		return -1;
@@ -312,7 +348,7 @@ commit_one(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 			return -1;
 	if (name_new_stakeholders(st, m, why) < 0)
 		return -1;
-	return insert_log(st, a, m, why);
+	return insert_log(st, a, m, m->reason, m->detail, why);
 }
 
 int
@@ -331,7 +367,9 @@ store_commit_batch(struct store *st, struct store_msg **msgs, size_t n, struct p
 	if (rc == 0 && sq_commit(st, why) == 0)
 		return 0;
 	sq_rollback(st);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		msgs[i]->id_r = msgs[i]->log_id_r = 0;
+		msgs[i]->duplicate_r = false;
+	}
 	return -1;
 }

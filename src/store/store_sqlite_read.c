@@ -46,20 +46,28 @@ store_message_by_msgid(struct store *st, const char *msgid, int64_t *id_r, int64
 	return rc;
 }
 
-int
-store_message_is_duplicate(struct store *st, const char *msgid, const char *sha256_hex,
-                           struct pr_why *why)
+static void
+read_id(struct arena *a, sqlite3_stmt *s, void *p)
 {
-	static const char sql[] = "SELECT 1 FROM messages WHERE message_id = ?1 AND sha256 = ?2 LIMIT 1";
+	(void)a;
+	*(int64_t *)p = sqlite3_column_int64(s, 0);
+}
+
+int
+store_message_find_duplicate(struct store *st, const char *msgid, const char *sha256_hex,
+                             int64_t *id_r, struct pr_why *why)
+{
+	static const char sql[] = "SELECT id FROM messages WHERE message_id = ?1 AND sha256 = ?2"
+	                          " ORDER BY id LIMIT 1";
 	struct arena *a = arena_new();
 	const char *key = sq_msgid(a, msgid);
-	int ret = 0;
+	int ret = 1;
 	if (key != NULL && sha256_hex != NULL) {
 		sqlite3_stmt *s = sq_prep_key(st, sql, key, why);
 		ret = -1;
 		if (s != NULL) {
 			sq_bind_text(s, 2, sha256_hex);
-			ret = sq_exists(st, s, "checking duplicates", why);
+			ret = sq_one(st, a, s, read_id, id_r, "checking duplicates", why);
 		}
 	}
 	arena_free(&a);

@@ -194,6 +194,53 @@ class TestThreads(PolicyCase):
         codes = [a["reason"] for a in self.why("<dup-many@firm.example>")["attempts"]]
         self.assertEqual(sorted(codes), ["accepted"] + ["duplicate"] * 7)
 
+    def test_resend_to_new_recipient_reaches_them(self):
+        """A copy sent again to someone else (a 452 for too many
+        recipients, a forgotten Cc) is stored once but reaches them too."""
+        msg = make_message("alice@firm.example", "a1234@firm.example", msgid="<resend-1@firm.example>")
+        self.send("alice@firm.example", ["a1234@firm.example"], msg)
+        self.send("alice@firm.example", ["alice@firm.example"], msg)
+        in_project = self.ids("--project", "1234")
+        self.assertEqual(len(in_project), 1)
+        self.assertEqual(self.ids("--user", "alice"), in_project)
+        attempts = self.why("<resend-1@firm.example>")["attempts"]
+        self.assertEqual(sorted(a["reason"] for a in attempts), ["accepted", "duplicate"])
+
+    def test_duplicate_not_acknowledged_before_original_is_stored(self):
+        """While the store cannot be written, neither a message nor its
+        copies in the same commit batch may get 250."""
+        import sqlite3
+        import threading
+        import time
+        db = sqlite3.connect(self.pr.store[len("sqlite:"):], isolation_level=None, timeout=30)
+        db.execute("BEGIN IMMEDIATE")       # hold the write lock
+        msg = make_message("alice@firm.example", "a1234@firm.example", msgid="<held-1@firm.example>")
+        codes = []
+
+        def go():
+            try:
+                self.send("alice@firm.example", ["a1234@firm.example"], msg)
+                codes.append(250)
+            except smtplib.SMTPDataError as e:
+                codes.append(e.smtp_code)
+        # the first copy keeps the writer waiting; the next two queue up
+        # meanwhile and are committed together as one batch
+        threads = [threading.Thread(target=go)]
+        threads[0].start()
+        time.sleep(1.5)
+        threads += [threading.Thread(target=go) for _ in range(2)]
+        for t in threads[1:]:
+            t.start()
+        time.sleep(11.5)                    # two 5 s busy timeouts
+        db.execute("ROLLBACK")
+        db.close()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(codes, [451, 451, 451])
+        self.assertEqual(self.ids("--project", "1234"), [])
+        self.send("alice@firm.example", ["a1234@firm.example"], msg)
+        self.assertEqual(len(self.ids("--project", "1234")), 1)
+
     def test_auto_reply_filed_not_refused(self):
         msg = make_message("MAILER-DAEMON@outside.example", "alice@firm.example",
                            subject="Automatic reply: out of office",

@@ -219,13 +219,55 @@ TEST(commit_batch)
 	CHECK_INT(store_thread_placements(st, a, thread, &tp, &n, &why), 0);
 	CHECK_INT(n, 2);
 	CHECK_INT(tp[0].kind, ROUTE_PROJECT);
-	CHECK_INT(store_message_is_duplicate(st, "<m1@test>", spool_sha256_hex(m[1]->raw), &why), 1);
-	CHECK_INT(store_message_is_duplicate(st, "<m1@test>", "00", &why), 0);
+	CHECK_INT(store_message_find_duplicate(st, "<m1@test>", spool_sha256_hex(m[1]->raw), &id, &why), 0);
+	CHECK_INT(id, m[1]->id_r);
+	CHECK_INT(store_message_find_duplicate(st, "<m1@test>", "00", &id, &why), 1);
 	struct store_stakeholder k;
 	CHECK_INT(store_stakeholder_by_email(st, a, "new@client.example", &k, &why), 0);
 	struct store_project p;
 	CHECK_INT(store_project_get(st, a, "1234", &p, &why), 0);
 	CHECK_INT(p.nstakeholders, 1);
+	arena_free(&a);
+	store_close(&st);
+}
+
+/* A second copy (same Message-ID and bytes) is stored once: in the same
+ * batch or later, it only adds the placements the first one lacked. */
+TEST(commit_merges_duplicates)
+{
+	struct store *st = seeded();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	const char body[] = "Subject: d\r\n\r\nsame\r\n";
+	struct store_msg *m[2];
+	for (int i = 0; i < 2; i++)
+		m[i] = make_msg(a, body, sizeof(body) - 1, "<dup@test>", "1234");
+	CHECK_INT(store_commit_batch(st, m, 2, &why), 0);
+	CHECK(!m[0]->duplicate_r && m[1]->duplicate_r);
+	CHECK_INT(m[1]->id_r, m[0]->id_r);
+	CHECK(m[1]->log_id_r > m[0]->log_id_r);
+	struct store_msg *later = make_msg(a, body, sizeof(body) - 1, "<dup@test>", "1234");
+	struct store_placement *pl = arena_alloc(a, sizeof(*pl));
+	pl[0] = (struct store_placement){ROUTE_USER, "alice", "alice@firm.example"};
+	later->placements = pl;
+	later->nplacements = 1;
+	CHECK_INT(store_commit_batch(st, &later, 1, &why), 0);
+	CHECK(later->duplicate_r);
+	CHECK_INT(later->id_r, m[0]->id_r);
+	struct store_message got;
+	CHECK_INT(store_message_get(st, a, m[0]->id_r, &got, &why), 0);
+	CHECK_STR(got.s.placements, "project:1234,user:bob,user:alice");
+	struct store_log_entry *le;
+	size_t n;
+	struct store_log_filter f = {.id = later->log_id_r};
+	CHECK_INT(store_log_list(st, a, &f, &le, &n, &why), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(le[0].reason, PR_E_DUPLICATE);
+	CHECK_INT(le[0].message_id, m[0]->id_r);
+	/* other bytes under the same Message-ID are a different message */
+	struct store_msg *other = make_msg(a, "changed\r\n", 9, "<dup@test>", "1234");
+	CHECK_INT(store_commit_batch(st, &other, 1, &why), 0);
+	CHECK(!other->duplicate_r && other->id_r > m[0]->id_r);
 	arena_free(&a);
 	store_close(&st);
 }
@@ -400,6 +442,7 @@ main(void)
 	RUN(directory);
 	RUN(stakeholders_and_settings);
 	RUN(commit_batch);
+	RUN(commit_merges_duplicates);
 	RUN(commit_failure_rolls_back);
 	RUN(large_spool_byte_exact);
 	RUN(busy);
