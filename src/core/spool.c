@@ -152,6 +152,25 @@ spool_read_at(struct spool *s, uint64_t off, void *buf, size_t n)
 	return r;
 }
 
+int
+spool_check_readable(struct spool *s, struct pr_why *why)
+{
+	if (s->fd < 0)
+		return 0;
+	uint8_t *buf = xmalloc(65536);
+	uint64_t off = 0;
+	ssize_t r = 0;
+	while (off < s->size && (r = spool_read_at(s, off, buf, 65536)) > 0)
+		off += (uint64_t)r;
+	int err = errno;
+	free(buf);
+	if (off == s->size)
+		return 0;
+	pr_why_set(why, PR_E_IO, "reading the spooled message failed at byte %llu: %s",
+	           (unsigned long long)off, r < 0 ? strerror(err) : "file shorter than written");
+	return -1;
+}
+
 struct spool *
 spool_from_bytes(struct arena *a, const char *dir, const void *p, size_t n)
 {

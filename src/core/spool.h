@@ -31,6 +31,10 @@ const char *spool_sha256_hex(const struct spool *s);
 
 /* Read up to n bytes at off; returns bytes read, 0 at end, -1 on error. */
 ssize_t spool_read_at(struct spool *s, uint64_t off, void *buf, size_t n);
+/* Read every byte once: 0, or -1 with PR_E_IO if the spool file cannot
+ * be read (a disk error), so a parse failure is not mistaken for a
+ * malformed message. */
+int spool_check_readable(struct spool *s, struct pr_why *why);
 /* The whole message if it is in memory, else NULL (then use the fd). */
 const uint8_t *spool_memory(const struct spool *s);
 /* The backing file descriptor, or -1 while in memory. */

@@ -32,6 +32,8 @@
 /* A batch bigger than this waits for the next transaction: it bounds the
  * time one transaction holds the write lock and the memory in flight. */
 #define INTAKE_MAX_BATCH 256
+/* Log entries kept for a retry while the store is locked. */
+#define INTAKE_MAX_REQUEUED 4096
 
 /* A refusal from a protocol thread, waiting for the committer. */
 struct refusal {
@@ -138,9 +140,53 @@ log_accepted(const struct store_msg *sm)
 	const char *where = sm->nplacements ? route_kind_name(sm->placements[0].kind) : "nowhere";
 	const char *target = sm->nplacements ? sm->placements[0].target : "";
 	log_info("intake: accepted %smessage %lld from=<%s> ip=%s size=%llu filed in %s%s%s%s",
-	         sm->duplicate_r ? "a copy of " : "", (long long)sm->id_r, log_sanitize(from, sizeof(from), sm->mail_from, 100), sm->peer_ip,
+	         sm->duplicate_r ? "a copy of " : "", (long long)sm->id_r,
+	         log_sanitize(from, sizeof(from), sm->mail_from, 100), sm->peer_ip,
 	         (unsigned long long)spool_size(sm->raw), where, *target ? ":" : "", target,
 	         sm->nplacements > 1 ? " and more" : "");
+}
+
+/* Hand an attempt that was not accepted to the committer, which writes
+ * it with the next batch of refusals (see write_refusals). */
+static void
+queue_log_entry(struct intake *in, const struct intake_msg *m, uint64_t size,
+                const struct pr_why *why, const char *msgid_hdr)
+{
+	struct arena *a = arena_new();
+	struct refusal *r = arena_alloc(a, sizeof(*r));
+	r->a = a;
+	intake_log_entry(a, m, size, pr_err_is_temporary(why->code) ? "deferred" : "rejected", why,
+	                 msgid_hdr, &r->e);
+	intake_log_line(&r->e);
+	pthread_mutex_lock(&in->lock);
+	*in->refusals_tail = r;
+	in->refusals_tail = &r->next;
+	pthread_cond_signal(&in->commit_cv);
+	pthread_mutex_unlock(&in->lock);
+}
+
+/* What the submitter hears once its batch is committed (rc 0) or not. */
+static void
+set_result(struct intake *in, struct intake_job *j, int rc, const struct pr_why *why)
+{
+	struct intake_result *r = &j->res;
+	if (rc < 0) {
+		log_warn("intake: commit failed: %s", pr_why_text(why));
+		r->why = *why;
+		r->message_id = 0;
+		/* Queued, not written now: the store just failed, and the next
+		 * round of the committer may find it writable again. */
+		queue_log_entry(in, j->m, spool_size(j->m->raw), why, j->sm->message_id);
+		return;
+	}
+	r->message_id = j->sm->id_r;
+	r->log_id = j->sm->log_id_r;
+	if (j->sm->duplicate_r) {
+		/* 250 all the same: the sender did nothing wrong. */
+		pr_why_set(&r->why, PR_E_DUPLICATE, "already received; stored once");
+		r->why.code = PR_OK;
+	}
+	log_accepted(j->sm);
 }
 
 /* Commit one batch; on a non-temporary failure retry each message alone so
@@ -162,23 +208,45 @@ commit_batch(struct intake *in, struct intake_job **jobs, size_t n)
 			commit_batch(in, &jobs[i], 1);
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct intake_result *r = &jobs[i]->res;
-		if (rc < 0) {
-			log_warn("intake: commit failed: %s", pr_why_text(&why));
-			r->why = why;
-			r->message_id = 0;
-			continue;
-		}
-		r->message_id = msgs[i]->id_r;
-		r->log_id = msgs[i]->log_id_r;
-		if (msgs[i]->duplicate_r) {
-			/* 250 all the same: the sender did nothing wrong. */
-			pr_why_set(&r->why, PR_E_DUPLICATE, "already received; stored once");
-			r->why.code = PR_OK;
-		}
-		log_accepted(msgs[i]);
+	for (size_t i = 0; i < n; i++)
+		set_result(in, jobs[i], rc, &why);
+}
+
+/* Free log entries from list up to (not including) end. */
+static void
+free_refusals(struct refusal *list, const struct refusal *end)
+{
+	while (list != end) {
+		struct refusal *next = list->next;
+		struct arena *a = list->a;   /* list lives in its arena */
+		arena_free(&a);
+		list = next;
 	}
+}
+
+/* Put entries the store was too busy to take back at the head of the
+ * queue, so a deferral is still logged once the lock is free.  Bounded:
+ * past INTAKE_MAX_REQUEUED waiting entries, or when stopping, they are
+ * dropped (the daemon log has each line already).  false if dropped. */
+static bool
+requeue_refusals(struct intake *in, struct refusal *list)
+{
+	pthread_mutex_lock(&in->lock);
+	bool stopping = in->stopping;
+	pthread_mutex_unlock(&in->lock);
+	if (stopping)
+		return false;
+	struct refusal *last = list;
+	for (size_t n = 1; last->next != NULL && n < INTAKE_MAX_REQUEUED; n++)
+		last = last->next;
+	free_refusals(last->next, NULL);
+	pthread_mutex_lock(&in->lock);
+	last->next = in->refusals;
+	if (in->refusals == NULL)
+		in->refusals_tail = &last->next;
+	in->refusals = list;
+	pthread_mutex_unlock(&in->lock);
+	return true;
 }
 
 /* Refusals seen by protocol threads, all in one transaction: a flood of
@@ -194,15 +262,14 @@ write_refusals(struct intake *in, struct refusal *list)
 		for (; r != NULL && n < INTAKE_MAX_BATCH; r = r->next)
 			batch[n++] = &r->e;
 		struct pr_why why;
-		if (store_log_append_batch(in->commit_st, batch, n, &why) < 0)
+		if (store_log_append_batch(in->commit_st, batch, n, &why) < 0) {
+			if (why.code == PR_E_STORE_BUSY && requeue_refusals(in, list))
+				return;
 			log_warn("intake: could not write %zu refusals to the intake log: %s", n,
 			         pr_why_text(&why));
-		while (list != r) {
-			struct refusal *next = list->next;
-			struct arena *a = list->a;   /* list lives in its arena */
-			arena_free(&a);
-			list = next;
 		}
+		free_refusals(list, r);
+		list = r;
 	}
 }
 
@@ -336,17 +403,7 @@ void
 intake_log_refusal(struct intake *in, const struct intake_msg *m, uint64_t size,
                    const struct pr_why *why)
 {
-	struct arena *a = arena_new();
-	struct refusal *r = arena_alloc(a, sizeof(*r));
-	r->a = a;
-	intake_log_entry(a, m, size, pr_err_is_temporary(why->code) ? "deferred" : "rejected", why,
-	                 NULL, &r->e);
-	intake_log_line(&r->e);
-	pthread_mutex_lock(&in->lock);
-	*in->refusals_tail = r;
-	in->refusals_tail = &r->next;
-	pthread_cond_signal(&in->commit_cv);
-	pthread_mutex_unlock(&in->lock);
+	queue_log_entry(in, m, size, why, NULL);
 }
 
 void

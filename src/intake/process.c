@@ -1,6 +1,7 @@
 /* process.c - the steps one message goes through on a worker thread.
  *
- *   1. parse (mime/)           unreadable -> Fallback, never lost
+ *   1. parse (mime/)           unreadable -> Fallback, never lost;
+ *                              our spool unreadable -> 451 4.3.0
  *   2. loop check              our own Received too often -> 550 5.4.6
  *   3. authenticate (auth/)    policy says no -> 550 5.7.x / 451 4.4.3
  *   4. policy (policy.c)       threading, who may send, placements
@@ -226,6 +227,12 @@ intake_process(struct intake_worker *w, struct intake_job *j)
 	j->res.why.code = PR_OK;
 
 	if (mime_parse(j->m->raw, j->m->arena, &ev.mi, &ev.parse_why) < 0) {
+		/* Our disk failing is not the sender's malformed message: say
+		 * "try again" (451) rather than file it as unreadable. */
+		if (ev.parse_why.code == PR_E_IO || spool_check_readable(j->m->raw, &ev.parse_why) < 0) {
+			why = ev.parse_why;
+			goto refused;
+		}
 		ev.unreadable = true;
 		log_warn("intake: unreadable message from <%s>: %s", j->m->mail_from,
 		         pr_why_text(&ev.parse_why));

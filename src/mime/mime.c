@@ -110,13 +110,15 @@ spool_headers_ok(struct spool *raw, struct pr_why *why)
 	 * with a 2 KiB header costs one read, not a MiB. */
 	size_t cap = PR_MIME_MAX_HEADER_BYTES + 4, got = 0;
 	uint8_t *buf = xmalloc(cap);
-	ssize_t r;
+	ssize_t r = 0;
 	while (got < cap && (r = spool_read_at(raw, got, buf + got, MIN(cap - got, 65536))) > 0) {
 		got += (size_t)r;
 		if (header_block_len(buf, got) < got)
 			break;
 	}
-	bool ok = top_headers_ok(buf, got, total, why);
+	bool ok = r >= 0 ? top_headers_ok(buf, got, total, why) : false;
+	if (r < 0)
+		pr_why_set(why, PR_E_IO, "reading the spooled message failed");
 	free(buf);
 	return ok;
 }

@@ -231,7 +231,9 @@ class TestThreads(PolicyCase):
         threads += [threading.Thread(target=go) for _ in range(2)]
         for t in threads[1:]:
             t.start()
-        time.sleep(11.5)                    # two 5 s busy timeouts
+        deadline = time.time() + 60         # each commit waits 5 s for the lock
+        while len(codes) < 3 and time.time() < deadline:
+            time.sleep(0.2)
         db.execute("ROLLBACK")
         db.close()
         for t in threads:
@@ -240,6 +242,9 @@ class TestThreads(PolicyCase):
         self.assertEqual(self.ids("--project", "1234"), [])
         self.send("alice@firm.example", ["a1234@firm.example"], msg)
         self.assertEqual(len(self.ids("--project", "1234")), 1)
+        # the deferrals were logged once the store could be written again
+        attempts = self.why("<held-1@firm.example>")["attempts"]
+        self.assertEqual(sorted(a["reason"] for a in attempts), ["accepted"] + ["store_busy"] * 3)
 
     def test_auto_reply_filed_not_refused(self):
         msg = make_message("MAILER-DAEMON@outside.example", "alice@firm.example",

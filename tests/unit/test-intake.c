@@ -1,8 +1,15 @@
-/* test-intake.c - the pure parts of the pipeline: our Received header
- * (no header injection through HELO) and loop counting. */
+/* test-intake.c - the pure parts of the pipeline (our Received header
+ * with no header injection through HELO, loop counting) and one run of
+ * the real pipeline against a failing disk. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/arena.h"
+#include "core/limits.h"
+#include "core/spool.h"
 #include "intake/intake_private.h"
 #include "test.h"
 
@@ -45,10 +52,69 @@ TEST(own_received_counted)
 	CHECK_INT(intake_count_own_received(&mi, "mx.firm.example"), 2);
 }
 
+/* A message spilled to a spool file that can no longer be read (a disk
+ * error; here the descriptor is swapped for a directory's, so pread fails
+ * with EISDIR) must be deferred with 451 and stored nowhere -- not filed
+ * in Fallback as if the sender had sent garbage. */
+TEST(spool_read_error_is_temporary)
+{
+	char dir[] = "/tmp/postroom-test-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char uri[128];
+	snprintf(uri, sizeof(uri), "sqlite:%s/t.db", dir);
+	struct pr_why why;
+	struct intake_options opt = {.store_uri = uri, .spool_dir = dir, .workers = 1};
+	struct intake *in = intake_new(&opt, &why);
+	CHECK(in != NULL);
+	struct intake_msg *m = intake_msg_new(INTAKE_SMTP);
+	static struct intake_rcpt r = {.address = "a1234@firm.example"};
+	m->peer_ip = "127.0.0.1";
+	m->helo = "client.example";
+	m->mail_from = "alice@firm.example";
+	m->rcpts = &r;
+	m->nrcpts = 1;
+	m->raw = spool_new(m->arena, dir);
+	static const char head[] = "From: alice@firm.example\r\nSubject: big\r\n\r\n";
+	spool_write(m->raw, head, sizeof(head) - 1);
+	char line[80];
+	memset(line, 'x', 78);
+	memcpy(line + 78, "\r\n", 2);
+	for (size_t n = 0; n < 2 * PR_SPOOL_MEMORY_MAX; n += sizeof(line))
+		spool_write(m->raw, line, sizeof(line));
+	spool_finish(m->raw);
+	CHECK(spool_fd(m->raw) >= 0);
+	int d = open(dir, O_RDONLY | O_DIRECTORY);
+	CHECK(d >= 0 && dup2(d, spool_fd(m->raw)) >= 0);
+	close(d);
+	struct intake_result res;
+	intake_submit_wait(in, m, &res);
+	CHECK_INT(res.why.code, PR_E_IO);
+	CHECK_INT(res.message_id, 0);
+	intake_free(&in);
+	struct store *st = store_open(uri, &why);
+	struct arena *a = arena_new();
+	struct store_message_filter f = {0};
+	struct store_message_summary *ms;
+	size_t n = 99;
+	CHECK_INT(store_message_list(st, a, &f, &ms, &n, &why), 0);
+	CHECK_INT(n, 0);
+	struct store_log_filter lf = {.verdict = "deferred"};
+	struct store_log_entry *le;
+	CHECK_INT(store_log_list(st, a, &lf, &le, &n, &why), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(le[0].reason, PR_E_IO);
+	arena_free(&a);
+	store_close(&st);
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK_INT(system(cmd), 0);
+}
+
 int
 main(void)
 {
 	RUN(received_header_is_clean);
 	RUN(own_received_counted);
+	RUN(spool_read_error_is_temporary);
 	return test_summary("intake");
 }
