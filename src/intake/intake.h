@@ -47,6 +47,9 @@ struct intake_msg {
 	size_t nrcpts;
 	struct spool *raw;              /* finished spool: the message as received */
 	const char *source_ref;         /* POP3: "uidl:..." for the log */
+	/* POP3: where it was collected ("server user") and its UIDL; the
+	 * commit records it as collected in the same transaction */
+	const char *pop3_mailbox, *pop3_uidl;
 };
 
 struct intake_result {

@@ -174,6 +174,8 @@ build_record(struct intake_eval *ev, struct intake_job *j)
 	sm->rcpts = rcpts;
 	sm->nrcpts = m->nrcpts;
 	sm->raw = m->raw;
+	sm->pop3_mailbox = m->pop3_mailbox;
+	sm->pop3_uidl = m->pop3_uidl;
 	sm->prepend = arena_printf(a, "%s%s", intake_received_header(a, m, host, intake_queue_id(a)),
 	                           ev->av.header ? ev->av.header : "");
 	sm->unreadable = ev->unreadable;

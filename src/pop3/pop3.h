@@ -2,9 +2,10 @@
  *
  * libcurl speaks POP3 (pop3:// with STLS, pop3s://, SASL incl. XOAUTH2).
  * Each round: UIDL, RETR each message not yet stored, hand it to intake,
- * wait for the durable commit, and only then DELE it.  A table of stored
- * UIDLs and content hashes makes a crash or cut cost a re-download, never
- * a loss or a duplicate.
+ * wait for the durable commit, and only then DELE it.  The store records
+ * each collected UIDL and content hash per mailbox, in the transaction
+ * that stores the message, so a crash or cut costs a re-download or a
+ * repeated DELE, never a loss or a duplicate.
  */
 #ifndef PR_POP3_H
 #define PR_POP3_H

@@ -1,13 +1,19 @@
 /* pop3_collect.c - one collection round: every message, exactly once.
  *
  *   UIDL -> for each message:
- *     UIDL recorded in pop3_seen        -> DELE (stored earlier, not deleted)
+ *     (mailbox, UIDL) recorded in the store   -> DELE (stored earlier)
  *     else RETR into a spool
- *       content hash recorded           -> DELE (same bytes, new UIDL)
+ *       (mailbox, content hash) recorded      -> DELE (same bytes, new UIDL)
  *       else build the envelope and submit to intake (asynchronously, up
- *       to POP3_WINDOW in flight so group commit shares the fsyncs)
- *   as intake finishes: record UIDL + hash in pop3_seen (one transaction
- *   per batch), and only then DELE;  QUIT at the end applies the DELEs.
+ *       to POP3_WINDOW in flight so group commit shares the fsyncs); the
+ *       commit that stores the message also records (mailbox, UIDL, hash)
+ *   as intake finishes: record refusals (one transaction per batch), and
+ *   only then DELE;  QUIT at the end applies the DELEs.
+ *
+ * The mailbox is "pop_server pop_username": a UIDL names a message only
+ * within one maildrop, so a record of another server or user never
+ * deletes anything here.  See store/store_sqlite_pop3.c for why the
+ * record is written with the message.
  *
  * What is deleted: a message intake stored (or found already stored), and
  * a message intake refused for good (5xx: sender policy, authentication,
@@ -39,13 +45,16 @@
 #include "intake/intake.h"
 #include "pop3/pop3.h"
 #include "pop3/pop3_private.h"
+#include "store/store.h"
 
 /* Messages in the pipeline at once: enough for group commit to batch,
  * few enough that a crash re-downloads little. */
 #define POP3_WINDOW 64
-/* Records of deleted messages are kept this long (a message still in the
- * mailbox after that is caught by intake's duplicate check). */
-#define POP3_SEEN_KEEP (90 * 24 * 3600)
+/* Records of collected messages are kept this long (a message still in
+ * the mailbox after that, its DELE failing for 90 days, is downloaded
+ * again and caught by the store's duplicate check if it has a
+ * Message-ID). */
+#define POP3_RECORD_KEEP (90 * 24 * 3600)
 #define POP3_MAX_RCPTS 100
 
 struct round;
@@ -61,7 +70,8 @@ struct pending {
 struct round {
 	struct intake *in;
 	const struct settings *set;
-	struct pop3_seen *seen;
+	struct store *st;            /* the collector's own connection */
+	const char *mailbox;         /* "server user" */
 	struct pop3_conn *conn;
 	struct pop3_round *r;
 	const volatile int *stop;
@@ -116,8 +126,11 @@ on_done(void *arg, const struct intake_result *res)
 	pthread_mutex_unlock(&rd->lock);
 }
 
-/* The verdict decides: record and delete, or leave for the next round. */
-static const char *
+enum outcome { LEAVE, STORED, REFUSED };
+
+/* The verdict decides: delete (it is stored, or refused and logged), or
+ * leave it for the next round. */
+static enum outcome
 outcome(struct round *rd, const struct pending *p)
 {
 	const struct pr_why *w = &p->res.why;
@@ -125,21 +138,24 @@ outcome(struct round *rd, const struct pending *p)
 	log_sanitize(uidl, sizeof(uidl), p->uidl, strlen(p->uidl));
 	if (w->code == PR_OK) {
 		rd->r->collected++;
-		return "stored";
+		return STORED;
 	}
 	if (!pr_err_is_temporary(w->code) && p->res.log_id != 0) {
 		rd->r->refused++;
 		log_info("pop3: message %s refused (%s); logged, deleted from the mailbox", uidl,
 		         pr_err_name(w->code));
-		return "refused";
+		return REFUSED;
 	}
 	rd->r->failed++;
 	log_warn("pop3: message %s left in the mailbox for the next round: %s", uidl,
 	         pr_why_text(w));
-	return NULL;
+	return LEAVE;
 }
 
-/* Record every finished message in one transaction, then DELE them. */
+/* Record the refusals among the finished messages in one transaction,
+ * then DELE what is stored or recorded.  Stored messages were recorded
+ * by their own commit.  If the refusals cannot be recorded they stay in
+ * the mailbox (refused and logged again next round) and the round stops. */
 static void
 record_done(struct round *rd, bool wait_all)
 {
@@ -149,27 +165,31 @@ record_done(struct round *rd, bool wait_all)
 	struct pending *list = rd->done;
 	rd->done = NULL;
 	pthread_mutex_unlock(&rd->lock);
-	if (list == NULL)
+	size_t n = 0, nmarks = 0;
+	for (struct pending *p = list; p; p = p->next)
+		n++;
+	if (n == 0)
 		return;
+	struct store_pop3_mark *marks = xcalloc(n, sizeof(*marks));
+	enum outcome *oc = xcalloc(n, sizeof(*oc));
+	size_t i = 0;
+	for (struct pending *p = list; p; p = p->next, i++)
+		if ((oc[i] = outcome(rd, p)) == REFUSED)
+			marks[nmarks++] = (struct store_pop3_mark){p->uidl, p->sha, "refused", 0};
 	struct pr_why why;
-	bool ok = pop3_seen_begin(rd->seen, &why) == 0;
-	for (struct pending *p = list; p && ok; p = p->next) {
-		const char *state = outcome(rd, p);
-		p->num = state ? p->num : 0;
-		if (state && pop3_seen_add(rd->seen, p->uidl, p->sha, state, p->res.message_id, &why) < 0)
-			ok = false;
-	}
-	if (ok && pop3_seen_commit(rd->seen, &why) < 0)
-		ok = false;
-	if (!ok) {
-		set_error(rd, &why);   /* nothing recorded: nothing deleted */
-		rd->broken = true;
-	}
-	for (struct pending *p = list, *next; p; p = next) {
+	bool marked = store_pop3_mark(rd->st, rd->mailbox, marks, nmarks, &why) == 0;
+	i = 0;
+	for (struct pending *p = list, *next; p; p = next, i++) {
 		next = p->next;
-		if (ok && p->num)
+		if (oc[i] == STORED || (oc[i] == REFUSED && marked))
 			dele(rd, p->num);
 		free(p);
+	}
+	free(marks);
+	free(oc);
+	if (!marked) {
+		set_error(rd, &why);
+		rd->broken = true;
 	}
 }
 
@@ -275,19 +295,21 @@ collect_one(struct round *rd, const struct pop3_item *it)
 		goto drop;
 	}
 	const char *sha = spool_sha256_hex(m->raw);
-	int known = pop3_seen_has_hash(rd->seen, sha, &why);
+	int known = store_pop3_known_hash(rd->st, rd->mailbox, sha, &why);
 	if (known != 0) {
-		if (known < 0) {
+		struct store_pop3_mark mk = {it->uidl, sha, "stored", 0};
+		if (known > 0 && store_pop3_mark(rd->st, rd->mailbox, &mk, 1, &why) == 0) {
+			rd->r->skipped_known++;
+			dele(rd, it->num);
+		} else {
 			rd->broken = true;
 			set_error(rd, &why);
-		} else {
-			rd->r->skipped_known++;
-			if (pop3_seen_add(rd->seen, it->uidl, sha, "stored", 0, &why) == 0)
-				dele(rd, it->num);
 		}
 		goto drop;
 	}
 	m->source_ref = arena_printf(m->arena, "uidl:%s", uidl);
+	m->pop3_mailbox = arena_strdup(m->arena, rd->mailbox);
+	m->pop3_uidl = arena_strdup(m->arena, it->uidl);
 	struct pending *p = xcalloc(1, sizeof(*p));
 	p->rd = rd;
 	p->num = it->num;
@@ -320,7 +342,7 @@ run_items(struct round *rd, const struct pop3_item *items, size_t n)
 {
 	for (size_t i = 0; i < n && !rd->broken && !*rd->stop; i++) {
 		struct pr_why why;
-		int known = pop3_seen_has_uidl(rd->seen, items[i].uidl, &why);
+		int known = store_pop3_known_uidl(rd->st, rd->mailbox, items[i].uidl, &why);
 		if (known < 0) {
 			set_error(rd, &why);
 			break;
@@ -347,8 +369,10 @@ round_run(struct intake *in, const char *store_uri, const struct settings *set,
 	pthread_cond_init(&rd.cv, NULL);
 	struct arena *a = arena_new();
 	struct pop3_item *items = NULL;
-	if ((rd.seen = pop3_seen_open(store_uri, &r->why)) == NULL ||
-	    pop3_seen_expire(rd.seen, time(NULL) - POP3_SEEN_KEEP, &r->why) < 0 ||
+	rd.mailbox = arena_printf(a, "%s %s", settings_get(set, "pop_server"),
+	                          settings_get(set, "pop_username"));
+	if ((rd.st = store_open(store_uri, &r->why)) == NULL ||
+	    store_pop3_expire(rd.st, time(NULL) - POP3_RECORD_KEEP, &r->why) < 0 ||
 	    (rd.conn = pop3_conn_new(set, &r->why)) == NULL ||
 	    pop3_conn_uidl(rd.conn, a, &items, &r->listed, &r->why) < 0)
 		goto out;
@@ -359,7 +383,7 @@ out:
 	/* QUIT commits the DELEs sent; pop3_conn_free drops the connection
 	 * without QUIT if the session was in doubt. */
 	pop3_conn_free(&rd.conn, true);
-	pop3_seen_close(&rd.seen);
+	store_close(&rd.st);
 	arena_free(&a);
 	pthread_mutex_destroy(&rd.lock);
 	pthread_cond_destroy(&rd.cv);

@@ -3,7 +3,6 @@
  * pop3_parse.c   pure functions: settings -> libcurl URL, UIDL listing,
  *                header fields and address lists of collected messages,
  *                curl errors -> plain words (unit tested, no I/O)
- * pop3_seen.c    the pop3_seen table: UIDLs and SHA-256 of what is stored
  * pop3_conn.c    one POP3 session over one libcurl easy handle
  * pop3_oauth.c   XOAUTH2 access token from the refresh token
  * pop3_collect.c one round, `check pop`, and the serve thread
@@ -68,24 +67,6 @@ size_t pop3_addr_list(struct arena *a, const char *value, const char **out, size
  * the server's first line or ""; errbuf is libcurl's error buffer. */
 void pop3_explain(int code, const char *host, int port, const char *user, const char *greeting,
                   const char *last_reply, const char *errbuf, struct pr_why *why);
-
-/* ---- pop3_seen.c: what was stored, so nothing is stored twice ---- */
-struct pop3_seen;
-/* store_uri "sqlite:PATH": its own connection to the same database file. */
-struct pop3_seen *pop3_seen_open(const char *store_uri, struct pr_why *why);
-void pop3_seen_close(struct pop3_seen **s);
-/* 1 if the UIDL (or, when sha is not NULL, the content hash) was recorded
- * as stored or refused, 0 if not, -1 error. */
-int pop3_seen_has_uidl(struct pop3_seen *s, const char *uidl, struct pr_why *why);
-int pop3_seen_has_hash(struct pop3_seen *s, const char *sha256_hex, struct pr_why *why);
-/* Record (idempotent).  state: "stored" or "refused". */
-int pop3_seen_add(struct pop3_seen *s, const char *uidl, const char *sha256_hex,
-                  const char *state, int64_t message_id, struct pr_why *why);
-/* Forget records older than `before`: their messages were deleted long
- * ago (a still-listed message refreshes its record's time). */
-int pop3_seen_expire(struct pop3_seen *s, time_t before, struct pr_why *why);
-int pop3_seen_begin(struct pop3_seen *s, struct pr_why *why);
-int pop3_seen_commit(struct pop3_seen *s, struct pr_why *why);
 
 /* ---- pop3_oauth.c ---- */
 /* A fresh access token (cached until shortly before it expires).  NULL

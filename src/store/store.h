@@ -166,6 +166,9 @@ struct store_msg {
 	/* stakeholders to create and attach: {project, address} pairs */
 	const char *const *new_stakeholders;   /* "project\taddress" */
 	size_t nnew_stakeholders;
+	/* POP3: the mailbox ("server user") and UIDL it was collected from,
+	 * recorded as collected in the same transaction; NULL for SMTP */
+	const char *pop3_mailbox, *pop3_uidl;
 	/* the intake log row written in the same transaction */
 	const char *verdict;        /* "accepted" */
 	enum pr_err reason;
@@ -240,6 +243,26 @@ int store_message_write_raw(struct store *st, int64_t id, FILE *out, struct pr_w
 /* Refile a message (Unassigned -> project). */
 int store_message_move(struct store *st, int64_t id, const struct store_placement *to,
                        struct pr_why *why);
+
+/* ---- POP3 collection: what was taken from each system mailbox ----
+ * A mailbox is named "server user" (UIDLs are unique only within one).
+ * A message stored from POP3 is marked "stored" by store_commit_batch
+ * itself; the collector marks refusals with store_pop3_mark. */
+struct store_pop3_mark {
+	const char *uidl, *sha256;
+	const char *state;          /* "stored" or "refused" */
+	int64_t message_id;         /* 0 if none */
+};
+/* 1 if recorded (stored or refused), 0 not, -1 error. */
+int store_pop3_known_uidl(struct store *st, const char *mailbox, const char *uidl,
+                          struct pr_why *why);
+int store_pop3_known_hash(struct store *st, const char *mailbox, const char *sha256_hex,
+                          struct pr_why *why);
+/* Record n marks in one transaction: all or (on -1) none. */
+int store_pop3_mark(struct store *st, const char *mailbox, const struct store_pop3_mark *marks,
+                    size_t n, struct pr_why *why);
+/* Forget records older than before (their messages were deleted long ago). */
+int store_pop3_expire(struct store *st, time_t before, struct pr_why *why);
 
 /* ---- intake log: every attempt, accepted or not ---- */
 struct store_log_entry {

@@ -3,7 +3,8 @@
  * store_sqlite_stmt.c, directory calls in store_sqlite_dir.c and
  * store_sqlite_alias.c, messages and the group commit in
  * store_sqlite_msg.c, reading them back in store_sqlite_read.c, the
- * intake log in store_sqlite_log.c.
+ * intake log in store_sqlite_log.c, POP3 bookkeeping in
+ * store_sqlite_pop3.c.
  *
  * Durability: WAL journal with synchronous=FULL, so a COMMIT returns only
  * after the WAL is fsynced; that is what lets SMTP answer 250 after commit.
@@ -69,6 +70,14 @@ static const char *const migrations[] = {
 	" reason TEXT NOT NULL, detail TEXT, message_id_hdr TEXT, message_id INTEGER);"
 	"CREATE INDEX intake_log_at ON intake_log(at);"
 	"CREATE INDEX intake_log_msg ON intake_log(message_id);",
+	/* 2: POP3 bookkeeping moves into the store, keyed by mailbox (it was
+	 * pop3_seen, written by the collector on a connection of its own) */
+	"CREATE TABLE pop3_collected(mailbox TEXT NOT NULL, uidl TEXT NOT NULL,"
+	" sha256 TEXT NOT NULL, state TEXT NOT NULL, message_id INTEGER NOT NULL DEFAULT 0,"
+	" at INTEGER NOT NULL, PRIMARY KEY(mailbox, uidl));"
+	"CREATE INDEX pop3_collected_sha ON pop3_collected(mailbox, sha256);"
+	"CREATE INDEX pop3_collected_at ON pop3_collected(at);"
+	"DROP TABLE IF EXISTS pop3_seen;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -104,4 +104,10 @@ struct store_log_entry;
 int sq_log_insert(struct store *st, const struct store_log_entry *e, int64_t *id_r,
                   struct pr_why *why);
 
+/* Insert or refresh one pop3_collected row inside the caller's
+ * transaction (store_sqlite_pop3.c). */
+struct store_pop3_mark;
+int sq_pop3_record(struct store *st, const char *mailbox, const struct store_pop3_mark *mk,
+                   struct pr_why *why);
+
 #endif

@@ -307,6 +307,18 @@ insert_log(struct store *st, struct arena *a, struct store_msg *m, enum pr_err r
 	return sq_log_insert(st, &e, &m->log_id_r, why);
 }
 
+/* A collected message is known to be collected in the same transaction
+ * that stores it: see store_sqlite_pop3.c. */
+static int
+mark_collected(struct store *st, const struct store_msg *m, struct pr_why *why)
+{
+	if (m->pop3_mailbox == NULL)
+		return 0;
+	struct store_pop3_mark mk = {.uidl = m->pop3_uidl, .sha256 = m->raw ? spool_sha256_hex(m->raw) : "",
+	                             .state = "stored", .message_id = m->id_r};
+	return sq_pop3_record(st, m->pop3_mailbox, &mk, why);
+}
+
 /* 0 and the earlier copy's id if m is a duplicate, 1 if not, -1.  An
  * unreadable message or one without a Message-ID is never a duplicate:
  * nothing tells two such copies from two different messages. */
@@ -323,7 +335,7 @@ static int
 commit_duplicate(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
 {
 	m->duplicate_r = true;
-	if (insert_placements(st, m, why) < 0)
+	if (insert_placements(st, m, why) < 0 || mark_collected(st, m, why) < 0)
 		return -1;
 	const char *detail = arena_printf(a, "message <%s> had already arrived as message %lld; it is"
 		" stored once, and filed also where this copy's recipients lead", m->message_id,
@@ -346,7 +358,7 @@ commit_one(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 	for (size_t i = 0; i < m->nnew_stakeholders; i++)
 		if (add_stakeholder(st, a, m->new_stakeholders[i], why) < 0)
 			return -1;
-	if (name_new_stakeholders(st, m, why) < 0)
+	if (name_new_stakeholders(st, m, why) < 0 || mark_collected(st, m, why) < 0)
 		return -1;
 	return insert_log(st, a, m, m->reason, m->detail, why);
 }

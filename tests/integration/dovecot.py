@@ -50,7 +50,7 @@ userdb {{
   args = uid={uid} gid={gid} home={d}/home/%u
 }}
 mail_location = maildir:{d}/home/%u/Maildir
-pop3_uidl_format = %08Xu%08Xv
+pop3_uidl_format = {uidl_format}
 mail_fsync = never
 service pop3-login {{
   chroot =
@@ -83,9 +83,12 @@ def make_cert(d, cn="localhost"):
 
 
 class Dovecot:
-    def __init__(self, workdir, plaintext_auth=False, oauth_introspect_url=None):
+    def __init__(self, workdir, plaintext_auth=False, oauth_introspect_url=None,
+                 uidl_format="%08Xu%08Xv"):
         """oauth_introspect_url: also offer SASL XOAUTH2/OAUTHBEARER, asking
-        that URL (RFC 7662 introspection, POST) whether a token is valid."""
+        that URL (RFC 7662 introspection, POST) whether a token is valid.
+        uidl_format: Dovecot's pop3_uidl_format; "%u" (the IMAP UID alone)
+        gives the first message of every mailbox the UIDL "1"."""
         self.dir = os.path.join(workdir, "dovecot")
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(workdir, 0o755)
@@ -113,7 +116,7 @@ class Dovecot:
         with open(self.conf, "w") as f:
             f.write(CONF.format(d=self.dir, port=self.port, sport=self.sport, uid=self.uid,
                                 gid=self.gid, noplain="no" if plaintext_auth else "yes",
-                                mechs=mechs, oauth=oauth))
+                                mechs=mechs, oauth=oauth, uidl_format=uidl_format))
         self.proc = None
         self._seq = 0
         self.start()

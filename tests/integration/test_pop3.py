@@ -192,6 +192,36 @@ class TestCollectSSL(Pop3Case):
         self.assertIn(b"IMAP", p.stderr)
 
 
+class TestMailboxes(Pop3Case):
+    """UIDLs are unique only within one maildrop: what was collected from
+    one user must not make the collector delete another's mail unseen."""
+
+    def setUp(self):
+        dovecot_or_skip(self)
+        self.pr = Postroom(config=base_config())
+        self.addCleanup(self.pr.cleanup)
+        self.dc = Dovecot(self.pr.dir, uidl_format="%u")
+        self.addCleanup(self.dc.cleanup)
+        self.dc.add_user("sys", PASSWORD)
+        self.dc.add_user("sys2", PASSWORD)
+        self.configure(self.mode)
+        self.pr.seed_basic()
+
+    def test_same_uidl_in_another_mailbox_is_collected(self):
+        first = self.deliver(1, tag="one")
+        r = self.collect()
+        self.assertEqual((r["collected"], self.dc.count("sys")), (1, 0), r)
+        # the same UIDL ("1") names a different message in sys2's mailbox
+        raw = make_message("alice@firm.example", "a1234@firm.example", subject="two",
+                           msgid="<two@test.example>")
+        self.dc.deliver("sys2", raw)
+        self.configure(self.mode, pop_username="sys2")
+        r = self.collect()
+        self.assertEqual((r["collected"], r["already_stored"]), (1, 0), r)
+        self.assertEqual(self.dc.count("sys2"), 0)
+        self.assertEqual(set(self.stored()), set(first) | {"two@test.example"})
+
+
 class TestServe(Pop3Case):
     extra = {"pop_interval": "5"}
 
@@ -430,8 +460,28 @@ class TestCrash(Pop3Case):
         self.assertEqual(set(got), set(sent))
         self.assertEqual([m for m, (c, _) in got.items() if c != 1], [])
 
+    def deliver_without_msgid(self, n, tag):
+        """Messages nothing but their bytes tell apart (no Message-ID): only
+        the collector's own record can keep them from being stored twice."""
+        subjects = set()
+        for i in range(n):
+            subj = f"{tag} {i} {time.time_ns()}"
+            raw = (f"From: alice@firm.example\r\nTo: a1234@firm.example\r\nSubject: {subj}\r\n"
+                   f"\r\nNo Message-ID here.\r\n").encode()
+            self.dc.deliver("sys", raw)
+            subjects.add(subj)
+        return subjects
+
+    def stored_subjects(self):
+        rows = self.db().execute("SELECT subject, count(*) FROM messages WHERE message_id IS NULL"
+                                 " GROUP BY subject").fetchall()
+        return dict(rows)
+
     def test_kill9_mid_round_then_again(self):
-        sent = self.deliver(self.N, tag="k")
+        sent, bare = {}, set()
+        for i in range(self.N // 2):        # interleaved: both kinds are in flight at the kill
+            sent.update(self.deliver(1, tag=f"k{i}-"))
+            bare |= self.deliver_without_msgid(1, tag=f"n{i}")
         cmd = [BIN, "--config", self.pr.config_path, "--store", self.pr.store, "collect", "--once"]
         log = open(os.path.join(self.pr.dir, "collect1.log"), "wb")
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -466,9 +516,13 @@ class TestCrash(Pop3Case):
         self.assertEqual(r["already_stored"] + r["collected"], self.N, r)
         self.assertEqual(self.dc.count("sys"), 0)
         got = self.stored()
+        del got[None]
         self.assertEqual(set(got), set(sent))
         dups = [mid for mid, (c, _) in got.items() if c != 1]
         self.assertEqual(dups, [])
+        subjects = self.stored_subjects()
+        self.assertEqual(set(subjects), bare)
+        self.assertEqual([k for k, c in subjects.items() if c != 1], [])
         # and nothing is left for a third round
         r = self.collect()
         self.assertEqual((r["listed"], r["collected"]), (0, 0))

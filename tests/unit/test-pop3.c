@@ -1,4 +1,4 @@
-/* test-pop3.c - the collector's pure functions and its pop3_seen table.
+/* test-pop3.c - the collector's pure functions (its bookkeeping is store/: test-store.c).
  * The protocol itself is tested against a real Dovecot in
  * tests/integration/test_pop3.py. */
 #include <curl/curl.h>
@@ -171,47 +171,6 @@ TEST(explain)
 	}
 }
 
-TEST(seen_table)
-{
-	char path[] = "/tmp/test-pop3-seen-XXXXXX";
-	int fd = mkstemp(path);
-	CHECK(fd >= 0);
-	close(fd);
-	char uri[600];
-	snprintf(uri, sizeof(uri), "sqlite:%s", path);
-	struct pr_why why;
-	struct pop3_seen *s = pop3_seen_open("postgres://x", &why);
-	CHECK(s == NULL);
-	s = pop3_seen_open(uri, &why);
-	CHECK(s != NULL);
-	if (s == NULL)
-		return;
-	CHECK_INT(pop3_seen_has_uidl(s, "u1", &why), 0);
-	CHECK_INT(pop3_seen_begin(s, &why), 0);
-	CHECK_INT(pop3_seen_add(s, "u1", "aa", "stored", 7, &why), 0);
-	CHECK_INT(pop3_seen_add(s, "u1", "aa", "stored", 7, &why), 0);   /* idempotent */
-	CHECK_INT(pop3_seen_add(s, "u2", "bb", "refused", 0, &why), 0);
-	CHECK_INT(pop3_seen_commit(s, &why), 0);
-	pop3_seen_close(&s);
-	CHECK(s == NULL);
-	s = pop3_seen_open(uri, &why);   /* durable across connections */
-	CHECK_INT(pop3_seen_has_uidl(s, "u1", &why), 1);
-	CHECK_INT(pop3_seen_has_uidl(s, "u2", &why), 1);
-	CHECK_INT(pop3_seen_has_hash(s, "aa", &why), 1);
-	CHECK_INT(pop3_seen_has_hash(s, "cc", &why), 0);
-	CHECK_INT(pop3_seen_expire(s, time(NULL) - 3600, &why), 0);
-	CHECK_INT(pop3_seen_has_uidl(s, "u1", &why), 1);
-	CHECK_INT(pop3_seen_expire(s, time(NULL) + 3600, &why), 0);
-	CHECK_INT(pop3_seen_has_uidl(s, "u1", &why), 0);
-	pop3_seen_close(&s);
-	unlink(path);
-	char side[700];
-	snprintf(side, sizeof(side), "%s-wal", path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", path);
-	unlink(side);
-}
-
 int
 main(void)
 {
@@ -221,6 +180,5 @@ main(void)
 	RUN(headers);
 	RUN(received_and_return_path);
 	RUN(explain);
-	RUN(seen_table);
 	return test_summary("pop3");
 }

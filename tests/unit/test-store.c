@@ -272,6 +272,43 @@ TEST(commit_merges_duplicates)
 	store_close(&st);
 }
 
+/* POP3 bookkeeping: a collected message is recorded by its own commit
+ * (also as a duplicate), per mailbox; marks are all or nothing. */
+TEST(pop3_records)
+{
+	struct store *st = seeded();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	const char *box = "ssl://pop.example:995 system";
+	struct store_msg *m[2];
+	for (int i = 0; i < 2; i++) {
+		m[i] = make_msg(a, "Subject: p\r\n\r\nx\r\n", 18, "<pop@test>", "1234");
+		m[i]->pop3_mailbox = box;
+		m[i]->pop3_uidl = i ? "u2" : "u1";
+	}
+	CHECK_INT(store_commit_batch(st, m, 2, &why), 0);
+	CHECK(m[1]->duplicate_r);
+	CHECK_INT(store_pop3_known_uidl(st, box, "u1", &why), 1);
+	CHECK_INT(store_pop3_known_uidl(st, box, "u2", &why), 1);
+	CHECK_INT(store_pop3_known_uidl(st, "ssl://pop.example:995 other", "u1", &why), 0);
+	CHECK_INT(store_pop3_known_hash(st, box, spool_sha256_hex(m[0]->raw), &why), 1);
+	CHECK_INT(store_pop3_known_hash(st, "tcp://other:110 system", spool_sha256_hex(m[0]->raw), &why), 0);
+	/* a failing mark (NULL hash breaks NOT NULL) leaves nothing behind and
+	 * the connection can write again */
+	struct store_pop3_mark mk[2] = {{"r1", "aa", "refused", 0}, {"r2", NULL, "refused", 0}};
+	CHECK_INT(store_pop3_mark(st, box, mk, 2, &why), -1);
+	CHECK_INT(store_pop3_known_uidl(st, box, "r1", &why), 0);
+	mk[1].sha256 = "bb";
+	CHECK_INT(store_pop3_mark(st, box, mk, 2, &why), 0);
+	CHECK_INT(store_pop3_known_uidl(st, box, "r2", &why), 1);
+	CHECK_INT(store_pop3_expire(st, time(NULL) - 3600, &why), 0);
+	CHECK_INT(store_pop3_known_uidl(st, box, "r1", &why), 1);
+	CHECK_INT(store_pop3_expire(st, time(NULL) + 3600, &why), 0);
+	CHECK_INT(store_pop3_known_uidl(st, box, "r1", &why), 0);
+	arena_free(&a);
+	store_close(&st);
+}
+
 TEST(commit_failure_rolls_back)
 {
 	struct store *st = seeded();
@@ -443,6 +480,7 @@ main(void)
 	RUN(stakeholders_and_settings);
 	RUN(commit_batch);
 	RUN(commit_merges_duplicates);
+	RUN(pop3_records);
 	RUN(commit_failure_rolls_back);
 	RUN(large_spool_byte_exact);
 	RUN(busy);
