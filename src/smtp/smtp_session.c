@@ -130,6 +130,11 @@ smtp_close(struct smtp_session *s, int code, const char *dsn, const char *text)
 	smtp_tx_reset(s);
 	smtp_set_state(s, SMTP_CLOSING);
 	bufferevent_disable(s->bev, EV_READ);
+	/* Bound the flush: a client that never reads would otherwise keep
+	 * this session, and its max_sessions slot, for ever.  If the reply is
+	 * still unwritten when this fires, on_event frees the session. */
+	struct timeval tv = {.tv_sec = settings_int(s->set, "smtp_idle_timeout")};
+	bufferevent_set_timeouts(s->bev, NULL, &tv);
 	/* Never free here (callers still hold s): on_write frees once the
 	 * last reply is out; with nothing to write, make it run soon. */
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
@@ -306,6 +311,43 @@ on_write(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* No input for smtp_idle_timeout seconds: say 421 and close. */
+static void
+idle_timeout(struct smtp_session *s)
+{
+	struct pr_why why;
+	pr_why_set(&why, PR_E_TIMEOUT, "no input for %lld seconds",
+	           settings_int(s->set, "smtp_idle_timeout"));
+	if (s->msg != NULL)
+		smtp_log_refusal(s, NULL, 0, &why);
+	log_info("smtp %llu [%s]: idle timeout", (unsigned long long)s->id, s->peer_ip);
+	const struct pr_err_info *i = pr_err_info(PR_E_TIMEOUT);
+	smtp_close(s, i->smtp, i->dsn, pr_why_text(&why));     /* arms the write timeout */
+}
+
+/* A reply could not be written: for smtp_idle_timeout seconds (a client
+ * that pipelines and never reads) or at all (the connection broke).  No
+ * reply can reach the peer any more, not even a 421, and libevent has
+ * stopped writing, so keeping the session would only hold a max_sessions
+ * slot for ever.  Free it now; while intake holds s (SMTP_WAIT),
+ * smtp_session_free leaves the last free to the intake completion. */
+static void
+write_failed(struct smtp_session *s, short what)
+{
+	if (what & BEV_EVENT_TIMEOUT) {
+		struct pr_why why;
+		pr_why_set(&why, PR_E_TIMEOUT, "replies unread for %lld seconds",
+		           settings_int(s->set, "smtp_idle_timeout"));
+		if (s->msg != NULL)
+			smtp_log_refusal(s, NULL, 0, &why);
+		log_info("smtp %llu [%s]: write timeout: the client does not read its replies",
+		         (unsigned long long)s->id, s->peer_ip);
+	} else {
+		log_debug("smtp %llu [%s]: write error", (unsigned long long)s->id, s->peer_ip);
+	}
+	smtp_session_free(s);
+}
+
 static void
 on_event(struct bufferevent *bev, short what, void *arg)
 {
@@ -313,16 +355,12 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED)
 		return;                      /* TLS handshake done */
+	if (what & BEV_EVENT_WRITING) {
+		write_failed(s, what);
+		return;
+	}
 	if ((what & BEV_EVENT_TIMEOUT) && s->state != SMTP_CLOSING) {
-		struct pr_why why;
-		pr_why_set(&why, PR_E_TIMEOUT, "no input for %lld seconds",
-		           settings_int(s->set, "smtp_idle_timeout"));
-		if (s->msg != NULL)
-			smtp_log_refusal(s, NULL, 0, &why);
-		log_info("smtp %llu [%s]: idle timeout", (unsigned long long)s->id, s->peer_ip);
-		bufferevent_set_timeouts(s->bev, NULL, NULL);
-		const struct pr_err_info *i = pr_err_info(PR_E_TIMEOUT);
-		smtp_close(s, i->smtp, i->dsn, pr_why_text(&why));
+		idle_timeout(s);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR)
