@@ -224,6 +224,15 @@ free_refusals(struct refusal *list, const struct refusal *end)
 	}
 }
 
+static size_t
+count_refusals(const struct refusal *r)
+{
+	size_t n = 0;
+	for (; r != NULL; r = r->next)
+		n++;
+	return n;
+}
+
 /* Put entries the store was too busy to take back at the head of the
  * queue, so a deferral is still logged once the lock is free.  Bounded:
  * past INTAKE_MAX_REQUEUED waiting entries, or when stopping, they are
@@ -239,6 +248,9 @@ requeue_refusals(struct intake *in, struct refusal *list)
 	struct refusal *last = list;
 	for (size_t n = 1; last->next != NULL && n < INTAKE_MAX_REQUEUED; n++)
 		last = last->next;
+	if (last->next != NULL)
+		log_warn("intake: store busy; %zu intake-log entries over the limit of %d dropped",
+		         count_refusals(last->next), INTAKE_MAX_REQUEUED);
 	free_refusals(last->next, NULL);
 	pthread_mutex_lock(&in->lock);
 	last->next = in->refusals;
@@ -265,8 +277,11 @@ write_refusals(struct intake *in, struct refusal *list)
 		if (store_log_append_batch(in->commit_st, batch, n, &why) < 0) {
 			if (why.code == PR_E_STORE_BUSY && requeue_refusals(in, list))
 				return;
-			log_warn("intake: could not write %zu refusals to the intake log: %s", n,
-			         pr_why_text(&why));
+			/* Stopping (or failing): one try only, not 5 s per chunk. */
+			log_warn("intake: could not write %zu refusals to the intake log: %s",
+			         n + count_refusals(r), pr_why_text(&why));
+			free_refusals(list, NULL);
+			return;
 		}
 		free_refusals(list, r);
 		list = r;

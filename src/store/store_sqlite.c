@@ -71,13 +71,20 @@ static const char *const migrations[] = {
 	"CREATE INDEX intake_log_at ON intake_log(at);"
 	"CREATE INDEX intake_log_msg ON intake_log(message_id);",
 	/* 2: POP3 bookkeeping moves into the store, keyed by mailbox (it was
-	 * pop3_seen, written by the collector on a connection of its own) */
+	 * pop3_seen, written by the collector on a connection of its own).
+	 * Its rows are kept under mailbox '' -- which mailbox they came from
+	 * is unknown, so they match by content hash only (see
+	 * store_sqlite_pop3.c). */
 	"CREATE TABLE pop3_collected(mailbox TEXT NOT NULL, uidl TEXT NOT NULL,"
 	" sha256 TEXT NOT NULL, state TEXT NOT NULL, message_id INTEGER NOT NULL DEFAULT 0,"
 	" at INTEGER NOT NULL, PRIMARY KEY(mailbox, uidl));"
 	"CREATE INDEX pop3_collected_sha ON pop3_collected(mailbox, sha256);"
 	"CREATE INDEX pop3_collected_at ON pop3_collected(at);"
-	"DROP TABLE IF EXISTS pop3_seen;",
+	"CREATE TABLE IF NOT EXISTS pop3_seen(uidl TEXT PRIMARY KEY, sha256 TEXT NOT NULL,"
+	" state TEXT NOT NULL, message_id INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL);"
+	"INSERT INTO pop3_collected(mailbox, uidl, sha256, state, message_id, at)"
+	" SELECT '', uidl, sha256, state, message_id, at FROM pop3_seen;"
+	"DROP TABLE pop3_seen;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -330,16 +330,41 @@ find_earlier_copy(struct store *st, const struct store_msg *m, int64_t *id_r, st
 	return store_message_find_duplicate(st, m->message_id, spool_sha256_hex(m->raw), id_r, why);
 }
 
-/* The earlier copy stays as it is; this one only adds its placements. */
+/* 1 if a person refiled the message (`messages move` marks its placement
+ * via "moved"): a resend must not put it back where it was taken from. */
+static int
+was_refiled(struct store *st, int64_t id, struct pr_why *why)
+{
+	static const char sql[] = "SELECT 1 FROM placements WHERE message_id = ?1 AND via = 'moved'";
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	return sq_exists(st, s, "checking a refiled message", why);
+}
+
+static int
+add_stakeholders(struct store *st, struct arena *a, const struct store_msg *m, struct pr_why *why)
+{
+	for (size_t i = 0; i < m->nnew_stakeholders; i++)
+		if (add_stakeholder(st, a, m->new_stakeholders[i], why) < 0)
+			return -1;
+	return 0;
+}
+
+/* The earlier copy stays as it is; this one only adds its placements
+ * (unless the message was refiled by hand) and its new stakeholders. */
 static int
 commit_duplicate(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
 {
 	m->duplicate_r = true;
-	if (insert_placements(st, m, why) < 0 || mark_collected(st, m, why) < 0)
+	int refiled = was_refiled(st, m->id_r, why);
+	if (refiled < 0 || (!refiled && insert_placements(st, m, why) < 0) ||
+	    add_stakeholders(st, a, m, why) < 0 || mark_collected(st, m, why) < 0)
 		return -1;
 	const char *detail = arena_printf(a, "message <%s> had already arrived as message %lld; it is"
-		" stored once, and filed also where this copy's recipients lead", m->message_id,
-		(long long)m->id_r);
+		" stored once, and %s", m->message_id, (long long)m->id_r, refiled
+		? "stays where it was refiled" : "filed also where this copy's recipients lead");
 	return insert_log(st, a, m, PR_E_DUPLICATE, detail, why);
 }
 
@@ -353,11 +378,9 @@ commit_one(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 	if (dup == 0)
 		return commit_duplicate(st, a, m, why);
 	if (insert_row(st, a, m, why) < 0 || insert_raw(st, m, why) < 0 ||
-	    insert_placements(st, m, why) < 0 || insert_people(st, a, m, why) < 0)
+	    insert_placements(st, m, why) < 0 || insert_people(st, a, m, why) < 0 ||
+	    add_stakeholders(st, a, m, why) < 0)
 		return -1;
-	for (size_t i = 0; i < m->nnew_stakeholders; i++)
-		if (add_stakeholder(st, a, m->new_stakeholders[i], why) < 0)
-			return -1;
 	if (name_new_stakeholders(st, m, why) < 0 || mark_collected(st, m, why) < 0)
 		return -1;
 	return insert_log(st, a, m, m->reason, m->detail, why);

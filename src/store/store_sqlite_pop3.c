@@ -53,7 +53,10 @@ int
 store_pop3_known_hash(struct store *st, const char *mailbox, const char *sha256_hex,
                       struct pr_why *why)
 {
-	static const char sql[] = "SELECT 1 FROM pop3_collected WHERE mailbox = ?1 AND sha256 = ?2";
+	/* mailbox '': records from before migration 2, mailbox unknown; the
+	 * same bytes are the same message wherever they were seen */
+	static const char sql[] = "SELECT 1 FROM pop3_collected WHERE mailbox IN (?1, '')"
+	                          " AND sha256 = ?2";
 	return known(st, sql, mailbox, sha256_hex, why);
 }
 

@@ -86,6 +86,15 @@ TEST(spool_read_error_is_temporary)
 	int d = open(dir, O_RDONLY | O_DIRECTORY);
 	CHECK(d >= 0 && dup2(d, spool_fd(m->raw)) >= 0);
 	close(d);
+	/* The worker's step alone first: it must not build a record (the
+	 * commit's own read would fail too and hide a Fallback filing). */
+	struct intake_worker w = {.in = in, .st = store_open(uri, &why)};
+	struct intake_job j = {.m = m};
+	intake_process(&w, &j);
+	CHECK(j.sm == NULL);
+	CHECK_INT(j.res.why.code, PR_E_IO);
+	store_close(&w.st);
+	/* and through the whole pipeline (which takes m) */
 	struct intake_result res;
 	intake_submit_wait(in, m, &res);
 	CHECK_INT(res.why.code, PR_E_IO);
@@ -101,7 +110,7 @@ TEST(spool_read_error_is_temporary)
 	struct store_log_filter lf = {.verdict = "deferred"};
 	struct store_log_entry *le;
 	CHECK_INT(store_log_list(st, a, &lf, &le, &n, &why), 0);
-	CHECK_INT(n, 1);
+	CHECK_INT(n, 2);
 	CHECK_INT(le[0].reason, PR_E_IO);
 	arena_free(&a);
 	store_close(&st);

@@ -264,6 +264,14 @@ TEST(commit_merges_duplicates)
 	CHECK_INT(n, 1);
 	CHECK_INT(le[0].reason, PR_E_DUPLICATE);
 	CHECK_INT(le[0].message_id, m[0]->id_r);
+	/* once refiled by hand, a resend does not put it back */
+	struct store_placement to = {ROUTE_PROJECT, "1234", "moved"};
+	CHECK_INT(store_message_move(st, m[0]->id_r, &to, &why), 0);
+	struct store_msg *again = make_msg(a, body, sizeof(body) - 1, "<dup@test>", "1234");
+	CHECK_INT(store_commit_batch(st, &again, 1, &why), 0);
+	CHECK(again->duplicate_r);
+	CHECK_INT(store_message_get(st, a, m[0]->id_r, &got, &why), 0);
+	CHECK_STR(got.s.placements, "project:1234");
 	/* other bytes under the same Message-ID are a different message */
 	struct store_msg *other = make_msg(a, "changed\r\n", 9, "<dup@test>", "1234");
 	CHECK_INT(store_commit_batch(st, &other, 1, &why), 0);
@@ -469,6 +477,29 @@ TEST(reopen_keeps_data)
 	store_close(&st);
 }
 
+/* A version-1 store with the collector's old pop3_seen table: its rows
+ * survive migration 2 and still stop a re-download being stored again. */
+TEST(migration_keeps_pop3_seen)
+{
+	struct store *st = fresh();
+	store_close(&st);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(uri + 7, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "DROP TABLE pop3_collected; PRAGMA user_version = 1;"
+	                       "CREATE TABLE pop3_seen(uidl TEXT PRIMARY KEY, sha256 TEXT NOT NULL,"
+	                       " state TEXT NOT NULL, message_id INTEGER NOT NULL DEFAULT 0,"
+	                       " at INTEGER NOT NULL);"
+	                       "INSERT INTO pop3_seen VALUES('u1', 'abc', 'stored', 3, strftime('%s','now'))",
+	                       NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	struct pr_why why;
+	st = store_open(uri, &why);
+	CHECK(st != NULL);
+	CHECK_INT(store_pop3_known_hash(st, "ssl://any:995 user", "abc", &why), 1);
+	CHECK_INT(store_pop3_known_uidl(st, "ssl://any:995 user", "u1", &why), 0);
+	store_close(&st);
+}
+
 int
 main(void)
 {
@@ -486,6 +517,7 @@ main(void)
 	RUN(busy);
 	RUN(log_and_list_filters);
 	RUN(reopen_keeps_data);
+	RUN(migration_keeps_pop3_seen);
 	char cmd[400];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
