@@ -109,5 +109,10 @@ int sq_log_insert(struct store *st, const struct store_log_entry *e, int64_t *id
 struct store_pop3_mark;
 int sq_pop3_record(struct store *st, const char *mailbox, const struct store_pop3_mark *mk,
                    struct pr_why *why);
+/* The stored message these bytes were collected as from this mailbox:
+ * 0 found (*id_r), 1 none, -1.  Read inside the commit transaction, so
+ * two rounds collecting the same mailbox at once store it once. */
+int sq_pop3_stored_id(struct store *st, const char *mailbox, const char *sha256_hex, int64_t *id_r,
+                      struct pr_why *why);
 
 #endif

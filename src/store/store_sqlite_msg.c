@@ -319,13 +319,22 @@ mark_collected(struct store *st, const struct store_msg *m, struct pr_why *why)
 	return sq_pop3_record(st, m->pop3_mailbox, &mk, why);
 }
 
-/* 0 and the earlier copy's id if m is a duplicate, 1 if not, -1.  An
- * unreadable message or one without a Message-ID is never a duplicate:
- * nothing tells two such copies from two different messages. */
+/* 0 and the earlier copy's id if m is a duplicate, 1 if not, -1.  The
+ * same bytes collected again from the same POP3 mailbox are one (two
+ * rounds at once); otherwise an unreadable message or one without a
+ * Message-ID never is: nothing tells two such copies from two different
+ * messages. */
 static int
 find_earlier_copy(struct store *st, const struct store_msg *m, int64_t *id_r, struct pr_why *why)
 {
-	if (m->message_id == NULL || m->unreadable || m->raw == NULL)
+	if (m->raw == NULL)
+		return 1;
+	if (m->pop3_mailbox != NULL) {
+		int rc = sq_pop3_stored_id(st, m->pop3_mailbox, spool_sha256_hex(m->raw), id_r, why);
+		if (rc <= 0)
+			return rc;
+	}
+	if (m->message_id == NULL || m->unreadable)
 		return 1;
 	return store_message_find_duplicate(st, m->message_id, spool_sha256_hex(m->raw), id_r, why);
 }

@@ -301,6 +301,17 @@ TEST(pop3_records)
 	CHECK_INT(store_pop3_known_uidl(st, "ssl://pop.example:995 other", "u1", &why), 0);
 	CHECK_INT(store_pop3_known_hash(st, box, spool_sha256_hex(m[0]->raw), &why), 1);
 	CHECK_INT(store_pop3_known_hash(st, "tcp://other:110 system", spool_sha256_hex(m[0]->raw), &why), 0);
+	/* the same bytes without a Message-ID, committed by two rounds at once
+	 * (two transactions): stored once */
+	struct store_msg *bare[2];
+	for (int i = 0; i < 2; i++) {
+		bare[i] = make_msg(a, "Subject: b\r\n\r\ny\r\n", 18, NULL, "1234");
+		bare[i]->pop3_mailbox = box;
+		bare[i]->pop3_uidl = "u9";
+		CHECK_INT(store_commit_batch(st, &bare[i], 1, &why), 0);
+	}
+	CHECK(!bare[0]->duplicate_r && bare[1]->duplicate_r);
+	CHECK_INT(bare[1]->id_r, bare[0]->id_r);
 	/* a failing mark (NULL hash breaks NOT NULL) leaves nothing behind and
 	 * the connection can write again */
 	struct store_pop3_mark mk[2] = {{"r1", "aa", "refused", 0}, {"r2", NULL, "refused", 0}};
