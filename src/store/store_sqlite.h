@@ -59,6 +59,9 @@ void *sq_grow(struct arena *a, void *arr, size_t n, size_t *cap, size_t elem);
 /* The cached statement for sql with ?1 bound to key (the one-name lookup
  * most directory calls make), or NULL with why. */
 sqlite3_stmt *sq_prep_key(struct store *st, const char *sql, const char *key, struct pr_why *why);
+/* The same with ?1 and ?2 bound (the two-key lookups). */
+sqlite3_stmt *sq_prep_keys(struct store *st, const char *sql, const char *k1, const char *k2,
+                           struct pr_why *why);
 /* Step an INSERT; a UNIQUE/PRIMARY KEY clash is PR_E_EXISTS with the text
  * exists_fmt makes (only formatted on a clash), a foreign key failure
  * PR_E_NOT_FOUND. */
@@ -76,6 +79,8 @@ int sq_link(struct store *st, const char *sql, const char *key, int64_t id, cons
 
 /* Reads one row into the element at p. */
 typedef void (*sq_read_fn)(struct arena *a, sqlite3_stmt *s, void *p);
+/* An sq_read_fn for one integer column (an id): into *(int64_t *)p. */
+void sq_read_int64(struct arena *a, sqlite3_stmt *s, void *p);
 /* Step a prepared, bound query to the end, reading every row into a
  * growing arena array of elem-sized items.  0 or -1 with why. */
 int sq_collect(struct store *st, struct arena *a, sqlite3_stmt *s, size_t elem, sq_read_fn read,

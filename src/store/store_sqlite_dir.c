@@ -268,11 +268,8 @@ store_project_is_member(struct store *st, const char *id, const char *user, stru
 {
 	static const char sql[] = "SELECT 1 FROM project_members m JOIN users u ON u.id = m.user_id"
 	                          " WHERE m.project_id = ?1 AND u.name = ?2";
-	sqlite3_stmt *s = sq_prep_key(st, sql, id, why);
-	if (s == NULL)
-		return -1;
-	sq_bind_text(s, 2, user);
-	return sq_exists(st, s, "checking membership", why);
+	sqlite3_stmt *s = sq_prep_keys(st, sql, id, user, why);
+	return s == NULL ? -1 : sq_exists(st, s, "checking membership", why);
 }
 
 /* ---- stakeholders ---- */

@@ -32,34 +32,21 @@ sq_pop3_record(struct store *st, const char *mailbox, const struct store_pop3_ma
 	return sq_step_done(st, s, "recording a collected POP3 message", why);
 }
 
-static void
-read_message_id(struct arena *a, sqlite3_stmt *s, void *p)
-{
-	(void)a;
-	*(int64_t *)p = sqlite3_column_int64(s, 0);
-}
-
 int
 sq_pop3_stored_id(struct store *st, const char *mailbox, const char *sha256_hex, int64_t *id_r,
                   struct pr_why *why)
 {
 	static const char sql[] = "SELECT c.message_id FROM pop3_collected c JOIN messages m"
 		" ON m.id = c.message_id WHERE c.mailbox IN (?1, '') AND c.sha256 = ?2 LIMIT 1";
-	sqlite3_stmt *s = sq_prep_key(st, sql, mailbox, why);
-	if (s == NULL)
-		return -1;
-	sq_bind_text(s, 2, sha256_hex);
-	return sq_one(st, NULL, s, read_message_id, id_r, "looking up a collected POP3 message", why);
+	sqlite3_stmt *s = sq_prep_keys(st, sql, mailbox, sha256_hex, why);
+	return s == NULL ? -1 : sq_one(st, NULL, s, sq_read_int64, id_r, "looking up a collected POP3 message", why);
 }
 
 static int
 known(struct store *st, const char *sql, const char *mailbox, const char *key, struct pr_why *why)
 {
-	sqlite3_stmt *s = sq_prep_key(st, sql, mailbox, why);
-	if (s == NULL)
-		return -1;
-	sq_bind_text(s, 2, key);
-	return sq_exists(st, s, "looking up a collected POP3 message", why);
+	sqlite3_stmt *s = sq_prep_keys(st, sql, mailbox, key, why);
+	return s == NULL ? -1 : sq_exists(st, s, "looking up a collected POP3 message", why);
 }
 
 int

@@ -46,13 +46,6 @@ store_message_by_msgid(struct store *st, const char *msgid, int64_t *id_r, int64
 	return rc;
 }
 
-static void
-read_id(struct arena *a, sqlite3_stmt *s, void *p)
-{
-	(void)a;
-	*(int64_t *)p = sqlite3_column_int64(s, 0);
-}
-
 int
 store_message_find_duplicate(struct store *st, const char *msgid, const char *sha256_hex,
                              int64_t *id_r, struct pr_why *why)
@@ -63,12 +56,8 @@ store_message_find_duplicate(struct store *st, const char *msgid, const char *sh
 	const char *key = sq_msgid(a, msgid);
 	int ret = 1;
 	if (key != NULL && sha256_hex != NULL) {
-		sqlite3_stmt *s = sq_prep_key(st, sql, key, why);
-		ret = -1;
-		if (s != NULL) {
-			sq_bind_text(s, 2, sha256_hex);
-			ret = sq_one(st, a, s, read_id, id_r, "checking duplicates", why);
-		}
+		sqlite3_stmt *s = sq_prep_keys(st, sql, key, sha256_hex, why);
+		ret = s == NULL ? -1 : sq_one(st, a, s, sq_read_int64, id_r, "checking duplicates", why);
 	}
 	arena_free(&a);
 	return ret;

@@ -81,6 +81,22 @@ sq_prep_key(struct store *st, const char *sql, const char *key, struct pr_why *w
 	return s;
 }
 
+void
+sq_read_int64(struct arena *a, sqlite3_stmt *s, void *p)
+{
+	(void)a;
+	*(int64_t *)p = sqlite3_column_int64(s, 0);
+}
+
+sqlite3_stmt *
+sq_prep_keys(struct store *st, const char *sql, const char *k1, const char *k2, struct pr_why *why)
+{
+	sqlite3_stmt *s = sq_prep_key(st, sql, k1, why);
+	if (s != NULL)
+		sq_bind_text(s, 2, k2);
+	return s;
+}
+
 int
 sq_step_insert(struct store *st, sqlite3_stmt *s, struct pr_why *why, const char *exists_fmt, ...)
 {
