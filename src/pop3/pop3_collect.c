@@ -50,10 +50,8 @@
 /* Messages in the pipeline at once: enough for group commit to batch,
  * few enough that a crash re-downloads little. */
 #define POP3_WINDOW 64
-/* Records of collected messages are kept this long (a message still in
- * the mailbox after that, its DELE failing for 90 days, is downloaded
- * again and caught by the store's duplicate check if it has a
- * Message-ID). */
+/* Records of collected messages are kept this long after the message was
+ * last listed (a message still listed has its record refreshed). */
 #define POP3_RECORD_KEEP (90 * 24 * 3600)
 #define POP3_MAX_RCPTS 100
 
@@ -349,6 +347,8 @@ run_items(struct round *rd, const struct pop3_item *items, size_t n)
 		}
 		if (known) {
 			rd->r->skipped_known++;
+			if (store_pop3_touch(rd->st, rd->mailbox, items[i].uidl, &why) < 0)
+				log_warn("pop3: %s", pr_why_text(&why));   /* only shortens its life */
 			dele(rd, items[i].num);
 		} else {
 			collect_one(rd, &items[i]);

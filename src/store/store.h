@@ -261,6 +261,9 @@ int store_pop3_known_hash(struct store *st, const char *mailbox, const char *sha
 /* Record n marks in one transaction: all or (on -1) none. */
 int store_pop3_mark(struct store *st, const char *mailbox, const struct store_pop3_mark *marks,
                     size_t n, struct pr_why *why);
+/* A recorded message is still listed (its DELE did not take): refresh
+ * its record's time so expiry does not forget it while it is there. */
+int store_pop3_touch(struct store *st, const char *mailbox, const char *uidl, struct pr_why *why);
 /* Forget records older than before (their messages were deleted long ago). */
 int store_pop3_expire(struct store *st, time_t before, struct pr_why *why);
 

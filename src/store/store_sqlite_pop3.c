@@ -85,6 +85,15 @@ store_pop3_mark(struct store *st, const char *mailbox, const struct store_pop3_m
 }
 
 int
+store_pop3_touch(struct store *st, const char *mailbox, const char *uidl, struct pr_why *why)
+{
+	static const char sql[] = "UPDATE pop3_collected SET at = strftime('%s','now')"
+	                          " WHERE mailbox = ?1 AND uidl = ?2";
+	sqlite3_stmt *s = sq_prep_keys(st, sql, mailbox, uidl, why);
+	return s == NULL ? -1 : sq_step_done(st, s, "refreshing a POP3 record", why);
+}
+
+int
 store_pop3_expire(struct store *st, time_t before, struct pr_why *why)
 {
 	static const char sql[] = "DELETE FROM pop3_collected WHERE at < ?1";

@@ -322,6 +322,14 @@ TEST(pop3_records)
 	CHECK_INT(store_pop3_known_uidl(st, box, "r2", &why), 1);
 	CHECK_INT(store_pop3_expire(st, time(NULL) - 3600, &why), 0);
 	CHECK_INT(store_pop3_known_uidl(st, box, "r1", &why), 1);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(uri + 7, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "UPDATE pop3_collected SET at = 1", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	CHECK_INT(store_pop3_touch(st, box, "r1", &why), 0);    /* still listed */
+	CHECK_INT(store_pop3_expire(st, time(NULL) - 3600, &why), 0);
+	CHECK_INT(store_pop3_known_uidl(st, box, "r1", &why), 1);
+	CHECK_INT(store_pop3_known_uidl(st, box, "r2", &why), 0);
 	CHECK_INT(store_pop3_expire(st, time(NULL) + 3600, &why), 0);
 	CHECK_INT(store_pop3_known_uidl(st, box, "r1", &why), 0);
 	arena_free(&a);
