@@ -240,11 +240,6 @@ count_refusals(const struct refusal *r)
 static bool
 requeue_refusals(struct intake *in, struct refusal *list)
 {
-	pthread_mutex_lock(&in->lock);
-	bool stopping = in->stopping;
-	pthread_mutex_unlock(&in->lock);
-	if (stopping)
-		return false;
 	struct refusal *last = list;
 	for (size_t n = 1; last->next != NULL && n < INTAKE_MAX_REQUEUED; n++)
 		last = last->next;
@@ -252,7 +247,12 @@ requeue_refusals(struct intake *in, struct refusal *list)
 		log_warn("intake: store busy; %zu intake-log entries over the limit of %d dropped",
 		         count_refusals(last->next), INTAKE_MAX_REQUEUED);
 	free_refusals(last->next, NULL);
+	last->next = NULL;
 	pthread_mutex_lock(&in->lock);
+	if (in->stopping) {
+		pthread_mutex_unlock(&in->lock);
+		return false;          /* the caller frees what is left */
+	}
 	last->next = in->refusals;
 	if (in->refusals == NULL)
 		in->refusals_tail = &last->next;

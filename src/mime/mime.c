@@ -116,8 +116,8 @@ spool_headers_ok(struct spool *raw, struct pr_why *why)
 		if (header_block_len(buf, got) < got)
 			break;
 	}
-	bool ok = r >= 0 ? top_headers_ok(buf, got, total, why) : false;
-	if (r < 0)
+	bool ok = r >= 0 && top_headers_ok(buf, got, total, why);
+	if (r < 0)   /* our disk, not the sender's message: intake answers 451 */
 		pr_why_set(why, PR_E_IO, "reading the spooled message failed");
 	free(buf);
 	return ok;

@@ -371,9 +371,12 @@ commit_duplicate(struct store *st, struct arena *a, struct store_msg *m, struct 
 	if (refiled < 0 || (!refiled && insert_placements(st, m, why) < 0) ||
 	    add_stakeholders(st, a, m, why) < 0 || mark_collected(st, m, why) < 0)
 		return -1;
-	const char *detail = arena_printf(a, "message <%s> had already arrived as message %lld; it is"
-		" stored once, and %s", m->message_id, (long long)m->id_r, refiled
-		? "stays where it was refiled" : "filed also where this copy's recipients lead");
+	/* A POP3 copy found by its bytes may have no Message-ID at all. */
+	const char *name = m->message_id ? arena_printf(a, "message <%s>", m->message_id)
+	                                 : "the same message";
+	const char *detail = arena_printf(a, "%s had already arrived as message %lld; it is stored"
+		" once, and %s", name, (long long)m->id_r, refiled ? "stays where it was refiled"
+		: "filed also where this copy's recipients lead");
 	return insert_log(st, a, m, PR_E_DUPLICATE, detail, why);
 }
 
