@@ -30,7 +30,7 @@ api_settings_merge(struct store *st, const char *config_path, struct settings **
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		struct pr_why w;
-		if (settings_set(s, kv[i].key, kv[i].value, SRC_STORE, &w) < 0)
+		if (settings_set_named(s, kv[i].key, kv[i].value, SRC_STORE, &w) < 0)
 			log_warn("stored setting ignored: %s", w.detail);
 	}
 	if (config_path != NULL && settings_load_file(s, config_path, why) < 0)
@@ -92,7 +92,8 @@ api_settings_set(struct pr_api *api, const char *key, const char *value, struct 
 {
 	struct settings *trial = settings_clone(api->settings);
 	struct pr_why w;
-	int rc = settings_set(trial, key, value, SRC_STORE, &w);
+	int k = settings_key(key);
+	int rc = settings_set_named(trial, key, value, SRC_STORE, &w);
 	if (rc == 0)
 		rc = settings_check(trial, &w);
 	if (rc < 0) {
@@ -105,7 +106,7 @@ api_settings_set(struct pr_api *api, const char *key, const char *value, struct 
 		return -1;
 	}
 	/* The file still wins on this node; keep its value in the snapshot. */
-	if (settings_source(api->settings, key) == SRC_FILE)
+	if (settings_source(api->settings, (enum setting_key)k) == SRC_FILE)
 		settings_unref(&trial);
 	else
 		settings_unref(&api->settings), api->settings = trial;
@@ -122,10 +123,12 @@ json_t *
 api_settings_json(const struct settings *s)
 {
 	json_t *arr = json_array();
-	for (const struct setting_def *d = settings_table(); d->name; d++) {
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:b, s:s}", "name", d->name,
-		                                     "value", settings_display(s, d->name),
-		                                     "source", source_name(settings_source(s, d->name)),
+	for (int k = 0; k < SET__COUNT; k++) {
+		const struct setting_def *d = settings_def((enum setting_key)k);
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "name", d->name,
+		                                     "value", settings_display(s, (enum setting_key)k),
+		                                     "source", source_name(settings_source(s, (enum setting_key)k)),
+		                                     "applies", settings_applies_name(d->applies),
 		                                     "secret", d->secret, "help", d->help ? d->help : ""));
 	}
 	return json_pack("{s:o}", "settings", arr);

@@ -210,7 +210,7 @@ api_log_list(struct pr_api *api, const struct store_log_filter *f, struct pr_why
 	if (f != NULL)
 		ff = *f;
 	if (ff.project != NULL && ff.project_local == NULL)
-		ff.project_local = arena_printf(a, "%s%s", settings_get(api->settings, "project_prefix"), ff.project);
+		ff.project_local = arena_printf(a, "%s%s", settings_str(api->settings, SET_PROJECT_PREFIX), ff.project);
 	struct store_log_entry *e;
 	size_t n;
 	json_t *doc = NULL;

@@ -45,7 +45,7 @@ int api_settings_merge(struct store *st, const char *config_path, struct setting
 /* Validate (type, range, cross-field checks) and store.  Refusals are
  * PR_E_INVALID with the reason; an unknown key PR_E_NOT_FOUND. */
 int api_settings_set(struct pr_api *api, const char *key, const char *value, struct pr_why *why);
-/* {"settings":[{"name","value","source","secret","help"}]}; secrets are
+/* {"settings":[{"name","value","source","applies","secret","help"}]}; secrets are
  * "********" (or "" when unset), never their value. */
 json_t *api_settings_json(const struct settings *s);
 

@@ -46,8 +46,8 @@ auth_new_dns(struct dns *dns)
 struct auth *
 auth_new(const struct settings *set, struct pr_why *why)
 {
-	struct dns *d = dns_new_cares(settings_get(set, "dns_server"),
-	                              (int)settings_int(set, "dns_timeout_ms"), why);
+	struct dns *d = dns_new_cares(settings_str(set, SET_DNS_SERVER),
+	                              (int)settings_int(set, SET_DNS_TIMEOUT_MS), why);
 	return d ? auth_new_dns(d) : NULL;
 }
 
@@ -64,10 +64,10 @@ auth_free(struct auth **ap)
 static const char *
 authserv_id(struct arena *a, const struct settings *set)
 {
-	const char *id = set ? settings_get(set, "authserv_id") : NULL;
+	const char *id = set ? settings_str(set, SET_AUTHSERV_ID) : NULL;
 	if (id && *id)
 		return id;
-	id = set ? settings_get(set, "hostname") : NULL;
+	id = set ? settings_str(set, SET_HOSTNAME) : NULL;
 	if (id && *id)
 		return id;
 	char host[256] = "";
@@ -264,13 +264,13 @@ auth_decide(const struct settings *set, const struct auth_verdict *v, struct pr_
 {
 	pr_why_clear(why);
 	enum pr_err e = PR_OK;
-	if (strcmp(settings_get(set, "auth_policy"), "dmarc") == 0)
+	if (settings_enum(set, SET_AUTH_POLICY) == AUTH_POLICY_DMARC)
 		return decide_dmarc(v, why);
 	/* SPF first, then DKIM: the first check that does not pass is the
 	 * reason given (its temperror is a 451, its failure a 550). */
-	if (settings_bool(set, "require_spf") && (e = decide_spf(v, why)) != PR_OK)
+	if (settings_bool(set, SET_REQUIRE_SPF) && (e = decide_spf(v, why)) != PR_OK)
 		return e;
-	if (settings_bool(set, "require_dkim") && (e = decide_dkim(v, why)) != PR_OK)
+	if (settings_bool(set, SET_REQUIRE_DKIM) && (e = decide_dkim(v, why)) != PR_OK)
 		return e;
 	return PR_OK;
 }

@@ -269,8 +269,8 @@ cli_check_domain(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	struct pr_why why;
 	pr_why_clear(&why);
-	struct dns *d = dns_new_cares(settings_get(ctx->settings, "dns_server"),
-	                              (int)settings_int(ctx->settings, "dns_timeout_ms"), &why);
+	struct dns *d = dns_new_cares(settings_str(ctx->settings, SET_DNS_SERVER),
+	                              (int)settings_int(ctx->settings, SET_DNS_TIMEOUT_MS), &why);
 	if (d == NULL) {
 		fprintf(stderr, "postroom: %s: check the dns_server setting\n", pr_why_text(&why));
 		return EX_CONFIG;

@@ -81,7 +81,7 @@ cli_collect(struct cli_ctx *ctx, int argc, char **argv)
 		      "stores each durably, then deletes it from the mailbox.\n", stderr);
 		return EX_USAGE;
 	}
-	if (*settings_get(ctx->settings, "pop_server") == '\0') {
+	if (*settings_str(ctx->settings, SET_POP_SERVER) == '\0') {
 		fputs("postroom: pop_server is not set: set it to ssl://host:995 or tcp://host:110\n", stderr);
 		return EX_CONFIG;
 	}
@@ -116,8 +116,8 @@ cli_check_pop(struct cli_ctx *ctx, int argc, char **argv)
 		      "Connects to pop_server, logs in and reports the number of messages.\n", stderr);
 		return EX_USAGE;
 	}
-	const char *server = settings_get(ctx->settings, "pop_server");
-	const char *user = settings_get(ctx->settings, "pop_username");
+	const char *server = settings_str(ctx->settings, SET_POP_SERVER);
+	const char *user = settings_str(ctx->settings, SET_POP_USERNAME);
 	size_t n = 0;
 	struct pr_why why;
 	pr_why_clear(&why);

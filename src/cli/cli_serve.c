@@ -65,9 +65,7 @@ usage(FILE *f)
 static void
 set_log_level(const struct settings *set)
 {
-	const char *l = settings_get(set, "log_level");
-	log_set_level(!strcmp(l, "debug") ? LOG_DEBUG : !strcmp(l, "warning") ? LOG_WARN
-	              : !strcmp(l, "error") ? LOG_ERROR : LOG_INFO);
+	log_set_level((enum log_level)settings_enum(set, SET_LOG_LEVEL));
 }
 
 /* Messages past 256 KiB spill here: next to an SQLite store, else ./var. */
@@ -173,7 +171,7 @@ bind_early(struct daemon *d, const char **addrs, size_t naddrs)
 		settings_unref(&file);
 		return EX_OK;          /* prepare() reports the bad config */
 	}
-	const char *user = settings_get(file, "run_as_user");
+	const char *user = settings_str(file, SET_RUN_AS_USER);
 	if (*user == '\0' || geteuid() != 0) {
 		if (*user)
 			log_warn("run_as_user is set, but postroom was not started as root: running as uid %d",
@@ -182,7 +180,7 @@ bind_early(struct daemon *d, const char **addrs, size_t naddrs)
 		return EX_OK;
 	}
 	char list[PR_SETTING_MAX + 1];
-	snprintf(list, sizeof(list), "%s", settings_get(file, "smtp_listen"));
+	snprintf(list, sizeof(list), "%s", settings_str(file, SET_SMTP_LISTEN));
 	const char *from_file[MAX_LISTEN];
 	if (naddrs == 0) {
 		for (char *save = NULL, *t = strtok_r(list, ", ", &save); t && naddrs < MAX_LISTEN;
@@ -217,7 +215,7 @@ listen_all(struct daemon *d, const char **addrs, size_t naddrs, const struct set
 	const char *from_setting[MAX_LISTEN];
 	struct pr_why why;
 	if (naddrs == 0) {
-		snprintf(list, sizeof(list), "%s", settings_get(set, "smtp_listen"));
+		snprintf(list, sizeof(list), "%s", settings_str(set, SET_SMTP_LISTEN));
 		for (char *save = NULL, *t = strtok_r(list, ", ", &save); t && naddrs < MAX_LISTEN;
 		     t = strtok_r(NULL, ", ", &save))
 			from_setting[naddrs++] = t;
@@ -306,7 +304,7 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 	if ((rc = listen_all(d, addrs, naddrs, set)) != EX_OK)
 		return rc;
 	struct pop3_service *pop = NULL;
-	if (*settings_get(set, "pop_server"))
+	if (*settings_str(set, SET_POP_SERVER))
 		pop = pop3_service_start(in, d->ctx->store_uri);
 	struct event *ev_term = evsignal_new(d->base, SIGTERM, on_term, d);
 	struct event *ev_int = evsignal_new(d->base, SIGINT, on_term, d);

@@ -41,9 +41,10 @@ call_set(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 {
 	if (api_settings_set(api, o->pos[0], o->pos[1], why) < 0)
 		return -1;
-	if (settings_source(api_settings(api), o->pos[0]) == SRC_FILE)
+	enum setting_key k = (enum setting_key)settings_key(o->pos[0]);
+	if (settings_source(api_settings(api), k) == SRC_FILE)
 		fprintf(stderr, "postroom: note: the config file also sets %s; its value (%s) wins on this node\n",
-		        o->pos[0], settings_display(api_settings(api), o->pos[0]));
+		        o->pos[0], settings_display(api_settings(api), k));
 	return 0;
 }
 
@@ -52,9 +53,10 @@ settings_set_cmd(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char
 {
 	struct cli_opts o;
 	CLI_PARSE(self, "", argc, argv, &o, 2, 2);
-	const struct setting_def *d = settings_def(o.pos[0]);
-	if (d == NULL)
+	int k = settings_key(o.pos[0]);
+	if (k < 0)
 		return cli_usage(self, "unknown setting '%s' (see `postroom settings show`)", o.pos[0]);
+	const struct setting_def *d = settings_def((enum setting_key)k);
 	int rc = cli_do(ctx, &o, call_set, "%s set to %s", o.pos[0], d->secret ? "********" : o.pos[1]);
 	if (rc == EX_OK && strcmp(o.pos[0], "smtp_listen") == 0)
 		printf("restart `postroom serve` for a new listen address to take effect\n");

@@ -14,6 +14,7 @@
 
 #include "core/arena.h"
 #include "core/limits.h"
+#include "core/log.h"
 
 static int validate_email(const char *v, struct pr_why *why);
 static int validate_email_or_empty(const char *v, struct pr_why *why);
@@ -24,93 +25,133 @@ static int validate_prefix(const char *v, struct pr_why *why);
 
 #define MiB (1024LL * 1024)
 
+/* Choice names, indexed by the C enums in settings.h / log.h. */
+static const char *const log_level_names[] = {
+	[LOG_DEBUG] = "debug", [LOG_INFO] = "info", [LOG_WARN] = "warning", [LOG_ERROR] = "error", NULL};
+static const char *const unknown_recipient_names[] = {
+	[UNKNOWN_RCPT_UNASSIGNED] = "unassigned", [UNKNOWN_RCPT_REJECT] = "reject", NULL};
+static const char *const unknown_sender_names[] = {
+	[UNKNOWN_SENDER_REJECT] = "reject", [UNKNOWN_SENDER_UNASSIGNED] = "unassigned", NULL};
+static const char *const auth_policy_names[] = {
+	[AUTH_POLICY_REQUIRE] = "require", [AUTH_POLICY_DMARC] = "dmarc", NULL};
+static const char *const mailbox_type_names[] = {
+	[MAILBOX_SINGLE] = "single", [MAILBOX_CATCHALL] = "catchall", NULL};
+
 static const struct setting_def table[] = {
 	/* identity and listeners (usually node-local, in the config file) */
-	{"hostname", SET_STRING, "postroom.localdomain", 0, 0, NULL, false, NULL,
-	 "name in the SMTP banner and our Received: header"},
-	{"smtp_listen", SET_STRING, "127.0.0.1:2525", 0, 0, NULL, false, NULL,
-	 "SMTP listen addresses, comma separated (ADDR:PORT, [v6]:PORT)"},
-	{"tls_cert", SET_STRING, "", 0, 0, NULL, false, NULL,
-	 "PEM certificate chain for STARTTLS (empty: STARTTLS not offered)"},
-	{"tls_key", SET_STRING, "", 0, 0, NULL, false, NULL, "PEM private key for STARTTLS"},
-	{"run_as_user", SET_STRING, "", 0, 0, NULL, false, NULL,
-	 "serve started as root binds its ports, then runs as this user (config file only; "
+	[SET_HOSTNAME] = {"hostname", STYPE_STRING, APPLIES_CONNECTION, "postroom.localdomain",
+	 .help = "name in the SMTP banner and our Received: header"},
+	[SET_SMTP_LISTEN] = {"smtp_listen", STYPE_STRING, APPLIES_RESTART, "127.0.0.1:2525",
+	 .help = "SMTP listen addresses, comma separated (ADDR:PORT, [v6]:PORT)"},
+	[SET_TLS_CERT] = {"tls_cert", STYPE_STRING, APPLIES_CONNECTION, "",
+	 .help = "PEM certificate chain for STARTTLS (empty: STARTTLS not offered)"},
+	[SET_TLS_KEY] = {"tls_key", STYPE_STRING, APPLIES_CONNECTION, "",
+	 .help = "PEM private key for STARTTLS"},
+	[SET_RUN_AS_USER] = {"run_as_user", STYPE_STRING, APPLIES_RESTART, "",
+	 .help = "serve started as root binds its ports, then runs as this user (config file only; "
 	 "the store's directory must be writable by it)"},
-	{"log_level", SET_ENUM, "info", 0, 0, "debug|info|warning|error", false, NULL, "daemon log level"},
+	[SET_LOG_LEVEL] = {"log_level", STYPE_ENUM, APPLIES_NOW, "info", .choices = log_level_names,
+	 .help = "daemon log level"},
 	/* SMTP limits */
-	{"max_message_size", SET_SIZE, "20M", 1024, PR_MAX_MESSAGE_SIZE, NULL, false, NULL,
-	 "largest message accepted, bytes (suffix k, M)"},
-	{"max_recipients", SET_INT, "100", 1, PR_MAX_RECIPIENTS, NULL, false, NULL,
-	 "recipients per message; more get 452 and the client sends them again"},
-	{"max_sessions", SET_INT, "200", 1, PR_MAX_SESSIONS, NULL, false, NULL,
-	 "concurrent SMTP sessions; more get 421"},
-	{"smtp_idle_timeout", SET_INT, "300", 1, 3600, NULL, false, NULL,
-	 "seconds an SMTP session may be idle (RFC 5321 4.5.3.2 suggests 5 minutes)"},
+	[SET_MAX_MESSAGE_SIZE] = {"max_message_size", STYPE_SIZE, APPLIES_CONNECTION, "20M",
+	 .min = 1024, .max = PR_MAX_MESSAGE_SIZE,
+	 .help = "largest message accepted, bytes (suffix k, M)"},
+	[SET_MAX_RECIPIENTS] = {"max_recipients", STYPE_INT, APPLIES_CONNECTION, "100",
+	 .min = 1, .max = PR_MAX_RECIPIENTS,
+	 .help = "recipients per message; more get 452 and the client sends them again"},
+	[SET_MAX_SESSIONS] = {"max_sessions", STYPE_INT, APPLIES_CONNECTION, "200",
+	 .min = 1, .max = PR_MAX_SESSIONS,
+	 .help = "concurrent SMTP sessions; more get 421"},
+	[SET_SMTP_IDLE_TIMEOUT] = {"smtp_idle_timeout", STYPE_INT, APPLIES_CONNECTION, "300",
+	 .min = 1, .max = 3600,
+	 .help = "seconds an SMTP session may be idle (RFC 5321 4.5.3.2 suggests 5 minutes)"},
 	/* routing */
-	{"project_prefix", SET_STRING, "a", 0, 0, NULL, false, validate_prefix,
-	 "local part prefix of project addresses: <prefix><id>@<domain>"},
-	{"unknown_recipient", SET_ENUM, "unassigned", 0, 0, "unassigned|reject", false, NULL,
-	 "unknown local part at our domain: file in Unassigned, or refuse with 550 5.1.1"},
-	{"unknown_sender", SET_ENUM, "reject", 0, 0, "reject|unassigned", false, NULL,
-	 "mail from unknown senders that answers no thread: refuse, or file in Unassigned"},
-	{"auto_stakeholders", SET_BOOL, "true", 0, 0, NULL, false, NULL,
-	 "outside people Cc'd by a member become the project's stakeholders"},
-	{"fallback_address", SET_STRING, "", 0, 0, NULL, false, validate_email_or_empty,
-	 "where unreadable mail is forwarded (not on the catch-all mailbox's domain)"},
+	[SET_PROJECT_PREFIX] = {"project_prefix", STYPE_STRING, APPLIES_CONNECTION, "a",
+	 .validate = validate_prefix,
+	 .help = "local part prefix of project addresses: <prefix><id>@<domain>"},
+	[SET_UNKNOWN_RECIPIENT] = {"unknown_recipient", STYPE_ENUM, APPLIES_CONNECTION, "unassigned",
+	 .choices = unknown_recipient_names,
+	 .help = "unknown local part at our domain: file in Unassigned, or refuse with 550 5.1.1"},
+	[SET_UNKNOWN_SENDER] = {"unknown_sender", STYPE_ENUM, APPLIES_NOW, "reject",
+	 .choices = unknown_sender_names,
+	 .help = "mail from unknown senders that answers no thread: refuse, or file in Unassigned"},
+	[SET_AUTO_STAKEHOLDERS] = {"auto_stakeholders", STYPE_BOOL, APPLIES_NOW, "true",
+	 .help = "outside people Cc'd by a member become the project's stakeholders"},
+	[SET_FALLBACK_ADDRESS] = {"fallback_address", STYPE_STRING, APPLIES_NOW, "",
+	 .validate = validate_email_or_empty,
+	 .help = "where unreadable mail is forwarded (not on the catch-all mailbox's domain)"},
 	/* authentication */
-	{"require_spf", SET_BOOL, "true", 0, 0, NULL, false, NULL, "refuse mail whose SPF result is not pass"},
-	{"require_dkim", SET_BOOL, "true", 0, 0, NULL, false, NULL,
-	 "refuse mail without a valid DKIM signature aligned with the From domain"},
-	{"auth_policy", SET_ENUM, "require", 0, 0, "require|dmarc", false, NULL,
-	 "require: apply require_spf/require_dkim; dmarc: follow the sender domain's DMARC policy"},
-	{"authserv_id", SET_STRING, "", 0, 0, NULL, false, NULL,
-	 "authserv-id in our Authentication-Results header (empty: hostname)"},
-	{"dns_server", SET_STRING, "", 0, 0, NULL, false, validate_hostport,
-	 "DNS resolver as ADDR:PORT (empty: the system's resolv.conf)"},
-	{"dns_timeout_ms", SET_INT, "5000", 100, 60000, NULL, false, NULL, "total time for one DNS lookup"},
-	{"trusted_received_host", SET_STRING, "", 0, 0, NULL, false, NULL,
-	 "collected mail: take client IP and HELO from the Received header this host stamped"},
-	{"trusted_authserv_id", SET_STRING, "", 0, 0, NULL, false, NULL,
-	 "collected mail: trust Authentication-Results headers with this authserv-id"},
+	[SET_REQUIRE_SPF] = {"require_spf", STYPE_BOOL, APPLIES_NOW, "true",
+	 .help = "refuse mail whose SPF result is not pass"},
+	[SET_REQUIRE_DKIM] = {"require_dkim", STYPE_BOOL, APPLIES_NOW, "true",
+	 .help = "refuse mail without a valid DKIM signature aligned with the From domain"},
+	[SET_AUTH_POLICY] = {"auth_policy", STYPE_ENUM, APPLIES_NOW, "require", .choices = auth_policy_names,
+	 .help = "require: apply require_spf/require_dkim; dmarc: follow the sender domain's DMARC policy"},
+	[SET_AUTHSERV_ID] = {"authserv_id", STYPE_STRING, APPLIES_NOW, "",
+	 .help = "authserv-id in our Authentication-Results header (empty: hostname)"},
+	[SET_DNS_SERVER] = {"dns_server", STYPE_STRING, APPLIES_RESTART, "", .validate = validate_hostport,
+	 .help = "DNS resolver as ADDR:PORT (empty: the system's resolv.conf)"},
+	[SET_DNS_TIMEOUT_MS] = {"dns_timeout_ms", STYPE_INT, APPLIES_RESTART, "5000",
+	 .min = 100, .max = 60000,
+	 .help = "total time for one DNS lookup"},
+	[SET_TRUSTED_RECEIVED_HOST] = {"trusted_received_host", STYPE_STRING, APPLIES_NOW, "",
+	 .help = "collected mail: take client IP and HELO from the Received header this host stamped"},
+	[SET_TRUSTED_AUTHSERV_ID] = {"trusted_authserv_id", STYPE_STRING, APPLIES_NOW, "",
+	 .help = "collected mail: trust Authentication-Results headers with this authserv-id"},
 	/* POP3 collector */
-	{"pop_server", SET_STRING, "", 0, 0, NULL, false, validate_pop_server,
-	 "system mailbox: ssl://host:995 or tcp://host:110 (empty: no collection)"},
-	{"pop_username", SET_STRING, "", 0, 0, NULL, false, NULL, "system mailbox user name"},
-	{"pop_password", SET_STRING, "", 0, 0, NULL, true, NULL, "system mailbox password"},
-	{"pop_require_tls", SET_BOOL, "true", 0, 0, NULL, false, NULL, "tcp:// servers must offer STLS"},
-	{"pop_ca_file", SET_STRING, "", 0, 0, NULL, false, NULL,
-	 "CA bundle to verify the POP3 server's certificate (empty: system store)"},
-	{"pop_interval", SET_INT, "60", 5, 86400, NULL, false, NULL, "seconds between collection rounds"},
-	{"mailbox_type", SET_ENUM, "single", 0, 0, "single|catchall", false, NULL,
-	 "single address mailbox, or catch-all for the whole domain"},
-	{"system_address", SET_STRING, "", 0, 0, NULL, false, validate_email_or_empty,
-	 "the system mailbox's own address (single mailboxes)"},
-	{"catchall_header", SET_STRING, "Delivered-To", 0, 0, NULL, false, validate_header_name,
-	 "header carrying the original recipient in a catch-all mailbox"},
-	{"pop_oauth_token_url", SET_STRING, "", 0, 0, NULL, false, NULL, "OAuth 2.0 token endpoint (XOAUTH2)"},
-	{"pop_oauth_client_id", SET_STRING, "", 0, 0, NULL, false, NULL, "OAuth 2.0 client id"},
-	{"pop_oauth_client_secret", SET_STRING, "", 0, 0, NULL, true, NULL, "OAuth 2.0 client secret"},
-	{"pop_oauth_refresh_token", SET_STRING, "", 0, 0, NULL, true, NULL, "OAuth 2.0 refresh token"},
-	{NULL, 0, NULL, 0, 0, NULL, false, NULL, NULL},
+	[SET_POP_SERVER] = {"pop_server", STYPE_STRING, APPLIES_NOW, "", .validate = validate_pop_server,
+	 .help = "system mailbox: ssl://host:995 or tcp://host:110 (empty: no collection)"},
+	[SET_POP_USERNAME] = {"pop_username", STYPE_STRING, APPLIES_NOW, "",
+	 .help = "system mailbox user name"},
+	[SET_POP_PASSWORD] = {"pop_password", STYPE_STRING, APPLIES_NOW, "", .secret = true,
+	 .help = "system mailbox password"},
+	[SET_POP_REQUIRE_TLS] = {"pop_require_tls", STYPE_BOOL, APPLIES_NOW, "true",
+	 .help = "tcp:// servers must offer STLS"},
+	[SET_POP_CA_FILE] = {"pop_ca_file", STYPE_STRING, APPLIES_NOW, "",
+	 .help = "CA bundle to verify the POP3 server's certificate (empty: system store)"},
+	[SET_POP_INTERVAL] = {"pop_interval", STYPE_INT, APPLIES_NOW, "60", .min = 5, .max = 86400,
+	 .help = "seconds between collection rounds"},
+	[SET_MAILBOX_TYPE] = {"mailbox_type", STYPE_ENUM, APPLIES_NOW, "single",
+	 .choices = mailbox_type_names,
+	 .help = "single address mailbox, or catch-all for the whole domain"},
+	[SET_SYSTEM_ADDRESS] = {"system_address", STYPE_STRING, APPLIES_NOW, "",
+	 .validate = validate_email_or_empty,
+	 .help = "the system mailbox's own address (single mailboxes)"},
+	[SET_CATCHALL_HEADER] = {"catchall_header", STYPE_STRING, APPLIES_NOW, "Delivered-To",
+	 .validate = validate_header_name,
+	 .help = "header carrying the original recipient in a catch-all mailbox"},
+	[SET_POP_OAUTH_TOKEN_URL] = {"pop_oauth_token_url", STYPE_STRING, APPLIES_NOW, "",
+	 .help = "OAuth 2.0 token endpoint (XOAUTH2)"},
+	[SET_POP_OAUTH_CLIENT_ID] = {"pop_oauth_client_id", STYPE_STRING, APPLIES_NOW, "",
+	 .help = "OAuth 2.0 client id"},
+	[SET_POP_OAUTH_CLIENT_SECRET] = {"pop_oauth_client_secret", STYPE_STRING, APPLIES_NOW, "",
+	 .secret = true,
+	 .help = "OAuth 2.0 client secret"},
+	[SET_POP_OAUTH_REFRESH_TOKEN] = {"pop_oauth_refresh_token", STYPE_STRING, APPLIES_NOW, "",
+	 .secret = true,
+	 .help = "OAuth 2.0 refresh token"},
 };
+_Static_assert(sizeof(table) / sizeof(table[0]) == SET__COUNT, "one row per enum setting_key");
 
-#define NSETTINGS (sizeof(table) / sizeof(table[0]) - 1)
+#define NSETTINGS SET__COUNT
 
 struct settings {
 	atomic_int refs;
 	char *value[NSETTINGS];
-	long long num[NSETTINGS];
+	long long num[NSETTINGS];    /* INT/SIZE value, BOOL 0/1, ENUM choice index */
 	enum setting_source src[NSETTINGS];
 };
 
 const struct setting_def *
-settings_table(void)
+settings_def(enum setting_key k)
 {
-	return table;
+	if ((unsigned)k >= NSETTINGS)
+		pr_panic("no setting with key %d", (int)k);
+	return &table[k];
 }
 
-static int
-index_of(const char *name)
+int
+settings_key(const char *name)
 {
 	for (size_t i = 0; i < NSETTINGS; i++)
 		if (strcmp(table[i].name, name) == 0)
@@ -118,11 +159,10 @@ index_of(const char *name)
 	return -1;
 }
 
-const struct setting_def *
-settings_def(const char *name)
+const char *
+settings_applies_name(enum setting_applies a)
 {
-	int i = index_of(name);
-	return i < 0 ? NULL : &table[i];
+	return a == APPLIES_RESTART ? "restart" : a == APPLIES_CONNECTION ? "connection" : "now";
 }
 
 long long
@@ -157,18 +197,27 @@ parse_bool(const char *v)
 	return -1;
 }
 
-static bool
-enum_has(const char *choices, const char *v)
+static int
+enum_index(const char *const *choices, const char *v)
 {
-	size_t n = strlen(v);
-	for (const char *p = choices; *p;) {
-		const char *bar = strchr(p, '|');
-		size_t len = bar ? (size_t)(bar - p) : strlen(p);
-		if (len == n && strncmp(p, v, n) == 0)
-			return true;
-		p += len + (bar ? 1 : 0);
+	for (int i = 0; choices[i] != NULL; i++)
+		if (strcmp(choices[i], v) == 0)
+			return i;
+	return -1;
+}
+
+/* "a|b|c" for messages. */
+static void
+enum_list(const char *const *choices, char *out, size_t size)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (int i = 0; choices[i] != NULL && len < size; i++) {
+		int n = snprintf(out + len, size - len, "%s%s", i ? "|" : "", choices[i]);
+		if (n < 0)
+			break;
+		len += (size_t)n;
 	}
-	return false;
 }
 
 /* Check one value against its row; on success *num_r holds its number. */
@@ -181,10 +230,10 @@ check_value(const struct setting_def *d, const char *v, long long *num_r, struct
 		return -1;
 	}
 	switch (d->type) {
-	case SET_INT:
-	case SET_SIZE: {
+	case STYPE_INT:
+	case STYPE_SIZE: {
 		long long n;
-		if (d->type == SET_SIZE) {
+		if (d->type == STYPE_SIZE) {
 			n = settings_parse_size(v);
 		} else {
 			char *end;
@@ -195,7 +244,7 @@ check_value(const struct setting_def *d, const char *v, long long *num_r, struct
 		}
 		if (n < 0) {
 			pr_why_set(why, PR_E_CONFIG, "%s: '%s' is not a %s", d->name, v,
-			           d->type == SET_SIZE ? "size (like 20M or 512k)" : "whole number");
+			           d->type == STYPE_SIZE ? "size (like 20M or 512k)" : "whole number");
 			return -1;
 		}
 		if (n < d->min || n > d->max) {
@@ -205,7 +254,7 @@ check_value(const struct setting_def *d, const char *v, long long *num_r, struct
 		*num_r = n;
 		break;
 	}
-	case SET_BOOL: {
+	case STYPE_BOOL: {
 		int b = parse_bool(v);
 		if (b < 0) {
 			pr_why_set(why, PR_E_CONFIG, "%s: '%s' is not true or false", d->name, v);
@@ -214,13 +263,18 @@ check_value(const struct setting_def *d, const char *v, long long *num_r, struct
 		*num_r = b;
 		break;
 	}
-	case SET_ENUM:
-		if (!enum_has(d->choices, v)) {
-			pr_why_set(why, PR_E_CONFIG, "%s: '%s' is not one of %s", d->name, v, d->choices);
+	case STYPE_ENUM: {
+		int c = enum_index(d->choices, v);
+		if (c < 0) {
+			char list[256];
+			enum_list(d->choices, list, sizeof(list));
+			pr_why_set(why, PR_E_CONFIG, "%s: '%s' is not one of %s", d->name, v, list);
 			return -1;
 		}
+		*num_r = c;
 		break;
-	case SET_STRING:
+	}
+	case STYPE_STRING:
 		break;
 	}
 	return d->validate ? d->validate(v, why) : 0;
@@ -233,6 +287,8 @@ settings_new(void)
 	atomic_init(&s->refs, 1);
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		struct pr_why why;
+		if (table[i].name == NULL)
+			pr_panic("setting key %zu has no row in the table", i);
 		if (check_value(&table[i], table[i].def, &s->num[i], &why) < 0)
 			pr_panic("bad default for %s: %s", table[i].name, why.detail);
 		s->value[i] = xstrdup(table[i].def);
@@ -267,22 +323,29 @@ settings_unref(struct settings **sp)
 }
 
 int
-settings_set(struct settings *s, const char *name, const char *value,
+settings_set(struct settings *s, enum setting_key k, const char *value,
              enum setting_source src, struct pr_why *why)
 {
-	int i = index_of(name);
-	if (i < 0) {
+	long long num;
+	if (check_value(settings_def(k), value, &num, why) < 0)
+		return -1;
+	free(s->value[k]);
+	s->value[k] = xstrdup(value);
+	s->num[k] = num;
+	s->src[k] = src;
+	return 0;
+}
+
+int
+settings_set_named(struct settings *s, const char *name, const char *value,
+                   enum setting_source src, struct pr_why *why)
+{
+	int k = settings_key(name);
+	if (k < 0) {
 		pr_why_set(why, PR_E_NOT_FOUND, "unknown setting '%s' (see `postroom settings show`)", name);
 		return -1;
 	}
-	long long num;
-	if (check_value(&table[i], value, &num, why) < 0)
-		return -1;
-	free(s->value[i]);
-	s->value[i] = xstrdup(value);
-	s->num[i] = num;
-	s->src[i] = src;
-	return 0;
+	return settings_set(s, (enum setting_key)k, value, src, why);
 }
 
 static const char *
@@ -295,16 +358,16 @@ domain_of(const char *addr)
 int
 settings_check(const struct settings *s, struct pr_why *why)
 {
-	const char *fb = settings_get(s, "fallback_address");
-	const char *sys = settings_get(s, "system_address");
-	if (*fb && *sys && !strcmp(settings_get(s, "mailbox_type"), "catchall") &&
+	const char *fb = settings_str(s, SET_FALLBACK_ADDRESS);
+	const char *sys = settings_str(s, SET_SYSTEM_ADDRESS);
+	if (*fb && *sys && settings_enum(s, SET_MAILBOX_TYPE) == MAILBOX_CATCHALL &&
 	    strcasecmp(domain_of(fb), domain_of(sys)) == 0) {
 		pr_why_set(why, PR_E_CONFIG,
 		           "fallback_address %s is on the catch-all mailbox's domain %s: "
 		           "mail to it would be collected again; use an address elsewhere", fb, domain_of(sys));
 		return -1;
 	}
-	if (*settings_get(s, "tls_cert") && !*settings_get(s, "tls_key")) {
+	if (*settings_str(s, SET_TLS_CERT) && !*settings_str(s, SET_TLS_KEY)) {
 		pr_why_set(why, PR_E_CONFIG, "tls_cert is set but tls_key is not");
 		return -1;
 	}
@@ -351,7 +414,7 @@ settings_load_file(struct settings *s, const char *path, struct pr_why *why)
 		*eq = '\0';
 		char *key = trim(p), *val = trim(eq + 1);
 		struct pr_why w;
-		if (settings_set(s, key, val, SRC_FILE, &w) < 0) {
+		if (settings_set_named(s, key, val, SRC_FILE, &w) < 0) {
 			pr_why_set(why, PR_E_CONFIG, "%s:%d: %s", path, lineno, w.detail);
 			rc = -1;
 		}
@@ -360,46 +423,57 @@ settings_load_file(struct settings *s, const char *path, struct pr_why *why)
 	return rc < 0 ? rc : settings_check(s, why);
 }
 
-static int
-must_index(const char *name)
+/* The row of k, which must hold a value of one of the two types. */
+static const struct setting_def *
+typed(enum setting_key k, enum setting_type t1, enum setting_type t2)
 {
-	int i = index_of(name);
-	if (i < 0)
-		pr_panic("no setting named %s", name);
-	return i;
+	const struct setting_def *d = settings_def(k);
+	if (d->type != t1 && d->type != t2)
+		pr_panic("setting %s read as the wrong type", d->name);
+	return d;
 }
 
 const char *
-settings_get(const struct settings *s, const char *name)
+settings_str(const struct settings *s, enum setting_key k)
 {
-	return s->value[must_index(name)];
+	(void)settings_def(k);
+	return s->value[k];
 }
 
 long long
-settings_int(const struct settings *s, const char *name)
+settings_int(const struct settings *s, enum setting_key k)
 {
-	return s->num[must_index(name)];
+	typed(k, STYPE_INT, STYPE_SIZE);
+	return s->num[k];
 }
 
 bool
-settings_bool(const struct settings *s, const char *name)
+settings_bool(const struct settings *s, enum setting_key k)
 {
-	return s->num[must_index(name)] != 0;
+	typed(k, STYPE_BOOL, STYPE_BOOL);
+	return s->num[k] != 0;
+}
+
+int
+settings_enum(const struct settings *s, enum setting_key k)
+{
+	typed(k, STYPE_ENUM, STYPE_ENUM);
+	return (int)s->num[k];
 }
 
 enum setting_source
-settings_source(const struct settings *s, const char *name)
+settings_source(const struct settings *s, enum setting_key k)
 {
-	return s->src[must_index(name)];
+	(void)settings_def(k);
+	return s->src[k];
 }
 
 const char *
-settings_display(const struct settings *s, const char *name)
+settings_display(const struct settings *s, enum setting_key k)
 {
-	int i = must_index(name);
-	if (table[i].secret)
-		return s->value[i][0] ? "********" : "";
-	return s->value[i];
+	if (settings_def(k)->secret)
+		return s->value[k][0] ? "********" : "";
+	return s->value[k];
 }
 
 /* --- the process-wide snapshot --- */

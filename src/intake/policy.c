@@ -173,7 +173,7 @@ outsider(struct intake_eval *ev, const struct sender *s, const struct route_targ
 		intake_add_place(ev, ROUTE_UNASSIGNED, "", t->via);
 		return 0;
 	}
-	if (strcmp(settings_get(ev->set, "unknown_sender"), "unassigned") == 0) {
+	if (settings_enum(ev->set, SET_UNKNOWN_SENDER) == UNKNOWN_SENDER_UNASSIGNED) {
 		intake_add_place(ev, ROUTE_UNASSIGNED, "", t->via);
 		return 0;
 	}
@@ -189,7 +189,7 @@ outsider(struct intake_eval *ev, const struct sender *s, const struct route_targ
 static void
 add_stakeholders(struct intake_eval *ev, const char *project)
 {
-	if (!settings_bool(ev->set, "auto_stakeholders"))
+	if (!settings_bool(ev->set, SET_AUTO_STAKEHOLDERS))
 		return;
 	const struct { struct mime_address *v; size_t n; } lists[] = {
 		{ev->mi.to, ev->mi.nto}, {ev->mi.cc, ev->mi.ncc}};
@@ -259,7 +259,7 @@ tag_id(struct arena *a, const char *p, char term)
 static const char *
 subject_project(struct intake_eval *ev)
 {
-	const char *subj = ev->mi.subject, *prefix = settings_get(ev->set, "project_prefix");
+	const char *subj = ev->mi.subject, *prefix = settings_str(ev->set, SET_PROJECT_PREFIX);
 	struct arena *a = ev->m->arena;
 	if (subj == NULL)
 		return NULL;

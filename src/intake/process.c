@@ -107,8 +107,8 @@ authenticate(struct intake_worker *w, struct intake_eval *ev)
 		/* Collected mail was received by the provider: the client IP and
 		 * HELO that matter are in the provider's Received header, or its
 		 * own verdict can be adopted (both only when configured). */
-		ai.trusted_received_host = settings_get(ev->set, "trusted_received_host");
-		ai.trusted_authserv_id = settings_get(ev->set, "trusted_authserv_id");
+		ai.trusted_received_host = settings_str(ev->set, SET_TRUSTED_RECEIVED_HOST);
+		ai.trusted_authserv_id = settings_str(ev->set, SET_TRUSTED_AUTHSERV_ID);
 	}
 	auth_check(w->au, m->arena, &ai, ev->set, &ev->av);
 }
@@ -162,7 +162,7 @@ build_record(struct intake_eval *ev, struct intake_job *j)
 	struct intake_msg *m = ev->m;
 	struct arena *a = m->arena;
 	struct store_msg *sm = arena_alloc(a, sizeof(*sm));
-	const char *host = settings_get(ev->set, "hostname");
+	const char *host = settings_str(ev->set, SET_HOSTNAME);
 	const char **rcpts = arena_alloc(a, (m->nrcpts ? m->nrcpts : 1) * sizeof(*rcpts));
 	for (size_t i = 0; i < m->nrcpts; i++)
 		rcpts[i] = m->rcpts[i].address;
@@ -205,7 +205,7 @@ build_record(struct intake_eval *ev, struct intake_job *j)
 static int
 check_loop(struct intake_eval *ev, struct pr_why *why)
 {
-	const char *host = settings_get(ev->set, "hostname");
+	const char *host = settings_str(ev->set, SET_HOSTNAME);
 	int n = intake_count_own_received(&ev->mi, host);
 	if (n > PR_MAX_OWN_RECEIVED) {
 		pr_why_set(why, PR_E_LOOP, "mail loop: the message already passed through %s %d times", host, n);

@@ -214,12 +214,12 @@ candidates(struct round *rd, struct arena *a, const uint8_t *h, size_t hl, const
 {
 	const struct settings *set = rd->set;
 	size_t n = 0;
-	if (!strcmp(settings_get(set, "mailbox_type"), "catchall")) {
-		const char *v = pop3_header_first(a, h, hl, settings_get(set, "catchall_header"), 8192);
+	if (settings_enum(set, SET_MAILBOX_TYPE) == MAILBOX_CATCHALL) {
+		const char *v = pop3_header_first(a, h, hl, settings_str(set, SET_CATCHALL_HEADER), 8192);
 		if (v)
 			n = pop3_addr_list(a, v, out, POP3_MAX_RCPTS);
-	} else if (*settings_get(set, "system_address")) {
-		out[n++] = settings_get(set, "system_address");
+	} else if (*settings_str(set, SET_SYSTEM_ADDRESS)) {
+		out[n++] = settings_str(set, SET_SYSTEM_ADDRESS);
 	}
 	for (int i = 0; i < 2 && n == 0; i++) {
 		const char *v = pop3_header_first(a, h, hl, i ? "Cc" : "To", 65536);
@@ -239,7 +239,7 @@ envelope(struct round *rd, struct intake_msg *m, struct pr_why *why)
 	const char *rp = pop3_return_path(a, h, hl), *from[1];
 	const char *fh = rp ? NULL : pop3_header_first(a, h, hl, "From", 4096);
 	m->mail_from = rp ? rp : (fh && pop3_addr_list(a, fh, from, 1) == 1) ? from[0] : "";
-	pop3_received_peer(a, h, hl, settings_get(rd->set, "trusted_received_host"), &m->peer_ip,
+	pop3_received_peer(a, h, hl, settings_str(rd->set, SET_TRUSTED_RECEIVED_HOST), &m->peer_ip,
 	                   &m->helo);
 	const char *addrs[POP3_MAX_RCPTS];
 	size_t n = candidates(rd, a, h, hl, addrs);
@@ -369,8 +369,8 @@ round_run(struct intake *in, const char *store_uri, const struct settings *set,
 	pthread_cond_init(&rd.cv, NULL);
 	struct arena *a = arena_new();
 	struct pop3_item *items = NULL;
-	rd.mailbox = arena_printf(a, "%s %s", settings_get(set, "pop_server"),
-	                          settings_get(set, "pop_username"));
+	rd.mailbox = arena_printf(a, "%s %s", settings_str(set, SET_POP_SERVER),
+	                          settings_str(set, SET_POP_USERNAME));
 	if ((rd.st = store_open(store_uri, &r->why)) == NULL ||
 	    store_pop3_expire(rd.st, time(NULL) - POP3_RECORD_KEEP, &r->why) < 0 ||
 	    (rd.conn = pop3_conn_new(set, &r->why)) == NULL ||
@@ -430,8 +430,8 @@ service_main(void *arg)
 	struct pop3_service *s = arg;
 	while (!s->stop) {
 		struct settings *set = settings_current();
-		long long interval = settings_int(set, "pop_interval");
-		if (*settings_get(set, "pop_server")) {
+		long long interval = settings_int(set, SET_POP_INTERVAL);
+		if (*settings_str(set, SET_POP_SERVER)) {
 			struct pop3_round r;
 			if (round_run(s->in, s->store_uri, set, &s->stop, &r) < 0)
 				log_warn("pop3: collection failed: %s", pr_why_text(&r.why));

@@ -97,8 +97,8 @@ on_opensocket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 static int
 setup_auth(struct pop3_conn *c, const struct settings *set, struct pr_why *why)
 {
-	curl_easy_setopt(c->h, CURLOPT_USERNAME, settings_get(set, "pop_username"));
-	if (*settings_get(set, "pop_oauth_refresh_token")) {
+	curl_easy_setopt(c->h, CURLOPT_USERNAME, settings_str(set, SET_POP_USERNAME));
+	if (*settings_str(set, SET_POP_OAUTH_REFRESH_TOKEN)) {
 		struct arena *a = arena_new();
 		const char *tok = pop3_oauth_token(a, set, why);
 		if (tok)   /* libcurl copies the string */
@@ -106,7 +106,7 @@ setup_auth(struct pop3_conn *c, const struct settings *set, struct pr_why *why)
 		arena_free(&a);
 		return tok ? 0 : -1;
 	}
-	curl_easy_setopt(c->h, CURLOPT_PASSWORD, settings_get(set, "pop_password"));
+	curl_easy_setopt(c->h, CURLOPT_PASSWORD, settings_str(set, SET_POP_PASSWORD));
 	return 0;
 }
 
@@ -115,8 +115,8 @@ pop3_conn_new(const struct settings *set, struct pr_why *why)
 {
 	struct pop3_conn *c = xcalloc(1, sizeof(*c));
 	buf_init(&c->body, POP3_LIST_MAX_BYTES);
-	c->user = xstrdup(settings_get(set, "pop_username"));
-	if (pop3_server_parse(settings_get(set, "pop_server"), &c->srv, why) < 0)
+	c->user = xstrdup(settings_str(set, SET_POP_USERNAME));
+	if (pop3_server_parse(settings_str(set, SET_POP_SERVER), &c->srv, why) < 0)
 		goto fail;
 	if ((c->h = curl_easy_init()) == NULL) {
 		pr_why_set(why, PR_E_INTERNAL, "curl_easy_init failed");
@@ -139,10 +139,10 @@ pop3_conn_new(const struct settings *set, struct pr_why *why)
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
 	if (!c->srv.implicit_tls)
 		curl_easy_setopt(h, CURLOPT_USE_SSL,
-		                 settings_bool(set, "pop_require_tls") ? (long)CURLUSESSL_ALL
+		                 settings_bool(set, SET_POP_REQUIRE_TLS) ? (long)CURLUSESSL_ALL
 		                                                       : (long)CURLUSESSL_TRY);
-	if (*settings_get(set, "pop_ca_file"))
-		curl_easy_setopt(h, CURLOPT_CAINFO, settings_get(set, "pop_ca_file"));
+	if (*settings_str(set, SET_POP_CA_FILE))
+		curl_easy_setopt(h, CURLOPT_CAINFO, settings_str(set, SET_POP_CA_FILE));
 	if (setup_auth(c, set, why) < 0)
 		goto fail;
 	return c;

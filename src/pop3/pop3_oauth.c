@@ -61,11 +61,11 @@ post_refresh(const struct settings *set, struct buf *answer, long *status, struc
 	struct buf form;
 	buf_init(&form, 4 * 3 * PR_SETTING_MAX + 128);   /* escaping triples a byte */
 	form_add(h, &form, "grant_type", "refresh_token");
-	form_add(h, &form, "refresh_token", settings_get(set, "pop_oauth_refresh_token"));
-	form_add(h, &form, "client_id", settings_get(set, "pop_oauth_client_id"));
-	form_add(h, &form, "client_secret", settings_get(set, "pop_oauth_client_secret"));
+	form_add(h, &form, "refresh_token", settings_str(set, SET_POP_OAUTH_REFRESH_TOKEN));
+	form_add(h, &form, "client_id", settings_str(set, SET_POP_OAUTH_CLIENT_ID));
+	form_add(h, &form, "client_secret", settings_str(set, SET_POP_OAUTH_CLIENT_SECRET));
 	char errbuf[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(h, CURLOPT_URL, settings_get(set, "pop_oauth_token_url"));
+	curl_easy_setopt(h, CURLOPT_URL, settings_str(set, SET_POP_OAUTH_TOKEN_URL));
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
@@ -127,7 +127,7 @@ url_ok(const char *url)
 const char *
 pop3_oauth_token(struct arena *a, const struct settings *set, struct pr_why *why)
 {
-	const char *url = settings_get(set, "pop_oauth_token_url");
+	const char *url = settings_str(set, SET_POP_OAUTH_TOKEN_URL);
 	if (*url == '\0') {
 		pr_why_set(why, PR_E_CONFIG, "pop_oauth_refresh_token is set but pop_oauth_token_url is not");
 		return NULL;
@@ -137,8 +137,8 @@ pop3_oauth_token(struct arena *a, const struct settings *set, struct pr_why *why
 		return NULL;
 	}
 	/* The cache is valid for one refresh token at one endpoint. */
-	char *key = arena_printf(a, "%s\n%s", settings_get(set, "pop_oauth_token_url"),
-	                         settings_get(set, "pop_oauth_refresh_token"));
+	char *key = arena_printf(a, "%s\n%s", settings_str(set, SET_POP_OAUTH_TOKEN_URL),
+	                         settings_str(set, SET_POP_OAUTH_REFRESH_TOKEN));
 	const char *out = NULL;
 	pthread_mutex_lock(&cache_lock);
 	if (cache_token && cache_key && !strcmp(cache_key, key) && time(NULL) < cache_until) {

@@ -84,7 +84,7 @@ by_user(struct store *st, struct arena *a, const char *full, struct route_target
 static const char *
 project_id_of(const struct settings *set, const char *local)
 {
-	const char *prefix = settings_get(set, "project_prefix");
+	const char *prefix = settings_str(set, SET_PROJECT_PREFIX);
 	size_t plen = strlen(prefix);
 	if (strncasecmp(local, prefix, plen) != 0 || local[plen] == '\0')
 		return NULL;
@@ -108,7 +108,7 @@ static int
 unknown(const struct settings *set, struct arena *a, const char *full, const char *project,
         struct route_target **out, size_t *n, struct pr_why *why)
 {
-	if (strcmp(settings_get(set, "unknown_recipient"), "reject") != 0 ||
+	if (settings_enum(set, SET_UNKNOWN_RECIPIENT) != UNKNOWN_RCPT_REJECT ||
 	    strncasecmp(full, "postmaster@", 11) == 0) {
 		*out = one_target(a, ROUTE_UNASSIGNED, "", full);
 		*n = 1;

@@ -37,7 +37,7 @@ smtp_cmd_data(struct smtp_session *s, const char *args)
 		smtp_error(s, &why);
 		return;
 	}
-	struct smtp_data_limits lim = {.max_size = (uint64_t)settings_int(s->set, "max_message_size")};
+	struct smtp_data_limits lim = {.max_size = (uint64_t)settings_int(s->set, SET_MAX_MESSAGE_SIZE)};
 	s->spool = spool_new(s->msg->arena, s->srv->spool_dir);
 	s->data = smtp_data_new(s->msg->arena, s->spool, &lim);
 	smtp_set_state(s, SMTP_DATA);
@@ -76,7 +76,7 @@ static void
 refuse(struct smtp_session *s, enum pr_err err, uint64_t size)
 {
 	struct pr_why why;
-	long long max = settings_int(s->set, "max_message_size");
+	long long max = settings_int(s->set, SET_MAX_MESSAGE_SIZE);
 	if (err == PR_E_TOO_BIG)
 		pr_why_set(&why, err, "message exceeds the size limit of %lld bytes", max);
 	else if (err == PR_E_LINE_TOO_LONG)

@@ -47,7 +47,7 @@ smtp_cmd_helo(struct smtp_session *s, const char *args)
 	if (!take_helo(s, args))
 		return;
 	s->esmtp = false;
-	smtp_reply(s, 250, NULL, "%s", settings_get(s->set, "hostname"));
+	smtp_reply(s, 250, NULL, "%s", settings_str(s->set, SET_HOSTNAME));
 }
 
 void
@@ -57,9 +57,9 @@ smtp_cmd_ehlo(struct smtp_session *s, const char *args)
 		return;
 	s->esmtp = true;
 	struct evbuffer *out = bufferevent_get_output(s->bev);
-	evbuffer_add_printf(out, "250-%s greets %s\r\n", settings_get(s->set, "hostname"), s->helo);
+	evbuffer_add_printf(out, "250-%s greets %s\r\n", settings_str(s->set, SET_HOSTNAME), s->helo);
 	evbuffer_add_printf(out, "250-PIPELINING\r\n250-SIZE %lld\r\n250-8BITMIME\r\n",
-	                    settings_int(s->set, "max_message_size"));
+	                    settings_int(s->set, SET_MAX_MESSAGE_SIZE));
 	if (s->srv->tls != NULL && !s->tls)
 		evbuffer_add_printf(out, "250-STARTTLS\r\n");
 	evbuffer_add_printf(out, "250 ENHANCEDSTATUSCODES\r\n");

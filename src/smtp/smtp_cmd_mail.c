@@ -92,7 +92,7 @@ smtp_cmd_mail(struct smtp_session *s, const char *args)
 	struct address from;
 	const char *rest;
 	unsigned long long size;
-	long long max = settings_int(s->set, "max_message_size");
+	long long max = settings_int(s->set, SET_MAX_MESSAGE_SIZE);
 	if (address_parse_path(m->arena, p, true, &from, &rest, &why) < 0 ||
 	    mail_params(s, rest, &size, &why) < 0) {
 		struct arena *a = m->arena;
@@ -104,7 +104,7 @@ smtp_cmd_mail(struct smtp_session *s, const char *args)
 	m->helo = arena_strdup(m->arena, s->helo);
 	m->tls = s->tls;
 	m->mail_from = from.full;
-	s->max_rcpts = (size_t)settings_int(s->set, "max_recipients");
+	s->max_rcpts = (size_t)settings_int(s->set, SET_MAX_RECIPIENTS);
 	m->rcpts = arena_alloc(m->arena, s->max_rcpts * sizeof(*m->rcpts));
 	s->msg = m;
 	if (size > (unsigned long long)max) {

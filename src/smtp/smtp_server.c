@@ -77,7 +77,7 @@ smtp_server_listen_fd(struct smtp_server *srv, int fd, const struct net_addr *ad
 int
 smtp_server_configure(struct smtp_server *srv, const struct settings *set, struct pr_why *why)
 {
-	const char *cert = settings_get(set, "tls_cert"), *key = settings_get(set, "tls_key");
+	const char *cert = settings_str(set, SET_TLS_CERT), *key = settings_str(set, SET_TLS_KEY);
 	SSL_CTX *ctx = NULL;
 	if (*cert) {
 		ctx = net_tls_server_ctx(cert, *key ? key : cert, why);

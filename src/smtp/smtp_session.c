@@ -133,7 +133,7 @@ smtp_close(struct smtp_session *s, int code, const char *dsn, const char *text)
 	/* Bound the flush: a client that never reads would otherwise keep
 	 * this session, and its max_sessions slot, for ever.  If the reply is
 	 * still unwritten when this fires, on_event frees the session. */
-	struct timeval tv = {.tv_sec = settings_int(s->set, "smtp_idle_timeout")};
+	struct timeval tv = {.tv_sec = settings_int(s->set, SET_SMTP_IDLE_TIMEOUT)};
 	bufferevent_set_timeouts(s->bev, NULL, &tv);
 	/* Never free here (callers still hold s): on_write frees once the
 	 * last reply is out; with nothing to write, make it run soon. */
@@ -293,7 +293,7 @@ tls_still_flushing(struct smtp_session *s)
 	if (u == NULL || evbuffer_get_length(bufferevent_get_output(u)) == 0)
 		return false;
 	bufferevent_setcb(u, NULL, on_underlying_done, on_underlying_event, s);
-	struct timeval tv = {.tv_sec = settings_int(s->set, "smtp_idle_timeout")};
+	struct timeval tv = {.tv_sec = settings_int(s->set, SET_SMTP_IDLE_TIMEOUT)};
 	bufferevent_set_timeouts(u, NULL, &tv);
 	return true;
 }
@@ -317,7 +317,7 @@ idle_timeout(struct smtp_session *s)
 {
 	struct pr_why why;
 	pr_why_set(&why, PR_E_TIMEOUT, "no input for %lld seconds",
-	           settings_int(s->set, "smtp_idle_timeout"));
+	           settings_int(s->set, SET_SMTP_IDLE_TIMEOUT));
 	if (s->msg != NULL)
 		smtp_log_refusal(s, NULL, 0, &why);
 	log_info("smtp %llu [%s]: idle timeout", (unsigned long long)s->id, s->peer_ip);
@@ -337,7 +337,7 @@ write_failed(struct smtp_session *s, short what)
 	if (what & BEV_EVENT_TIMEOUT) {
 		struct pr_why why;
 		pr_why_set(&why, PR_E_TIMEOUT, "replies unread for %lld seconds",
-		           settings_int(s->set, "smtp_idle_timeout"));
+		           settings_int(s->set, SET_SMTP_IDLE_TIMEOUT));
 		if (s->msg != NULL)
 			smtp_log_refusal(s, NULL, 0, &why);
 		log_info("smtp %llu [%s]: write timeout: the client does not read its replies",
@@ -402,7 +402,7 @@ smtp_session_set_bev(struct smtp_session *s, struct bufferevent *bev)
 	s->bev = bev;
 	bufferevent_setcb(bev, on_read, on_write, on_event, s);
 	bufferevent_setwatermark(bev, EV_READ, 0, INPUT_HIGH);
-	struct timeval tv = {.tv_sec = settings_int(s->set, "smtp_idle_timeout")};
+	struct timeval tv = {.tv_sec = settings_int(s->set, SET_SMTP_IDLE_TIMEOUT)};
 	bufferevent_set_timeouts(bev, &tv, &tv);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
@@ -421,9 +421,9 @@ void
 smtp_session_accept(struct smtp_server *srv, int fd)
 {
 	struct settings *set = settings_current();
-	if (srv->draining || srv->nsessions >= (size_t)settings_int(set, "max_sessions")) {
+	if (srv->draining || srv->nsessions >= (size_t)settings_int(set, SET_MAX_SESSIONS)) {
 		log_warn("smtp: refusing a connection: %zu sessions (max_sessions %lld)%s", srv->nsessions,
-		         settings_int(set, "max_sessions"), srv->draining ? ", shutting down" : "");
+		         settings_int(set, SET_MAX_SESSIONS), srv->draining ? ", shutting down" : "");
 		settings_unref(&set);
 		refuse_busy(fd);
 		return;
@@ -446,5 +446,5 @@ smtp_session_accept(struct smtp_server *srv, int fd)
 	srv->nsessions++;
 	smtp_session_set_bev(s, bev);
 	log_debug("smtp %llu [%s]: connected", (unsigned long long)s->id, s->peer_ip);
-	smtp_reply(s, 220, NULL, "%s ESMTP postroom", settings_get(set, "hostname"));
+	smtp_reply(s, 220, NULL, "%s ESMTP postroom", settings_str(set, SET_HOSTNAME));
 }

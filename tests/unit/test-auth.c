@@ -53,9 +53,9 @@ setup(struct fixture *f, const char *require_dkim, const char *policy)
 	f->a = arena_new();
 	f->au = auth_new_dns(d);
 	f->set = settings_new();
-	settings_set(f->set, "require_dkim", require_dkim, SRC_FILE, &f->why);
-	settings_set(f->set, "auth_policy", policy, SRC_FILE, &f->why);
-	settings_set(f->set, "authserv_id", "mx.firm.example", SRC_FILE, &f->why);
+	settings_set(f->set, SET_REQUIRE_DKIM, require_dkim, SRC_FILE, &f->why);
+	settings_set(f->set, SET_AUTH_POLICY, policy, SRC_FILE, &f->why);
+	settings_set(f->set, SET_AUTHSERV_ID, "mx.firm.example", SRC_FILE, &f->why);
 	f->in.raw = spool_from_bytes(f->a, NULL, msg, sizeof(msg) - 1);
 	f->in.helo = "mail.example.org";
 	f->in.from_domain = "example.org";

@@ -71,23 +71,29 @@ TEST(settings_validate)
 {
 	struct settings *s = settings_new();
 	struct pr_why why;
-	CHECK_INT(settings_int(s, "max_message_size"), 20 * 1024 * 1024);
-	CHECK_INT(settings_set(s, "max_message_size", "10M", SRC_STORE, &why), 0);
-	CHECK_INT(settings_int(s, "max_message_size"), 10 * 1024 * 1024);
-	CHECK_INT(settings_set(s, "max_message_size", "lots", SRC_STORE, &why), -1);
-	CHECK_INT(settings_set(s, "require_spf", "maybe", SRC_STORE, &why), -1);
-	CHECK_INT(settings_set(s, "unknown_sender", "unassigned", SRC_STORE, &why), 0);
-	CHECK_INT(settings_set(s, "unknown_sender", "drop", SRC_STORE, &why), -1);
-	CHECK_INT(settings_set(s, "pop_server", "imaps://mail.example.com:993", SRC_STORE, &why), -1);
+	CHECK_INT(settings_int(s, SET_MAX_MESSAGE_SIZE), 20 * 1024 * 1024);
+	CHECK_INT(settings_set(s, SET_MAX_MESSAGE_SIZE, "10M", SRC_STORE, &why), 0);
+	CHECK_INT(settings_int(s, SET_MAX_MESSAGE_SIZE), 10 * 1024 * 1024);
+	CHECK_INT(settings_set(s, SET_MAX_MESSAGE_SIZE, "lots", SRC_STORE, &why), -1);
+	CHECK_INT(settings_set(s, SET_REQUIRE_SPF, "maybe", SRC_STORE, &why), -1);
+	CHECK_INT(settings_set(s, SET_UNKNOWN_SENDER, "unassigned", SRC_STORE, &why), 0);
+	CHECK_INT(settings_set(s, SET_UNKNOWN_SENDER, "drop", SRC_STORE, &why), -1);
+	CHECK_INT(settings_set(s, SET_POP_SERVER, "imaps://mail.example.com:993", SRC_STORE, &why), -1);
 	CHECK(strstr(why.detail, "IMAP") != NULL);
-	CHECK_INT(settings_set(s, "pop_server", "ssl://pop.example.com:995", SRC_STORE, &why), 0);
-	CHECK_INT(settings_set(s, "no_such_key", "1", SRC_STORE, &why), -1);
-	CHECK_INT(settings_set(s, "pop_password", "hunter2", SRC_STORE, &why), 0);
-	CHECK_STR(settings_display(s, "pop_password"), "********");
+	CHECK_INT(settings_set(s, SET_POP_SERVER, "ssl://pop.example.com:995", SRC_STORE, &why), 0);
+	CHECK_INT(settings_set_named(s, "no_such_key", "1", SRC_STORE, &why), -1);
+	CHECK_INT(why.code, PR_E_NOT_FOUND);
+	CHECK_INT(settings_set_named(s, "unknown_recipient", "reject", SRC_STORE, &why), 0);
+	CHECK_INT(settings_enum(s, SET_UNKNOWN_RECIPIENT), UNKNOWN_RCPT_REJECT);
+	CHECK_INT(settings_key("require_dkim"), SET_REQUIRE_DKIM);
+	for (int k = 0; k < SET__COUNT; k++)
+		CHECK(settings_def((enum setting_key)k)->name != NULL);
+	CHECK_INT(settings_set(s, SET_POP_PASSWORD, "hunter2", SRC_STORE, &why), 0);
+	CHECK_STR(settings_display(s, SET_POP_PASSWORD), "********");
 	/* fallback on the catch-all's domain is refused */
-	settings_set(s, "mailbox_type", "catchall", SRC_STORE, &why);
-	settings_set(s, "system_address", "inbox@firm.example", SRC_STORE, &why);
-	settings_set(s, "fallback_address", "it@firm.example", SRC_STORE, &why);
+	settings_set(s, SET_MAILBOX_TYPE, "catchall", SRC_STORE, &why);
+	settings_set(s, SET_SYSTEM_ADDRESS, "inbox@firm.example", SRC_STORE, &why);
+	settings_set(s, SET_FALLBACK_ADDRESS, "it@firm.example", SRC_STORE, &why);
 	CHECK_INT(settings_check(s, &why), -1);
 	settings_unref(&s);
 }

@@ -70,7 +70,7 @@ directive(struct store *st, struct settings *set, char **w, int n, struct buf *o
 	struct pr_why why = {0};
 	int rc = 0;
 	if (!strcmp(w[0], "setting") && (n == 2 || n == 3))
-		rc = settings_set(set, w[1], n == 3 ? w[2] : "", SRC_STORE, &why);
+		rc = settings_set_named(set, w[1], n == 3 ? w[2] : "", SRC_STORE, &why);
 	else if (!strcmp(w[0], "domain") && n == 2)
 		rc = store_domain_add(st, w[1], &why);
 	else if (!strcmp(w[0], "user") && n >= 3)
