@@ -1,7 +1,8 @@
 /* settings.c - the settings table and snapshots.  See settings.h.
  *
- * Adding a setting is adding one row here; the loader, `settings set`,
- * `settings show` and validation all follow from the row. */
+ * Adding a setting is adding one key to enum setting_key (settings.h) and
+ * its row here; the loader, `settings set`, `settings show` and validation
+ * all follow from the row. */
 #include "core/settings.h"
 
 #include <ctype.h>
