@@ -152,6 +152,7 @@ static int
 walk_stream(struct mime_walk *w, GMimeStream *s)
 {
 	w->opts = mime_options_new();
+	s = mime_fixup_stream(s, &w->fix);
 	w->root = s;
 	GMimeMessage *msg = parse_stream(s, w->opts, w->why);
 	int rc = -1;
@@ -163,6 +164,7 @@ walk_stream(struct mime_walk *w, GMimeStream *s)
 		g_object_unref(msg);
 	}
 	g_mime_parser_options_free(w->opts);
+	g_object_unref(s);
 	return rc;
 }
 

@@ -23,7 +23,10 @@ struct spool;
 
 struct mime_address {
 	const char *name;            /* display name, UTF-8, may be "" */
-	const char *address;         /* lowercase-domain addr-spec */
+	const char *address;         /* lowercase-domain addr-spec; if invalid,
+	                              * the text as written (UTF-8) */
+	bool invalid;                /* not readable as an address (kept, not
+	                              * dropped: see mime_addr.c) */
 };
 
 struct mime_part {
@@ -42,8 +45,12 @@ struct mime_info {
 	const char *in_reply_to;     /* first id, without <> */
 	const char **references;     /* ids without <>, oldest first */
 	size_t nreferences;
-	const char *subject;         /* decoded UTF-8 */
-	const char *date;            /* as RFC 3339, or NULL */
+	const char *subject;         /* decoded UTF-8; the first Subject field */
+	const char *date;            /* as RFC 3339, or NULL; the first Date field */
+	const char **duplicates;     /* "subject", "date", "content-type": fields
+	                              * the message has more than once (the first
+	                              * counts; README "Duplicated header fields") */
+	size_t nduplicates;
 	struct mime_address *from, *to, *cc, *reply_to;
 	size_t nfrom, nto, ncc, nreply_to;
 	const char **received;       /* raw Received: values, top first */

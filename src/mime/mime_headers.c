@@ -4,9 +4,11 @@
  * fall back to Windows-1252 when bytes are not UTF-8).  Everything copied
  * out is checked once more with g_utf8_make_valid: GMime's result should
  * already be UTF-8, and a U+FFFD is better than a NUL or a broken byte in
- * the store.  Addresses are addr-specs with a lowercased domain (the local
- * part is case-sensitive by RFC 5321 2.4); groups are flattened.  A
- * malformed address is dropped by GMime silently (DEPENDENCIES.md).
+ * the store.  Subject and display names are decoded by our RFC 2047
+ * decoder (mime_rfc2047.c), address lists split by mime_addr.c.  A field
+ * that should be there once and is there twice (Subject, Date; Content-Type
+ * in mime_fixup.c): the first counts, as in CPython and MIME-tools, and
+ * the duplicate is flagged (README "Duplicated header fields").
  */
 #include "mime/mime_private.h"
 
@@ -29,6 +31,32 @@ dup_utf8(struct arena *a, const char *s)
 	return r;
 }
 
+/* UTF-16 and UTF-32 text has NUL bytes inside its characters. */
+static bool
+wide_charset(const char *charset)
+{
+	return charset != NULL && (!g_ascii_strncasecmp(charset, "utf-16", 6) ||
+	                           !g_ascii_strncasecmp(charset, "utf-32", 6) ||
+	                           !g_ascii_strncasecmp(charset, "ucs-", 4));
+}
+
+/* A NUL would end the C string and hide the rest of the text (it did: "we
+ * havea lot of" and nothing after): U+FFFD in UTF-8 text, a space in a
+ * legacy charset (where U+FFFD's bytes would be read as three letters). */
+static char *
+without_nul(struct mime_walk *w, const char *charset, bool utf8ish, const char *p, size_t n)
+{
+	GString *g = g_string_sized_new(n + 16);
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != '\0')
+			g_string_append_c(g, p[i]);
+		else
+			g_string_append(g, utf8ish ? "\xEF\xBF\xBD" : " ");
+	char *r = mime_to_utf8(w, charset, g->str, g->len);
+	g_string_free(g, TRUE);
+	return r;
+}
+
 char *
 mime_to_utf8(struct mime_walk *w, const char *charset, const char *p, size_t n)
 {
@@ -36,6 +64,8 @@ mime_to_utf8(struct mime_walk *w, const char *charset, const char *p, size_t n)
 		return arena_strdup(w->a, "");
 	bool utf8ish = charset == NULL || !g_ascii_strcasecmp(charset, "utf-8") ||
 	               !g_ascii_strcasecmp(charset, "us-ascii") || !g_ascii_strcasecmp(charset, "utf8");
+	if (memchr(p, '\0', n) != NULL && !wide_charset(charset))
+		return without_nul(w, charset, utf8ish, p, n);
 	if (utf8ish && g_utf8_validate(p, (gssize)n, NULL) && memchr(p, '\0', n) == NULL)
 		return arena_strndup(w->a, p, n);
 	char *conv = NULL;
@@ -57,59 +87,6 @@ mime_to_utf8(struct mime_walk *w, const char *charset, const char *p, size_t n)
 	const char *r = dup_utf8(w->a, conv ? conv : "");
 	g_free(conv);
 	return (char *)r;
-}
-
-static const char *
-addr_spec(struct arena *a, const char *addr)
-{
-	char *r = (char *)dup_utf8(a, addr ? addr : "");
-	char *at = strrchr(r, '@');
-	for (char *q = at; q && *q; q++)
-		*q = g_ascii_tolower(*q);
-	return r;
-}
-
-/* Number of mailboxes in l, group members included. */
-static size_t
-count_list(InternetAddressList *l, int depth)
-{
-	int len = l ? internet_address_list_length(l) : 0;
-	size_t n = 0;
-	for (int i = 0; i < len; i++) {
-		InternetAddress *ia = internet_address_list_get_address(l, i);
-		if (INTERNET_ADDRESS_IS_GROUP(ia) && depth == 0)
-			n += count_list(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), 1);
-		else if (INTERNET_ADDRESS_IS_MAILBOX(ia))
-			n++;
-	}
-	return n;
-}
-
-/* Mailboxes of l appended to v (room counted by count_list), groups
- * flattened one level (RFC 5322 groups do not nest). */
-static void
-add_list(struct arena *a, InternetAddressList *l, struct mime_address *v, size_t *n, int depth)
-{
-	int len = l ? internet_address_list_length(l) : 0;
-	for (int i = 0; i < len; i++) {
-		InternetAddress *ia = internet_address_list_get_address(l, i);
-		if (INTERNET_ADDRESS_IS_GROUP(ia) && depth == 0) {
-			add_list(a, internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), v, n, 1);
-		} else if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
-			const char *name = internet_address_get_name(ia);
-			v[*n].name = dup_utf8(a, name ? name : "");
-			v[*n].address = addr_spec(a, internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia)));
-			(*n)++;
-		}
-	}
-}
-
-static void
-fill_list(struct arena *a, InternetAddressList *l, struct mime_address **v, size_t *n)
-{
-	*v = arena_alloc(a, (count_list(l, 0) + 1) * sizeof(**v));
-	*n = 0;
-	add_list(a, l, *v, n, 0);
 }
 
 static const char *
@@ -193,21 +170,70 @@ auto_submitted(GMimeObject *o)
 	return raw_header(o, "X-Autoreply") != NULL || raw_header(o, "X-Autorespond") != NULL;
 }
 
+static int
+count_fields(GMimeObject *o, const char *name)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
+	int n = hl ? g_mime_header_list_get_count(hl) : 0, c = 0;
+	for (int i = 0; i < n; i++)
+		c += !g_ascii_strcasecmp(g_mime_header_get_name(g_mime_header_list_get_header_at(hl, i)), name);
+	return c;
+}
+
+/* GMime reads "14:35:12.345 +0100" as midnight: drop a fraction of a
+ * second (digits after the seconds' '.') before it reads the date. */
+static const char *
+date_rfc3339(struct mime_walk *w, const char *raw)
+{
+	if (raw == NULL)
+		return NULL;
+	char *v = g_strdup(raw), *o = v;
+	for (const char *p = raw; *p; p++) {
+		*o++ = *p;
+		if (p[0] == ':' && g_ascii_isdigit(p[1]) && g_ascii_isdigit(p[2]) && p[3] == '.' &&
+		    g_ascii_isdigit(p[4])) {
+			*o++ = p[1], *o++ = p[2];
+			for (p += 4; g_ascii_isdigit(p[1]); p++)
+				;
+		}
+	}
+	*o = '\0';
+	GDateTime *d = g_mime_utils_header_decode_date(v);
+	g_free(v);
+	if (d == NULL)
+		return NULL;
+	char *s = g_date_time_format(d, "%Y-%m-%dT%H:%M:%S%:z");
+	const char *r = dup_utf8(w->a, s);
+	g_free(s);
+	g_date_time_unref(d);
+	return r;
+}
+
+static void
+flag_duplicates(struct mime_walk *w, GMimeObject *o)
+{
+	struct mime_info *m = w->info;
+	m->duplicates = arena_alloc(w->a, 4 * sizeof(char *));
+	if (count_fields(o, "Subject") > 1)
+		m->duplicates[m->nduplicates++] = "subject";
+	if (count_fields(o, "Date") > 1)
+		m->duplicates[m->nduplicates++] = "date";
+	if (w->fix.duplicate_content_type)
+		m->duplicates[m->nduplicates++] = "content-type";
+}
+
 void
 mime_headers_fill(struct mime_walk *w, GMimeMessage *msg)
 {
 	struct mime_info *m = w->info;
-	m->subject = dup_utf8(w->a, g_mime_message_get_subject(msg));
-	GDateTime *d = g_mime_message_get_date(msg);
-	if (d != NULL) {
-		char *s = g_date_time_format(d, "%Y-%m-%dT%H:%M:%S%:z");
-		m->date = dup_utf8(w->a, s);
-		g_free(s);
-	}
-	fill_list(w->a, g_mime_message_get_from(msg), &m->from, &m->nfrom);
-	fill_list(w->a, g_mime_message_get_to(msg), &m->to, &m->nto);
-	fill_list(w->a, g_mime_message_get_cc(msg), &m->cc, &m->ncc);
-	fill_list(w->a, g_mime_message_get_reply_to(msg), &m->reply_to, &m->nreply_to);
+	GMimeObject *o = GMIME_OBJECT(msg);
+	m->subject = mime_decode_text(w, raw_header(o, "Subject"));
+	m->date = date_rfc3339(w, raw_header(o, "Date"));
+	flag_duplicates(w, o);
+	mime_addresses_fill(w, o, "From", &m->from, &m->nfrom);
+	mime_addresses_fill(w, o, "To", &m->to, &m->nto);
+	mime_addresses_fill(w, o, "Cc", &m->cc, &m->ncc);
+	mime_addresses_fill(w, o, "Reply-To", &m->reply_to, &m->nreply_to);
 	fill_ids(w, msg);
 	fill_received(w, GMIME_OBJECT(msg));
 	m->auto_submitted = auto_submitted(GMIME_OBJECT(msg));

@@ -22,9 +22,13 @@ static json_t *
 addresses(const struct mime_address *v, size_t n)
 {
 	json_t *arr = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, json_pack("{s:o, s:o}", "name", str_or_null(v[i].name),
-		                                     "address", str_or_null(v[i].address)));
+	for (size_t i = 0; i < n; i++) {
+		json_t *a = json_pack("{s:o, s:o}", "name", str_or_null(v[i].name),
+		                      "address", str_or_null(v[i].address));
+		if (v[i].invalid)      /* only when true: the usual case stays as it was */
+			json_object_set_new(a, "invalid", json_true());
+		json_array_append_new(arr, a);
+	}
 	return arr;
 }
 
@@ -59,6 +63,7 @@ mime_json(struct arena *a, const struct mime_info *m, bool bodies)
 	json_object_set_new(o, "references", strings(m->references, m->nreferences));
 	json_object_set_new(o, "subject", str_or_null(m->subject));
 	json_object_set_new(o, "date", str_or_null(m->date));
+	json_object_set_new(o, "duplicates", strings(m->duplicates, m->nduplicates));
 	json_object_set_new(o, "from", addresses(m->from, m->nfrom));
 	json_object_set_new(o, "to", addresses(m->to, m->nto));
 	json_object_set_new(o, "cc", addresses(m->cc, m->ncc));

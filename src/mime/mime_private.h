@@ -26,6 +26,11 @@
  * this much of the body, not at a whole 1 MiB quoted history. */
 #define MIME_REPLY_SCAN (16 * 1024)
 
+/* What mime_fixup_stream() found (mime_fixup.c). */
+struct mime_fixup {
+	bool duplicate_content_type;   /* in the message's own header block */
+};
+
 struct mime_walk {
 	struct arena *a;
 	struct mime_info *info;
@@ -38,7 +43,40 @@ struct mime_walk {
 	int target;                /* 0: collect; n: write part n to out */
 	FILE *out;
 	bool written;
+	struct mime_fixup fix;
 };
+
+/* mime_b64.c: base64 that keeps a cut-short final group.  out has room
+ * for n * 3 / 4 + 3 bytes; returns the bytes written. */
+struct mime_b64 {
+	unsigned int acc;
+	int bits;
+};
+size_t mime_b64_decode(struct mime_b64 *st, const char *in, size_t n, uint8_t *out);
+
+/* mime_rfc2047.c: our RFC 2047 decoding (GMime 3.2.13 loses all but the
+ * first of several padded base64 words).  Text: a raw unstructured value
+ * (Subject) unfolded, decoded, UTF-8.  Phrases: a raw address-list value
+ * with its encoded words decoded and quoted so that GMime's address parser
+ * reads each as one phrase; raw itself when it has no encoded word. */
+const char *mime_decode_text(struct mime_walk *w, const char *raw);
+const char *mime_decode_phrases(struct mime_walk *w, const char *raw);
+
+/* mime_fixup.c: the stream GMime should read (a new reference): s with a
+ * missing blank line after part headers inserted and later duplicate
+ * Content-Type fields renamed (first wins).  What it found goes to out. */
+GMimeStream *mime_fixup_stream(GMimeStream *s, struct mime_fixup *out);
+
+/* mime_addr.c: the mailboxes of every field called name in o's headers,
+ * in order; what cannot be read as an address is kept, marked invalid. */
+void mime_addresses_fill(struct mime_walk *w, GMimeObject *o, const char *name,
+                         struct mime_address **v, size_t *n);
+
+/* mime_ctype.c: a Content-Type that is not type/subtype (RFC 2045 5.2:
+ * read as text/plain; charset=us-ascii); a part's file name, also from a
+ * Content-Type GMime could not read (result in the arena or GMime's). */
+bool mime_type_invalid(GMimeObject *o);
+const char *mime_part_filename(struct mime_walk *w, GMimePart *part);
 
 /* mime.c */
 void mime_init_once(void);

@@ -48,14 +48,22 @@ sink_put(struct sink *k, const void *p, size_t n)
 	}
 }
 
+/* s to k; b64: s is base64, decoded here (mime_b64.c keeps a final
+ * group that was cut short, GMime's filter drops it). */
 static bool
-pump(struct mime_walk *w, GMimeStream *s, struct sink *k)
+pump(struct mime_walk *w, GMimeStream *s, struct sink *k, bool b64)
 {
 	char *buf = g_malloc(CHUNK);
+	uint8_t *dec = b64 ? g_malloc(CHUNK * 3 / 4 + 3) : NULL;
+	struct mime_b64 st = {0};
 	ssize_t n;
 	while ((n = g_mime_stream_read(s, buf, CHUNK)) > 0)
-		sink_put(k, buf, (size_t)n);
+		if (b64)
+			sink_put(k, dec, mime_b64_decode(&st, buf, (size_t)n, dec));
+		else
+			sink_put(k, buf, (size_t)n);
 	g_free(buf);
+	g_free(dec);
 	/* GMime's filter stream can answer -1 instead of 0 once at its end. */
 	if (n < 0 && g_mime_stream_eos(s))
 		n = 0;
@@ -127,9 +135,10 @@ mime_part_bytes(struct mime_walk *w, struct mime_part *p, const uint8_t *data, s
 	}
 }
 
-/* The decoded content of a leaf, as a stream (caller unrefs), or NULL. */
+/* The decoded content of a leaf, as a stream (caller unrefs), or NULL;
+ * base64 is left to pump() (*b64 set). */
 static GMimeStream *
-decoded_stream(GMimePart *part)
+decoded_stream(GMimePart *part, bool *b64)
 {
 	GMimeDataWrapper *dw = g_mime_part_get_content(part);
 	GMimeStream *src = dw ? g_mime_data_wrapper_get_stream(dw) : NULL;
@@ -138,8 +147,8 @@ decoded_stream(GMimePart *part)
 	g_mime_stream_reset(src);
 	GMimeStream *f = g_mime_stream_filter_new(src);
 	GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(dw);
-	if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
-	    enc == GMIME_CONTENT_ENCODING_UUENCODE) {
+	*b64 = enc == GMIME_CONTENT_ENCODING_BASE64;
+	if (enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE || enc == GMIME_CONTENT_ENCODING_UUENCODE) {
 		GMimeFilter *d = g_mime_filter_basic_new(enc, FALSE);
 		g_mime_stream_filter_add(GMIME_STREAM_FILTER(f), d);
 		g_object_unref(d);
@@ -150,6 +159,8 @@ decoded_stream(GMimePart *part)
 static char *
 lower_type(GMimeObject *o)
 {
+	if (mime_type_invalid(o))
+		return g_strdup("text/plain");     /* RFC 2045 5.2 */
 	GMimeContentType *ct = g_mime_object_get_content_type(o);
 	char *t = ct ? g_mime_content_type_get_mime_type(ct) : g_strdup("text/plain");
 	char *l = g_ascii_strdown(t, -1);
@@ -173,11 +184,14 @@ static bool
 take_body(struct mime_walk *w, GMimePart *part, const char **slot)
 {
 	struct sink k = {.keep = g_byte_array_new(), .keep_max = MIME_TEXT_MAX};
-	GMimeStream *s = decoded_stream(part);
-	bool ok = s == NULL || pump(w, s, &k);
+	bool b64 = false;
+	GMimeStream *s = decoded_stream(part, &b64);
+	bool ok = s == NULL || pump(w, s, &k, b64);
 	if (s)
 		g_object_unref(s);
 	const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+	if (mime_type_invalid(GMIME_OBJECT(part)) && cs == NULL)
+		cs = "us-ascii";           /* RFC 2045 5.2 */
 	if (ok)
 		*slot = mime_to_utf8(w, cs, (const char *)k.keep->data, k.keep->len);
 	w->info->body_truncated |= k.cut;
@@ -190,7 +204,7 @@ leaf(struct mime_walk *w, GMimePart *part, const char *path, bool nested)
 {
 	GMimeObject *o = GMIME_OBJECT(part);
 	char *type = lower_type(o);
-	const char *disp = disposition_of(o), *fn = g_mime_part_get_filename(part);
+	const char *disp = disposition_of(o), *fn = mime_part_filename(w, part);
 	bool plain = !strcmp(type, "text/plain"), html = !strcmp(type, "text/html");
 	const char **slot = plain ? &w->info->text_body : html ? &w->info->html_body : NULL;
 	if (!nested && slot && *slot == NULL && fn == NULL && strcmp(disp, "attachment") != 0) {
@@ -209,8 +223,9 @@ leaf(struct mime_walk *w, GMimePart *part, const char *path, bool nested)
 		k.keep = g_byte_array_new();
 		k.keep_max = MIME_TNEF_MAX;
 	}
-	GMimeStream *s = decoded_stream(part);
-	bool ok = s == NULL || pump(w, s, &k);
+	bool b64 = false;
+	GMimeStream *s = decoded_stream(part, &b64);
+	bool ok = s == NULL || pump(w, s, &k, b64);
 	if (s)
 		g_object_unref(s);
 	sink_close(&k, p);
@@ -292,7 +307,7 @@ embedded(struct mime_walk *w, GMimeMessagePart *mp, const char *path, int depth,
 		gint64 end = boundary_at(w, start, boundary);
 		if (start >= 0 && end > start) {
 			GMimeStream *s = g_mime_stream_substream(w->root, start, end);
-			pump(w, s, &k);
+			pump(w, s, &k, false);
 			g_object_unref(s);
 		}
 	}
