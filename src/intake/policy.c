@@ -199,7 +199,10 @@ add_stakeholders(struct intake_eval *ev, const char *project)
 			const char *addr = lists[l].v[i].address;
 			struct pr_why why;
 			struct store_user u;
-			if (addr == NULL || *addr == '\0' ||
+			/* A recipient that is not an address (kept, marked invalid, by
+			 * mime_addr.c) is listed with the message but never becomes a
+			 * stakeholder. */
+			if (addr == NULL || *addr == '\0' || lists[l].v[i].invalid ||
 			    store_domain_served(ev->st, address_domain(addr), &why) != 0 ||
 			    store_user_by_email(ev->st, a, addr, &u, &why) != 1)
 				continue;
