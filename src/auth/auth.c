@@ -5,7 +5,8 @@
  * as a whole: DNS trouble becomes temperror results.  auth_decide turns
  * the verdict into PR_OK, a 5xx reason or a 4xx one under the settings
  * require_spf / require_dkim (DKIM counts only when it passes AND is
- * aligned with the From domain) or auth_policy = dmarc.  A temporary DNS
+ * aligned with the From domain AND signs the whole body) or auth_policy =
+ * dmarc.  A temporary DNS
  * failure is 451 4.4.3, never an accept-as-pass and never a 550.
  * Rendering (Authentication-Results, JSON) is in auth_header.c; trusting
  * another host's results for collected mail in auth_trust.c.
@@ -129,6 +130,16 @@ check_dkim(struct auth *au, struct arena *a, const struct auth_input *in, struct
 		o->domain = s->domain, o->selector = s->selector, o->algorithm = s->algorithm;
 		o->result = s->result, o->reason = s->reason, o->detail = s->detail;
 		o->aligned = *from && *s->domain && dmarc_aligned(s->domain, from, false);
+		/* l= shorter than the body: the signature verified, but anyone
+		 * could have appended the rest.  Reported as dkim=policy (RFC 8601
+		 * 2.7.1: signed, but not acceptable to us), so it counts neither
+		 * for require_dkim, nor for DMARC, nor for From alignment. */
+		if (s->result == AUTH_PASS && s->unsigned_bytes > 0) {
+			o->result = AUTH_POLICY;
+			o->reason = PR_E_DKIM_PARTIAL;
+			o->detail = arena_printf(a, "the signature verified, but l= leaves %llu bytes of "
+			                         "the body unsigned", (unsigned long long)s->unsigned_bytes);
+		}
 	}
 }
 
@@ -163,6 +174,7 @@ auth_check(struct auth *au, struct arena *a, const struct auth_input *in,
 {
 	memset(out, 0, sizeof(*out));
 	const char *id = authserv_id(a, set);
+	out->authserv_id = id;
 	struct auth_input local = *in;
 	if (local.trusted_authserv_id && *local.trusted_authserv_id &&
 	    auth_adopt_trusted(a, &local, out)) {

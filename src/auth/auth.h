@@ -69,6 +69,7 @@ struct auth_verdict {
 	/* NULL: checked here; else the trusted authserv-id whose results were
 	 * adopted (collected mail). */
 	const char *adopted_from;
+	const char *authserv_id;     /* ours: authserv_id, else hostname */
 };
 
 struct auth;
@@ -82,6 +83,15 @@ struct auth *auth_new_dns(struct dns *dns);
  * Exim's "from rdns ([IP] helo=HELO) by host".  0 found, -1 not. */
 int auth_received_peer(struct arena *a, struct spool *raw, const char *host,
                        const char **ip_r, const char **helo_r);
+
+/* The message as it is to be stored: raw without the
+ * Authentication-Results header fields that carry authserv_id -- forged
+ * copies of our own verdict (RFC 8601 5); see auth_strip.c.  Returns raw
+ * itself when there are none, else a new spool in a (spilled into dir);
+ * *removed_r says how many fields went.  NULL with why (PR_E_IO) when the
+ * spool cannot be read or written. */
+struct spool *auth_strip_own_results(struct arena *a, struct spool *raw, const char *authserv_id,
+                                     const char *dir, size_t *removed_r, struct pr_why *why);
 
 /* Runs every check.  Never fails as a whole: DNS trouble shows up as
  * temperror results.  Allocates in a. */

@@ -12,11 +12,23 @@
 #define AUTH_MAX_FIELDS 64
 
 /* Unfolded values of the header fields called name, topmost first. */
+struct auth_hfield {
+	unsigned name;               /* index into the names asked for */
+	const char *value;
+};
+/* The header fields with any of the names, unfolded, topmost first. */
+size_t auth_header_fields(struct arena *a, struct spool *raw, const char *const *names,
+                          size_t nnames, struct auth_hfield *out, size_t max);
 size_t auth_header_values(struct arena *a, struct spool *raw, const char *name,
                           const char **out, size_t max);
 /* Adopts the results of the topmost Authentication-Results by id; true
  * if one was found (then v->spf, v->dkim, v->dmarc are filled). */
 bool auth_adopt_trusted(struct arena *a, const struct auth_input *in, struct auth_verdict *v);
+/* The authserv-id of an Authentication-Results value (after the colon):
+ * CFWS skipped, a quoted-string unquoted, into out.  Its length, or -1
+ * when it is missing, longer than max - 1, or runs off the end of v (cut
+ * short: unknown). */
+int auth_results_id(const char *v, size_t n, char *out, size_t max);
 /* Builds v->header and v->json from the results. */
 void auth_render(struct arena *a, const char *authserv_id, struct auth_verdict *v);
 /* Printable, without ( ) ; " \ or line breaks, at most 200 bytes: safe

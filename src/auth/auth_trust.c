@@ -5,11 +5,12 @@
  * configured trusts recover them (issue 4): the Received header stamped
  * "by" a trusted host gives the client IP and HELO, or the
  * Authentication-Results of a trusted authserv-id are adopted as they
- * stand.  Only the topmost matching field counts: fields further down
- * were written by whoever sent the message, and may be forged; so the
- * trusted host must strip Authentication-Results carrying its own id that
- * arrive from outside (RFC 8601 5), as Gmail, Microsoft and Postfix
- * milters do.
+ * stand.  Only the topmost matching field counts, and only above the
+ * first Received written outside the provider (trusted_results): fields
+ * further down were written by whoever sent the message, and may be
+ * forged.  Between the provider's Received and that boundary the trusted
+ * host must strip Authentication-Results carrying its own id that arrive
+ * from outside (RFC 8601 5), as Gmail, Microsoft and Postfix milters do.
  */
 #include "auth/auth_private.h"
 
@@ -46,10 +47,10 @@ read_headers(struct arena *a, struct spool *raw, size_t *len_r)
 }
 
 size_t
-auth_header_values(struct arena *a, struct spool *raw, const char *name, const char **out,
-                   size_t max)
+auth_header_fields(struct arena *a, struct spool *raw, const char *const *names, size_t nnames,
+                   struct auth_hfield *out, size_t max)
 {
-	size_t len, nl = strlen(name), k = 0;
+	size_t len, k = 0;
 	const char *h = read_headers(a, raw, &len), *end = h + len;
 	for (const char *p = h; p < end && k < max;) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -58,16 +59,31 @@ auth_header_values(struct arena *a, struct spool *raw, const char *name, const c
 			const char *next = memchr(fe + 1, '\n', (size_t)(end - fe - 1));
 			fe = next ? next : end;
 		}
-		if ((size_t)(fe - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+		for (size_t w = 0; w < nnames; w++) {
+			size_t nl = strlen(names[w]);
+			if ((size_t)(fe - p) <= nl || strncasecmp(p, names[w], nl) != 0 || p[nl] != ':')
+				continue;
 			char *v = arena_strndup(a, p + nl + 1, (size_t)(fe - p - nl - 1));
 			for (char *c = v; *c; c++)       /* unfold */
 				if (*c == '\r' || *c == '\n' || *c == '\t')
 					*c = ' ';
-			out[k++] = v;
+			out[k++] = (struct auth_hfield){(unsigned)w, v};
+			break;
 		}
 		p = fe < end ? fe + 1 : end;
 	}
 	return k;
+}
+
+size_t
+auth_header_values(struct arena *a, struct spool *raw, const char *name, const char **out,
+                   size_t max)
+{
+	struct auth_hfield f[AUTH_MAX_FIELDS];
+	size_t n = auth_header_fields(a, raw, &name, 1, f, max < AUTH_MAX_FIELDS ? max : AUTH_MAX_FIELDS);
+	for (size_t i = 0; i < n; i++)
+		out[i] = f[i].value;
+	return n;
 }
 
 /* The word after `key ` in s (space-separated), copied; NULL if absent. */
@@ -200,38 +216,66 @@ strip_comments(struct arena *a, const char *s)
 	return o;
 }
 
+static bool
+results_by(const char *value, const char *id)
+{
+	char got[256];
+	return auth_results_id(value, strlen(value), got, sizeof(got)) > 0 && strcasecmp(got, id) == 0;
+}
+
+/* The trusted Authentication-Results, or NULL.  It must be the topmost
+ * one with the id AND lie above the first Received written outside the
+ * provider: the first Received below the topmost one stamped "by" the
+ * provider (trusted_received_host, else the authserv-id as a host name),
+ * or, when none is, the topmost Received.  A copy further down was in
+ * the message when it reached the provider -- the sender wrote it.  Above
+ * the boundary: Postfix milters, Microsoft 365 and Fastmail put theirs
+ * above their Received, Gmail right below it. */
+static const char *
+trusted_results(struct arena *a, const struct auth_input *in)
+{
+	static const char *const names[] = {"Received", "Authentication-Results"};
+	struct auth_hfield f[AUTH_MAX_FIELDS];
+	const char *host = in->trusted_received_host && *in->trusted_received_host
+	                 ? in->trusted_received_host : in->trusted_authserv_id;
+	size_t n = auth_header_fields(a, in->raw, names, 2, f, AUTH_MAX_FIELDS), top = n, edge = n;
+	for (size_t i = 0; i < n && top == n; i++) {
+		const char *by = f[i].name == 0 ? word_after(a, f[i].value, "by") : NULL;
+		if (by != NULL && strcasecmp(by, host) == 0)
+			top = i;
+	}
+	for (size_t i = top == n ? 0 : top + 1; i < n && edge == n; i++)
+		if (f[i].name == 0)
+			edge = i;
+	for (size_t i = 0; i < edge; i++)
+		if (f[i].name == 1 && results_by(f[i].value, in->trusted_authserv_id))
+			return f[i].value;
+	return NULL;
+}
+
 bool
 auth_adopt_trusted(struct arena *a, const struct auth_input *in, struct auth_verdict *v)
 {
-	const char *vals[AUTH_MAX_FIELDS];
-	if (in->raw == NULL)
+	const char *val = in->raw ? trusted_results(a, in) : NULL;
+	if (val == NULL)
 		return false;
-	size_t n = auth_header_values(a, in->raw, "Authentication-Results", vals, AUTH_MAX_FIELDS);
-	for (size_t i = 0; i < n; i++) {
-		char *s = strip_comments(a, vals[i]);
-		while (isspace((unsigned char)*s))
-			s++;
-		size_t idl = strcspn(s, " \t;");
-		if (idl != strlen(in->trusted_authserv_id) || strncasecmp(s, in->trusted_authserv_id, idl) != 0)
-			continue;
-		v->adopted_from = in->trusted_authserv_id;
-		v->dkim = arena_alloc(a, AUTH_MAX_FIELDS * sizeof(*v->dkim));
-		char *save = NULL;
-		strtok_r(s, ";", &save);                  /* authserv-id [version] */
-		for (char *ri = strtok_r(NULL, ";", &save); ri; ri = strtok_r(NULL, ";", &save))
-			adopt_resinfo(a, ri, v, AUTH_MAX_FIELDS);
-		const char *from = in->from_domain ? in->from_domain : "";
-		for (size_t k = 0; k < v->ndkim; k++) {
-			struct auth_dkim_sig *sg = &v->dkim[k];
-			sg->aligned = *from && *sg->domain && dmarc_aligned(sg->domain, from, false);
-			sg->detail = arena_printf(a, "as reported by %s", in->trusted_authserv_id);
-		}
-		if (v->spf_domain == NULL)
-			v->spf_domain = "";
-		v->spf_detail = arena_printf(a, "SPF %s for %s, as reported by %s", auth_result_name(v->spf),
-		                             v->spf_domain, in->trusted_authserv_id);
-		v->dmarc_domain = from;
-		return true;
+	char *s = strip_comments(a, val);
+	v->adopted_from = in->trusted_authserv_id;
+	v->dkim = arena_alloc(a, AUTH_MAX_FIELDS * sizeof(*v->dkim));
+	char *save = NULL;
+	strtok_r(s, ";", &save);                  /* authserv-id [version] */
+	for (char *ri = strtok_r(NULL, ";", &save); ri; ri = strtok_r(NULL, ";", &save))
+		adopt_resinfo(a, ri, v, AUTH_MAX_FIELDS);
+	const char *from = in->from_domain ? in->from_domain : "";
+	for (size_t k = 0; k < v->ndkim; k++) {
+		struct auth_dkim_sig *sg = &v->dkim[k];
+		sg->aligned = *from && *sg->domain && dmarc_aligned(sg->domain, from, false);
+		sg->detail = arena_printf(a, "as reported by %s", in->trusted_authserv_id);
 	}
-	return false;
+	if (v->spf_domain == NULL)
+		v->spf_domain = "";
+	v->spf_detail = arena_printf(a, "SPF %s for %s, as reported by %s", auth_result_name(v->spf),
+	                             v->spf_domain, in->trusted_authserv_id);
+	v->dmarc_domain = from;
+	return true;
 }

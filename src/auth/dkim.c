@@ -263,14 +263,25 @@ signature_ok(const struct dkim_sigstate *s, EVP_PKEY *pkey, const struct buf *da
 	return ok;
 }
 
+/* RFC 8601 2.7.1: "fail" only for a signature that was verified and did
+ * not match (body hash, header signature, or our unsigned-From rule);
+ * one refused before that -- no key, a key that forbids it, expired --
+ * is a permerror, DNS trouble a temperror. */
 static enum pr_err
 set(struct dkim_sigstate *s, enum pr_err e, const char *detail)
 {
 	s->out->reason = e;
-	s->out->result = e == PR_OK ? AUTH_PASS : e == PR_E_DKIM_PERMERROR ? AUTH_PERMERROR
-	               : e == PR_E_DKIM_TEMPERROR ? AUTH_TEMPERROR : AUTH_FAIL;
+	s->out->result = e == PR_OK ? AUTH_PASS : e == PR_E_DKIM_TEMPERROR ? AUTH_TEMPERROR
+	               : AUTH_PERMERROR;
 	s->out->detail = detail;
 	return e;
+}
+
+static void
+mismatch(struct dkim_sigstate *s, enum pr_err e, const char *detail)
+{
+	set(s, e, detail);
+	s->out->result = AUTH_FAIL;
 }
 
 /* What the key record allows (RFC 6376 3.6.1, 6.1.2). */
@@ -317,15 +328,15 @@ verify_one(struct dkim_stream *st, struct dkim_sigstate *s, struct dkim_keycache
 	if (key_allows(s, &key) != PR_OK)
 		;
 	else if (s->bhlen != h->dlen || memcmp(s->bh, h->digest, h->dlen) != 0)
-		set(s, PR_E_DKIM_BODY_CHANGED, "body hash mismatch: the body was changed");
+		mismatch(s, PR_E_DKIM_BODY_CHANGED, "body hash mismatch: the body was changed");
 	else {
 		struct buf data;
 		buf_init(&data, 2 * DKIM_MAX_HEADER_BYTES);
 		header_data(st, s, &data);
 		if (!signature_ok(s, key.pkey, &data))
-			set(s, PR_E_DKIM_FAIL, "signature mismatch: a signed header was changed");
+			mismatch(s, PR_E_DKIM_FAIL, "signature mismatch: a signed header was changed");
 		else if (st->from_count > s->nfrom)
-			set(s, PR_E_DKIM_FAIL, "an unsigned From header was added to the message");
+			mismatch(s, PR_E_DKIM_FAIL, "an unsigned From header was added to the message");
 		else
 			set(s, PR_OK, "signature verified");
 		buf_free(&data);

@@ -12,18 +12,24 @@
  * headers are kept (bounded by DKIM_MAX_HEADER_BYTES), the body never is.
  * The streaming form (dkim_stream_*) lets a caller hash while bytes arrive.
  *
- * Each signature gets an RFC 8601 result and one pr_err reason:
+ * Each signature gets an RFC 8601 result and one pr_err reason.  "fail"
+ * is only for a signature that was verified and did not match; one refused
+ * before that is a permerror (RFC 8601 2.7.1):
  *   PR_OK                  pass
  *   PR_E_DKIM_BODY_CHANGED fail: body hash mismatch
- *   PR_E_DKIM_FAIL         fail: header signature mismatch, key/signature
- *                          algorithm mismatch, key h=/s=/t=s refuse it,
- *                          rsa-sha1 (RFC 8301), an unsigned extra From
- *   PR_E_DKIM_KEY_MISSING  fail: no key record (NXDOMAIN/NODATA/no DKIM TXT)
- *   PR_E_DKIM_KEY_SHORT    fail: RSA key under 1024 bits (RFC 8301)
- *   PR_E_DKIM_KEY_REVOKED  fail: key record with empty p=
- *   PR_E_DKIM_EXPIRED      fail: x= is in the past of the caller's "now"
+ *   PR_E_DKIM_FAIL         fail: header signature mismatch, an unsigned
+ *                          extra From;  permerror: key/signature algorithm
+ *                          mismatch, key h=/s=/t=s refuse it, rsa-sha1
+ *                          (RFC 8301)
+ *   PR_E_DKIM_KEY_MISSING  permerror: no key record (NXDOMAIN/NODATA/no DKIM TXT)
+ *   PR_E_DKIM_KEY_SHORT    permerror: RSA key under 1024 bits (RFC 8301)
+ *   PR_E_DKIM_KEY_REVOKED  permerror: key record with empty p=
+ *   PR_E_DKIM_EXPIRED      permerror: x= is in the past of the caller's "now"
  *   PR_E_DKIM_PERMERROR    permerror: malformed signature or key record
  *   PR_E_DKIM_TEMPERROR    temperror: DNS trouble fetching the key
+ * A signature with l= shorter than the body still passes here (it did
+ * verify); unsigned_bytes says how much nobody signed, and auth.c reports
+ * it as dkim=policy so it counts for nothing.
  * See dkim.c's header for the four decisions where peers disagree.
  */
 #ifndef PR_DKIM_H

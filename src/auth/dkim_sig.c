@@ -5,8 +5,9 @@
  * a=/c=/q=, h= without From, i= outside d=, x= before t=, and above all a
  * d= or s= that is not a domain name -- "legitimate.com(.attacker.com" must
  * never reach the resolver (a peer looks it up and passes).  rsa-sha1 is
- * refused as a fail (RFC 8301 3.1: verifiers MUST NOT consider rsa-sha1
- * signatures valid).
+ * refused (RFC 8301 3.1: verifiers MUST NOT consider rsa-sha1 signatures
+ * valid).  Every refusal here is a permerror (RFC 8601 2.7.1): the
+ * signature was never verified, so it cannot have "failed".
  */
 #include "auth/dkim_private.h"
 
@@ -23,7 +24,7 @@ refuse(struct dkim_sigstate *s, enum pr_err e, const char *detail)
 		return;
 	s->early = e;
 	s->out->reason = e;
-	s->out->result = e == PR_E_DKIM_PERMERROR ? AUTH_PERMERROR : AUTH_FAIL;
+	s->out->result = AUTH_PERMERROR;
 	s->out->detail = detail;
 }
 
@@ -59,7 +60,7 @@ parse_alg(struct dkim_sigstate *s, const struct dkim_tag *a)
 		s->alg = DKIM_A_ED25519_SHA256;
 	else if (tag_is(a, "rsa-sha1")) {
 		s->alg = DKIM_A_RSA_SHA1;
-		refuse(s, PR_E_DKIM_FAIL, "rsa-sha1 signatures are no longer valid (RFC 8301)");
+		refuse(s, PR_E_DKIM_PERMERROR, "rsa-sha1 signatures are no longer valid (RFC 8301)");
 	} else
 		refuse(s, PR_E_DKIM_PERMERROR, "unknown signature algorithm a=");
 }
@@ -97,20 +98,32 @@ fws(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* The next item of a colon-separated tag value (h=, q=), FWS trimmed:
+ * [*a, *b) in t->val.  false when the list is done. */
+static bool
+next_item(const struct dkim_tag *t, size_t *i, size_t *a, size_t *b)
+{
+	if (*i > t->len)
+		return false;
+	size_t j = *i;
+	while (j < t->len && t->val[j] != ':')
+		j++;
+	*a = *i;
+	*b = j;
+	while (*a < *b && fws(t->val[*a]))
+		(*a)++;
+	while (*b > *a && fws(t->val[*b - 1]))
+		(*b)--;
+	*i = j + 1;
+	return true;
+}
+
 static void
 parse_h(struct dkim_sigstate *s, const struct dkim_tag *h)
 {
-	size_t i = 0;
+	size_t i = 0, a, b;
 	s->nh = s->nfrom = 0;
-	while (i <= h->len) {
-		size_t j = i;
-		while (j < h->len && h->val[j] != ':')
-			j++;
-		size_t a = i, b = j;
-		while (a < b && fws(h->val[a]))
-			a++;
-		while (b > a && fws(h->val[b - 1]))
-			b--;
+	while (next_item(h, &i, &a, &b)) {
 		if (b > a) {
 			if (s->nh >= DKIM_MAX_H)
 				return refuse(s, PR_E_DKIM_PERMERROR, "too many header names in h=");
@@ -118,13 +131,49 @@ parse_h(struct dkim_sigstate *s, const struct dkim_tag *h)
 			if (b - a == 4 && strncasecmp(h->val + a, "from", 4) == 0)
 				s->nfrom++;
 		}
-		i = j + 1;
 	}
 	if (s->nfrom == 0)
 		refuse(s, PR_E_DKIM_PERMERROR, "h= does not include From (RFC 6376 6.1.1)");
 }
 
-/* i= must be d= or a subdomain of it (6.1.1). */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)toupper((unsigned char)c);
+	return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* dkim-quoted-printable (RFC 6376 2.11): FWS is dropped, "=XX" is one
+ * octet.  The result is at most as long as the input.  NULL on a broken
+ * escape, or an octet that has no place in an address (controls, space,
+ * DEL): the identity is shown to people and compared with d=. */
+static char *
+qp_decode(struct arena *a, const char *v, size_t len)
+{
+	char *o = arena_alloc(a, len + 1);
+	size_t k = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (fws((char)c))
+			continue;
+		if (c == '=') {
+			if (i + 2 >= len || hexval(v[i + 1]) < 0 || hexval(v[i + 2]) < 0)
+				return NULL;
+			c = (unsigned char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
+			i += 2;
+		}
+		if (c <= 0x20 || c == 0x7f)
+			return NULL;
+		o[k++] = (char)c;
+	}
+	o[k] = '\0';
+	return o;
+}
+
+/* i= must be d= or a subdomain of it (6.1.1), compared after decoding:
+ * "i=user=40mail.example.com" is user@mail.example.com. */
 static void
 parse_auid(struct arena *a, struct dkim_sigstate *s, const struct dkim_tag *i)
 {
@@ -134,8 +183,14 @@ parse_auid(struct arena *a, struct dkim_sigstate *s, const struct dkim_tag *i)
 		s->auid_domain = d;
 		return;
 	}
-	s->out->identity = arena_strndup(a, i->val, i->len);
-	const char *at = strrchr(s->out->identity, '@');
+	char *id = qp_decode(a, i->val, i->len);
+	if (id == NULL) {
+		s->out->identity = "";
+		s->auid_domain = "";
+		return refuse(s, PR_E_DKIM_PERMERROR, "i= is not valid dkim-quoted-printable");
+	}
+	s->out->identity = id;
+	const char *at = strrchr(id, '@');
 	s->auid_domain = at ? at + 1 : "";
 	size_t il = strlen(s->auid_domain), dl = strlen(d);
 	bool ok = il == dl ? strcasecmp(s->auid_domain, d) == 0
@@ -143,6 +198,19 @@ parse_auid(struct arena *a, struct dkim_sigstate *s, const struct dkim_tag *i)
 	          && strcasecmp(s->auid_domain + il - dl, d) == 0;
 	if (at == NULL || !ok)
 		refuse(s, PR_E_DKIM_PERMERROR, "i= is not in the d= domain");
+}
+
+/* q= is a colon-separated list of methods (RFC 6376 3.5), each
+ * type["/"options]; unknown ones are skipped, and one of them must be
+ * dns/txt, the only method there is. */
+static bool
+q_offers_dns_txt(const struct dkim_tag *q)
+{
+	size_t i = 0, a, b;
+	while (next_item(q, &i, &a, &b))
+		if (b - a == 7 && strncasecmp(q->val + a, "dns/txt", 7) == 0)
+			return true;
+	return false;
 }
 
 static void
@@ -161,7 +229,7 @@ parse_times(struct dkim_sigstate *s, const struct dkim_tags *tags)
 		refuse(s, PR_E_DKIM_PERMERROR, "x= is not a number");
 	if (t != NULL && x != NULL && s->x < s->t)
 		refuse(s, PR_E_DKIM_PERMERROR, "x= is before t=");
-	if (q != NULL && strncasecmp(q->val, "dns/txt", 7) != 0)
+	if (q != NULL && !q_offers_dns_txt(q))
 		refuse(s, PR_E_DKIM_PERMERROR, "q= does not offer dns/txt");
 }
 

@@ -80,6 +80,8 @@ static const struct pr_err_info table[PR_E_MAX] = {
 		"ask IT to sign with a current key"},
 	[PR_E_DKIM_EXPIRED] = {"dkim_expired", 550, "5.7.20", "the DKIM signature has expired",
 		"resend the message; ask IT to check the signer's clock and expiry"},
+	[PR_E_DKIM_PARTIAL] = {"dkim_partial", 550, "5.7.20", "the DKIM signature leaves part of the body unsigned (l=)",
+		"ask IT to sign the whole body (no l= tag)"},
 	[PR_E_DKIM_MISALIGNED] = {"dkim_misaligned", 550, "5.7.20", "the DKIM signature is by another domain than the From address",
 		"ask IT to sign with the From domain (not only the mail provider's domain)"},
 	[PR_E_DKIM_PERMERROR] = {"dkim_permerror", 550, "5.7.20", "the DKIM signature is malformed",

@@ -37,6 +37,7 @@ struct intake_eval {
 	bool unreadable;
 	struct pr_why parse_why;
 	struct auth_verdict av;
+	struct spool *stored;        /* the bytes to store: m->raw without forged A-R */
 	const char *sender;          /* From address (lowercase), "" if none */
 	int64_t thread_id;
 	struct store_placement *places;

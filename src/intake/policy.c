@@ -127,6 +127,15 @@ check_from_alignment(struct intake_eval *ev, struct pr_why *why)
 	for (size_t i = 0; i < ev->av.ndkim; i++)
 		if (ev->av.dkim[i].result == AUTH_PASS && ev->av.dkim[i].aligned)
 			return 0;
+	/* An aligned signature whose key DNS did not deliver might have
+	 * passed: not final, so 451 rather than 550. */
+	for (size_t i = 0; i < ev->av.ndkim; i++)
+		if (ev->av.dkim[i].result == AUTH_TEMPERROR && ev->av.dkim[i].aligned) {
+			pr_why_set(why, PR_E_DKIM_TEMPERROR, "From %s does not match the envelope sender %s, "
+			           "and the key of its DKIM signature by %s could not be fetched", ev->sender,
+			           env, ev->av.dkim[i].domain);
+			return -1;
+		}
 	pr_why_set(why, PR_E_FROM_MISMATCH, "From %s does not match the envelope sender %s",
 	           ev->sender, env);
 	return -1;

@@ -173,7 +173,7 @@ build_record(struct intake_eval *ev, struct intake_job *j)
 	sm->mail_from = m->mail_from;
 	sm->rcpts = rcpts;
 	sm->nrcpts = m->nrcpts;
-	sm->raw = m->raw;
+	sm->raw = ev->stored;
 	sm->pop3_mailbox = m->pop3_mailbox;
 	sm->pop3_uidl = m->pop3_uidl;
 	sm->prepend = arena_printf(a, "%s%s", intake_received_header(a, m, host, intake_queue_id(a)),
@@ -200,6 +200,26 @@ build_record(struct intake_eval *ev, struct intake_job *j)
 	sm->reason = ev->note.code;
 	sm->detail = ev->note.code == PR_OK ? NULL : pr_why_text(&ev->note);
 	j->sm = sm;
+}
+
+/* An Authentication-Results field with our authserv-id in what the
+ * sender wrote is a forgery of our verdict: it never reaches the store
+ * (RFC 8601 5), so ours, prepended, is the only one. */
+static int
+strip_forged_results(struct intake_worker *w, struct intake_eval *ev, struct pr_why *why)
+{
+	size_t n = 0;
+	ev->stored = auth_strip_own_results(ev->m->arena, ev->m->raw, ev->av.authserv_id,
+	                                    intake_spool_dir(w->in), &n, why);
+	if (ev->stored == NULL)
+		return -1;
+	if (n > 0) {
+		char s1[128];
+		log_info("intake: removed %zu Authentication-Results header(s) claiming to be ours (%s) "
+		         "from a message from <%s>", n, ev->av.authserv_id,
+		         log_sanitize(s1, sizeof(s1), ev->m->mail_from, 100));
+	}
+	return 0;
 }
 
 static int
@@ -255,6 +275,8 @@ intake_process(struct intake_worker *w, struct intake_job *j)
 		if (intake_policy(&ev, &why) < 0)
 			goto refused;
 	}
+	if (strip_forged_results(w, &ev, &why) < 0)
+		goto refused;
 	build_record(&ev, j);
 	settings_unref(&set);
 	return;

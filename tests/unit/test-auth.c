@@ -9,6 +9,7 @@
 #include "auth/auth.h"
 #include "auth/dns.h"
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/settings.h"
 #include "core/spool.h"
 #include "test.h"
@@ -16,9 +17,9 @@
 static const char msg[] =
 	"Received: from mail.example.org (mail.example.org [192.0.2.10])\r\n"
 	"\tby mx.provider.example with ESMTPS id 123; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
-	"Received: from forged (forged [198.51.100.66]) by mx.provider.example; x\r\n"
 	"Authentication-Results: mx.provider.example; spf=pass smtp.mailfrom=alice@example.org;\r\n"
 	"  dkim=pass (good) header.d=example.org header.s=sel; dmarc=pass header.from=example.org\r\n"
+	"Received: from forged (forged [198.51.100.66]) by mx.provider.example; x\r\n"
 	"Authentication-Results: evil.example; spf=pass; dkim=pass header.d=example.org\r\n"
 	"From: Alice <alice@example.org>\r\n"
 	"Subject: hi\r\n"
@@ -184,6 +185,94 @@ TEST(trusted_authserv_id)
 	teardown(&f);
 }
 
+/* The provider stamped no Authentication-Results of its own; the sender
+ * wrote one with the provider's id below its own Received (or right
+ * under the provider's, with no Received of its own but below ours). */
+TEST(trusted_authserv_id_written_by_sender)
+{
+	static const char forged[] =
+		"Received: from attacker.example (attacker.example [203.0.113.66])\r\n"
+		"\tby mx.provider.example with ESMTP id 9; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+		"Received: from localhost by attacker.example; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+		"Authentication-Results: mx.provider.example; spf=pass smtp.mailfrom=alice@example.org;\r\n"
+		"  dkim=pass header.d=example.org header.s=sel; dmarc=pass header.from=example.org\r\n"
+		"From: Alice <alice@example.org>\r\n\r\nbody\r\n";
+	struct fixture f;
+	setup(&f, "true", "require");
+	f.in.raw = spool_from_bytes(f.a, NULL, forged, sizeof(forged) - 1);
+	f.in.trusted_authserv_id = "mx.provider.example";
+	CHECK_INT(run(&f, "192.0.2.10", "alice@example.org"), PR_E_DKIM_NONE);
+	CHECK(f.v.adopted_from == NULL);
+	/* the same with trusted_received_host naming the provider's MX */
+	f.in.trusted_received_host = "mx.provider.example";
+	CHECK_INT(run(&f, "192.0.2.10", "alice@example.org"), PR_E_DKIM_NONE);
+	CHECK(f.v.adopted_from == NULL);
+	/* a provider stamp the sender wrote lower down does not move the line */
+	static const char two[] =
+		"Received: from attacker.example (attacker.example [203.0.113.66])\r\n"
+		"\tby mx.provider.example with ESMTP id 9; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+		"Received: from x (x [192.0.2.10]) by mx.provider.example; Mon, 1 Jan 2024\r\n"
+		"Authentication-Results: mx.provider.example; dkim=pass header.d=example.org\r\n"
+		"From: Alice <alice@example.org>\r\n\r\nbody\r\n";
+	f.in.raw = spool_from_bytes(f.a, NULL, two, sizeof(two) - 1);
+	CHECK_INT(run(&f, "192.0.2.10", "alice@example.org"), PR_E_DKIM_NONE);
+	CHECK(f.v.adopted_from == NULL);
+	teardown(&f);
+}
+
+static const char *
+stripped(struct arena *a, const char *m, const char *id, size_t *n)
+{
+	struct pr_why why;
+	struct spool *in = spool_from_bytes(a, NULL, m, strlen(m));
+	struct spool *out = auth_strip_own_results(a, in, id, NULL, n, &why);
+	if (out == NULL)
+		return "(error)";
+	char *buf = arena_alloc(a, spool_size(out) + 1);
+	spool_read_at(out, 0, buf, spool_size(out));
+	return buf;
+}
+
+/* Our own authserv-id in what the sender wrote: removed, however it is
+ * spelt; other ids, and the body, stay byte for byte. */
+TEST(strip_own_results)
+{
+	struct arena *a = arena_new();
+	size_t n;
+	const char *m =
+		"Authentication-Results: MX.Firm.Example; dkim=pass header.d=firm.example\r\n"
+		"Subject: hi\r\n"
+		"Authentication-Results: (looks innocent) \"mx.firm.example\";\r\n"
+		"\tdkim=pass header.d=firm.example\r\n"
+		"Authentication-Results :\r\n mx.firm.example; spf=pass\r\n"
+		"Authentication-Results: mx.provider.example; dkim=pass\r\n"
+		"Authentication-Results: mx.firm.example.evil; dkim=pass\r\n"
+		"\r\n"
+		"Authentication-Results: mx.firm.example; body text stays\r\n";
+	CHECK_STR(stripped(a, m, "mx.firm.example", &n),
+	          "Subject: hi\r\n"
+	          "Authentication-Results: mx.provider.example; dkim=pass\r\n"
+	          "Authentication-Results: mx.firm.example.evil; dkim=pass\r\n"
+	          "\r\n"
+	          "Authentication-Results: mx.firm.example; body text stays\r\n");
+	CHECK_INT(n, 3);
+	/* an id hidden behind a comment longer than we read: removed too */
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	buf_addstr(&b, "Authentication-Results: (");
+	for (int i = 0; i < 600; i++)
+		buf_addstr(&b, "padding \r\n ");
+	buf_addstr(&b, ") mx.firm.example; dkim=pass\r\nSubject: x\r\n\r\nb\r\n");
+	CHECK_STR(stripped(a, buf_cstr(&b), "mx.firm.example", &n), "Subject: x\r\n\r\nb\r\n");
+	buf_free(&b);
+	/* nothing of ours: the same spool comes back */
+	struct pr_why why;
+	struct spool *in = spool_from_bytes(a, NULL, "Subject: x\r\n\r\n", 14);
+	CHECK(auth_strip_own_results(a, in, "mx.firm.example", NULL, &n, &why) == in);
+	CHECK_INT(n, 0);
+	arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -193,5 +282,7 @@ main(void)
 	RUN(header_and_json);
 	RUN(trusted_received_host);
 	RUN(trusted_authserv_id);
+	RUN(trusted_authserv_id_written_by_sender);
+	RUN(strip_own_results);
 	return test_summary("auth");
 }
