@@ -45,6 +45,18 @@ int api_settings_merge(struct store *st, const char *config_path, struct setting
 /* Validate (type, range, cross-field checks) and store.  Refusals are
  * PR_E_INVALID with the reason; an unknown key PR_E_NOT_FOUND. */
 int api_settings_set(struct pr_api *api, const char *key, const char *value, struct pr_why *why);
+/* Following the stored settings from a running serve (api_watch.c): poll
+ * once a second; 1 with *out a new merged snapshot (the caller owns it)
+ * when a setting was stored since the last poll (by any process or node
+ * sharing the store) or when force is set (SIGHUP: the config file may
+ * have changed), 0 when nothing changed, -1 with why (a bad config file
+ * is reported once, then not again until the next change). */
+struct api_settings_watch;
+struct api_settings_watch *api_settings_watch_new(const char *store_uri, const char *config_path,
+                                                  struct pr_why *why);
+int api_settings_watch_poll(struct api_settings_watch *w, bool force, struct settings **out,
+                            struct pr_why *why);
+void api_settings_watch_free(struct api_settings_watch **w);
 /* {"settings":[{"name","value","source","applies","secret","help"}]}; secrets are
  * "********" (or "" when unset), never their value. */
 json_t *api_settings_json(const struct settings *s);

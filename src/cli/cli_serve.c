@@ -9,6 +9,11 @@
  *                   only sent after the commit.
  *   SIGHUP          reload the settings (store + config file); a bad config
  *                   keeps the running one and logs why.
+ * Settings stored with `settings set` (by any process or node sharing the
+ * store) need no signal: a timer polls the store's settings version once a
+ * second and publishes a new snapshot when it moved (api_watch.c).  Keys
+ * that only apply at start (listeners, run_as_user, the resolver) are
+ * logged as waiting for a restart.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -25,6 +30,7 @@
 #include "api/postroom.h"
 #include "cli/cli_private.h"
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/settings.h"
@@ -37,6 +43,8 @@
 /* How long SIGTERM waits for transactions in flight before closing them. */
 #define DRAIN_SECONDS 30
 #define MAX_LISTEN 16
+/* How often the stored settings version is polled: "within a second". */
+#define SETTINGS_POLL_MS 500
 
 struct daemon {
 	struct cli_ctx *ctx;
@@ -45,6 +53,9 @@ struct daemon {
 	struct event_base *base;
 	struct smtp_server *srv;
 	struct event *deadline;
+	struct event *poll;
+	struct api_settings_watch *watch;
+	bool poll_failing;           /* log a failing poll once, not every tick */
 	bool stopping;
 	/* Sockets bound as root before dropping to run_as_user. */
 	int early_fd[MAX_LISTEN];
@@ -119,25 +130,75 @@ on_term(evutil_socket_t sig, short what, void *arg)
 	smtp_server_drain(d->srv, on_empty, d);
 }
 
+/* Name the keys that changed, and which of them wait for a restart. */
 static void
-on_hup(evutil_socket_t sig, short what, void *arg)
+log_changes(const struct settings *old, const struct settings *set, const char *origin)
 {
-	struct daemon *d = arg;
-	struct settings *set = NULL;
-	struct pr_why why;
-	(void)sig, (void)what;
-	if (api_settings_load(d->ctx->store_uri, d->ctx->config_path, &set, &why) < 0) {
-		log_error("SIGHUP: keeping the running settings: %s", pr_why_text(&why));
-		return;
+	enum setting_key k[SET__COUNT];
+	size_t n = settings_changed(old, set, k);
+	struct buf now, later;
+	buf_init(&now, 4096);
+	buf_init(&later, 4096);
+	for (size_t i = 0; i < n; i++) {
+		const struct setting_def *def = settings_def(k[i]);
+		struct buf *b = def->applies == APPLIES_RESTART ? &later : &now;
+		buf_printf(b, "%s%s", b->len ? ", " : "", def->name);
 	}
+	if (n == 0)
+		log_info("%s: settings reloaded; nothing changed", origin);
+	if (now.len)
+		log_info("%s: settings changed: %s", origin, buf_cstr(&now));
+	if (later.len)
+		log_warn("%s: changed, but only applied after a restart of serve: %s", origin, buf_cstr(&later));
+	buf_free(&now);
+	buf_free(&later);
+}
+
+/* Make set the running settings (takes it over), or keep the old ones. */
+static void
+apply_settings(struct daemon *d, struct settings *set, const char *origin)
+{
+	struct pr_why why;
 	if (smtp_server_configure(d->srv, set, &why) < 0) {
-		log_error("SIGHUP: keeping the running settings: %s", pr_why_text(&why));
+		log_error("%s: keeping the running settings: %s", origin, pr_why_text(&why));
 		settings_unref(&set);
 		return;
 	}
+	struct settings *old = settings_current();
+	log_changes(old, set, origin);
+	settings_unref(&old);
 	set_log_level(set);
 	settings_publish(set);
-	log_info("SIGHUP: settings reloaded");
+}
+
+/* force: SIGHUP (the config file may have changed); else the timer. */
+static void
+reload(struct daemon *d, bool force, const char *origin)
+{
+	struct settings *set = NULL;
+	struct pr_why why;
+	int rc = api_settings_watch_poll(d->watch, force, &set, &why);
+	if (rc < 0 && (force || !d->poll_failing))
+		log_error("%s: keeping the running settings: %s", origin, pr_why_text(&why));
+	d->poll_failing = rc < 0;
+	if (rc > 0)
+		apply_settings(d, set, origin);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig, (void)what;
+	reload(arg, true, "SIGHUP");
+}
+
+static void
+on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)fd, (void)what;
+	if (!d->stopping)
+		reload(d, false, "stored settings");
 }
 
 /* --smtp values, or the smtp_listen setting split at commas. */
@@ -303,15 +364,17 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 	}
 	if ((rc = listen_all(d, addrs, naddrs, set)) != EX_OK)
 		return rc;
-	struct pop3_service *pop = NULL;
-	if (*settings_str(set, SET_POP_SERVER))
-		pop = pop3_service_start(in, d->ctx->store_uri);
+	/* Always running: pop_server may be set while serve runs. */
+	struct pop3_service *pop = pop3_service_start(in, d->ctx->store_uri);
 	struct event *ev_term = evsignal_new(d->base, SIGTERM, on_term, d);
 	struct event *ev_int = evsignal_new(d->base, SIGINT, on_term, d);
 	struct event *ev_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_hup, NULL);
+	struct timeval every = {.tv_sec = 0, .tv_usec = SETTINGS_POLL_MS * 1000};
+	d->poll = event_new(d->base, -1, EV_PERSIST, on_poll, d);
+	event_add(d->poll, &every);
 	log_info("postroom ready (store %s)", d->ctx->store_uri);
 	if (d->seeded)
 		log_info("send a first message: swaks --server %s --from alice@firm.example "
@@ -322,6 +385,7 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
+	event_free(d->poll);
 	return EX_OK;
 }
 
@@ -339,16 +403,23 @@ cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 	struct daemon d = {.ctx = ctx};
 	if ((rc = bind_early(&d, addrs, naddrs)) != EX_OK)
 		return rc;
-	struct settings *set = prepare(&d);
-	if (set == NULL)
-		return EX_CONFIG;
-	char *spool = spool_dir_for(ctx->store_uri);
 	struct pr_why why;
+	/* Before the settings are first read, so no change falls between. */
+	d.watch = api_settings_watch_new(ctx->store_uri, ctx->config_path, &why);
+	struct settings *set = d.watch ? prepare(&d) : NULL;
+	if (set == NULL) {
+		if (d.watch == NULL)
+			fprintf(stderr, "postroom: %s: check --store\n", pr_why_text(&why));
+		api_settings_watch_free(&d.watch);
+		return EX_CONFIG;
+	}
+	char *spool = spool_dir_for(ctx->store_uri);
 	struct intake_options opt = {.store_uri = ctx->store_uri, .spool_dir = spool};
 	struct intake *in = intake_new(&opt, &why);
 	if (in == NULL) {
 		fprintf(stderr, "postroom: cannot open the store %s: %s\n", ctx->store_uri, pr_why_text(&why));
 		settings_unref(&set);
+		api_settings_watch_free(&d.watch);
 		free(spool);
 		return EX_UNAVAILABLE;
 	}
@@ -363,6 +434,7 @@ cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 		event_free(d.deadline);
 	event_base_free(d.base);
 	settings_unref(&set);
+	api_settings_watch_free(&d.watch);
 	free(spool);
 	if (rc == EX_OK)
 		log_info("stopped");

@@ -1,18 +1,23 @@
 /* cli_settings.c - `postroom settings show|set`.
  *
- * show prints every setting with its value and where it came from
- * (default, store, file); secrets print as ******** and never in clear,
+ * show prints every setting with its value, where it came from (default,
+ * store, file) and when a running serve applies a change; secrets print as ******** and never in clear,
  * in text or JSON.  set validates with the same table the daemon loads
  * (type, range, cross-field checks) and refuses a bad value with the
  * reason; a value the config file also sets is stored but the file still
- * wins on this node, which set says. */
+ * wins on this node, which set says, as it says when a running serve will
+ * apply the value (now, new connections, or after a restart). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "api/postroom.h"
 #include "cli/cli_private.h"
 #include "cli/cli_util.h"
+#include "core/limits.h"
 #include "core/settings.h"
 
 static json_t *
@@ -26,8 +31,12 @@ print_settings(json_t *doc)
 {
 	size_t i;
 	json_t *s;
-	json_array_foreach(json_object_get(doc, "settings"), i, s)
-		printf("%-26s = %-30s (%s)\n", cli_str(s, "name"), cli_str(s, "value"), cli_str(s, "source"));
+	json_array_foreach(json_object_get(doc, "settings"), i, s) {
+		const char *when = cli_str(s, "applies");
+		when = !strcmp(when, "restart") ? "after restart" : !strcmp(when, "connection") ? "new connections" : "now";
+		printf("%-26s = %-30s (%s; applies %s)\n", cli_str(s, "name"), cli_str(s, "value"),
+		       cli_str(s, "source"), when);
+	}
 }
 
 static int
@@ -39,7 +48,8 @@ settings_show(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **
 static int
 call_set(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 {
-	if (api_settings_set(api, o->pos[0], o->pos[1], why) < 0)
+	const char *value = o->data;
+	if (api_settings_set(api, o->pos[0], value, why) < 0)
 		return -1;
 	enum setting_key k = (enum setting_key)settings_key(o->pos[0]);
 	if (settings_source(api_settings(api), k) == SRC_FILE)
@@ -48,26 +58,116 @@ call_set(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 	return 0;
 }
 
+/* Read a value from f: one line, its newline stripped.  The value stays
+ * out of argv and shell history (secrets).  0, or -1 with *err set. */
+static int
+read_value(FILE *f, char *out, size_t size, const char **err)
+{
+	size_t n = 0;
+	int c;
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (n + 1 >= size) {
+			*err = "the value is longer than the limit";
+			return -1;
+		}
+		if (c == '\0' || c == '\r') {
+			*err = "the value holds a NUL or CR byte";
+			return -1;
+		}
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	if (ferror(f)) {
+		*err = strerror(errno);
+		return -1;
+	}
+	if (c == '\n' && getc(f) != EOF) {
+		*err = "more than one line: give the value alone on one line";
+		return -1;
+	}
+	return 0;
+}
+
+/* stdin, with the terminal's echo off while a person types a secret. */
+static int
+read_stdin(const char *key, char *out, size_t size, const char **err)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	if (tty) {
+		fprintf(stderr, "%s: ", key);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	int rc = tty ? (fgets(out, (int)size, stdin) ? 0 : -1) : read_value(stdin, out, size, err);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+		out[strcspn(out, "\r\n")] = '\0';
+		if (rc < 0)
+			*err = "no value typed";
+	}
+	return rc;
+}
+
+/* When the value of d reaches a running serve. */
+static void
+print_applies(const struct setting_def *d)
+{
+	if (d->applies == APPLIES_RESTART)
+		printf("%s applies after a restart of `postroom serve`; a running serve keeps the old value\n",
+		       d->name);
+	else
+		printf("a running `postroom serve` applies it within a second%s\n",
+		       d->applies == APPLIES_CONNECTION ? ", to new connections" : "");
+}
+
 static int
 settings_set_cmd(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 {
 	struct cli_opts o;
-	CLI_PARSE(self, "", argc, argv, &o, 2, 2);
+	CLI_PARSE(self, "from-file", argc, argv, &o, 1, 2);
 	int k = settings_key(o.pos[0]);
 	if (k < 0)
 		return cli_usage(self, "unknown setting '%s' (see `postroom settings show`)", o.pos[0]);
+	if ((o.npos == 2) == (o.from_file != NULL))
+		return cli_usage(self, "give the value, '-' to read it from stdin, or --from-file FILE");
 	const struct setting_def *d = settings_def((enum setting_key)k);
-	int rc = cli_do(ctx, &o, call_set, "%s set to %s", o.pos[0], d->secret ? "********" : o.pos[1]);
-	if (rc == EX_OK && strcmp(o.pos[0], "smtp_listen") == 0)
-		printf("restart `postroom serve` for a new listen address to take effect\n");
+	static char buf[PR_SETTING_MAX + 2];
+	const char *err = NULL, *src = o.from_file ? o.from_file : "stdin";
+	int rc = 0;
+	o.data = (void *)o.pos[1];
+	if (o.from_file) {
+		FILE *f = fopen(o.from_file, "r");
+		rc = f ? read_value(f, buf, sizeof(buf), &err) : -1;
+		if (f == NULL)
+			err = strerror(errno);
+		else
+			fclose(f);
+		o.data = buf;
+	} else if (strcmp(o.pos[1], "-") == 0) {
+		rc = read_stdin(d->name, buf, sizeof(buf), &err);
+		o.data = buf;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "postroom: cannot read the value of %s from %s: %s\n", d->name, src, err);
+		return EX_DATAERR;
+	}
+	rc = cli_do(ctx, &o, call_set, "%s set to %s", d->name, d->secret ? "********" : (const char *)o.data);
+	explicit_bzero(buf, sizeof(buf));
+	if (rc == EX_OK)
+		print_applies(d);
 	return rc;
 }
 
 static const struct cli_sub subs[] = {
 	{"show", settings_show, "settings show [--json]",
 	 "Every setting with its value and source (default < store < config file); secrets hidden."},
-	{"set", settings_set_cmd, "settings set KEY VALUE",
-	 "Validate and store a setting; `serve` picks it up on SIGHUP."},
+	{"set", settings_set_cmd, "settings set KEY (VALUE | - | --from-file FILE)",
+	 "Validate and store a setting; a running `serve` applies it within a second (restart-only "
+	 "keys say so).  '-' reads the value from stdin (one line; typed without echo on a "
+	 "terminal), --from-file from a file: secrets stay out of argv and shell history."},
 	{NULL, NULL, NULL, NULL},
 };
 

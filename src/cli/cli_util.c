@@ -102,6 +102,7 @@ static const struct option longopts[] = {
 	{"unassigned", no_argument, NULL, 'U'},
 	{"fallback", no_argument, NULL, 'F'},
 	{"output", required_argument, NULL, 'o'},
+	{"from-file", required_argument, NULL, 'f'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -131,6 +132,7 @@ store_opt(struct cli_opts *o, int c, const char *arg)
 	case 'S': o->sender = arg; break;
 	case 'K': o->stakeholder = arg; break;
 	case 'o': o->output = arg; break;
+	case 'f': o->from_file = arg; break;
 	case 'j': o->json = true; break;
 	case 'r': o->raw = true; break;
 	case 'U': o->unassigned = true; break;

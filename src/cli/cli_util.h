@@ -34,6 +34,7 @@ struct cli_opts {
 	const char *email[CLI_MAX_ARGS];
 	int nemail;
 	const char *display, *name, *project, *user, *since, *verdict, *sender, *output, *stakeholder;
+	const char *from_file;
 	bool json, raw, unassigned, fallback;
 	void *data;     /* what a command hands its callback beyond the options (NULL) */
 };

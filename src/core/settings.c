@@ -477,6 +477,16 @@ settings_display(const struct settings *s, enum setting_key k)
 	return s->value[k];
 }
 
+size_t
+settings_changed(const struct settings *a, const struct settings *b, enum setting_key *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (strcmp(a->value[i], b->value[i]) != 0)
+			out[n++] = (enum setting_key)i;
+	return n;
+}
+
 /* --- the process-wide snapshot --- */
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;

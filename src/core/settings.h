@@ -13,6 +13,7 @@
 #define PR_SETTINGS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core/err.h"
 
@@ -117,6 +118,9 @@ int settings_enum(const struct settings *s, enum setting_key k);          /* ind
 enum setting_source settings_source(const struct settings *s, enum setting_key k);
 /* "value", or "********" for a set secret, "" for an unset one. */
 const char *settings_display(const struct settings *s, enum setting_key k);
+
+/* The keys whose value differs between a and b, into out; how many. */
+size_t settings_changed(const struct settings *a, const struct settings *b, enum setting_key *out);
 
 /* Process-wide current snapshot (the only global mutable state). */
 void settings_publish(struct settings *s);           /* takes ownership */

@@ -123,7 +123,11 @@ int store_project_add_stakeholder(struct store *st, const char *project, const c
 struct store_setting { const char *key, *value; };
 int store_settings_load(struct store *st, struct arena *a, struct store_setting **out, size_t *n,
                         struct pr_why *why);
+/* Store one value; bumps the settings version in the same transaction. */
 int store_setting_put(struct store *st, const char *key, const char *value, struct pr_why *why);
+/* A number that changes whenever a setting is stored (by any process or
+ * node sharing the store).  One indexed read: cheap enough to poll. */
+int store_settings_version(struct store *st, int64_t *version_r, struct pr_why *why);
 
 /* ---- messages ---- */
 struct store_placement {

@@ -85,6 +85,11 @@ static const char *const migrations[] = {
 	"INSERT INTO pop3_collected(mailbox, uidl, sha256, state, message_id, at)"
 	" SELECT '', uidl, sha256, state, message_id, at FROM pop3_seen;"
 	"DROP TABLE pop3_seen;",
+	/* 3: a counter bumped with every settings change, so every serve (on
+	 * any node sharing the store) sees a change with one cheap read. */
+	"CREATE TABLE IF NOT EXISTS settings_version(id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" version INTEGER NOT NULL);"
+	"INSERT OR IGNORE INTO settings_version(id, version) VALUES (1, 0);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -230,15 +235,37 @@ store_settings_load(struct store *st, struct arena *a, struct store_setting **ou
 	return sq_list(st, a, sql, sizeof(**out), read_setting, out, n, "reading settings", why);
 }
 
+/* The value and the version bump commit together: a serve that sees the
+ * new version always reads the new value. */
 int
 store_setting_put(struct store *st, const char *key, const char *value, struct pr_why *why)
 {
 	static const char sql[] = "INSERT INTO settings(key, value) VALUES(?1, ?2)"
 	                          " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+	static const char bump[] = "UPDATE settings_version SET version = version + 1 WHERE id = 1";
+	if (sq_begin(st, why) < 0)
+		return -1;
 	sqlite3_stmt *s = sq_prep(st, sql, why);
 	if (s == NULL)
-		return -1;
+		goto fail;
 	sq_bind_text(s, 1, key);
 	sq_bind_text(s, 2, value);
-	return sq_step_done(st, s, "saving a setting", why);
+	if (sq_step_done(st, s, "saving a setting", why) < 0 || (s = sq_prep(st, bump, why)) == NULL ||
+	    sq_step_done(st, s, "counting a settings change", why) < 0)
+		goto fail;
+	return sq_commit(st, why);
+fail:
+	sq_rollback(st);
+	return -1;
+}
+
+int
+store_settings_version(struct store *st, int64_t *version_r, struct pr_why *why)
+{
+	static const char sql[] = "SELECT version FROM settings_version WHERE id = 1";
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	*version_r = 0;
+	if (s == NULL)
+		return -1;
+	return sq_one(st, NULL, s, sq_read_int64, version_r, "reading the settings version", why) < 0 ? -1 : 0;
 }

@@ -141,8 +141,17 @@ TEST(stakeholders_and_settings)
 	CHECK_INT(store_project_get(st, a, "1234", &p, &why), 0);
 	CHECK_INT(p.nstakeholders, 1);
 	CHECK_STR(p.stakeholders[0], "olga");
+	int64_t v0, v1, v2;
+	CHECK_INT(store_settings_version(st, &v0, &why), 0);
 	CHECK_INT(store_setting_put(st, "max_recipients", "50", &why), 0);
+	CHECK_INT(store_settings_version(st, &v1, &why), 0);
 	CHECK_INT(store_setting_put(st, "max_recipients", "60", &why), 0);
+	/* Every change moves the version another connection reads. */
+	struct store *other = store_open(uri, &why);
+	CHECK(other != NULL);
+	CHECK_INT(store_settings_version(other, &v2, &why), 0);
+	store_close(&other);
+	CHECK(v0 != v1 && v1 != v2 && v0 != v2);
 	struct store_setting *set;
 	size_t n;
 	CHECK_INT(store_settings_load(st, a, &set, &n, &why), 0);
