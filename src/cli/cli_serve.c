@@ -53,7 +53,7 @@ struct daemon {
 	struct event_base *base;
 	struct smtp_server *srv;
 	struct event *deadline;
-	struct event *poll;
+	struct event *ev[4];         /* SIGTERM, SIGINT, SIGHUP, the settings poll */
 	struct api_settings_watch *watch;
 	bool poll_failing;           /* log a failing poll once, not every tick */
 	bool stopping;
@@ -362,19 +362,18 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 		fprintf(stderr, "postroom: %s: fix tls_cert/tls_key or clear them\n", pr_why_text(&why));
 		return EX_CONFIG;
 	}
+	/* Handlers first: a client may signal as soon as the port answers. */
+	struct timeval every = {.tv_sec = 0, .tv_usec = SETTINGS_POLL_MS * 1000};
+	d->ev[0] = evsignal_new(d->base, SIGTERM, on_term, d);
+	d->ev[1] = evsignal_new(d->base, SIGINT, on_term, d);
+	d->ev[2] = evsignal_new(d->base, SIGHUP, on_hup, d);
+	d->ev[3] = event_new(d->base, -1, EV_PERSIST, on_poll, d);
+	for (int i = 0; i < 4; i++)
+		event_add(d->ev[i], i == 3 ? &every : NULL);
 	if ((rc = listen_all(d, addrs, naddrs, set)) != EX_OK)
 		return rc;
 	/* Always running: pop_server may be set while serve runs. */
 	struct pop3_service *pop = pop3_service_start(in, d->ctx->store_uri);
-	struct event *ev_term = evsignal_new(d->base, SIGTERM, on_term, d);
-	struct event *ev_int = evsignal_new(d->base, SIGINT, on_term, d);
-	struct event *ev_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
-	event_add(ev_term, NULL);
-	event_add(ev_int, NULL);
-	event_add(ev_hup, NULL);
-	struct timeval every = {.tv_sec = 0, .tv_usec = SETTINGS_POLL_MS * 1000};
-	d->poll = event_new(d->base, -1, EV_PERSIST, on_poll, d);
-	event_add(d->poll, &every);
 	log_info("postroom ready (store %s)", d->ctx->store_uri);
 	if (d->seeded)
 		log_info("send a first message: swaks --server %s --from alice@firm.example "
@@ -382,10 +381,6 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 	event_base_dispatch(d->base);
 	log_info("stopping: finishing messages in intake");
 	pop3_service_stop(&pop);
-	event_free(ev_term);
-	event_free(ev_int);
-	event_free(ev_hup);
-	event_free(d->poll);
 	return EX_OK;
 }
 
@@ -432,6 +427,9 @@ cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 	smtp_server_free(&d.srv);      /* then their completions, then the rest */
 	if (d.deadline)
 		event_free(d.deadline);
+	for (int i = 0; i < 4; i++)
+		if (d.ev[i])
+			event_free(d.ev[i]);
 	event_base_free(d.base);
 	settings_unref(&set);
 	api_settings_watch_free(&d.watch);
