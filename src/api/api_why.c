@@ -27,6 +27,26 @@ all_digits(const char *s)
 	return true;
 }
 
+/* Header recipients the message names that are not addresses (kept by
+ * mime/ with "invalid": true): nobody gets mail by them, and the person
+ * asking why should see that rather than a recipient that vanished. */
+static json_t *
+invalid_recipients(const char *parsed_json)
+{
+	json_t *arr = json_array();
+	json_t *p = parsed_json ? json_loads(parsed_json, 0, NULL) : NULL;
+	static const char *const fields[] = {"to", "cc"};
+	for (size_t f = 0; p != NULL && f < 2; f++) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(json_object_get(p, fields[f]), i, v)
+			if (json_is_true(json_object_get(v, "invalid")))
+				json_array_append(arr, json_object_get(v, "address"));
+	}
+	json_decref(p);
+	return arr;
+}
+
 static json_t *
 attempt(struct pr_api *api, struct arena *a, const struct store_log_entry *e)
 {
@@ -37,10 +57,13 @@ attempt(struct pr_api *api, struct arena *a, const struct store_log_entry *e)
 	struct store_message m;
 	struct pr_why why;
 	if (e->message_id > 0 && store_message_get(api->store, a, e->message_id, &m, &why) == 0 &&
-	    m.s.placements != NULL)
+	    m.s.placements != NULL) {
 		json_object_set_new(j, "filed_in", json_string(m.s.placements));
-	else
+		json_object_set_new(j, "invalid_recipients", invalid_recipients(m.parsed_json));
+	} else {
 		json_object_set_new(j, "filed_in", json_null());
+		json_object_set_new(j, "invalid_recipients", json_array());
+	}
 	return j;
 }
 

@@ -60,6 +60,11 @@ print_attempt(json_t *j)
 		       *in ? ", filed in " : "", in);
 		if (strcmp(str(j, "reason"), "accepted") != 0)
 			printf("  note:       %s [%s]\n", str(j, "detail"), str(j, "reason"));
+		json_t *bad = json_object_get(j, "invalid_recipients");
+		if (json_array_size(bad) > 0) {
+			printf("  not addresses (in To/Cc, kept with the message, nobody receives by them): ");
+			print_rcpts(bad);
+		}
 		return;
 	}
 	printf("  result:     %s with %lld %s [%s]\n",

@@ -89,7 +89,10 @@ piece(struct mime_walk *w, GArray *v, const char *p, size_t n)
 	add_list(w, v, l, 0);
 	if (v->len == before) {
 		g_strstrip(s);
-		const char *t = mime_to_utf8(w, NULL, s, strlen(s));
+		char *t = mime_to_utf8(w, NULL, s, strlen(s));
+		for (char *c = t; *c; c++)     /* shown as written, never raw controls */
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = ' ';
 		push(w, v, "", t, true);
 	}
 	if (l)

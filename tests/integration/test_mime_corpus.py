@@ -58,3 +58,20 @@ class TestMimeCorpus(PostroomCase):
                 want = json.load(f)
             want.pop("from", None)
             self.assertIsNone(subset(want, shown["parsed"]), (name, shown["parsed"]))
+
+    def test_why_shows_a_recipient_that_is_not_an_address(self):
+        with open(os.path.join(CORPUS, "03-bad-recipient.eml"), "rb") as f:
+            data = f.read()
+        data = re.sub(rb"(?m)^From:.*\r\n", b"From: alice@firm.example\r\n", data, count=1)
+        with self.smtp() as s:
+            s.ehlo("client.test.example")
+            s.sendmail("alice@firm.example", ["a1234@firm.example"], data)
+        doc = self.pr.cli_json("why", "<bad-rcpt@example.com>")
+        self.assertEqual(len(doc["attempts"]), 1, doc)
+        self.assertEqual(doc["attempts"][0]["invalid_recipients"],
+                         ["s..palmer@example.org", "<broken@@example.org>"])
+        text = self.pr.cli("why", "<bad-rcpt@example.com>").stdout.decode()
+        self.assertIn("not addresses", text)
+        self.assertIn("s..palmer@example.org", text)
+        shown = self.pr.cli_json("messages", "list", "--project", "1234")["messages"]
+        self.assertEqual(len(shown), 1)
