@@ -70,6 +70,10 @@ attach_name(struct mime_walk *w, Attachment *at)
 	const char *n = prop_string(w, &at->MAPI, PT_UNICODE, PR_ATTACH_LONG_FILENAME);
 	if (n == NULL)
 		n = prop_string(w, &at->MAPI, PT_STRING8, PR_ATTACH_LONG_FILENAME);
+	if (n == NULL)
+		n = prop_string(w, &at->MAPI, PT_UNICODE, PR_DISPLAY_NAME);
+	if (n == NULL)
+		n = prop_string(w, &at->MAPI, PT_STRING8, PR_DISPLAY_NAME);
 	if (n == NULL && at->Title.data != NULL && at->Title.size > 0)
 		n = mime_to_utf8(w, NULL, (const char *)at->Title.data,
 		                 strnlen((const char *)at->Title.data, (size_t)at->Title.size));
@@ -77,14 +81,26 @@ attach_name(struct mime_walk *w, Attachment *at)
 }
 
 /* The attachment's bytes: the attAttachData record, else the MAPI
- * PR_ATTACH_DATA_OBJ property (newer Outlook). */
-static variableLength *
-attach_data(Attachment *at)
+ * PR_ATTACH_DATA_OBJ property (newer Outlook), as binary or, in rich-text
+ * mail, as an embedded object whose first 16 bytes are its interface id
+ * (what libytnef's own ytnef tool skips too).  False: no bytes. */
+static bool
+attach_data(Attachment *at, const uint8_t **p, size_t *n)
 {
-	if (at->FileData.data != NULL && at->FileData.size > 0)
-		return &at->FileData;
-	variableLength *v = MAPIFindProperty(&at->MAPI, PROP_TAG(PT_BINARY, PR_ATTACH_DATA_OBJ));
-	return v == MAPI_UNDEFINED ? NULL : v;
+	variableLength *v = &at->FileData;
+	size_t skip = 0;
+	if (v->data == NULL || v->size <= 0) {
+		v = MAPIFindProperty(&at->MAPI, PROP_TAG(PT_BINARY, PR_ATTACH_DATA_OBJ));
+		if (v == MAPI_UNDEFINED) {
+			v = MAPIFindProperty(&at->MAPI, PROP_TAG(PT_OBJECT, PR_ATTACH_DATA_OBJ));
+			skip = 16;
+		}
+	}
+	if (v == MAPI_UNDEFINED || v == NULL || v->data == NULL || v->size < 0 || (size_t)v->size < skip)
+		return false;
+	*p = v->data + skip;
+	*n = (size_t)v->size - skip;
+	return true;
 }
 
 static pthread_mutex_t quiet_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -144,6 +160,15 @@ add_rtf(struct mime_walk *w, TNEFStruct *t, const char *path, int k)
 	variableLength *v = MAPIFindProperty(&t->MapiProperties, PROP_TAG(PT_BINARY, PR_RTF_COMPRESSED));
 	if (v == MAPI_UNDEFINED || v == NULL || v->data == NULL || v->size < 16)
 		return;
+	/* Header: compressed size, raw size, "LZFu" or "MELA", CRC.  libytnef
+	 * decompresses LZFu only; MELA is the RTF as it is (MS-OXRTFCP 2.1.3.1). */
+	if (!memcmp(v->data + 8, "MELA", 4)) {
+		uint32_t raw = (uint32_t)v->data[4] | (uint32_t)v->data[5] << 8 |
+		               (uint32_t)v->data[6] << 16 | (uint32_t)v->data[7] << 24;
+		size_t have = (size_t)v->size - 16;
+		add_file(w, path, k, "application/rtf", "body.rtf", v->data + 16, raw < have ? raw : have);
+		return;
+	}
 	int size = 0;
 	struct quiet q;
 	if (!quiet_begin(&q))
@@ -173,11 +198,12 @@ mime_tnef_unpack(struct mime_walk *w, const char *path, const uint8_t *data, siz
 	quiet_end(&q);
 	int k = 0;
 	for (Attachment *at = t.starting_attach.next; at != NULL && !w->failed; at = at->next) {
-		variableLength *v = attach_data(at);
-		if (v == NULL || v->data == NULL || v->size < 0)
+		const uint8_t *bytes;
+		size_t len;
+		if (!attach_data(at, &bytes, &len))
 			continue;
 		add_file(w, path, ++k, prop_string(w, &at->MAPI, PT_STRING8, PR_ATTACH_MIME_TAG),
-		         attach_name(w, at), v->data, (size_t)v->size);
+		         attach_name(w, at), bytes, len);
 	}
 	if (!w->failed)
 		add_rtf(w, &t, path, ++k);
