@@ -231,6 +231,27 @@ results_by(const char *value, const char *id)
  * the message when it reached the provider -- the sender wrote it.  Above
  * the boundary: Postfix milters, Microsoft 365 and Fastmail put theirs
  * above their Received, Gmail right below it. */
+/* The Received value has "by HOST" outside comments.  Comments go first,
+ * and every "by" is tried, so a HELO of "by" (from by (rdns [ip]) by
+ * mx...) cannot hide the real clause. */
+static bool
+stamped_by(struct arena *a, const char *value, const char *host)
+{
+	const char *s = strip_comments(a, value);
+	size_t hl = strlen(host);
+	for (const char *p = s; (p = strcasestr(p, "by")) != NULL; p += 2) {
+		if ((p != s && !isspace((unsigned char)p[-1]) && p[-1] != ';') || !isspace((unsigned char)p[2]))
+			continue;
+		const char *h = p + 2;
+		while (isspace((unsigned char)*h))
+			h++;
+		if (strncasecmp(h, host, hl) == 0 && (h[hl] == '\0' || h[hl] == ';' ||
+		                                      isspace((unsigned char)h[hl])))
+			return true;
+	}
+	return false;
+}
+
 static const char *
 trusted_results(struct arena *a, const struct auth_input *in)
 {
@@ -239,11 +260,9 @@ trusted_results(struct arena *a, const struct auth_input *in)
 	const char *host = in->trusted_received_host && *in->trusted_received_host
 	                 ? in->trusted_received_host : in->trusted_authserv_id;
 	size_t n = auth_header_fields(a, in->raw, names, 2, f, AUTH_MAX_FIELDS), top = n, edge = n;
-	for (size_t i = 0; i < n && top == n; i++) {
-		const char *by = f[i].name == 0 ? word_after(a, f[i].value, "by") : NULL;
-		if (by != NULL && strcasecmp(by, host) == 0)
+	for (size_t i = 0; i < n && top == n; i++)
+		if (f[i].name == 0 && stamped_by(a, f[i].value, host))
 			top = i;
-	}
 	for (size_t i = top == n ? 0 : top + 1; i < n && edge == n; i++)
 		if (f[i].name == 0)
 			edge = i;

@@ -217,6 +217,16 @@ TEST(trusted_authserv_id_written_by_sender)
 	f.in.raw = spool_from_bytes(f.a, NULL, two, sizeof(two) - 1);
 	CHECK_INT(run(&f, "192.0.2.10", "alice@example.org"), PR_E_DKIM_NONE);
 	CHECK(f.v.adopted_from == NULL);
+	/* ... nor does a HELO of "by" hide the provider's real stamp */
+	static const char helo_by[] =
+		"Received: from by (attacker.example [203.0.113.66])\r\n"
+		"\tby mx.provider.example with ESMTP id 9; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+		"Received: from x (x [192.0.2.10]) by mx.provider.example; Mon, 1 Jan 2024\r\n"
+		"Authentication-Results: mx.provider.example; dkim=pass header.d=example.org\r\n"
+		"From: Alice <alice@example.org>\r\n\r\nbody\r\n";
+	f.in.raw = spool_from_bytes(f.a, NULL, helo_by, sizeof(helo_by) - 1);
+	CHECK_INT(run(&f, "192.0.2.10", "alice@example.org"), PR_E_DKIM_NONE);
+	CHECK(f.v.adopted_from == NULL);
 	teardown(&f);
 }
 
