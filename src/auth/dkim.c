@@ -27,6 +27,10 @@
  *     pass for the signed one -- exactly the forgery a gateway exists to
  *     stop.  Extra unsigned Subject/Date/To fields still pass (RFC).
  *  4. d= (or s=) that is not a domain name: permerror, never looked up.
+ *  5. result words: a signature refused before it was verified (no key
+ *     record, revoked/short key, key h=/s=/t=s/k= against it, expired,
+ *     rsa-sha1) is permerror, as RFC 8601 2.7.1 defines it; the peers
+ *     say fail.  "fail" means verified and mismatched (set/mismatch).
  * Also: signatures with t= in the future are accepted (clock skew is
  * common; the vectors expect it); x= is compared with the caller's now.
  */
