@@ -34,6 +34,15 @@
 #define PR_MIME_MAX_HEADER_BYTES (1024 * 1024)
 /* Our own Received headers seen more often than this means a mail loop. */
 #define PR_MAX_OWN_RECEIVED 3
+/* Intake-log rows waiting for the committer (refused recipients, timeouts,
+ * and deferred rows of commits that failed while the store was locked).
+ * A flood of refused RCPTs while the store is locked would otherwise grow
+ * memory without bound; past this a row is dropped and counted (its daemon
+ * log line is still written).  A row is one block, usually a few hundred
+ * bytes, but a timed-out transaction lists all its recipients: the bytes
+ * are bounded too. */
+#define PR_INTAKE_MAX_QUEUED_ROWS 4096
+#define PR_INTAKE_MAX_QUEUED_ROW_BYTES (8 * 1024 * 1024)
 /* Settings values: long enough for a URL or a token, not for abuse. */
 #define PR_SETTING_MAX 4096
 #define PR_CONFIG_MAX_LINE 8192

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/settings.h"
 #include "core/spool.h"
@@ -30,21 +31,20 @@
 #define INTAKE_DEFAULT_WORKERS 4
 #define INTAKE_MAX_WORKERS 32
 /* A batch bigger than this waits for the next transaction: it bounds the
- * time one transaction holds the write lock and the memory in flight. */
+ * time one transaction holds the write lock and the memory in flight.
+ * Rows from the row queue are taken in chunks of the same size. */
 #define INTAKE_MAX_BATCH 256
-/* Log entries kept for a retry while the store is locked. */
-#define INTAKE_MAX_REQUEUED 4096
-
-/* A refusal from a protocol thread, waiting for the committer. */
-struct refusal {
-	struct refusal *next;
-	struct arena *a;             /* owns the entry's strings and this node */
-	struct store_log_entry e;
-};
 
 struct job_queue {
 	struct intake_job *head, *tail;
 	size_t len;
+};
+
+/* Intake-log rows without a job: refusals from protocol threads and the
+ * rows of commits that failed.  Bounded (core/limits.h). */
+struct row_queue {
+	struct intake_row *head, **tail;
+	size_t len, bytes;
 };
 
 struct intake {
@@ -53,7 +53,7 @@ struct intake {
 	pthread_mutex_t lock;
 	pthread_cond_t work_cv, commit_cv, idle_cv;
 	struct job_queue work, commit;
-	struct refusal *refusals, **refusals_tail;
+	struct row_queue rows;
 	size_t in_flight;
 	bool stopping;
 	int nworkers;
@@ -61,11 +61,10 @@ struct intake {
 	struct intake_worker wctx[INTAKE_MAX_WORKERS];
 	pthread_t committer;
 	struct store *commit_st;
-	/* Committer-thread only: how well group commit is sharing fsyncs. */
-	unsigned long long committed_msgs, commit_txns;
-	/* RCPT judgements and refusal logs come from protocol threads. */
-	pthread_mutex_t front_lock;
-	struct store *front_st;
+	/* Under lock: the writer's counters (intake_get_stats). */
+	struct intake_stats stats;
+	unsigned long long dropped_unwarned;  /* dropped since the last warning */
+	struct intake_lookup *lookup;         /* RCPT judgements (intake_rcpt.c) */
 };
 
 static void
@@ -100,6 +99,7 @@ job_finish(struct intake *in, struct intake_job *j)
 	j->done(j->arg, &j->res);
 	struct arena *ma = j->m->arena;   /* m lives in its arena: free via a copy */
 	arena_free(&ma);
+	free(j->row);
 	free(j);
 	pthread_mutex_lock(&in->lock);
 	if (--in->in_flight == 0)
@@ -120,11 +120,7 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&in->lock);
 		if (j == NULL)
 			return NULL;        /* stopping and drained */
-		intake_process(w, j);
-		if (j->sm == NULL) {
-			job_finish(in, j);  /* refused: already logged */
-			continue;
-		}
+		intake_process(w, j);   /* j->sm to store, or j->row to log */
 		pthread_mutex_lock(&in->lock);
 		queue_push(&in->commit, j);
 		pthread_cond_signal(&in->commit_cv);
@@ -146,41 +142,125 @@ log_accepted(const struct store_msg *sm)
 	         sm->nplacements > 1 ? " and more" : "");
 }
 
-/* Hand an attempt that was not accepted to the committer, which writes
- * it with the next batch of refusals (see write_refusals). */
+/* Count a dropped row (under lock); one warning per run of drops, not one
+ * per row, so a flood cannot flood the daemon log as well. */
 static void
-queue_log_entry(struct intake *in, const struct intake_msg *m, uint64_t size,
-                const struct pr_why *why, const char *msgid_hdr)
+drop_row_locked(struct intake *in, struct intake_row *r, const char *why)
 {
-	struct arena *a = arena_new();
-	struct refusal *r = arena_alloc(a, sizeof(*r));
-	r->a = a;
-	intake_log_entry(a, m, size, pr_err_is_temporary(why->code) ? "deferred" : "rejected", why,
-	                 msgid_hdr, &r->e);
-	intake_log_line(&r->e);
+	in->stats.rows_dropped++;
+	if (in->dropped_unwarned++ == 0)
+		log_warn("intake: intake-log row dropped (%s); %zu rows queued (limits %d rows, %d "
+		         "bytes); further drops are counted until the queue drains", why, in->rows.len,
+		         PR_INTAKE_MAX_QUEUED_ROWS, PR_INTAKE_MAX_QUEUED_ROW_BYTES);
+	free(r);
+}
+
+static bool
+row_fits_locked(const struct intake *in, const struct intake_row *r)
+{
+	return in->rows.len < PR_INTAKE_MAX_QUEUED_ROWS &&
+	       in->rows.bytes + r->bytes <= PR_INTAKE_MAX_QUEUED_ROW_BYTES;
+}
+
+/* Queue a row for the committer; false (dropped, counted) when full. */
+static bool
+push_row(struct intake *in, struct intake_row *r)
+{
+	r->next = NULL;
 	pthread_mutex_lock(&in->lock);
-	*in->refusals_tail = r;
-	in->refusals_tail = &r->next;
-	pthread_cond_signal(&in->commit_cv);
+	bool fits = row_fits_locked(in, r);
+	if (fits) {
+		*in->rows.tail = r;
+		in->rows.tail = &r->next;
+		in->rows.len++;
+		in->rows.bytes += r->bytes;
+		pthread_cond_signal(&in->commit_cv);
+	} else {
+		drop_row_locked(in, r, "the queue of intake-log rows is full");
+	}
+	pthread_mutex_unlock(&in->lock);
+	return fits;
+}
+
+/* Up to INTAKE_MAX_BATCH queued rows, for one transaction (under lock). */
+static struct intake_row *
+take_rows_locked(struct intake *in)
+{
+	struct intake_row *list = in->rows.head, **end = &in->rows.head;
+	for (size_t n = 0; *end != NULL && n < INTAKE_MAX_BATCH; n++) {
+		in->rows.len--;
+		in->rows.bytes -= (*end)->bytes;
+		end = &(*end)->next;
+	}
+	in->rows.head = *end;
+	if (in->rows.head == NULL)
+		in->rows.tail = &in->rows.head;
+	*end = NULL;
+	return list;
+}
+
+/* Rows the store was too busy to take go back to the head of the queue,
+ * so a deferral is still logged once the lock is free -- as far as the
+ * queue's bounds allow.  When stopping, or for any other failure (which a
+ * retry would only repeat), they are dropped: the daemon log has each. */
+static void
+requeue_rows(struct intake *in, struct intake_row *list, const struct pr_why *why)
+{
+	pthread_mutex_lock(&in->lock);
+	bool keep = why->code == PR_E_STORE_BUSY && !in->stopping;
+	struct intake_row **at = &in->rows.head;
+	while (list != NULL) {
+		struct intake_row *r = list;
+		list = r->next;
+		if (!keep || !row_fits_locked(in, r)) {
+			drop_row_locked(in, r, pr_why_text(why));
+			continue;
+		}
+		r->next = *at;
+		*at = r;
+		at = &r->next;
+		if (r->next == NULL)
+			in->rows.tail = &r->next;
+		in->rows.len++;
+		in->rows.bytes += r->bytes;
+	}
 	pthread_mutex_unlock(&in->lock);
 }
 
-/* What the submitter hears once its batch is committed (rc 0) or not. */
+/* The row of a job whose commit failed joins the queue for a later try:
+ * an accepted message's becomes a deferral, a refusal keeps its own. */
+static void
+requeue_job_row(struct intake *in, struct intake_job *j, const struct pr_why *why)
+{
+	struct intake_row *r = j->row;
+	j->row = NULL;
+	if (r == NULL) {
+		/* A new row, alone next time: it is worth a try whatever failed. */
+		push_row(in, intake_row_new(j->m, spool_size(j->m->raw), why, j->sm->message_id));
+		return;
+	}
+	r->next = NULL;
+	requeue_rows(in, r, why);
+}
+
+/* What the submitter hears once its group is committed (rc 0) or not. */
 static void
 set_result(struct intake *in, struct intake_job *j, int rc, const struct pr_why *why)
 {
 	struct intake_result *r = &j->res;
+	r->logged = rc == 0;
 	if (rc < 0) {
 		log_warn("intake: commit failed: %s", pr_why_text(why));
-		r->why = *why;
-		r->message_id = 0;
-		/* Queued, not written now: the store just failed, and the next
-		 * round of the committer may find it writable again. */
-		queue_log_entry(in, j->m, spool_size(j->m->raw), why, j->sm->message_id);
+		if (j->sm != NULL) {
+			r->why = *why;
+			r->message_id = 0;
+		}
+		requeue_job_row(in, j, why);
 		return;
 	}
+	if (j->sm == NULL)
+		return;                 /* a refusal: its row is written */
 	r->message_id = j->sm->id_r;
-	r->log_id = j->sm->log_id_r;
 	if (j->sm->duplicate_r) {
 		/* 250 all the same: the sender did nothing wrong. */
 		pr_why_set(&r->why, PR_E_DUPLICATE, "already received; stored once");
@@ -189,43 +269,8 @@ set_result(struct intake *in, struct intake_job *j, int rc, const struct pr_why 
 	log_accepted(j->sm);
 }
 
-/* Commit one batch; on a non-temporary failure retry each message alone so
- * one bad message cannot keep the others from being stored. */
-static void
-commit_batch(struct intake *in, struct intake_job **jobs, size_t n)
-{
-	struct store_msg *msgs[INTAKE_MAX_BATCH];
-	for (size_t i = 0; i < n; i++)
-		msgs[i] = jobs[i]->sm;
-	struct pr_why why;
-	int rc = store_commit_batch(in->commit_st, msgs, n, &why);
-	in->commit_txns++;
-	if (rc == 0)
-		in->committed_msgs += n;
-	if (rc < 0 && n > 1 && why.code != PR_E_STORE_BUSY) {
-		log_warn("intake: batch of %zu failed (%s); committing one by one", n, why.detail);
-		for (size_t i = 0; i < n; i++)
-			commit_batch(in, &jobs[i], 1);
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		set_result(in, jobs[i], rc, &why);
-}
-
-/* Free log entries from list up to (not including) end. */
-static void
-free_refusals(struct refusal *list, const struct refusal *end)
-{
-	while (list != end) {
-		struct refusal *next = list->next;
-		struct arena *a = list->a;   /* list lives in its arena */
-		arena_free(&a);
-		list = next;
-	}
-}
-
 static size_t
-count_refusals(const struct refusal *r)
+count_rows(const struct intake_row *r)
 {
 	size_t n = 0;
 	for (; r != NULL; r = r->next)
@@ -233,61 +278,74 @@ count_refusals(const struct refusal *r)
 	return n;
 }
 
-/* Put entries the store was too busy to take back at the head of the
- * queue, so a deferral is still logged once the lock is free.  Bounded:
- * past INTAKE_MAX_REQUEUED waiting entries, or when stopping, they are
- * dropped (the daemon log has each line already).  false if dropped. */
-static bool
-requeue_refusals(struct intake *in, struct refusal *list)
+/* One transaction (one fsync) for the messages, the refusals' rows and
+ * the queued rows. */
+static int
+commit_group(struct intake *in, struct intake_job **jobs, size_t n, struct intake_row *rows,
+             struct pr_why *why)
 {
-	struct refusal *last = list;
-	for (size_t n = 1; last->next != NULL && n < INTAKE_MAX_REQUEUED; n++)
-		last = last->next;
-	if (last->next != NULL)
-		log_warn("intake: store busy; %zu intake-log entries over the limit of %d dropped",
-		         count_refusals(last->next), INTAKE_MAX_REQUEUED);
-	free_refusals(last->next, NULL);
-	last->next = NULL;
+	struct store_msg *msgs[INTAKE_MAX_BATCH];
+	const struct store_log_entry *log[2 * INTAKE_MAX_BATCH];
+	size_t nm = 0, nl = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (jobs[i]->sm != NULL)
+			msgs[nm++] = jobs[i]->sm;
+		else if (jobs[i]->row != NULL)
+			log[nl++] = &jobs[i]->row->e;
+	}
+	for (const struct intake_row *r = rows; r != NULL; r = r->next)
+		log[nl++] = &r->e;
+	int rc = store_commit_group(in->commit_st, msgs, nm, log, nl, why);
 	pthread_mutex_lock(&in->lock);
-	if (in->stopping) {
-		pthread_mutex_unlock(&in->lock);
-		return false;          /* the caller frees what is left */
+	in->stats.commit_txns++;
+	if (rc == 0) {
+		in->stats.committed_msgs += nm;
+		in->stats.rows_written += nl;
 	}
-	last->next = in->refusals;
-	if (in->refusals == NULL)
-		in->refusals_tail = &last->next;
-	in->refusals = list;
 	pthread_mutex_unlock(&in->lock);
-	return true;
+	return rc;
 }
 
-/* Refusals seen by protocol threads, all in one transaction: a flood of
- * relay attempts costs one fsync per batch, not one per attempt, and never
- * blocks an event loop. */
+/* Commit the jobs and rows together; on a failure other than a busy store,
+ * with more than one message in it, commit the rows alone and each message
+ * alone, so one bad message cannot keep the others from being stored. */
 static void
-write_refusals(struct intake *in, struct refusal *list)
+commit_round(struct intake *in, struct intake_job **jobs, size_t n, struct intake_row *rows)
 {
-	const struct store_log_entry *batch[INTAKE_MAX_BATCH];
-	while (list != NULL) {
-		size_t n = 0;
-		struct refusal *r = list;
-		for (; r != NULL && n < INTAKE_MAX_BATCH; r = r->next)
-			batch[n++] = &r->e;
-		struct pr_why why;
-		if (store_log_append_batch(in->commit_st, batch, n, &why) < 0) {
-			if (why.code == PR_E_STORE_BUSY && requeue_refusals(in, list))
-				return;
-			/* Stopping (or failing): one try only, not 5 s per chunk. */
-			log_warn("intake: could not write %zu refusals to the intake log: %s",
-			         n + count_refusals(r), pr_why_text(&why));
-			free_refusals(list, NULL);
-			return;
-		}
-		free_refusals(list, r);
-		list = r;
+	if (n == 0 && rows == NULL)
+		return;
+	size_t nm = 0;
+	for (size_t i = 0; i < n; i++)
+		nm += jobs[i]->sm != NULL;
+	struct pr_why why;
+	int rc = commit_group(in, jobs, n, rows, &why);
+	if (rc < 0 && why.code != PR_E_STORE_BUSY && (nm > 1 || (nm == 1 && n + count_rows(rows) > 1))) {
+		log_warn("intake: group of %zu failed (%s); committing one by one", n, why.detail);
+		struct intake_job *refused[INTAKE_MAX_BATCH];
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (jobs[i]->sm == NULL)
+				refused[k++] = jobs[i];
+		commit_round(in, refused, k, rows);
+		for (size_t i = 0; i < n; i++)
+			if (jobs[i]->sm != NULL)
+				commit_round(in, &jobs[i], 1, NULL);
+		return;
 	}
+	for (size_t i = 0; i < n; i++)
+		set_result(in, jobs[i], rc, &why);
+	if (rc < 0 && rows != NULL)
+		requeue_rows(in, rows, &why);
+	else
+		while (rows != NULL) {
+			struct intake_row *next = rows->next;
+			free(rows);
+			rows = next;
+		}
 }
 
+/* The one writer of the intake log: messages, refusals of the workers and
+ * the rows of protocol threads all go into the same group commit. */
 static void *
 committer_main(void *arg)
 {
@@ -295,24 +353,35 @@ committer_main(void *arg)
 	struct intake_job *batch[INTAKE_MAX_BATCH];
 	for (;;) {
 		pthread_mutex_lock(&in->lock);
-		while (in->commit.head == NULL && in->refusals == NULL &&
+		while (in->commit.head == NULL && in->rows.head == NULL &&
 		       !(in->stopping && in->work.head == NULL && in->in_flight == 0))
 			pthread_cond_wait(&in->commit_cv, &in->lock);
 		size_t n = 0;
 		while (n < INTAKE_MAX_BATCH && in->commit.head)
 			batch[n++] = queue_pop(&in->commit);
-		struct refusal *refused = in->refusals;
-		in->refusals = NULL;
-		in->refusals_tail = &in->refusals;
+		struct intake_row *rows = take_rows_locked(in);
+		bool drained = in->rows.head == NULL;
+		if (drained && in->dropped_unwarned > 0) {
+			log_warn("intake: %llu intake-log rows were dropped; the queue has room again",
+			         in->dropped_unwarned);
+			in->dropped_unwarned = 0;
+		}
 		pthread_mutex_unlock(&in->lock);
-		if (n == 0 && refused == NULL)
+		if (n == 0 && rows == NULL)
 			return NULL;
-		write_refusals(in, refused);
-		if (n > 0)
-			commit_batch(in, batch, n);
+		commit_round(in, batch, n, rows);
 		for (size_t i = 0; i < n; i++)
 			job_finish(in, batch[i]);
 	}
+}
+
+void
+intake_get_stats(struct intake *in, struct intake_stats *out)
+{
+	pthread_mutex_lock(&in->lock);
+	*out = in->stats;
+	out->rows_queued = in->rows.len;
+	pthread_mutex_unlock(&in->lock);
 }
 
 struct intake *
@@ -321,17 +390,16 @@ intake_new(const struct intake_options *opt, struct pr_why *why)
 	struct intake *in = xcalloc(1, sizeof(*in));
 	in->opt = *opt;
 	in->store_uri = xstrdup(opt->store_uri);
-	in->refusals_tail = &in->refusals;
+	in->rows.tail = &in->rows.head;
 	in->spool_dir = xstrdup(opt->spool_dir ? opt->spool_dir : "/tmp");
 	in->nworkers = opt->workers > 0 ? opt->workers : INTAKE_DEFAULT_WORKERS;
 	if (in->nworkers > INTAKE_MAX_WORKERS)
 		in->nworkers = INTAKE_MAX_WORKERS;
 	pthread_mutex_init(&in->lock, NULL);
-	pthread_mutex_init(&in->front_lock, NULL);
 	pthread_cond_init(&in->work_cv, NULL);
 	pthread_cond_init(&in->commit_cv, NULL);
 	pthread_cond_init(&in->idle_cv, NULL);
-	if ((in->front_st = store_open(in->store_uri, why)) == NULL ||
+	if ((in->lookup = intake_lookup_new(in->store_uri, why)) == NULL ||
 	    (in->commit_st = store_open(in->store_uri, why)) == NULL)
 		goto fail;
 	struct settings *set = settings_current();
@@ -356,12 +424,23 @@ fail:
 		store_close(&in->wctx[i].st);
 		auth_free(&in->wctx[i].au);
 	}
-	store_close(&in->front_st);
+	intake_lookup_free(&in->lookup);
 	store_close(&in->commit_st);
 	free(in->store_uri);
 	free(in->spool_dir);
 	free(in);
 	return NULL;
+}
+
+static void
+log_stats(struct intake *in)
+{
+	const struct intake_stats *s = &in->stats;
+	if (s->commit_txns > 0)
+		log_info("intake: %llu messages and %llu refusal rows committed in %llu transactions "
+		         "(%.1f messages per fsync); %llu rows dropped", s->committed_msgs, s->rows_written,
+		         s->commit_txns, (double)s->committed_msgs / (double)s->commit_txns,
+		         s->rows_dropped);
 }
 
 void
@@ -371,6 +450,9 @@ intake_free(struct intake **inp)
 	if (in == NULL)
 		return;
 	*inp = NULL;
+	/* Lookups first: each queued one is answered (done() runs) while
+	 * the intake is still whole. */
+	intake_lookup_free(&in->lookup);
 	pthread_mutex_lock(&in->lock);
 	while (in->in_flight > 0)
 		pthread_cond_wait(&in->idle_cv, &in->lock);
@@ -384,12 +466,8 @@ intake_free(struct intake **inp)
 		auth_free(&in->wctx[i].au);
 	}
 	pthread_join(in->committer, NULL);
-	if (in->commit_txns > 0)
-		log_info("intake: %llu messages committed in %llu transactions (%.1f per fsync)",
-		         in->committed_msgs, in->commit_txns,
-		         (double)in->committed_msgs / (double)in->commit_txns);
+	log_stats(in);
 	store_close(&in->commit_st);
-	store_close(&in->front_st);
 	free(in->store_uri);
 	free(in->spool_dir);
 	free(in);
@@ -401,24 +479,18 @@ intake_spool_dir(const struct intake *in)
 	return in->spool_dir;
 }
 
-int
-intake_judge_rcpt(struct intake *in, struct arena *a, const char *address,
-                  struct intake_rcpt *r, struct pr_why *why)
-{
-	struct settings *set = settings_current();
-	pthread_mutex_lock(&in->front_lock);
-	int rc = route_recipient(in->front_st, set, a, address, &r->targets, &r->ntargets, why);
-	pthread_mutex_unlock(&in->front_lock);
-	settings_unref(&set);
-	r->address = arena_strdup(a, address);
-	return rc;
-}
-
-void
+bool
 intake_log_refusal(struct intake *in, const struct intake_msg *m, uint64_t size,
                    const struct pr_why *why)
 {
-	queue_log_entry(in, m, size, why, NULL);
+	return push_row(in, intake_row_new(m, size, why, NULL));
+}
+
+void
+intake_judge_rcpt_async(struct intake *in, struct arena *a, const char *address,
+                        struct intake_rcpt *r, intake_rcpt_fn done, void *arg)
+{
+	intake_lookup_submit(in->lookup, a, address, r, done, arg);
 }
 
 void

@@ -55,7 +55,11 @@ struct intake_msg {
 struct intake_result {
 	struct pr_why why;              /* PR_OK: stored */
 	int64_t message_id;             /* stored message, 0 if none */
-	int64_t log_id;                 /* intake log row */
+	/* The attempt's intake-log row is durable: committed with the
+	 * message, or (a refusal) in the same group commit.  false when that
+	 * commit failed: the row then waits in the bounded row queue for a
+	 * later commit, or was dropped -- POP3 must not DELE on it. */
+	bool logged;
 };
 
 typedef void (*intake_done_fn)(void *arg, const struct intake_result *res);
@@ -70,15 +74,36 @@ struct intake *intake_new(const struct intake_options *opt, struct pr_why *why);
 /* Finishes every submitted message first, then stops the threads. */
 void intake_free(struct intake **in);
 
-/* Judge one recipient at RCPT time (cheap, synchronous, any one thread).
- * 0 with the targets in r (allocated in m->arena), or -1 with why. */
+/* Judge one recipient (store reads).  The lookup runs on an intake
+ * lookup thread, so a slow or locked store never stalls an event loop:
+ * done(arg, rc, why) runs there exactly once, rc 0 with the targets in r
+ * or -1 with why (PR_E_STORE_BUSY when the store stayed locked).  a and r
+ * are used by the lookup thread until done() runs; the caller must not
+ * touch them meanwhile. */
+typedef void (*intake_rcpt_fn)(void *arg, int rc, const struct pr_why *why);
+void intake_judge_rcpt_async(struct intake *in, struct arena *a, const char *address,
+                             struct intake_rcpt *r, intake_rcpt_fn done, void *arg);
+/* The same, waiting for the answer (the POP3 collector's own thread). */
 int intake_judge_rcpt(struct intake *in, struct arena *a, const char *address,
                       struct intake_rcpt *r, struct pr_why *why);
 
 /* Record an attempt that ended before a message reached the pipeline
- * (refused recipient, too large, smuggling, timeout).  size 0 if unknown. */
-void intake_log_refusal(struct intake *in, const struct intake_msg *m, uint64_t size,
+ * (refused recipient, too large, smuggling, timeout).  size 0 if unknown.
+ * The row joins the committer's next group commit.  false: the queue of
+ * rows is full (PR_INTAKE_MAX_QUEUED_ROWS); the row is dropped, counted
+ * and warned about, but the daemon log has its line. */
+bool intake_log_refusal(struct intake *in, const struct intake_msg *m, uint64_t size,
                         const struct pr_why *why);
+
+/* Counters of the intake log writer (the committer), for tests and the
+ * shutdown line. */
+struct intake_stats {
+	unsigned long long committed_msgs, commit_txns;
+	unsigned long long rows_written;     /* refusal rows made durable */
+	unsigned long long rows_dropped;     /* queue full, or store failing */
+	size_t rows_queued;                  /* waiting for the committer now */
+};
+void intake_get_stats(struct intake *in, struct intake_stats *out);
 
 /* Takes ownership of m (frees m->arena).  done() runs on an intake thread. */
 void intake_submit(struct intake *in, struct intake_msg *m, intake_done_fn done, void *arg);

@@ -11,13 +11,25 @@
 
 struct settings;
 
-/* One submitted message on its way through the pipeline. */
+/* One intake-log row for an attempt that was not accepted, in one
+ * malloc'd block (strings included) so that it can outlive the message
+ * and wait in the committer's bounded queue. */
+struct intake_row {
+	struct intake_row *next;
+	size_t bytes;                /* the block's size, for the queue's budget */
+	struct store_log_entry e;
+};
+
+/* One submitted message on its way through the pipeline.  Either sm (to
+ * store) or row (its refusal) is set when the worker hands it on: the
+ * committer writes both kinds in one group commit. */
 struct intake_job {
 	struct intake_job *next;
 	struct intake_msg *m;
 	intake_done_fn done;
 	void *arg;
 	struct store_msg *sm;        /* set when the message is to be committed */
+	struct intake_row *row;      /* set when it was refused */
 	struct intake_result res;
 };
 
@@ -48,7 +60,7 @@ struct intake_eval {
 };
 
 /* process.c: run every step; either fills job->sm (to commit) or sets
- * job->res.why to a refusal (already logged). */
+ * job->res.why to a refusal and job->row to its intake-log row. */
 void intake_process(struct intake_worker *w, struct intake_job *job);
 
 /* policy.c: threading, who may send, and where the message is filed. */
@@ -62,10 +74,18 @@ const char *intake_received_header(struct arena *a, const struct intake_msg *m,
 int intake_count_own_received(const struct mime_info *mi, const char *hostname);
 const char *intake_queue_id(struct arena *a);
 
-/* One intake-log entry for an attempt, every string copied into a. */
-void intake_log_entry(struct arena *a, const struct intake_msg *m, uint64_t size, const char *verdict,
-                      const struct pr_why *why, const char *msgid_hdr, struct store_log_entry *e);
-/* The daemon log line for an attempt that was not accepted. */
-void intake_log_line(const struct store_log_entry *e);
+/* The intake-log row of an attempt that was not accepted ("rejected", or
+ * "deferred" for a temporary why); writes its daemon log line too.  Free
+ * with free(). */
+struct intake_row *intake_row_new(const struct intake_msg *m, uint64_t size,
+                                  const struct pr_why *why, const char *msgid_hdr);
+
+/* intake_rcpt.c: the recipient lookup threads. */
+struct intake_lookup;
+struct intake_lookup *intake_lookup_new(const char *store_uri, struct pr_why *why);
+/* Answers every queued lookup first, then stops the threads. */
+void intake_lookup_free(struct intake_lookup **lk);
+void intake_lookup_submit(struct intake_lookup *lk, struct arena *a, const char *address,
+                          struct intake_rcpt *r, intake_rcpt_fn done, void *arg);
 
 #endif

@@ -8,8 +8,9 @@
  *   5. build the store record  -> the committer; the store merges
  *                                 duplicates (same Message-ID and bytes)
  *
- * A refusal is written to the intake log here, on the worker's own store
- * connection; an accepted message is logged in the commit transaction.
+ * Nothing is written here: a refusal leaves with its intake-log row, an
+ * accepted message with its record, and the committer writes both in
+ * one group commit (intake.c).
  */
 #include <jansson.h>
 #include <string.h>
@@ -32,26 +33,27 @@ rcpt_list(struct arena *a, const struct intake_msg *m)
 	return s;
 }
 
-void
-intake_log_entry(struct arena *a, const struct intake_msg *m, uint64_t size, const char *verdict,
-                 const struct pr_why *why, const char *msgid_hdr, struct store_log_entry *e)
+/* Copy s to *p (NULL stays NULL) and move *p past it. */
+static const char *
+pack_str(char **p, const char *s)
 {
-	memset(e, 0, sizeof(*e));
-	e->at = m->received_at ? m->received_at : time(NULL);
-	e->source = m->source == INTAKE_POP3 ? "pop3" : "smtp";
-	e->peer_ip = arena_strdup(a, m->peer_ip);
-	e->helo = arena_strdup(a, m->helo);
-	e->mail_from = arena_strdup(a, m->mail_from);
-	e->rcpts = rcpt_list(a, m);
-	e->size = size;
-	e->verdict = verdict;
-	e->reason = why->code;
-	e->detail = arena_strdup(a, pr_why_text(why));
-	e->message_id_hdr = arena_strdup(a, msgid_hdr);
+	if (s == NULL)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	memcpy(*p, s, n);
+	const char *r = *p;
+	*p += n;
+	return r;
 }
 
-void
-intake_log_line(const struct store_log_entry *e)
+static size_t
+str_size(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+static void
+log_row_line(const struct store_log_entry *e)
 {
 	char s1[128], s2[128];
 	log_info("intake: %s from=<%s> ip=%s size=%llu reason=%s: %s", e->verdict,
@@ -60,33 +62,42 @@ intake_log_line(const struct store_log_entry *e)
 	         log_sanitize(s2, sizeof(s2), e->detail, 120));
 }
 
-static void
-intake_log_attempt(struct store *st, const struct intake_msg *m, uint64_t size,
-                   const char *verdict, const struct pr_why *why, const char *msgid_hdr,
-                   int64_t *log_id_r)
+struct intake_row *
+intake_row_new(const struct intake_msg *m, uint64_t size, const struct pr_why *why,
+               const char *msgid_hdr)
 {
 	struct arena *a = arena_new();
-	struct store_log_entry e;
-	intake_log_entry(a, m, size, verdict, why, msgid_hdr, &e);
-	struct pr_why err;
-	int64_t id = 0;
-	if (store_log_append(st, &e, &id, &err) < 0)
-		log_warn("intake: could not write the intake log: %s", pr_why_text(&err));
-	if (log_id_r)
-		*log_id_r = id;
-	intake_log_line(&e);
+	const char *rcpts = rcpt_list(a, m), *detail = pr_why_text(why);
+	size_t bytes = sizeof(struct intake_row) + str_size(m->peer_ip) + str_size(m->helo) +
+	               str_size(m->mail_from) + str_size(rcpts) + str_size(detail) + str_size(msgid_hdr);
+	struct intake_row *r = xcalloc(1, bytes);
+	char *p = (char *)(r + 1);
+	struct store_log_entry *e = &r->e;
+	r->bytes = bytes;
+	e->at = m->received_at ? m->received_at : time(NULL);
+	e->source = m->source == INTAKE_POP3 ? "pop3" : "smtp";
+	e->peer_ip = pack_str(&p, m->peer_ip);
+	e->helo = pack_str(&p, m->helo);
+	e->mail_from = pack_str(&p, m->mail_from);
+	e->rcpts = pack_str(&p, rcpts);
+	e->size = size;
+	e->verdict = pr_err_is_temporary(why->code) ? "deferred" : "rejected";
+	e->reason = why->code;
+	e->detail = pack_str(&p, detail);
+	e->message_id_hdr = pack_str(&p, msgid_hdr);
 	arena_free(&a);
+	log_row_line(e);
+	return r;
 }
 
-/* Refuse: log it and set the job's result. */
+/* Refuse: the result, and the row the committer writes with its next
+ * group commit (the one writer of the intake log). */
 static void
-refuse(struct intake_worker *w, struct intake_job *j, struct intake_eval *ev,
-       const struct pr_why *why)
+refuse(struct intake_job *j, struct intake_eval *ev, const struct pr_why *why)
 {
-	const char *verdict = pr_err_is_temporary(why->code) ? "deferred" : "rejected";
 	j->res.why = *why;
-	intake_log_attempt(w->st, j->m, spool_size(j->m->raw), verdict, why,
-	                   ev->unreadable ? NULL : ev->mi.message_id, &j->res.log_id);
+	j->row = intake_row_new(j->m, spool_size(j->m->raw), why,
+	                        ev->unreadable ? NULL : ev->mi.message_id);
 }
 
 static const char *
@@ -281,6 +292,6 @@ intake_process(struct intake_worker *w, struct intake_job *j)
 	settings_unref(&set);
 	return;
 refused:
-	refuse(w, j, &ev, &why);
+	refuse(j, &ev, &why);
 	settings_unref(&set);
 }

@@ -138,7 +138,7 @@ outcome(struct round *rd, const struct pending *p)
 		rd->r->collected++;
 		return STORED;
 	}
-	if (!pr_err_is_temporary(w->code) && p->res.log_id != 0) {
+	if (!pr_err_is_temporary(w->code) && p->res.logged) {
 		rd->r->refused++;
 		log_info("pop3: message %s refused (%s); logged, deleted from the mailbox", uidl,
 		         pr_err_name(w->code));
@@ -316,7 +316,7 @@ collect_one(struct round *rd, const struct pop3_item *it)
 	int rc = envelope(rd, m, &why);
 	if (rc != 0) {
 		p->res.why = why;
-		p->res.log_id = rc > 0 ? 1 : 0;   /* logged by intake_log_refusal */
+		p->res.logged = false;            /* no row: leave it in the mailbox */
 		pthread_mutex_lock(&rd->lock);
 		p->next = rd->done;
 		rd->done = p;

@@ -6,13 +6,18 @@
  * of it at once.  A SIZE= over max_message_size is refused here with the
  * limit in the text, before a byte of the message is sent.
  *
- * RCPT asks intake_judge_rcpt() (routing is not our business): 250, or
- * its reason (550 5.7.1 relay denied, 550 5.1.1 unknown, 451 store busy).
+ * RCPT asks intake_judge_rcpt_async() (routing is not our business): 250,
+ * or its reason (550 5.7.1 relay denied, 550 5.1.1 unknown, 451 store
+ * busy).  The lookup reads the store on an intake thread; meanwhile the
+ * session waits (SMTP_WAIT, no command read) and every other session on
+ * the loop goes on.
  * Past max_recipients the answer is 452 4.5.3 and the client sends the
  * rest in another transaction (RFC 5321 4.5.3.1.10); that is not counted
  * as a protocol error.
  */
 #include <ctype.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +26,7 @@
 #include "core/arena.h"
 #include "core/limits.h"
 #include "core/settings.h"
+#include "net/net.h"
 #include "route/address.h"
 #include "smtp/smtp_private.h"
 
@@ -119,6 +125,42 @@ smtp_cmd_mail(struct smtp_session *s, const char *args)
 	smtp_reply(s, 250, "2.1.0", "sender ok");
 }
 
+/* On the loop thread: answer the RCPT and read the next command. */
+static void
+rcpt_judged_on_loop(void *arg)
+{
+	struct smtp_session *s = arg;
+	struct intake_msg *m = s->msg;
+	smtp_set_state(s, m->nrcpts > 0 ? SMTP_RCPT : SMTP_MAIL);
+	if (s->gone) {                      /* the peer left meanwhile */
+		smtp_session_free(s);
+		return;
+	}
+	const struct pr_why *why = &s->rcpt_why;
+	if (s->rcpt_rc < 0) {
+		smtp_log_refusal(s, m->rcpts[m->nrcpts].address, 0, why);
+		if (pr_err_is_temporary(why->code))
+			smtp_reply_why(s, why);
+		else
+			smtp_error(s, why);
+	} else {
+		m->nrcpts++;
+		smtp_set_state(s, SMTP_RCPT);
+		smtp_reply(s, 250, "2.1.5", "recipient ok");
+	}
+	smtp_session_resume(s);
+}
+
+/* On a lookup thread: keep the answer, hop to the loop. */
+static void
+rcpt_judged(void *arg, int rc, const struct pr_why *why)
+{
+	struct smtp_session *s = arg;
+	s->rcpt_rc = rc;
+	s->rcpt_why = *why;
+	net_wake_post(s->srv->wake, rcpt_judged_on_loop, s);
+}
+
 void
 smtp_cmd_rcpt(struct smtp_session *s, const char *args)
 {
@@ -147,15 +189,9 @@ smtp_cmd_rcpt(struct smtp_session *s, const char *args)
 		smtp_reply_why(s, &why);
 		return;
 	}
-	if (intake_judge_rcpt(s->srv->in, m->arena, to.full, &m->rcpts[m->nrcpts], &why) < 0) {
-		smtp_log_refusal(s, to.full, 0, &why);
-		if (pr_err_is_temporary(why.code))
-			smtp_reply_why(s, &why);
-		else
-			smtp_error(s, &why);
-		return;
-	}
-	m->nrcpts++;
-	smtp_set_state(s, SMTP_RCPT);
-	smtp_reply(s, 250, "2.1.5", "recipient ok");
+	/* Off the loop (a store read can wait): stop reading commands until
+	 * the answer is back, so pipelined replies keep their order. */
+	smtp_set_state(s, SMTP_WAIT);
+	bufferevent_disable(s->bev, EV_READ);
+	intake_judge_rcpt_async(s->srv->in, m->arena, to.full, &m->rcpts[m->nrcpts], rcpt_judged, s);
 }

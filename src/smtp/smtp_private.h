@@ -27,7 +27,7 @@ enum smtp_state {
 	SMTP_MAIL,          /* MAIL accepted, no recipient yet */
 	SMTP_RCPT,          /* at least one recipient accepted */
 	SMTP_DATA,          /* reading the message */
-	SMTP_WAIT,          /* message handed to intake, input paused */
+	SMTP_WAIT,          /* RCPT or message handed to intake, input paused */
 	SMTP_CLOSING,       /* last reply queued; freed when it is flushed */
 };
 
@@ -72,6 +72,8 @@ struct smtp_session {
 	struct spool *spool;
 	/* Filled by the intake thread, read on the loop after the hop. */
 	struct intake_result res;
+	int rcpt_rc;                         /* the RCPT lookup's answer */
+	struct pr_why rcpt_why;
 	bool gone;                           /* peer left while intake worked */
 };
 

@@ -192,6 +192,12 @@ struct store_msg {
  * are added (a resend to other recipients reaches them) and the attempt
  * is logged as `duplicate`. */
 int store_commit_batch(struct store *st, struct store_msg **msgs, size_t n, struct pr_why *why);
+/* The same, with intake-log rows of attempts that were not accepted in
+ * the same transaction: the intake's committer is the one writer of the
+ * intake log, and refusals share the fsync of the messages. */
+struct store_log_entry;
+int store_commit_group(struct store *st, struct store_msg **msgs, size_t n,
+                       const struct store_log_entry *const *log, size_t nlog, struct pr_why *why);
 
 /* 0 found (id and thread in *_r), 1 none: a stored message with that
  * Message-ID header (threading and duplicate detection). */
@@ -283,13 +289,10 @@ struct store_log_entry {
 	const char *message_id_hdr; /* Message-ID header, if known */
 	int64_t message_id;         /* stored message, 0 if none */
 };
-/* For refusals (accepted messages are logged by store_commit_batch). */
+/* One row on its own (tools and tests; the intake writes its rows with
+ * store_commit_group). */
 int store_log_append(struct store *st, const struct store_log_entry *e, int64_t *id_r,
                      struct pr_why *why);
-/* Several refusals in one transaction (one fsync): the intake writes the
- * refusals of protocol threads this way, off their threads. */
-int store_log_append_batch(struct store *st, const struct store_log_entry *const *e, size_t n,
-                           struct pr_why *why);
 struct store_log_filter {
 	time_t since;               /* 0: any */
 	const char *verdict, *sender, *project, *address, *message_id_hdr;

@@ -48,20 +48,6 @@ store_log_append(struct store *st, const struct store_log_entry *e, int64_t *id_
 	return sq_log_insert(st, e, id_r, why);
 }
 
-int
-store_log_append_batch(struct store *st, const struct store_log_entry *const *e, size_t n,
-                       struct pr_why *why)
-{
-	if (sq_begin(st, why) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (sq_log_insert(st, e[i], NULL, why) < 0) {
-			sq_rollback(st);
-			return -1;
-		}
-	return sq_commit(st, why);
-}
-
 static void
 read_entry(struct arena *a, sqlite3_stmt *s, void *p)
 {

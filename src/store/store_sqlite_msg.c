@@ -401,7 +401,14 @@ commit_one(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 int
 store_commit_batch(struct store *st, struct store_msg **msgs, size_t n, struct pr_why *why)
 {
-	if (n == 0)
+	return store_commit_group(st, msgs, n, NULL, 0, why);
+}
+
+int
+store_commit_group(struct store *st, struct store_msg **msgs, size_t n,
+                   const struct store_log_entry *const *log, size_t nlog, struct pr_why *why)
+{
+	if (n == 0 && nlog == 0)
 		return 0;
 	pr_why_clear(why);
 	if (sq_begin(st, why) < 0)
@@ -410,6 +417,8 @@ store_commit_batch(struct store *st, struct store_msg **msgs, size_t n, struct p
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = commit_one(st, a, msgs[i], why);
+	for (size_t i = 0; rc == 0 && i < nlog; i++)
+		rc = sq_log_insert(st, log[i], NULL, why);
 	arena_free(&a);
 	if (rc == 0 && sq_commit(st, why) == 0)
 		return 0;

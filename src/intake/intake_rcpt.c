@@ -1,0 +1,177 @@
+/* intake_rcpt.c - recipient lookups, off every caller's thread.
+ *
+ *   RCPT (event loop) -> [lookup queue] -> lookup threads (store reads)
+ *                     <- done() -> net_wake hop back to the loop
+ *
+ * Judging a recipient reads the store (domains, users, aliases,
+ * projects).  On the event loop those reads would make every SMTP session
+ * wait whenever one read waits: a store locked by another process (a CLI
+ * write, a checkpoint, a POP3 round) holds a read for up to the busy
+ * timeout, and a slow disk for longer.  So the loop only queues the
+ * lookup; the session stops reading commands until its answer is back, so
+ * pipelined replies stay in order, and every other session goes on.
+ *
+ * Two threads, each with its own store connection (a connection is not
+ * shared between threads): one waiting read does not hold up the next.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "core/arena.h"
+#include "core/log.h"
+#include "core/settings.h"
+#include "intake/intake_private.h"
+
+#define LOOKUP_THREADS 2
+
+struct lookup_job {
+	struct lookup_job *next;
+	struct arena *a;
+	const char *address;         /* copied into a by the caller's thread */
+	struct intake_rcpt *r;
+	intake_rcpt_fn done;
+	void *arg;
+};
+
+struct lookup_thread {
+	struct intake_lookup *lk;
+	struct store *st;
+	pthread_t tid;
+};
+
+struct intake_lookup {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	struct lookup_job *head, **tail;
+	bool stopping;
+	int nthreads;
+	struct lookup_thread t[LOOKUP_THREADS];
+};
+
+static void
+judge(struct store *st, struct lookup_job *j)
+{
+	struct settings *set = settings_current();
+	struct pr_why why;
+	pr_why_clear(&why);
+	j->r->address = j->address;
+	int rc = route_recipient(st, set, j->a, j->address, &j->r->targets, &j->r->ntargets, &why);
+	settings_unref(&set);
+	j->done(j->arg, rc, &why);
+}
+
+static void *
+lookup_main(void *arg)
+{
+	struct lookup_thread *t = arg;
+	struct intake_lookup *lk = t->lk;
+	for (;;) {
+		pthread_mutex_lock(&lk->lock);
+		while (lk->head == NULL && !lk->stopping)
+			pthread_cond_wait(&lk->cv, &lk->lock);
+		struct lookup_job *j = lk->head;
+		if (j != NULL && (lk->head = j->next) == NULL)
+			lk->tail = &lk->head;
+		pthread_mutex_unlock(&lk->lock);
+		if (j == NULL)
+			return NULL;         /* stopping and answered everything */
+		judge(t->st, j);
+		free(j);
+	}
+}
+
+struct intake_lookup *
+intake_lookup_new(const char *store_uri, struct pr_why *why)
+{
+	struct intake_lookup *lk = xcalloc(1, sizeof(*lk));
+	pthread_mutex_init(&lk->lock, NULL);
+	pthread_cond_init(&lk->cv, NULL);
+	lk->tail = &lk->head;
+	for (int i = 0; i < LOOKUP_THREADS; i++) {
+		lk->t[i].lk = lk;
+		if ((lk->t[i].st = store_open(store_uri, why)) == NULL) {
+			intake_lookup_free(&lk);
+			return NULL;
+		}
+		if (pthread_create(&lk->t[i].tid, NULL, lookup_main, &lk->t[i]) != 0)
+			pr_panic("cannot start an intake lookup thread");
+		lk->nthreads++;
+	}
+	return lk;
+}
+
+void
+intake_lookup_free(struct intake_lookup **lkp)
+{
+	struct intake_lookup *lk = *lkp;
+	if (lk == NULL)
+		return;
+	*lkp = NULL;
+	pthread_mutex_lock(&lk->lock);
+	lk->stopping = true;
+	pthread_cond_broadcast(&lk->cv);
+	pthread_mutex_unlock(&lk->lock);
+	for (int i = 0; i < LOOKUP_THREADS; i++) {
+		if (i < lk->nthreads)
+			pthread_join(lk->t[i].tid, NULL);
+		store_close(&lk->t[i].st);
+	}
+	pthread_mutex_destroy(&lk->lock);
+	pthread_cond_destroy(&lk->cv);
+	free(lk);
+}
+
+void
+intake_lookup_submit(struct intake_lookup *lk, struct arena *a, const char *address,
+                     struct intake_rcpt *r, intake_rcpt_fn done, void *arg)
+{
+	struct lookup_job *j = xcalloc(1, sizeof(*j));
+	j->a = a;
+	j->address = arena_strdup(a, address);
+	j->r = r;
+	j->done = done;
+	j->arg = arg;
+	pthread_mutex_lock(&lk->lock);
+	*lk->tail = j;
+	lk->tail = &j->next;
+	pthread_cond_signal(&lk->cv);
+	pthread_mutex_unlock(&lk->lock);
+}
+
+/* The blocking form: the POP3 collector judges on its own thread. */
+struct rcpt_waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	bool done;
+	int rc;
+	struct pr_why *why;
+};
+
+static void
+rcpt_answered(void *arg, int rc, const struct pr_why *why)
+{
+	struct rcpt_waiter *w = arg;
+	pthread_mutex_lock(&w->lock);
+	w->rc = rc;
+	*w->why = *why;
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->lock);
+}
+
+int
+intake_judge_rcpt(struct intake *in, struct arena *a, const char *address,
+                  struct intake_rcpt *r, struct pr_why *why)
+{
+	struct rcpt_waiter w = {.done = false, .why = why};
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	intake_judge_rcpt_async(in, a, address, r, rcpt_answered, &w);
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cv, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	pthread_mutex_destroy(&w.lock);
+	pthread_cond_destroy(&w.cv);
+	return w.rc;
+}
