@@ -204,7 +204,7 @@ looping_msg(const char *dir)
 	m->nrcpts = 1;
 	m->raw = spool_new(m->arena, dir);
 	struct settings *set = settings_current();
-	const char *host = settings_get(set, "hostname");
+	const char *host = settings_str(set, SET_HOSTNAME);
 	for (int i = 0; i <= PR_MAX_OWN_RECEIVED; i++) {
 		char line[300];
 		int n = snprintf(line, sizeof(line), "Received: from x.example by %s (postroom) with ESMTP "
