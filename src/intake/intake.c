@@ -507,35 +507,52 @@ intake_submit(struct intake *in, struct intake_msg *m, intake_done_fn done, void
 	pthread_mutex_unlock(&in->lock);
 }
 
-struct waiter {
-	pthread_mutex_t lock;
-	pthread_cond_t cv;
-	bool done;
-	struct intake_result *res;
-};
-
-static void
-wake_waiter(void *arg, const struct intake_result *res)
+void
+intake_waiter_init(struct intake_waiter *w)
 {
-	struct waiter *w = arg;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->done = false;
+}
+
+void
+intake_waiter_signal(struct intake_waiter *w)
+{
 	pthread_mutex_lock(&w->lock);
-	*w->res = *res;
 	w->done = true;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->lock);
 }
 
 void
+intake_waiter_wait(struct intake_waiter *w)
+{
+	pthread_mutex_lock(&w->lock);
+	while (!w->done)
+		pthread_cond_wait(&w->cv, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cv);
+}
+
+struct submit_waiter {
+	struct intake_waiter w;
+	struct intake_result *res;
+};
+
+static void
+submit_answered(void *arg, const struct intake_result *res)
+{
+	struct submit_waiter *sw = arg;
+	*sw->res = *res;
+	intake_waiter_signal(&sw->w);
+}
+
+void
 intake_submit_wait(struct intake *in, struct intake_msg *m, struct intake_result *res)
 {
-	struct waiter w = {.done = false, .res = res};
-	pthread_mutex_init(&w.lock, NULL);
-	pthread_cond_init(&w.cv, NULL);
-	intake_submit(in, m, wake_waiter, &w);
-	pthread_mutex_lock(&w.lock);
-	while (!w.done)
-		pthread_cond_wait(&w.cv, &w.lock);
-	pthread_mutex_unlock(&w.lock);
-	pthread_mutex_destroy(&w.lock);
-	pthread_cond_destroy(&w.cv);
+	struct submit_waiter sw = {.res = res};
+	intake_waiter_init(&sw.w);
+	intake_submit(in, m, submit_answered, &sw);
+	intake_waiter_wait(&sw.w);
 }

@@ -2,6 +2,7 @@
 #ifndef PR_INTAKE_PRIVATE_H
 #define PR_INTAKE_PRIVATE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "auth/auth.h"
@@ -79,6 +80,18 @@ const char *intake_queue_id(struct arena *a);
  * with free(). */
 struct intake_row *intake_row_new(const struct intake_msg *m, uint64_t size,
                                   const struct pr_why *why, const char *msgid_hdr);
+
+/* intake.c: a one-shot hand-off for the blocking forms (submit_wait,
+ * judge_rcpt): the answering thread fills the caller's result, then
+ * signals; wait() returns once signalled and releases the waiter. */
+struct intake_waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	bool done;
+};
+void intake_waiter_init(struct intake_waiter *w);
+void intake_waiter_signal(struct intake_waiter *w);
+void intake_waiter_wait(struct intake_waiter *w);
 
 /* intake_rcpt.c: the recipient lookup threads. */
 struct intake_lookup;

@@ -140,9 +140,7 @@ intake_lookup_submit(struct intake_lookup *lk, struct arena *a, const char *addr
 
 /* The blocking form: the POP3 collector judges on its own thread. */
 struct rcpt_waiter {
-	pthread_mutex_t lock;
-	pthread_cond_t cv;
-	bool done;
+	struct intake_waiter w;
 	int rc;
 	struct pr_why *why;
 };
@@ -150,28 +148,19 @@ struct rcpt_waiter {
 static void
 rcpt_answered(void *arg, int rc, const struct pr_why *why)
 {
-	struct rcpt_waiter *w = arg;
-	pthread_mutex_lock(&w->lock);
-	w->rc = rc;
-	*w->why = *why;
-	w->done = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->lock);
+	struct rcpt_waiter *rw = arg;
+	rw->rc = rc;
+	*rw->why = *why;
+	intake_waiter_signal(&rw->w);
 }
 
 int
 intake_judge_rcpt(struct intake *in, struct arena *a, const char *address,
                   struct intake_rcpt *r, struct pr_why *why)
 {
-	struct rcpt_waiter w = {.done = false, .why = why};
-	pthread_mutex_init(&w.lock, NULL);
-	pthread_cond_init(&w.cv, NULL);
-	intake_judge_rcpt_async(in, a, address, r, rcpt_answered, &w);
-	pthread_mutex_lock(&w.lock);
-	while (!w.done)
-		pthread_cond_wait(&w.cv, &w.lock);
-	pthread_mutex_unlock(&w.lock);
-	pthread_mutex_destroy(&w.lock);
-	pthread_cond_destroy(&w.cv);
-	return w.rc;
+	struct rcpt_waiter rw = {.why = why};
+	intake_waiter_init(&rw.w);
+	intake_judge_rcpt_async(in, a, address, r, rcpt_answered, &rw);
+	intake_waiter_wait(&rw.w);
+	return rw.rc;
 }

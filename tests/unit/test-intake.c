@@ -56,6 +56,21 @@ TEST(own_received_counted)
 	CHECK_INT(intake_count_own_received(&mi, "mx.firm.example"), 2);
 }
 
+/* A message from alice to project 1234 whose bytes the caller writes. */
+static struct intake_msg *
+alice_msg(const char *dir)
+{
+	struct intake_msg *m = intake_msg_new(INTAKE_SMTP);
+	static struct intake_rcpt r = {.address = "a1234@firm.example"};
+	m->peer_ip = "127.0.0.1";
+	m->helo = "client.example";
+	m->mail_from = "alice@firm.example";
+	m->rcpts = &r;
+	m->nrcpts = 1;
+	m->raw = spool_new(m->arena, dir);
+	return m;
+}
+
 /* A message spilled to a spool file that can no longer be read (a disk
  * error; here the descriptor is swapped for a directory's, so pread fails
  * with EISDIR) must be deferred with 451 and stored nowhere -- not filed
@@ -70,14 +85,7 @@ TEST(spool_read_error_is_temporary)
 	struct intake_options opt = {.store_uri = uri, .spool_dir = dir, .workers = 1};
 	struct intake *in = intake_new(&opt, &why);
 	CHECK(in != NULL);
-	struct intake_msg *m = intake_msg_new(INTAKE_SMTP);
-	static struct intake_rcpt r = {.address = "a1234@firm.example"};
-	m->peer_ip = "127.0.0.1";
-	m->helo = "client.example";
-	m->mail_from = "alice@firm.example";
-	m->rcpts = &r;
-	m->nrcpts = 1;
-	m->raw = spool_new(m->arena, dir);
+	struct intake_msg *m = alice_msg(dir);
 	static const char head[] = "From: alice@firm.example\r\nSubject: big\r\n\r\n";
 	spool_write(m->raw, head, sizeof(head) - 1);
 	char line[80];
@@ -195,14 +203,7 @@ fixture_close(struct fixture *f)
 static struct intake_msg *
 looping_msg(const char *dir)
 {
-	struct intake_msg *m = intake_msg_new(INTAKE_SMTP);
-	static struct intake_rcpt r = {.address = "a1234@firm.example"};
-	m->peer_ip = "127.0.0.1";
-	m->helo = "client.example";
-	m->mail_from = "alice@firm.example";
-	m->rcpts = &r;
-	m->nrcpts = 1;
-	m->raw = spool_new(m->arena, dir);
+	struct intake_msg *m = alice_msg(dir);
 	struct settings *set = settings_current();
 	const char *host = settings_str(set, SET_HOSTNAME);
 	for (int i = 0; i <= PR_MAX_OWN_RECEIVED; i++) {
