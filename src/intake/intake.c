@@ -2,6 +2,7 @@
  *
  *   submit -> [work queue] -> N workers (parse, authenticate, decide)
  *          -> [commit queue] -> 1 committer (group commit) -> done()
+ *   protocol threads' refusals -> [row queue, bounded] -> the same commit
  *
  * Workers are threads, not event-loop callbacks, because DNS waits (SPF,
  * DKIM keys) and GMime parsing of a 20 MiB message would stall every SMTP
@@ -16,6 +17,11 @@
  * many messages and the fsync cost is shared; when idle a message commits
  * alone at once.  Nothing is acknowledged before it is durable, so a crash
  * at any point loses nothing that got a 250.
+ *
+ * The committer is the one writer of the intake log: refusals (with their
+ * job, or queued rows) go into the same transaction, and done() says in
+ * res.logged whether the attempt's row is durable.  RCPT lookups run on
+ * their own threads (intake_rcpt.c).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -40,20 +46,13 @@ struct job_queue {
 	size_t len;
 };
 
-/* Intake-log rows without a job: refusals from protocol threads and the
- * rows of commits that failed.  Bounded (core/limits.h). */
-struct row_queue {
-	struct intake_row *head, **tail;
-	size_t len, bytes;
-};
-
 struct intake {
 	struct intake_options opt;
 	char *store_uri, *spool_dir;
 	pthread_mutex_t lock;
 	pthread_cond_t work_cv, commit_cv, idle_cv;
 	struct job_queue work, commit;
-	struct row_queue rows;
+	struct intake_rowq rows;             /* rows without a job (rowq.c) */
 	size_t in_flight;
 	bool stopping;
 	int nworkers;
@@ -63,7 +62,6 @@ struct intake {
 	struct store *commit_st;
 	/* Under lock: the writer's counters (intake_get_stats). */
 	struct intake_stats stats;
-	unsigned long long dropped_unwarned;  /* dropped since the last warning */
 	struct intake_lookup *lookup;         /* RCPT judgements (intake_rcpt.c) */
 };
 
@@ -142,61 +140,16 @@ log_accepted(const struct store_msg *sm)
 	         sm->nplacements > 1 ? " and more" : "");
 }
 
-/* Count a dropped row (under lock); one warning per run of drops, not one
- * per row, so a flood cannot flood the daemon log as well. */
-static void
-drop_row_locked(struct intake *in, struct intake_row *r, const char *why)
-{
-	in->stats.rows_dropped++;
-	if (in->dropped_unwarned++ == 0)
-		log_warn("intake: intake-log row dropped (%s); %zu rows queued (limits %d rows, %d "
-		         "bytes); further drops are counted until the queue drains", why, in->rows.len,
-		         PR_INTAKE_MAX_QUEUED_ROWS, PR_INTAKE_MAX_QUEUED_ROW_BYTES);
-	free(r);
-}
-
-static bool
-row_fits_locked(const struct intake *in, const struct intake_row *r)
-{
-	return in->rows.len < PR_INTAKE_MAX_QUEUED_ROWS &&
-	       in->rows.bytes + r->bytes <= PR_INTAKE_MAX_QUEUED_ROW_BYTES;
-}
-
 /* Queue a row for the committer; false (dropped, counted) when full. */
 static bool
 push_row(struct intake *in, struct intake_row *r)
 {
-	r->next = NULL;
 	pthread_mutex_lock(&in->lock);
-	bool fits = row_fits_locked(in, r);
-	if (fits) {
-		*in->rows.tail = r;
-		in->rows.tail = &r->next;
-		in->rows.len++;
-		in->rows.bytes += r->bytes;
+	bool queued = intake_rowq_push(&in->rows, r, "the queue of intake-log rows is full");
+	if (queued)
 		pthread_cond_signal(&in->commit_cv);
-	} else {
-		drop_row_locked(in, r, "the queue of intake-log rows is full");
-	}
 	pthread_mutex_unlock(&in->lock);
-	return fits;
-}
-
-/* Up to INTAKE_MAX_BATCH queued rows, for one transaction (under lock). */
-static struct intake_row *
-take_rows_locked(struct intake *in)
-{
-	struct intake_row *list = in->rows.head, **end = &in->rows.head;
-	for (size_t n = 0; *end != NULL && n < INTAKE_MAX_BATCH; n++) {
-		in->rows.len--;
-		in->rows.bytes -= (*end)->bytes;
-		end = &(*end)->next;
-	}
-	in->rows.head = *end;
-	if (in->rows.head == NULL)
-		in->rows.tail = &in->rows.head;
-	*end = NULL;
-	return list;
+	return queued;
 }
 
 /* Rows the store was too busy to take go back to the head of the queue,
@@ -208,22 +161,7 @@ requeue_rows(struct intake *in, struct intake_row *list, const struct pr_why *wh
 {
 	pthread_mutex_lock(&in->lock);
 	bool keep = why->code == PR_E_STORE_BUSY && !in->stopping;
-	struct intake_row **at = &in->rows.head;
-	while (list != NULL) {
-		struct intake_row *r = list;
-		list = r->next;
-		if (!keep || !row_fits_locked(in, r)) {
-			drop_row_locked(in, r, pr_why_text(why));
-			continue;
-		}
-		r->next = *at;
-		*at = r;
-		at = &r->next;
-		if (r->next == NULL)
-			in->rows.tail = &r->next;
-		in->rows.len++;
-		in->rows.bytes += r->bytes;
-	}
+	intake_rowq_requeue(&in->rows, list, keep, pr_why_text(why));
 	pthread_mutex_unlock(&in->lock);
 }
 
@@ -269,15 +207,6 @@ set_result(struct intake *in, struct intake_job *j, int rc, const struct pr_why 
 	log_accepted(j->sm);
 }
 
-static size_t
-count_rows(const struct intake_row *r)
-{
-	size_t n = 0;
-	for (; r != NULL; r = r->next)
-		n++;
-	return n;
-}
-
 /* One transaction (one fsync) for the messages, the refusals' rows and
  * the queued rows. */
 static int
@@ -306,9 +235,10 @@ commit_group(struct intake *in, struct intake_job **jobs, size_t n, struct intak
 	return rc;
 }
 
-/* Commit the jobs and rows together; on a failure other than a busy store,
- * with more than one message in it, commit the rows alone and each message
- * alone, so one bad message cannot keep the others from being stored. */
+/* Commit the jobs and rows together; on a failure other than a busy store
+ * of a group holding a message and anything else, commit the rows alone
+ * and each message alone, so one bad message cannot keep the others from
+ * being stored (or logged). */
 static void
 commit_round(struct intake *in, struct intake_job **jobs, size_t n, struct intake_row *rows)
 {
@@ -319,7 +249,7 @@ commit_round(struct intake *in, struct intake_job **jobs, size_t n, struct intak
 		nm += jobs[i]->sm != NULL;
 	struct pr_why why;
 	int rc = commit_group(in, jobs, n, rows, &why);
-	if (rc < 0 && why.code != PR_E_STORE_BUSY && (nm > 1 || (nm == 1 && n + count_rows(rows) > 1))) {
+	if (rc < 0 && why.code != PR_E_STORE_BUSY && nm > 0 && (n > 1 || rows != NULL)) {
 		log_warn("intake: group of %zu failed (%s); committing one by one", n, why.detail);
 		struct intake_job *refused[INTAKE_MAX_BATCH];
 		size_t k = 0;
@@ -337,11 +267,7 @@ commit_round(struct intake *in, struct intake_job **jobs, size_t n, struct intak
 	if (rc < 0 && rows != NULL)
 		requeue_rows(in, rows, &why);
 	else
-		while (rows != NULL) {
-			struct intake_row *next = rows->next;
-			free(rows);
-			rows = next;
-		}
+		intake_rowq_free_list(rows);
 }
 
 /* The one writer of the intake log: messages, refusals of the workers and
@@ -359,13 +285,8 @@ committer_main(void *arg)
 		size_t n = 0;
 		while (n < INTAKE_MAX_BATCH && in->commit.head)
 			batch[n++] = queue_pop(&in->commit);
-		struct intake_row *rows = take_rows_locked(in);
-		bool drained = in->rows.head == NULL;
-		if (drained && in->dropped_unwarned > 0) {
-			log_warn("intake: %llu intake-log rows were dropped; the queue has room again",
-			         in->dropped_unwarned);
-			in->dropped_unwarned = 0;
-		}
+		struct intake_row *rows = intake_rowq_take(&in->rows, INTAKE_MAX_BATCH);
+		intake_rowq_note_drained(&in->rows);
 		pthread_mutex_unlock(&in->lock);
 		if (n == 0 && rows == NULL)
 			return NULL;
@@ -381,6 +302,7 @@ intake_get_stats(struct intake *in, struct intake_stats *out)
 	pthread_mutex_lock(&in->lock);
 	*out = in->stats;
 	out->rows_queued = in->rows.len;
+	out->rows_dropped = in->rows.dropped;
 	pthread_mutex_unlock(&in->lock);
 }
 
@@ -390,7 +312,7 @@ intake_new(const struct intake_options *opt, struct pr_why *why)
 	struct intake *in = xcalloc(1, sizeof(*in));
 	in->opt = *opt;
 	in->store_uri = xstrdup(opt->store_uri);
-	in->rows.tail = &in->rows.head;
+	intake_rowq_init(&in->rows);
 	in->spool_dir = xstrdup(opt->spool_dir ? opt->spool_dir : "/tmp");
 	in->nworkers = opt->workers > 0 ? opt->workers : INTAKE_DEFAULT_WORKERS;
 	if (in->nworkers > INTAKE_MAX_WORKERS)
@@ -435,7 +357,9 @@ fail:
 static void
 log_stats(struct intake *in)
 {
-	const struct intake_stats *s = &in->stats;
+	struct intake_stats st;
+	intake_get_stats(in, &st);
+	const struct intake_stats *s = &st;
 	if (s->commit_txns > 0)
 		log_info("intake: %llu messages and %llu refusal rows committed in %llu transactions "
 		         "(%.1f messages per fsync); %llu rows dropped", s->committed_msgs, s->rows_written,

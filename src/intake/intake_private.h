@@ -21,6 +21,26 @@ struct intake_row {
 	struct store_log_entry e;
 };
 
+/* rowq.c: rows without a job, bounded by PR_INTAKE_MAX_QUEUED_ROWS and
+ * _BYTES.  Not locked itself: every call runs under the intake's lock. */
+struct intake_rowq {
+	struct intake_row *head, **tail;
+	size_t len, bytes;
+	unsigned long long dropped, dropped_unwarned;
+};
+void intake_rowq_init(struct intake_rowq *q);
+/* Append r; false when full (r freed, counted, warned about once). */
+bool intake_rowq_push(struct intake_rowq *q, struct intake_row *r, const char *why);
+/* The first max rows, in order, as a list. */
+struct intake_row *intake_rowq_take(struct intake_rowq *q, size_t max);
+/* Put a list taken earlier back at the head as far as the bounds allow;
+ * keep false drops all of it (counted). */
+void intake_rowq_requeue(struct intake_rowq *q, struct intake_row *list, bool keep,
+                         const char *why);
+/* Say once how many were dropped, when the queue has drained. */
+void intake_rowq_note_drained(struct intake_rowq *q);
+void intake_rowq_free_list(struct intake_row *list);
+
 /* One submitted message on its way through the pipeline.  Either sm (to
  * store) or row (its refusal) is set when the worker hands it on: the
  * committer writes both kinds in one group commit. */
