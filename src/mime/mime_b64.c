@@ -10,37 +10,37 @@
  */
 #include "mime/mime_private.h"
 
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
+/* The value + 1; 65 for '='; 0 for a byte that is skipped. */
+static const uint8_t b64_table[256] = {
+	['A'] = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,
+	['a'] = 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49,
+	        50, 51, 52,
+	['0'] = 53, 54, 55, 56, 57, 58, 59, 60, 61, 62,
+	['+'] = 63, ['/'] = 64, ['='] = 65,
+};
 
 size_t
 mime_b64_decode(struct mime_b64 *st, const char *in, size_t n, uint8_t *out)
 {
 	size_t o = 0;
+	unsigned int acc = st->acc;
+	int bits = st->bits;
 	for (size_t i = 0; i < n; i++) {
-		if (in[i] == '=') {
-			st->acc = 0, st->bits = 0;   /* the padded group's leftover bits */
+		uint8_t v = b64_table[(unsigned char)in[i]];
+		if (v == 0 || v == 65) {
+			if (v == 65)
+				acc = 0, bits = 0;   /* the padded group's leftover bits */
 			continue;
 		}
-		int v = b64_value((unsigned char)in[i]);
-		if (v < 0)
-			continue;
-		st->acc = (st->acc << 6) | (unsigned int)v;
-		st->bits += 6;
-		if (st->bits >= 8) {
-			st->bits -= 8;
-			out[o++] = (uint8_t)(st->acc >> st->bits);
-			st->acc &= (1u << st->bits) - 1;
+		acc = (acc << 6) | (unsigned int)(v - 1);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (uint8_t)(acc >> bits);
+			acc &= (1u << bits) - 1;
 		}
 	}
+	st->acc = acc;
+	st->bits = bits;
 	return o;
 }

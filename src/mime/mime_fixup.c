@@ -25,6 +25,7 @@
 #include <string.h>
 
 #define FIX_LINE 2048
+#define FIX_BODY_LINE 256             /* "--" + a 200-byte boundary + blanks */
 #define FIX_MAX_BOUNDARIES 64
 #define FIX_MAX_EDITS 256
 #define FIX_CHUNK 65536
@@ -188,7 +189,10 @@ feed(struct fixer *f, const char *p, size_t n)
 {
 	while (n > 0) {
 		const char *nl = memchr(p, '\n', n);
-		size_t take = nl ? (size_t)(nl - p) : n, room = FIX_LINE - f->len;
+		/* In a body only a delimiter matters, and none is longer than
+		 * FIX_BODY_LINE: the rest of a long line is not copied. */
+		size_t cap = f->in_header ? FIX_LINE : FIX_BODY_LINE;
+		size_t take = nl ? (size_t)(nl - p) : n, room = cap > f->len ? cap - f->len : 0;
 		if (f->len == 0)
 			f->line_at = f->pos;
 		memcpy(f->line + f->len, p, MIN(take, room));
