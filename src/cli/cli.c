@@ -22,6 +22,7 @@
 #include "api/postroom.h"
 #include "cli/cli_private.h"
 #include "cli/cli_util.h"
+#include "core/private.h"
 #include "core/settings.h"
 
 #define CLI_DEFAULT_DIR "./var"
@@ -141,13 +142,12 @@ wants_help(int argc, char **argv)
 static int
 build_settings(struct cli_ctx *ctx)
 {
-	if (!strcmp(ctx->store_uri, CLI_DEFAULT_STORE) && mkdir(CLI_DEFAULT_DIR, 0750) < 0 && errno != EEXIST) {
-		fprintf(stderr, "postroom: cannot create %s: %s: run postroom where it may write, or pass --store\n",
-		        CLI_DEFAULT_DIR, strerror(errno));
-		return EX_CANTCREAT;
-	}
 	struct pr_why why;
 	pr_why_clear(&why);
+	if (!strcmp(ctx->store_uri, CLI_DEFAULT_STORE) && private_dir(CLI_DEFAULT_DIR, &why) < 0) {
+		fprintf(stderr, "postroom: %s: run postroom where it may write, or pass --store\n", pr_why_text(&why));
+		return EX_CANTCREAT;
+	}
 	if (api_settings_load(ctx->store_uri, ctx->config_path, &ctx->settings, &why) < 0)
 		return cli_fail(&why, NULL);
 	return EX_OK;
@@ -158,6 +158,9 @@ cli_main(int argc, char **argv)
 {
 	struct cli_ctx ctx = {NULL, CLI_DEFAULT_STORE, NULL};
 	int rc = EX_OK;
+	/* The store, its WAL, the spool and attachments written with -o hold
+	 * mail: nothing postroom creates is readable by other local users. */
+	umask(077);
 	int cmd = parse_globals(argc, argv, &ctx, &rc);
 	if (cmd < 0)
 		return rc;

@@ -33,6 +33,7 @@
 #include "core/buf.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/private.h"
 #include "core/settings.h"
 #include "intake/intake.h"
 #include "net/net.h"
@@ -89,10 +90,13 @@ spool_dir_for(const char *store_uri)
 		slash = strrchr(store_uri + 7, '/');
 	int n = slash ? snprintf(dir, sizeof(dir), "%.*s/spool", (int)(slash - store_uri - 7), store_uri + 7)
 	              : snprintf(dir, sizeof(dir), "./var/spool");
+	struct pr_why why;
 	if (n < 0 || (size_t)n >= sizeof(dir))
 		return xstrdup("/tmp");
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		log_warn("cannot create spool directory %s: %s; using /tmp", dir, strerror(errno));
+	if (private_dir(dir, &why) < 0) {
+		log_warn("%s; spooling in /tmp (unnamed 0600 files)", pr_why_text(&why));
+		return xstrdup("/tmp");
+	}
 	return xstrdup(dir);
 }
 

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/private.h"
 #include "store/store_sqlite.h"
 
 #define SQ_BUSY_TIMEOUT_MS 5000
@@ -92,6 +93,19 @@ static const char *const migrations[] = {
 	"INSERT OR IGNORE INTO settings_version(id, version) VALUES (1, 0);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* -wal and -shm files an older version left readable by others. */
+static int
+private_wal(const char *path, struct pr_why *why)
+{
+	char side[4096];
+	for (int i = 0; i < 2; i++) {
+		int n = snprintf(side, sizeof(side), "%s%s", path, i ? "-shm" : "-wal");
+		if (n < 0 || (size_t)n >= sizeof(side) || private_file(side, false, why) < 0)
+			return n < 0 || (size_t)n >= sizeof(side) ? 0 : -1;
+	}
+	return 0;
+}
 
 static int
 pragma_int(struct store *st, const char *sql, int *v, struct pr_why *why)
@@ -171,6 +185,14 @@ store_open(const char *uri, struct pr_why *why)
 	}
 	struct store *st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(uri + 7);
+	/* Mail at rest is the owner's alone: the file is created 0600 before
+	 * SQLite opens it (its -wal and -shm take the same mode). */
+	struct pr_why w;
+	if (private_file(st->path, true, &w) < 0 || private_wal(st->path, &w) < 0) {
+		pr_why_set(why, PR_E_STORE_FAILED, "cannot open store %s: %s", st->path, w.detail);
+		store_close(&st);
+		return NULL;
+	}
 	int rc = sqlite3_open_v2(st->path, &st->db,
 	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

@@ -1,0 +1,53 @@
+"""Mail at rest is private (issue #10): the store, its WAL and SHM files,
+var/ and the spool are readable by their owner only -- created so, and an
+older installation's 0644 files are tightened when postroom opens them."""
+import os
+import stat
+import subprocess
+import tempfile
+
+from harness import BIN, PostroomCase, make_message
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+class MailAtRest(PostroomCase):
+    seed = False
+    start = False
+
+    def db(self):
+        return self.pr.store[len("sqlite:"):]
+
+    def deliver(self):
+        big = "x" * 70 + "\r\n"
+        msg = make_message("alice@firm.example", "a1234@firm.example", body=big * 5000)  # 360 KiB: spooled
+        with self.smtp() as c:
+            c.sendmail("alice@firm.example", ["a1234@firm.example"], msg)
+
+    def test_fresh_store_wal_and_spool_are_private(self):
+        self.pr.start()                               # serve creates the store and seeds it
+        self.deliver()
+        self.assertEqual(len(self.pr.cli_json("messages", "list")["messages"]), 1)
+        for suffix in ("", "-wal", "-shm"):
+            self.assertTrue(os.path.exists(self.db() + suffix), os.listdir(self.pr.dir))
+            self.assertEqual(oct(mode(self.db() + suffix)), oct(0o600), "postroom.db" + suffix)
+        self.assertEqual(oct(mode(os.path.join(self.pr.dir, "spool"))), oct(0o700))
+
+    def test_older_readable_store_is_tightened(self):
+        self.pr.cli("domain", "add", "firm.example")
+        spool = os.path.join(self.pr.dir, "spool")
+        os.mkdir(spool, 0o755)
+        os.chmod(spool, 0o755)
+        os.chmod(self.db(), 0o644)
+        self.pr.start()
+        self.assertEqual(oct(mode(self.db())), oct(0o600))
+        self.assertEqual(oct(mode(spool)), oct(0o700))
+
+    def test_default_var_dir(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = subprocess.run([BIN, "domain", "add", "firm.example"], cwd=d, capture_output=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(oct(mode(os.path.join(d, "var"))), oct(0o700))
+            self.assertEqual(oct(mode(os.path.join(d, "var", "postroom.db"))), oct(0o600))
