@@ -4,7 +4,7 @@
  * One libevent loop thread runs every session; messages go to intake/ at
  * the final dot and the session answers only once intake reports the
  * durable commit (or the refusal).  The server knows the protocol, not
- * projects: recipients are judged by intake_judge_rcpt(), messages are
+ * projects: recipients are judged by intake_judge_rcpt_async(), messages are
  * handed over with intake_submit().
  */
 #ifndef PR_SMTP_H
