@@ -196,6 +196,24 @@ class OneLogWriter(PostroomCase):
         self.assertEqual(rows[0]["verdict"], "rejected")
 
 
+    def test_commit_failed_while_locked_leaves_a_deferred_row(self):
+        """An accepted message whose commit finds the store locked past the
+        busy timeout gets 451, and its `deferred` row is written later."""
+        import smtplib
+        holder = block_writes(self.pr)
+        try:
+            with self.smtp() as c:
+                with self.assertRaises(smtplib.SMTPDataError) as cm:
+                    c.sendmail("alice@firm.example", ["a1234@firm.example"],
+                               make_message("alice@firm.example", "a1234@firm.example"))
+                self.assertEqual(cm.exception.smtp_code, 451)
+        finally:
+            holder.close()
+        rows = eventually(lambda: [r for r in log_entries(self.pr) if r.get("verdict") == "deferred"],
+                          timeout=BUSY_TIMEOUT * 3)
+        self.assertEqual([r["reason"] for r in rows], ["store_busy"], rows)
+
+
 class Pop3RefusalRow(Pop3Case):
     def test_refused_message_kept_until_its_row_is_written(self):
         self.deliver(1, extra=OWN_RECEIVED, tag="loop")
