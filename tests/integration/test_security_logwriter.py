@@ -11,6 +11,13 @@
   still in the intake log once the lock is gone (it used to be lost).
 - POP3: a refused message whose refusal row could not be written is left
   in the mailbox; the next round, with the row written, deletes it.
+
+On main before this change, test_locked_store_stalls_only_the_waiting_session
+(the second session is not even greeted) and
+test_refusal_during_long_write_lock_is_logged_afterwards (the row is lost)
+fail; the others guard behaviour main already had (451 not 550, the
+deferred row of a failed commit, the POP3 DELE condition) through the new
+code paths.
 """
 import json
 import os
