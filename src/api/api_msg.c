@@ -202,6 +202,16 @@ log_row(const void *row)
 }
 
 json_t *
+api_log_prune(struct pr_api *api, time_t now, struct pr_why *why)
+{
+	long long days = settings_int(api->settings, SET_LOG_RETENTION_DAYS);
+	int64_t deleted = 0;
+	if (store_log_prune_days(api->store, now, days, &deleted, why) < 0)
+		return NULL;
+	return json_pack("{s:I, s:I}", "deleted", (json_int_t)deleted, "retention_days", (json_int_t)days);
+}
+
+json_t *
 api_log_list(struct pr_api *api, const struct store_log_filter *f, struct pr_why *why)
 {
 	struct arena *a = arena_new();

@@ -114,6 +114,9 @@ json_t *api_why(struct pr_api *api, const char *query, size_t limit, struct pr_w
 /* Every reason code with its reply and explanation: {"reasons":[...]}. */
 json_t *api_reasons(void);
 
+/* Delete intake log rows older than log_retention_days at `now`:
+ * {"deleted": N, "retention_days": D}; NULL with why. */
+json_t *api_log_prune(struct pr_api *api, time_t now, struct pr_why *why);
 /* One log entry as JSON (shared with `why`). */
 struct store_log_entry;
 json_t *api_log_entry_json(const struct store_log_entry *e);

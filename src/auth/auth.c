@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "auth/dkim.h"
+#include "auth/dns.h"
 #include "auth/dmarc.h"
 #include "auth/spf.h"
 #include "core/arena.h"
@@ -49,6 +50,7 @@ auth_new(const struct settings *set, struct pr_why *why)
 {
 	struct dns *d = dns_new_cares(settings_str(set, SET_DNS_SERVER),
 	                              (int)settings_int(set, SET_DNS_TIMEOUT_MS), why);
+	dns_cache_limit((size_t)settings_int(set, SET_DNS_CACHE_SIZE));
 	return d ? auth_new_dns(d) : NULL;
 }
 
@@ -168,6 +170,21 @@ check_dmarc(struct auth *au, struct arena *a, const struct auth_input *in, struc
 	v->dmarc_detail = dr.detail;
 }
 
+/* All of the message's DNS work shares one budget, and the lookups that
+ * miss the cache are gated per sender domain (the envelope's, or the HELO
+ * name for a null sender), so one slow domain cannot hold every worker. */
+static void
+budget_begin(struct auth *au, const struct auth_input *in, const struct settings *set)
+{
+	if (set == NULL)
+		return;
+	const char *mf = in->mail_from ? in->mail_from : "";
+	const char *at = strrchr(mf, '@');
+	const char *domain = *mf ? (at ? at + 1 : mf) : (in->helo ? in->helo : "");
+	dns_budget_begin(au->dns, domain, (int)settings_int(set, SET_DNS_MESSAGE_BUDGET_MS),
+	                 (int)settings_int(set, SET_DNS_DOMAIN_CONCURRENCY));
+}
+
 void
 auth_check(struct auth *au, struct arena *a, const struct auth_input *in,
            const struct settings *set, struct auth_verdict *out)
@@ -185,9 +202,12 @@ auth_check(struct auth *au, struct arena *a, const struct auth_input *in,
 	    *local.trusted_received_host && local.raw)
 		auth_received_peer(a, local.raw, local.trusted_received_host, &local.client_ip,
 		                   &local.helo);
+	budget_begin(au, &local, set);
 	check_spf(au, a, &local, id, out);
 	check_dkim(au, a, &local, out);
 	check_dmarc(au, a, &local, out);
+	out->dns_budget_spent = dns_budget_spent(au->dns);
+	dns_budget_end(au->dns);
 	auth_render(a, id, out);
 }
 
@@ -276,6 +296,12 @@ auth_decide(const struct settings *set, const struct auth_verdict *v, struct pr_
 {
 	pr_why_clear(why);
 	enum pr_err e = PR_OK;
+	if (v->dns_budget_spent) {
+		pr_why_set(why, PR_E_DNS_BUDGET, "the DNS lookups for this message took longer than %lld ms "
+		           "(dns_message_budget_ms), or its sender domain's DNS is timing out; try again later",
+		           settings_int(set, SET_DNS_MESSAGE_BUDGET_MS));
+		return why->code;
+	}
 	if (settings_enum(set, SET_AUTH_POLICY) == AUTH_POLICY_DMARC)
 		return decide_dmarc(v, why);
 	/* SPF first, then DKIM: the first check that does not pass is the

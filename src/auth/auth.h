@@ -70,6 +70,9 @@ struct auth_verdict {
 	 * adopted (collected mail). */
 	const char *adopted_from;
 	const char *authserv_id;     /* ours: authserv_id, else hostname */
+	/* The DNS work ran out of its budget (dns_message_budget_ms) or was
+	 * refused by the per-domain gate: results may be incomplete, 451. */
+	bool dns_budget_spent;
 };
 
 struct auth;

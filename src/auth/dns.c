@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/arena.h"
 
@@ -95,6 +96,54 @@ dns_free(struct dns **dp)
 	*dp = NULL;
 }
 
+int64_t
+dns_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+dns_deadline_ms(const struct dns *d)
+{
+	int64_t end = dns_now_ms() + d->timeout_ms;
+	return d->budget_deadline_ms && d->budget_deadline_ms < end ? d->budget_deadline_ms : end;
+}
+
+void
+dns_budget_begin(struct dns *d, const char *domain, int budget_ms, int domain_cap)
+{
+	d->budget_deadline_ms = dns_now_ms() + (budget_ms > 0 ? budget_ms : 1);
+	d->budget_spent = false;
+	d->domain_cap = domain_cap > 0 ? domain_cap : 1;
+	size_t n = domain ? strlen(domain) : 0;
+	if (n >= sizeof(d->domain))
+		n = 0;                       /* not a domain: no gate */
+	for (size_t i = 0; i < n; i++)
+		d->domain[i] = (char)tolower((unsigned char)domain[i]);
+	d->domain[n] = '\0';
+}
+
+bool
+dns_budget_spent(const struct dns *d)
+{
+	return d->budget_spent;
+}
+
+void
+dns_budget_end(struct dns *d)
+{
+	d->budget_deadline_ms = 0;
+	d->domain[0] = '\0';
+}
+
+void
+dns_cache_limit(size_t bytes)
+{
+	dns_cache_set_limit(bytes);
+}
+
 unsigned
 dns_lookup_count(const struct dns *d)
 {
@@ -124,6 +173,11 @@ dns_lookup(struct dns *d, struct arena *a, const char *name, enum dns_type t,
 	d->count++;
 	if (!dns_normalise(name, norm, sizeof(norm))) {
 		out->status = DNS_BADNAME;
+		return out->status;
+	}
+	if (d->budget_deadline_ms && dns_now_ms() >= d->budget_deadline_ms) {
+		d->budget_spent = true;      /* no time left: do not even ask */
+		out->status = DNS_TEMPFAIL;
 		return out->status;
 	}
 	struct dns_rrset *s = xcalloc(1, sizeof(*s));

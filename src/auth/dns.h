@@ -11,6 +11,7 @@
 #ifndef PR_DNS_H
 #define PR_DNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,18 @@ void dns_free(struct dns **d);
  * out->status. */
 enum dns_status dns_lookup(struct dns *d, struct arena *a, const char *name, enum dns_type t,
                            struct dns_answer *out);
+/* A time budget for all the lookups of one message (RFC 7208 4.6.4 gives
+ * SPF 20 s): until dns_budget_end, no lookup runs past budget_ms from now,
+ * and one that would is answered DNS_TEMPFAIL without asking.  domain is
+ * the sender domain: lookups that miss the cache go through a per-domain
+ * gate (dns_gate.c) that lets at most domain_cap of them be in flight. */
+void dns_budget_begin(struct dns *d, const char *domain, int budget_ms, int domain_cap);
+/* True if the budget ran out (or the gate refused): the verdict is 451. */
+bool dns_budget_spent(const struct dns *d);
+void dns_budget_end(struct dns *d);
+/* The process-wide cache's byte budget (dns_cache_size setting). */
+void dns_cache_limit(size_t bytes);
+
 /* Count of lookups made through d (the SPF 10-lookup limit, tests). */
 unsigned dns_lookup_count(const struct dns *d);
 

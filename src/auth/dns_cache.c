@@ -7,6 +7,12 @@
  * DNS_CACHE_NEG_TTL; temporary failures are never cached, so a retry asks
  * again.  When the table is full, expired entries go first, then all.
  * Monotonic time: a clock step must not keep stale answers alive.
+ *
+ * The cache also has a byte budget (dns_cache_size): TXT records are
+ * attacker-chosen (any sender domain can publish kilobytes of them), so the
+ * count of entries alone does not bound memory.  Each entry knows its size;
+ * past the budget the oldest entries (insertion order, a FIFO list) are
+ * evicted until the new one fits.
  */
 #include "auth/dns_private.h"
 
@@ -21,6 +27,9 @@
 
 struct cache_entry {
 	struct cache_entry *next;
+	struct cache_entry *older, *newer;  /* insertion order, for eviction */
+	unsigned bucket;
+	size_t bytes;                       /* what this entry costs us */
 	char *key;                  /* "server|type|name" */
 	time_t expires;
 	enum dns_status status;
@@ -31,6 +40,8 @@ struct cache_entry {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cache_entry *cache_tab[CACHE_BUCKETS];
 static size_t cache_count;
+static size_t cache_bytes, cache_limit = 16u << 20;
+static struct cache_entry *cache_oldest, *cache_newest;
 
 static time_t
 cache_now(void)
@@ -63,6 +74,25 @@ cache_entry_free(struct cache_entry *e)
 	free(e);
 }
 
+/* Unlink *pp (in its bucket) from the table and the FIFO, and free it. */
+static void
+cache_drop(struct cache_entry **pp)
+{
+	struct cache_entry *e = *pp;
+	*pp = e->next;
+	if (e->older)
+		e->older->newer = e->newer;
+	else
+		cache_oldest = e->newer;
+	if (e->newer)
+		e->newer->older = e->older;
+	else
+		cache_newest = e->older;
+	cache_count--;
+	cache_bytes -= e->bytes;
+	cache_entry_free(e);
+}
+
 /* Drop expired entries, or everything when expired_only is false. */
 static void
 cache_sweep(bool expired_only, time_t now)
@@ -70,16 +100,42 @@ cache_sweep(bool expired_only, time_t now)
 	for (unsigned b = 0; b < CACHE_BUCKETS; b++) {
 		struct cache_entry **pp = &cache_tab[b];
 		while (*pp) {
-			struct cache_entry *e = *pp;
-			if (!expired_only || e->expires <= now) {
-				*pp = e->next;
-				cache_entry_free(e);
-				cache_count--;
-			} else {
-				pp = &e->next;
-			}
+			if (!expired_only || (*pp)->expires <= now)
+				cache_drop(pp);
+			else
+				pp = &(*pp)->next;
 		}
 	}
+}
+
+/* Evict the oldest entries until `need` more bytes fit in the budget. */
+static void
+cache_evict_for(size_t need)
+{
+	while (cache_oldest != NULL && cache_bytes + need > cache_limit) {
+		struct cache_entry **pp = &cache_tab[cache_oldest->bucket];
+		while (*pp != cache_oldest)
+			pp = &(*pp)->next;
+		cache_drop(pp);
+	}
+}
+
+void
+dns_cache_set_limit(size_t bytes)
+{
+	pthread_mutex_lock(&cache_lock);
+	cache_limit = bytes;
+	cache_evict_for(0);
+	pthread_mutex_unlock(&cache_lock);
+}
+
+size_t
+dns_cache_bytes(void)
+{
+	pthread_mutex_lock(&cache_lock);
+	size_t n = cache_bytes;
+	pthread_mutex_unlock(&cache_lock);
+	return n;
 }
 
 bool
@@ -119,25 +175,41 @@ dns_cache_put(const char *server, const char *name, enum dns_type t, const struc
 	struct cache_entry *e = xcalloc(1, sizeof(*e));
 	unsigned b;
 	e->key = cache_key(server, name, t, &b);
+	e->bucket = b;
 	e->status = s->status;
 	e->n = s->n;
 	e->rr = xcalloc(s->n ? s->n : 1, sizeof(*e->rr));
+	e->bytes = sizeof(*e) + strlen(e->key) + 1 + (s->n ? s->n : 1) * sizeof(*e->rr);
 	for (size_t i = 0; i < s->n; i++) {
 		e->rr[i] = s->rr[i];
 		char *txt = xmalloc(s->rr[i].len + 1);
 		memcpy(txt, s->rr[i].text, s->rr[i].len + 1);
 		e->rr[i].text = txt;
+		e->bytes += s->rr[i].len + 1;
 	}
 	time_t now = cache_now();
 	e->expires = now + (time_t)ttl;
 	pthread_mutex_lock(&cache_lock);
+	if (e->bytes > cache_limit / 4) {          /* never let one answer flush the rest */
+		pthread_mutex_unlock(&cache_lock);
+		cache_entry_free(e);
+		return;
+	}
 	if (cache_count >= DNS_CACHE_MAX_ENTRIES)
 		cache_sweep(true, now);
 	if (cache_count >= DNS_CACHE_MAX_ENTRIES)
 		cache_sweep(false, now);
+	cache_evict_for(e->bytes);
 	e->next = cache_tab[b];
 	cache_tab[b] = e;
+	e->older = cache_newest;
+	if (cache_newest)
+		cache_newest->newer = e;
+	else
+		cache_oldest = e;
+	cache_newest = e;
 	cache_count++;
+	cache_bytes += e->bytes;
 	pthread_mutex_unlock(&cache_lock);
 }
 

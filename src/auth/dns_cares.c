@@ -195,20 +195,12 @@ cares_callback(void *arg, int status, int timeouts, unsigned char *abuf, int ale
 	}
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Drive the channel until q is done or the deadline passes. */
 static void
-cares_wait(struct dns *d, struct cares_query *q, long long deadline)
+cares_wait(struct dns *d, struct cares_query *q, int64_t deadline)
 {
 	while (!q->done) {
-		long long left = deadline - now_ms();
+		long long left = deadline - dns_now_ms();
 		if (left <= 0) {
 			ares_cancel(d->channel);     /* runs the callback: TEMPFAIL */
 			break;
@@ -254,8 +246,23 @@ dns_cares_lookup(struct dns *d, const char *name, enum dns_type t, struct dns_rr
 {
 	if (dns_cache_get(d->server, name, t, out))
 		return;
+	int64_t deadline = dns_deadline_ms(d);
+	if (dns_gate_enter(d->domain, d->domain_cap, deadline) < 0) {
+		dns_rrset_clear(out);
+		out->status = DNS_TEMPFAIL;
+		d->budget_spent = true;      /* refused for this message: 451 */
+		return;
+	}
 	struct cares_query q = {.want = t, .out = out, .done = false};
+	int64_t start = dns_now_ms();
 	ares_query(d->channel, name, ns_c_in, (int)t, cares_callback, &q);
-	cares_wait(d, &q, now_ms() + d->timeout_ms);
+	cares_wait(d, &q, deadline);
+	int64_t now = dns_now_ms();
+	bool failed = out->status == DNS_TEMPFAIL;
+	/* A lookup that used (nearly) its whole timeout marks the domain slow;
+	 * one cut short by the message's budget says less about the domain. */
+	dns_gate_leave(d->domain, failed && now - start >= (int64_t)d->timeout_ms * 9 / 10);
+	if (failed && d->budget_deadline_ms && now >= d->budget_deadline_ms)
+		d->budget_spent = true;
 	dns_cache_put(d->server, name, t, out);
 }

@@ -38,6 +38,11 @@ struct dns {
 	enum dns_kind kind;
 	unsigned count;
 	int timeout_ms;
+	/* The message's budget (dns_budget_begin); deadline 0: none. */
+	int64_t budget_deadline_ms;
+	bool budget_spent;
+	int domain_cap;
+	char domain[256];            /* the sender domain the gate is keyed on */
 	ares_channel channel;        /* DNS_KIND_CARES */
 	char *server;
 	struct dns_zone *zone;       /* DNS_KIND_MEMORY */
@@ -56,9 +61,22 @@ void dns_zone_lookup(struct dns_zone *z, const char *name, enum dns_type t, stru
 /* dns_cares.c: name already validated and lowercased. */
 void dns_cares_lookup(struct dns *d, const char *name, enum dns_type t, struct dns_rrset *out);
 
+/* Monotonic milliseconds. */
+int64_t dns_now_ms(void);
+/* Deadline of one lookup starting now: its timeout, cut by the budget. */
+int64_t dns_deadline_ms(const struct dns *d);
+
+/* dns_gate.c: lookups of one sender domain that miss the cache.  enter:
+ * 0 (then leave exactly once), or -1: refused, answer TEMPFAIL. */
+int dns_gate_enter(const char *domain, int cap, int64_t deadline_ms);
+void dns_gate_leave(const char *domain, bool timed_out);
+
 /* dns_cache.c: process-wide, mutex-protected. */
 bool dns_cache_get(const char *server, const char *name, enum dns_type t, struct dns_rrset *out);
 void dns_cache_put(const char *server, const char *name, enum dns_type t, const struct dns_rrset *s);
 void dns_cache_flush(void);
+/* The byte budget (dns_cache_size); past it the oldest entries go. */
+void dns_cache_set_limit(size_t bytes);
+size_t dns_cache_bytes(void);           /* what the cache holds now (tests) */
 
 #endif

@@ -32,6 +32,27 @@ print_log(json_t *doc)
 	}
 }
 
+static json_t *
+prune_log(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
+{
+	(void)o;
+	return api_log_prune(api, time(NULL), why);
+}
+
+static void
+print_prune(json_t *doc)
+{
+	if (cli_int(doc, "retention_days") == 0)
+		printf("log_retention_days is 0: every intake log row is kept\n");
+	else
+		printf("deleted %lld intake log rows older than %lld days\n", cli_int(doc, "deleted"),
+		       cli_int(doc, "retention_days"));
+}
+
+static const struct cli_sub prune_cmd = {
+	"log prune", NULL, "log prune [--json]",
+	"Delete intake log rows older than log_retention_days now (serve also does it hourly)."};
+
 static const struct cli_sub log_cmd = {
 	"log", NULL, "log [--json] [--since TIME] [--verdict accepted|rejected|deferred] [--sender ADDR] [--project ID]",
 	"Intake attempts, newest first (up to 1000).  TIME: 2024-05-01, 2024-05-01T10:00:00Z, or an age like 2h, 7d."};
@@ -40,6 +61,10 @@ int
 cli_log(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct cli_opts o;
+	if (argc >= 2 && strcmp(argv[1], "prune") == 0) {
+		CLI_PARSE(&prune_cmd, "json", argc - 1, argv + 1, &o, 0, 0);
+		return cli_show(ctx, &o, prune_log, print_prune);
+	}
 	CLI_PARSE(&log_cmd, "json,since,verdict,sender,project", argc, argv, &o, 0, 0);
 	time_t since = 0;
 	struct pr_why why;

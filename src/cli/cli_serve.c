@@ -378,6 +378,7 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 		return rc;
 	/* Always running: pop_server may be set while serve runs. */
 	struct pop3_service *pop = pop3_service_start(in, d->ctx->store_uri);
+	struct intake_retention *retention = intake_retention_start(d->ctx->store_uri);
 	log_info("postroom ready (store %s)", d->ctx->store_uri);
 	if (d->seeded)
 		log_info("send a first message: swaks --server %s --from alice@firm.example "
@@ -385,6 +386,7 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 	event_base_dispatch(d->base);
 	log_info("stopping: finishing messages in intake");
 	pop3_service_stop(&pop);
+	intake_retention_stop(&retention);
 	return EX_OK;
 }
 

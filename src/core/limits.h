@@ -19,8 +19,6 @@
 /* RFC 5321 4.5.3.1.8 asks for at least 100. */
 #define PR_MAX_RECIPIENTS 1000
 #define PR_MAX_SESSIONS 1000
-/* A session that sends this many bad commands is disconnected. */
-#define PR_SMTP_HARD_ERROR_LIMIT 20
 /* Addresses: RFC 5321 4.5.3.1.1/2: local part 64, domain 255; path 256. */
 #define PR_MAX_LOCAL_PART 64
 #define PR_MAX_DOMAIN 255

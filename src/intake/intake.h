@@ -113,6 +113,12 @@ void intake_submit_wait(struct intake *in, struct intake_msg *m, struct intake_r
 /* Where protocol code should put spool files for this pipeline. */
 const char *intake_spool_dir(const struct intake *in);
 
+/* The intake log's retention (log_retention_days, retention.c): a thread
+ * with its own store connection deletes older rows now and then hourly. */
+struct intake_retention;
+struct intake_retention *intake_retention_start(const char *store_uri);
+void intake_retention_stop(struct intake_retention **r);
+
 /* Build a fresh message whose arena the caller fills. */
 struct intake_msg *intake_msg_new(enum intake_source src);
 

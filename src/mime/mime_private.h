@@ -102,6 +102,9 @@ struct mime_part *mime_part_add(struct mime_walk *w, const char *path, const cha
 void mime_part_bytes(struct mime_walk *w, struct mime_part *p, const uint8_t *data, size_t n);
 
 /* mime_tnef.c: list (and write, if targeted) the files inside winmail.dat. */
+/* One more object (MIME part or file unpacked from TNEF) towards
+ * PR_MIME_MAX_PARTS; false (w->failed, why set) once past it. */
+bool mime_walk_count(struct mime_walk *w);
 void mime_tnef_unpack(struct mime_walk *w, const char *path, const uint8_t *data, size_t n);
 bool mime_is_tnef(const char *type, const char *filename);
 

@@ -147,6 +147,10 @@ static void
 add_file(struct mime_walk *w, const char *path, int k, const char *type, const char *name,
          const uint8_t *data, size_t n)
 {
+	/* Each file is a part like any other: a winmail.dat of thousands of
+	 * tiny files must not pass the part limit. */
+	if (!mime_walk_count(w))
+		return;
 	char *p = arena_printf(w->a, "%s/%d", path, k);
 	struct mime_part *mp = mime_part_add(w, p, type ? type : "application/octet-stream", name,
 	                                     "attachment");

@@ -325,15 +325,23 @@ is_dsn_report(GMimeObject *o)
 	       (!g_ascii_strcasecmp(rt, "delivery-status") || !g_ascii_strcasecmp(rt, "global-delivery-status"));
 }
 
+bool
+mime_walk_count(struct mime_walk *w)
+{
+	if (!w->failed && ++w->nobjects > PR_MIME_MAX_PARTS) {
+		pr_why_set(w->why, PR_E_UNREADABLE, "more than %d MIME parts (files inside winmail.dat "
+		           "count too)", PR_MIME_MAX_PARTS);
+		w->failed = true;
+	}
+	return !w->failed;
+}
+
 static bool
 within_limits(struct mime_walk *w, GMimeObject *o, int depth)
 {
-	if (w->failed)
+	if (!mime_walk_count(w))
 		return false;
-	if (++w->nobjects > PR_MIME_MAX_PARTS) {
-		pr_why_set(w->why, PR_E_UNREADABLE, "more than %d MIME parts", PR_MIME_MAX_PARTS);
-		w->failed = true;
-	} else if (depth > PR_MIME_MAX_DEPTH) {
+	if (depth > PR_MIME_MAX_DEPTH) {
 		pr_why_set(w->why, PR_E_UNREADABLE, "MIME parts nested deeper than %d", PR_MIME_MAX_DEPTH);
 		w->failed = true;
 	} else {

@@ -41,6 +41,7 @@ smtp_cmd_data(struct smtp_session *s, const char *args)
 	s->spool = spool_new(s->msg->arena, s->srv->spool_dir);
 	s->data = smtp_data_new(s->msg->arena, s->spool, &lim);
 	smtp_set_state(s, SMTP_DATA);
+	smtp_guard_restart(s);
 	smtp_reply(s, 354, NULL, "send the message, end with <CRLF>.<CRLF>");
 }
 
@@ -58,6 +59,8 @@ intake_done_on_loop(void *arg)
 	const struct pr_err_info *info = pr_err_info(why->code);
 	if (info->smtp == 250 && s->res.message_id > 0)
 		smtp_reply(s, 250, info->dsn, "%s (message %" PRId64 ")", pr_why_text(why), s->res.message_id);
+	else if (info->smtp >= 500)
+		smtp_error(s, why);            /* a refusal counts as an error */
 	else
 		smtp_reply_why(s, why);
 	smtp_session_resume(s);
@@ -88,7 +91,8 @@ refuse(struct smtp_session *s, enum pr_err err, uint64_t size)
 	smtp_log_refusal(s, NULL, size, &why);
 	smtp_tx_reset(s);
 	smtp_set_state(s, SMTP_READY);
-	smtp_reply_why(s, &why);
+	smtp_guard_restart(s);
+	smtp_error(s, &why);
 }
 
 static void
@@ -111,6 +115,7 @@ end_of_data(struct smtp_session *s)
 	s->data = NULL;
 	s->spool = NULL;
 	smtp_set_state(s, SMTP_WAIT);
+	smtp_guard_restart(s);
 	bufferevent_disable(s->bev, EV_READ);
 	intake_submit(s->srv->in, m, intake_done, s);
 }
@@ -119,7 +124,9 @@ size_t
 smtp_data_input(struct smtp_session *s, const uint8_t *p, size_t n)
 {
 	size_t used = 0;
-	if (smtp_data_feed(s->data, p, n, &used) == 1)
+	int rc = smtp_data_feed(s->data, p, n, &used);
+	s->window_bytes += used;
+	if (rc == 1)
 		end_of_data(s);
 	return used;
 }

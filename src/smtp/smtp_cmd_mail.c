@@ -118,7 +118,7 @@ smtp_cmd_mail(struct smtp_session *s, const char *args)
 		           size, max);
 		smtp_log_refusal(s, NULL, size, &why);
 		smtp_tx_reset(s);
-		smtp_reply_why(s, &why);
+		smtp_error(s, &why);
 		return;
 	}
 	smtp_set_state(s, SMTP_MAIL);

@@ -5,12 +5,16 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/err.h"
 #include "intake/intake.h"
 #include "smtp/smtp.h"
 
 struct bufferevent;
+struct event;
+struct settings;
+struct smtp_anvil;
 struct evconnlistener;
 struct net_wake;
 struct smtp_data;
@@ -43,8 +47,11 @@ struct smtp_server {
 	SSL_CTX *tls;
 	struct smtp_listener *listeners;
 	struct smtp_session *sessions;       /* doubly linked */
+	struct smtp_anvil *anvil;            /* per-client-IP counters */
 	size_t nsessions;
 	uint64_t next_id;
+	unsigned refused;                    /* connections refused since ... */
+	time_t refused_logged_at;            /* ... the last log line about them */
 	struct net_wake *wake;
 	bool draining;
 	void (*on_empty)(void *arg);
@@ -64,6 +71,11 @@ struct smtp_session {
 	char helo[SMTP_HELO_MAX + 1];
 	bool esmtp, tls, paused;
 	int errors;
+	/* smtp_guard.c: lifetime and DATA rate (monotonic milliseconds) */
+	struct event *guard;
+	int64_t started_ms, window_start_ms;
+	uint64_t window_bytes;               /* DATA bytes in the current window */
+	bool expired;                        /* lifetime over while intake worked */
 	/* The transaction: msg->arena owns the envelope, the spool and the
 	 * DATA machine; NULL outside MAIL..final dot. */
 	struct intake_msg *msg;
@@ -107,6 +119,29 @@ void smtp_log_refusal(struct smtp_session *s, const char *rcpt, uint64_t size,
 /* Resume reading after a pause (intake done, output drained). */
 void smtp_session_resume(struct smtp_session *s);
 void smtp_session_free(struct smtp_session *s);
+
+/* Cut the session with why's 421: log the open transaction, say why, close. */
+void smtp_cut(struct smtp_session *s, const struct pr_why *why);
+/* Count an error or refusal; at smtp_hard_error_limit, close with 421. */
+void smtp_count_error(struct smtp_session *s);
+
+/* smtp_guard.c: the session's lifetime and minimum DATA rate. */
+void smtp_guard_start(struct smtp_session *s);
+/* The state changed into or out of DATA: new window, new deadline. */
+void smtp_guard_restart(struct smtp_session *s);
+/* The lifetime is over: 421 now. */
+void smtp_guard_expire(struct smtp_session *s);
+void smtp_guard_stop(struct smtp_session *s);
+
+/* smtp_anvil.c: per-client-IP limits (smtp_client_session_limit,
+ * smtp_client_connection_rate).  connect: 0 and the session counted, or
+ * -1 with why (PR_E_CLIENT_LIMIT); every counted session is disconnected
+ * exactly once. */
+struct smtp_anvil *smtp_anvil_new(void);
+int smtp_anvil_connect(struct smtp_anvil *a, const char *ip, const struct settings *set, time_t now,
+                       struct pr_why *why);
+void smtp_anvil_disconnect(struct smtp_anvil *a, const char *ip);
+void smtp_anvil_free(struct smtp_anvil **a);
 
 /* smtp_cmd_data.c: bytes while in SMTP_DATA; returns bytes consumed. */
 size_t smtp_data_input(struct smtp_session *s, const uint8_t *p, size_t n);

@@ -30,6 +30,7 @@ smtp_server_new(struct event_base *base, struct intake *in, const char *spool_di
 	srv->in = in;
 	srv->spool_dir = spool_dir ? xstrdup(spool_dir) : NULL;
 	srv->wake = net_wake_new(base);
+	srv->anvil = smtp_anvil_new();
 	return srv;
 }
 
@@ -148,6 +149,7 @@ smtp_server_free(struct smtp_server **srvp)
 		smtp_session_free(srv->sessions);
 	}
 	net_wake_free(&srv->wake);
+	smtp_anvil_free(&srv->anvil);
 	SSL_CTX_free(srv->tls);
 	free(srv->spool_dir);
 	free(srv);

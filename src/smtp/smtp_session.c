@@ -10,9 +10,11 @@
  * Every buffer has a ceiling: the input stops being read above
  * INPUT_HIGH (libevent's read watermark), and command processing pauses
  * while more than OUTPUT_HIGH bytes of replies wait for a client that does
- * not read them.  Errors from the peer are counted; at
- * PR_SMTP_HARD_ERROR_LIMIT the session ends with 421 (Postfix
- * smtpd_hard_error_limit).
+ * not read them.  Errors from the peer and refusals are counted; at
+ * smtp_hard_error_limit the session ends with 421 (Postfix
+ * smtpd_hard_error_limit).  Admission (max_sessions and the per-address
+ * limits of smtp_anvil.c) happens before a session costs anything; the
+ * lifetime and DATA-rate bounds are in smtp_guard.c.
  */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -29,6 +31,7 @@
 #include "core/log.h"
 #include "core/settings.h"
 #include "net/net.h"
+#include "smtp/smtp_data.h"
 #include "smtp/smtp_parse.h"
 #include "smtp/smtp_private.h"
 
@@ -109,7 +112,19 @@ void
 smtp_error(struct smtp_session *s, const struct pr_why *why)
 {
 	smtp_reply_why(s, why);
-	if (++s->errors >= PR_SMTP_HARD_ERROR_LIMIT) {
+	smtp_count_error(s);
+}
+
+/* Refusals count as well as protocol errors (Postfix counts every 4xx/5xx
+ * reply): a client that keeps sending what we refuse, MAIL after MAIL with
+ * a SIZE over the limit or message after message from a refused sender,
+ * costs us work each time and is ended like one that sends garbage. */
+void
+smtp_count_error(struct smtp_session *s)
+{
+	if (s->state == SMTP_CLOSING)
+		return;
+	if (++s->errors >= settings_int(s->set, SET_SMTP_HARD_ERROR_LIMIT)) {
 		struct pr_why w;
 		pr_why_set(&w, PR_E_TOO_MANY_ERRORS, NULL);
 		log_info("smtp %llu [%s]: %d errors, disconnecting", (unsigned long long)s->id,
@@ -129,6 +144,7 @@ smtp_close(struct smtp_session *s, int code, const char *dsn, const char *text)
 		smtp_reply(s, code, dsn, "%s", text);
 	smtp_tx_reset(s);
 	smtp_set_state(s, SMTP_CLOSING);
+	smtp_guard_stop(s);
 	bufferevent_disable(s->bev, EV_READ);
 	/* Bound the flush: a client that never reads would otherwise keep
 	 * this session, and its max_sessions slot, for ever.  If the reply is
@@ -221,6 +237,10 @@ static void
 process(struct smtp_session *s)
 {
 	while (s->state != SMTP_WAIT && s->state != SMTP_CLOSING) {
+		if (s->expired) {             /* lifetime ended while intake worked */
+			smtp_guard_expire(s);
+			return;
+		}
 		if (s->srv->draining && s->msg == NULL && s->state < SMTP_DATA) {
 			smtp_close(s, 421, "4.3.2", "the server is shutting down; try again later");
 			return;
@@ -311,6 +331,17 @@ on_write(struct bufferevent *bev, void *arg)
 	}
 }
 
+void
+smtp_cut(struct smtp_session *s, const struct pr_why *why)
+{
+	if (s->msg != NULL)
+		smtp_log_refusal(s, NULL, s->data ? smtp_data_size(s->data) : 0, why);
+	log_info("smtp %llu [%s]: %s: %s", (unsigned long long)s->id, s->peer_ip, pr_err_name(why->code),
+	         pr_why_text(why));
+	const struct pr_err_info *i = pr_err_info(why->code);
+	smtp_close(s, i->smtp, i->dsn, pr_why_text(why));     /* arms the write timeout */
+}
+
 /* No input for smtp_idle_timeout seconds: say 421 and close. */
 static void
 idle_timeout(struct smtp_session *s)
@@ -318,11 +349,7 @@ idle_timeout(struct smtp_session *s)
 	struct pr_why why;
 	pr_why_set(&why, PR_E_TIMEOUT, "no input for %lld seconds",
 	           settings_int(s->set, SET_SMTP_IDLE_TIMEOUT));
-	if (s->msg != NULL)
-		smtp_log_refusal(s, NULL, 0, &why);
-	log_info("smtp %llu [%s]: idle timeout", (unsigned long long)s->id, s->peer_ip);
-	const struct pr_err_info *i = pr_err_info(PR_E_TIMEOUT);
-	smtp_close(s, i->smtp, i->dsn, pr_why_text(&why));     /* arms the write timeout */
+	smtp_cut(s, &why);
 }
 
 /* A reply could not be written: for smtp_idle_timeout seconds (a client
@@ -371,6 +398,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 void
 smtp_session_free(struct smtp_session *s)
 {
+	smtp_guard_stop(s);
 	if (s->bev != NULL) {
 		bufferevent_free(s->bev);
 		s->bev = NULL;
@@ -388,6 +416,7 @@ smtp_session_free(struct smtp_session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	srv->nsessions--;
+	smtp_anvil_disconnect(srv->anvil, s->peer_ip);
 	log_debug("smtp %llu [%s]: closed", (unsigned long long)s->id, s->peer_ip);
 	settings_unref(&s->set);
 	struct arena *a = s->arena;     /* s lives in it: free through a copy */
@@ -407,25 +436,57 @@ smtp_session_set_bev(struct smtp_session *s, struct bufferevent *bev)
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
-/* Too many sessions: one best-effort line, then close (no session cost). */
+/* A refused connection: one best-effort line, then close (no session
+ * cost).  Under a flood, one log line a second says how many. */
 static void
-refuse_busy(int fd)
+refuse_connection(struct smtp_server *srv, int fd, const struct pr_why *why)
 {
-	static const char msg[] = "421 4.3.2 too many connections; try again later\r\n";
-	ssize_t w = send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-	(void)w;
+	char line[600], clean[512];
+	const char *text = pr_why_text(why);
+	log_sanitize(clean, sizeof(clean), text, strlen(text));
+	const struct pr_err_info *i = pr_err_info(why->code);
+	int n = snprintf(line, sizeof(line), "%d %s %s\r\n", i->smtp, i->dsn, clean);
+	if (n > 0 && (size_t)n < sizeof(line)) {
+		ssize_t w = send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)w;
+	}
 	close(fd);
+	time_t now = time(NULL);
+	srv->refused++;
+	if (now != srv->refused_logged_at) {
+		log_warn("smtp: refused %u connection(s) in the last second; last: %s", srv->refused, clean);
+		srv->refused_logged_at = now;
+		srv->refused = 0;
+	}
+}
+
+/* May fd's peer have a session?  0, or -1 with why (server full, this
+ * address over its limits, shutting down). */
+static int
+admit(struct smtp_server *srv, const struct settings *set, const char *ip, struct pr_why *why)
+{
+	if (srv->draining) {
+		pr_why_set(why, PR_E_SHUTDOWN, "the server is shutting down; try again later");
+		return -1;
+	}
+	if (srv->nsessions >= (size_t)settings_int(set, SET_MAX_SESSIONS)) {
+		pr_why_set(why, PR_E_SHUTDOWN, "too many connections (%zu, max_sessions); try again later",
+		           srv->nsessions);
+		return -1;
+	}
+	return smtp_anvil_connect(srv->anvil, ip, set, time(NULL), why);
 }
 
 void
 smtp_session_accept(struct smtp_server *srv, int fd)
 {
 	struct settings *set = settings_current();
-	if (srv->draining || srv->nsessions >= (size_t)settings_int(set, SET_MAX_SESSIONS)) {
-		log_warn("smtp: refusing a connection: %zu sessions (max_sessions %lld)%s", srv->nsessions,
-		         settings_int(set, SET_MAX_SESSIONS), srv->draining ? ", shutting down" : "");
+	char ip[64];
+	struct pr_why why;
+	net_peer_ip(fd, ip, sizeof(ip));
+	if (admit(srv, set, ip, &why) < 0) {
 		settings_unref(&set);
-		refuse_busy(fd);
+		refuse_connection(srv, fd, &why);
 		return;
 	}
 	struct arena *a = arena_new();
@@ -435,7 +496,7 @@ smtp_session_accept(struct smtp_server *srv, int fd)
 	s->set = set;
 	s->id = ++srv->next_id;
 	s->parser = smtp_parser_new(a, NULL);
-	net_peer_ip(fd, s->peer_ip, sizeof(s->peer_ip));
+	memcpy(s->peer_ip, ip, sizeof(s->peer_ip));
 	struct bufferevent *bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL)
 		pr_panic("bufferevent_socket_new failed");
@@ -445,6 +506,7 @@ smtp_session_accept(struct smtp_server *srv, int fd)
 	srv->sessions = s;
 	srv->nsessions++;
 	smtp_session_set_bev(s, bev);
+	smtp_guard_start(s);
 	log_debug("smtp %llu [%s]: connected", (unsigned long long)s->id, s->peer_ip);
 	smtp_reply(s, 220, NULL, "%s ESMTP postroom", settings_str(set, SET_HOSTNAME));
 }

@@ -304,5 +304,13 @@ struct store_log_filter {
 };
 int store_log_list(struct store *st, struct arena *a, const struct store_log_filter *f,
                    struct store_log_entry **out, size_t *n, struct pr_why *why);
+/* Retention (log_retention_days): delete rows older than before, at most
+ * `batch` per transaction so the writer lock is held briefly; *deleted_r
+ * counts them all.  0 ok, -1 with why (rows deleted so far stay deleted). */
+int store_log_prune(struct store *st, time_t before, size_t batch, int64_t *deleted_r,
+                    struct pr_why *why);
+/* The same for "older than `days` days at `now`"; days 0 keeps everything. */
+int store_log_prune_days(struct store *st, time_t now, long long days, int64_t *deleted_r,
+                         struct pr_why *why);
 
 #endif

@@ -48,6 +48,37 @@ store_log_append(struct store *st, const struct store_log_entry *e, int64_t *id_
 	return sq_log_insert(st, e, id_r, why);
 }
 
+int
+store_log_prune(struct store *st, time_t before, size_t batch, int64_t *deleted_r, struct pr_why *why)
+{
+	static const char sql[] = "DELETE FROM intake_log WHERE id IN"
+		" (SELECT id FROM intake_log WHERE at < ?1 ORDER BY at LIMIT ?2)";
+	*deleted_r = 0;
+	for (;;) {
+		sqlite3_stmt *s = sq_prep(st, sql, why);
+		if (s == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)before);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)(batch ? batch : 1000));
+		if (sq_step_done(st, s, "deleting old intake log rows", why) < 0)
+			return -1;
+		int n = sqlite3_changes(st->db);
+		*deleted_r += n;
+		if ((size_t)n < (batch ? batch : 1000))
+			return 0;
+	}
+}
+
+int
+store_log_prune_days(struct store *st, time_t now, long long days, int64_t *deleted_r,
+                     struct pr_why *why)
+{
+	*deleted_r = 0;
+	if (days <= 0)
+		return 0;
+	return store_log_prune(st, now - (time_t)(days * 86400), 1000, deleted_r, why);
+}
+
 static void
 read_entry(struct arena *a, sqlite3_stmt *s, void *p)
 {

@@ -239,6 +239,35 @@ TEST(cache_honours_ttl)
 	dns_rrset_clear(&got);
 }
 
+/* An attacker publishes kilobytes of TXT under many names: the cache keeps
+ * to its byte budget by evicting the oldest entries, never the newest. */
+TEST(cache_byte_budget)
+{
+	char text[1000], name[64];
+	memset(text, 'x', sizeof(text));
+	dns_cache_flush();
+	dns_cache_set_limit(64 * 1024);
+	for (int i = 0; i < 500; i++) {
+		struct dns_rrset put;
+		memset(&put, 0, sizeof(put));
+		put.status = DNS_OK;
+		dns_rrset_add(&put, DNS_T_TXT, 300, text, sizeof(text), NULL, 0);
+		snprintf(name, sizeof(name), "big%d.example", i);
+		dns_cache_put("budget", name, DNS_T_TXT, &put);
+		dns_rrset_clear(&put);
+		CHECK(dns_cache_bytes() <= 64 * 1024);
+	}
+	struct dns_rrset got;
+	memset(&got, 0, sizeof(got));
+	CHECK(dns_cache_get("budget", "big499.example", DNS_T_TXT, &got));
+	dns_rrset_clear(&got);
+	CHECK(!dns_cache_get("budget", "big0.example", DNS_T_TXT, &got));
+	CHECK(dns_cache_bytes() > 32 * 1024);       /* evicts what it must, not all */
+	dns_cache_set_limit(16u << 20);
+	dns_cache_flush();
+	CHECK(dns_cache_bytes() == 0);
+}
+
 /* Several threads, one channel each, one shared cache: results stay right
  * (and ASan/UBSan see no race on the cache's memory). */
 static void *
@@ -300,6 +329,7 @@ main(void)
 	RUN(cares_timeout_bounded);
 	RUN(cares_bad_server);
 	RUN(cache_honours_ttl);
+	RUN(cache_byte_budget);
 	dnsmasq_stop();
 	return test_summary("dns");
 }

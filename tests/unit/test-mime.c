@@ -460,6 +460,38 @@ TEST(tnef)
 #endif
 }
 
+/* Files unpacked from winmail.dat count towards PR_MIME_MAX_PARTS: one
+ * MIME part holding 1,100 tiny files is over the limit. */
+TEST(tnef_files_count_as_parts)
+{
+#ifndef HAVE_YTNEF
+	SKIP("built without libytnef");
+#else
+	GByteArray *t = g_byte_array_new();
+	uint8_t sig[6] = {0x78, 0x9f, 0x3e, 0x22, 0x01, 0x00};
+	g_byte_array_append(t, sig, 6);
+	uint8_t ver[4] = {0x00, 0x00, 0x01, 0x00};
+	tnef_attr(t, 1, 0x00089006, ver, 4);
+	uint8_t rend[14] = {1, 0, 0xff, 0xff, 0xff, 0xff};
+	for (int i = 0; i < PR_MIME_MAX_PARTS + 100; i++) {
+		tnef_attr(t, 2, 0x00069002, rend, 14);
+		tnef_attr(t, 2, 0x00018010, "f.txt", 6);
+		tnef_attr(t, 2, 0x0006800f, "x", 1);
+	}
+	gchar *b64 = g_base64_encode(t->data, t->len);
+	char *msg = arena_printf(A,
+	    "From: a@b.example\nContent-Type: multipart/mixed; boundary=T\n\n"
+	    "--T\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\n"
+	    "Content-Transfer-Encoding: base64\n\n%s\n--T--\n", b64);
+	struct mime_info m;
+	struct pr_why why;
+	CHECK_INT(parse(msg, &m, &why), -1);
+	CHECK_INT(why.code, PR_E_UNREADABLE);
+	g_free(b64);
+	g_byte_array_free(t, TRUE);
+#endif
+}
+
 /* A huge text body is kept as a bounded, contiguous prefix and flagged. */
 TEST(long_text_body_cut_cleanly)
 {
@@ -557,6 +589,7 @@ main(void)
 	RUN(bombs_refused_early);
 	RUN(binary_5mb_roundtrip);
 	RUN(tnef);
+	RUN(tnef_files_count_as_parts);
 	RUN(long_text_body_cut_cleanly);
 	RUN(bodies_and_charsets);
 	RUN(threads);
