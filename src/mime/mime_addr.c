@@ -81,7 +81,7 @@ blank(const char *p, size_t n)
 static void
 piece(struct mime_walk *w, GArray *v, const char *p, size_t n)
 {
-	if (blank(p, n))
+	if (v->len >= ADDR_MAX || blank(p, n))
 		return;
 	char *s = g_strndup(p, n);
 	InternetAddressList *l = internet_address_list_parse(w->opts, s);
