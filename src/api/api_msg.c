@@ -79,7 +79,7 @@ split_commas(const char *s)
 	while (s && *s) {
 		const char *c = strchr(s, ',');
 		size_t n = c ? (size_t)(c - s) : strlen(s);
-		json_array_append_new(arr, json_stringn(s, n));
+		json_array_append_new(arr, api_textn(s, n));
 		s += n + (c ? 1 : 0);
 	}
 	return arr;
@@ -91,22 +91,31 @@ summary_json(const void *row)
 {
 	const struct store_message_summary *m = row;
 	char t[32];
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:o, s:b}", "id", (json_int_t)m->id,
+	return json_pack("{s:I, s:s, s:o, s:o, s:o, s:I, s:o, s:b}", "id", (json_int_t)m->id,
 	                 "received_at", api_format_time(m->received_at, t, sizeof(t)),
-	                 "from", m->from_addr, "subject", m->subject, "message_id", m->message_id,
-	                 "size", (json_int_t)m->size, "placements", split_commas(m->placements),
-	                 "unreadable", m->unreadable);
+	                 "from", api_text(m->from_addr), "subject", api_text(m->subject),
+	                 "message_id", api_text(m->message_id), "size", (json_int_t)m->size,
+	                 "placements", split_commas(m->placements), "unreadable", m->unreadable);
 }
 
 json_t *
 api_message_list(struct pr_api *api, const struct store_message_filter *f, struct pr_why *why)
 {
+	struct store_message_filter ff;
+	memset(&ff, 0, sizeof(ff));
+	if (f != NULL)
+		ff = *f;
+	if (api_page_ask(ff.limit, 100, &ff.limit, why) < 0)
+		return NULL;
 	struct arena *a = arena_new();
 	struct store_message_summary *m;
 	size_t n;
 	json_t *doc = NULL;
-	if (store_message_list(api->store, a, f, &m, &n, why) == 0)
-		doc = api_rows("messages", m, n, sizeof(*m), summary_json);
+	if (store_message_list(api->store, a, &ff, &m, &n, why) == 0) {
+		size_t shown = api_page_shown(n, ff.limit);
+		doc = api_rows("messages", m, shown, sizeof(*m), summary_json);
+		api_page_set_next(doc, shown < n ? m[shown - 1].id : 0);
+	}
 	arena_free(&a);
 	return doc;
 }
@@ -144,9 +153,10 @@ api_message_get(struct pr_api *api, int64_t id, struct pr_why *why)
 		struct spool *sp = spool_from_bytes(a, NULL, m.raw, m.raw_len);
 		if (!m.s.unreadable && mime_parse(sp, a, &mi, &perr) == 0)
 			m.parsed_json = mime_show_json(a, &mi);
-		json_object_update_new(doc, json_pack("{s:s, s:s, s:s, s:s, s:o, s:s?, s:s?, s:s, s:I, s:o, s:o}",
-			"source", m.source, "peer_ip", m.peer_ip, "helo", m.helo, "mail_from", m.mail_from,
-			"rcpts", split_commas(m.rcpts), "in_reply_to", m.in_reply_to, "date", m.date,
+		json_object_update_new(doc, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:I, s:o, s:o}",
+			"source", m.source, "peer_ip", api_text(m.peer_ip), "helo", api_text(m.helo),
+			"mail_from", api_text(m.mail_from), "rcpts", split_commas(m.rcpts),
+			"in_reply_to", api_text(m.in_reply_to), "date", api_text(m.date),
 			"sha256", m.sha256, "thread_id", (json_int_t)m.thread_id,
 			"parsed", embedded(m.parsed_json), "auth", embedded(m.auth_json)));
 	}
@@ -184,13 +194,13 @@ api_log_entry_json(const struct store_log_entry *e)
 {
 	char t[32];
 	const struct pr_err_info *info = pr_err_info(e->reason);
-	json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:s, s:s, s:s, s:s, s:s?}",
-		"id", (json_int_t)e->id, "at", api_format_time(e->at, t, sizeof(t)), "source", e->source,
-		"peer_ip", e->peer_ip, "helo", e->helo, "mail_from", e->mail_from,
-		"rcpts", split_commas(e->rcpts), "size", (json_int_t)e->size, "verdict", e->verdict,
+	json_t *j = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:s, s:s, s:o, s:s, s:o}",
+		"id", (json_int_t)e->id, "at", api_format_time(e->at, t, sizeof(t)), "source", api_text(e->source),
+		"peer_ip", api_text(e->peer_ip), "helo", api_text(e->helo), "mail_from", api_text(e->mail_from),
+		"rcpts", split_commas(e->rcpts), "size", (json_int_t)e->size, "verdict", api_text(e->verdict),
 		"reason", info->name, "summary", info->summary,
-		"detail", e->detail && *e->detail ? e->detail : info->summary, "fix", info->fix,
-		"message_id_hdr", e->message_id_hdr);
+		"detail", api_text(e->detail && *e->detail ? e->detail : info->summary), "fix", info->fix,
+		"message_id_hdr", api_text(e->message_id_hdr));
 	json_object_set_new(j, "message_id", e->message_id ? json_integer(e->message_id) : json_null());
 	return j;
 }
@@ -219,13 +229,20 @@ api_log_list(struct pr_api *api, const struct store_log_filter *f, struct pr_why
 	memset(&ff, 0, sizeof(ff));
 	if (f != NULL)
 		ff = *f;
+	if (api_page_ask(ff.limit, 100, &ff.limit, why) < 0) {
+		arena_free(&a);
+		return NULL;
+	}
 	if (ff.project != NULL && ff.project_local == NULL)
 		ff.project_local = arena_printf(a, "%s%s", settings_str(api->settings, SET_PROJECT_PREFIX), ff.project);
 	struct store_log_entry *e;
 	size_t n;
 	json_t *doc = NULL;
-	if (store_log_list(api->store, a, &ff, &e, &n, why) == 0)
-		doc = api_rows("log", e, n, sizeof(*e), log_row);
+	if (store_log_list(api->store, a, &ff, &e, &n, why) == 0) {
+		size_t shown = api_page_shown(n, ff.limit);
+		doc = api_rows("log", e, shown, sizeof(*e), log_row);
+		api_page_set_next(doc, shown < n ? e[shown - 1].id : 0);
+	}
 	arena_free(&a);
 	return doc;
 }

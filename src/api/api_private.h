@@ -4,6 +4,9 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
 
 struct settings;
 struct store;
@@ -20,5 +23,20 @@ typedef json_t *(*api_row_fn)(const void *row);
 /* {key: [row_json(row) for each of the n rows, elem bytes apart]}: the
  * shape of every list call (`user list --json`, `log --json`, ...). */
 json_t *api_rows(const char *key, const void *rows, size_t n, size_t elem, api_row_fn row_json);
+
+/* Text from the store as a JSON string (NULL: null).  Rows written before
+ * intake cleaned its fields may hold bytes that are not UTF-8, which
+ * jansson refuses (the whole row would vanish): those are cleaned here. */
+json_t *api_text(const char *s);
+json_t *api_textn(const char *s, size_t n);
+
+/* Keyset paging (api_page.c).  api_page_ask checks the page size asked
+ * for (0: def) and returns what to ask the store for: one row more, which
+ * tells whether there is a next page.  api_page_shown: how many of the n
+ * rows the store gave to show.  api_page_set_next: doc["next"] = the id of
+ * the last row shown when more follow (pass it as `before`), else null. */
+int api_page_ask(size_t asked, size_t def, size_t *store_limit_r, struct pr_why *why);
+size_t api_page_shown(size_t n, size_t store_limit);
+void api_page_set_next(json_t *doc, int64_t next);
 
 #endif

@@ -5,7 +5,8 @@
  * matching attempt, newest first, is the log entry plus what a person needs
  * to act: the SMTP reply the sender's server got, and where an accepted
  * message was filed.  The words come from the reason table (core/err.c),
- * so the reply, the log and this explanation never disagree.
+ * so the reply, the log and this explanation never disagree.  An address
+ * may match many attempts: they come in pages (api_page.c).
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -75,12 +76,14 @@ lookup(struct pr_api *api, struct arena *a, struct store_log_filter *f,
 }
 
 json_t *
-api_why(struct pr_api *api, const char *query, size_t limit, struct pr_why *why)
+api_why(struct pr_api *api, const char *query, size_t limit, int64_t before, struct pr_why *why)
 {
-	struct arena *a = arena_new();
 	struct store_log_filter f;
 	memset(&f, 0, sizeof(f));
-	f.limit = limit ? limit : 20;
+	if (api_page_ask(limit, 20, &f.limit, why) < 0)
+		return NULL;
+	f.before = before;
+	struct arena *a = arena_new();
 	if (all_digits(query))
 		f.id = strtoll(query, NULL, 10);
 	else if (query[0] == '<')
@@ -98,10 +101,12 @@ api_why(struct pr_api *api, const char *query, size_t limit, struct pr_why *why)
 	}
 	json_t *doc = NULL;
 	if (rc == 0) {
+		size_t shown = api_page_shown(n, f.limit);
 		json_t *arr = json_array();
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < shown; i++)
 			json_array_append_new(arr, attempt(api, a, &e[i]));
-		doc = json_pack("{s:s, s:o}", "query", query, "attempts", arr);
+		doc = json_pack("{s:o, s:o}", "query", api_text(query), "attempts", arr);
+		api_page_set_next(doc, shown < n ? e[shown - 1].id : 0);
 	}
 	arena_free(&a);
 	return doc;

@@ -93,9 +93,15 @@ int api_domain_add(struct pr_api *api, const char *domain, struct pr_why *why);
 int api_domain_remove(struct pr_api *api, const char *domain, struct pr_why *why);
 json_t *api_domain_list(struct pr_api *api, struct pr_why *why);    /* {"domains":[...]} */
 
-/* ---- messages and the intake log ---- */
+/* ---- messages and the intake log ----
+ * The lists are pages, newest first by id: f->limit rows at most (0: the
+ * call's default; more than API_PAGE_MAX is PR_E_INVALID) with ids below
+ * f->before (0: from the newest).  The document's "next" is the before of
+ * the following page, or null on the last one, so a script pages with
+ * `--before NEXT` until next is null and sees every row once. */
+#define API_PAGE_MAX 10000
 json_t *api_message_list(struct pr_api *api, const struct store_message_filter *f,
-                         struct pr_why *why);                       /* {"messages":[...]} */
+                         struct pr_why *why);        /* {"messages":[...], "next"}; 100 a page */
 /* One message with its envelope, parsed parts and auth results (no bytes). */
 json_t *api_message_get(struct pr_api *api, int64_t id, struct pr_why *why);
 /* The stored bytes, exactly, to out. */
@@ -104,13 +110,16 @@ int api_message_write_raw(struct pr_api *api, int64_t id, FILE *out, struct pr_w
 int api_message_move(struct pr_api *api, int64_t id, const char *project, struct pr_why *why);
 /* Attachment n (1-based) of message id, decoded, byte-exact, to out. */
 int api_message_attachment(struct pr_api *api, int64_t id, int n, FILE *out, struct pr_why *why);
-/* {"log":[...]}, newest first.  With f->project, refusals sent to the
- * project's address (project_prefix + id) are included too. */
+/* {"log":[...], "next"}, newest first, 100 a page.  With f->project,
+ * refusals sent to the project's address (project_prefix + id) are
+ * included too. */
 json_t *api_log_list(struct pr_api *api, const struct store_log_filter *f, struct pr_why *why);
 
 /* `why`: the attempts matching an address, a Message-ID or a log id,
- * newest first: {"query", "attempts":[log entry + smtp, dsn, filed_in]}. */
-json_t *api_why(struct pr_api *api, const char *query, size_t limit, struct pr_why *why);
+ * newest first, a page of limit (0: 20) below before (0: the newest):
+ * {"query", "attempts":[log entry + smtp, dsn, filed_in], "next"}. */
+json_t *api_why(struct pr_api *api, const char *query, size_t limit, int64_t before,
+                struct pr_why *why);
 /* Every reason code with its reply and explanation: {"reasons":[...]}. */
 json_t *api_reasons(void);
 

@@ -11,6 +11,7 @@
 #include "api/postroom.h"
 #include "cli/cli_private.h"
 #include "cli/cli_util.h"
+#include "core/text.h"
 #include "store/store.h"
 
 /* A message id or attachment number: a positive whole number. */
@@ -35,12 +36,16 @@ msg_id(const struct cli_opts *o)
 	return strtoll(o->pos[0], NULL, 10);
 }
 
+/* o->data: the filter's paging (limit, before), already checked. */
 static json_t *
 get_list(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 {
-	struct store_message_filter f = {.project = o->project, .user = o->user,
-	                                 .unassigned = o->unassigned, .fallback = o->fallback,
-	                                 .stakeholder = o->stakeholder};
+	struct store_message_filter f = *(const struct store_message_filter *)o->data;
+	f.project = o->project;
+	f.user = o->user;
+	f.unassigned = o->unassigned;
+	f.fallback = o->fallback;
+	f.stakeholder = o->stakeholder;
 	return api_message_list(api, &f, why);
 }
 
@@ -50,20 +55,27 @@ print_list(json_t *doc)
 	size_t i;
 	json_t *m;
 	json_array_foreach(json_object_get(doc, "messages"), i, m) {
-		printf("%-6lld %s  %-28s %-40.40s  [", cli_int(m, "id"), cli_str(m, "received_at"),
-		       cli_str(m, "from"), cli_str(m, "subject"));
+		const char *subject = cli_str(m, "subject");
+		printf("%-6lld %s  %-28s %-40.*s  [", cli_int(m, "id"), cli_str(m, "received_at"),
+		       cli_str(m, "from"), (int)text_fit(subject, 40), subject);
 		cli_print_list(json_object_get(m, "placements"));
 		printf("]%s\n", json_is_true(json_object_get(m, "unreadable")) ? " (unreadable)" : "");
 	}
+	cli_print_next(doc, "messages list");
 }
 
 static int
 messages_list(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 {
 	struct cli_opts o;
-	CLI_PARSE(self, "project,user,unassigned,fallback,stakeholder,json", argc, argv, &o, 0, 0);
+	CLI_PARSE(self, "project,user,unassigned,fallback,stakeholder,json,limit,before", argc, argv, &o, 0, 0);
 	if ((o.project != NULL) + (o.user != NULL) + o.unassigned + o.fallback > 1)
 		return cli_usage(self, "use only one of --project, --user, --unassigned, --fallback");
+	struct store_message_filter page = {0};
+	int rc = cli_page(self, &o, 100, &page.limit, &page.before);
+	if (rc != 0)
+		return rc;
+	o.data = &page;
 	return cli_show(ctx, &o, get_list, print_list);
 }
 
@@ -193,8 +205,10 @@ messages_attachment(struct cli_ctx *ctx, const struct cli_sub *self, int argc, c
 }
 
 static const struct cli_sub subs[] = {
-	{"list", messages_list, "messages list [--project ID | --user NAME | --unassigned | --fallback] [--stakeholder NAME] [--json]",
-	 "The newest 100 messages, optionally of one project, user mailbox, Unassigned or Fallback."},
+	{"list", messages_list, "messages list [--project ID | --user NAME | --unassigned | --fallback] [--stakeholder NAME] [--json]"
+	 " [--limit N] [--before ID]",
+	 "Messages, newest first, 100 a page (--limit; --before the \"next\" id of a page gives the following one), "
+	 "optionally of one project, user mailbox, Unassigned or Fallback."},
 	{"show", messages_show, "messages show ID [--raw | --json]",
 	 "One message: envelope, headers, placements, attachments and text; --raw writes the stored bytes."},
 	{"move", messages_move, "messages move ID --project ID", "Refile a message (from Unassigned) into a project."},

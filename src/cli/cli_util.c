@@ -103,6 +103,8 @@ static const struct option longopts[] = {
 	{"fallback", no_argument, NULL, 'F'},
 	{"output", required_argument, NULL, 'o'},
 	{"from-file", required_argument, NULL, 'f'},
+	{"limit", required_argument, NULL, 'L'},
+	{"before", required_argument, NULL, 'B'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -133,6 +135,8 @@ store_opt(struct cli_opts *o, int c, const char *arg)
 	case 'K': o->stakeholder = arg; break;
 	case 'o': o->output = arg; break;
 	case 'f': o->from_file = arg; break;
+	case 'L': o->limit = arg; break;
+	case 'B': o->before = arg; break;
 	case 'j': o->json = true; break;
 	case 'r': o->raw = true; break;
 	case 'U': o->unassigned = true; break;
@@ -265,6 +269,7 @@ cli_show(struct cli_ctx *ctx, const struct cli_opts *o, cli_get_fn get, void (*p
 	} else if (o->json) {
 		rc = cli_print_json(doc);
 	} else {
+		cli_escape_doc(doc);
 		print(doc);
 		json_decref(doc);
 		rc = EX_OK;

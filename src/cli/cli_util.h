@@ -7,6 +7,8 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "core/err.h"
 
@@ -35,6 +37,7 @@ struct cli_opts {
 	int nemail;
 	const char *display, *name, *project, *user, *since, *verdict, *sender, *output, *stakeholder;
 	const char *from_file;
+	const char *limit, *before;     /* paging: checked by cli_page */
 	bool json, raw, unassigned, fallback;
 	void *data;     /* what a command hands its callback beyond the options (NULL) */
 };
@@ -78,6 +81,17 @@ int cli_show(struct cli_ctx *ctx, const struct cli_opts *o, cli_get_fn get, void
 typedef json_t *(*cli_list_fn)(struct pr_api *api, struct pr_why *why);
 int cli_list(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv, cli_list_fn list,
              void (*print)(json_t *doc));
+/* --limit N (1..API_PAGE_MAX; absent: def) and --before ID of a paged
+ * list: 0 with both set, or a usage exit code after printing the error. */
+int cli_page(const struct cli_sub *sub, const struct cli_opts *o, size_t def, size_t *limit_r,
+             int64_t *before_r);
+/* After a page printed as text: how to get the next one, on stderr (so
+ * stdout stays the list).  Nothing on the last page. */
+void cli_print_next(json_t *doc, const char *cmd);
+/* Text mode: every string in doc escaped for a terminal (core/text.h),
+ * in place, so no byte from a peer, a header or a DNS record reaches the
+ * terminal raw.  Bodies ("text_body", ...) keep their line breaks. */
+void cli_escape_doc(json_t *doc);
 /* Print a JSON document (compact keys order kept, indent 2) on stdout. */
 int cli_print_json(json_t *doc);
 /* A JSON array of strings as "a, b, c" (static-free: written to stdout). */

@@ -16,10 +16,11 @@
 static void
 usage(FILE *f)
 {
-	fputs("usage: postroom why ADDRESS | MESSAGE-ID | LOG-ID [--json] [--limit N]\n"
+	fputs("usage: postroom why ADDRESS | MESSAGE-ID | LOG-ID [--json] [--limit N] [--before ID]\n"
 	      "       postroom why --reasons [--json]\n"
 	      "Explains the intake attempts matching an address (as sender or recipient),\n"
-	      "a Message-ID (<...>) or an intake log id, newest first.\n", f);
+	      "a Message-ID (<...>) or an intake log id, newest first, 20 a page (--limit);\n"
+	      "--before the \"next\" id of a page gives the following one.\n", f);
 }
 
 static const char *
@@ -90,14 +91,14 @@ print_reasons(bool json)
 }
 
 static int
-explain(struct cli_ctx *ctx, const char *query, bool json, size_t limit)
+explain(struct cli_ctx *ctx, const char *query, bool json, size_t limit, int64_t before)
 {
 	int rc;
 	struct pr_api *api = cli_api(ctx, &rc);
 	if (api == NULL)
 		return rc;
 	struct pr_why why;
-	json_t *doc = api_why(api, query, limit, &why);
+	json_t *doc = api_why(api, query, limit, before, &why);
 	api_close(&api);
 	if (doc == NULL)
 		return cli_fail(&why, NULL);
@@ -107,14 +108,16 @@ explain(struct cli_ctx *ctx, const char *query, bool json, size_t limit)
 		cli_print_json(doc);
 		return n ? EX_OK : EX_NOINPUT;
 	}
+	cli_escape_doc(doc);
 	if (n == 0)
 		printf("No intake attempt matches %s.\nIf the sender's server reported success, the message "
-		       "went elsewhere: check the address and the domain's MX record.\n", query);
+		       "went elsewhere: check the address and the domain's MX record.\n", str(doc, "query"));
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			putchar('\n');
 		print_attempt(json_array_get(arr, i));
 	}
+	cli_print_next(doc, "why");
 	json_decref(doc);
 	return n ? EX_OK : EX_NOINPUT;
 }
@@ -125,6 +128,7 @@ cli_why(struct cli_ctx *ctx, int argc, char **argv)
 	bool json = false, reasons = false;
 	const char *query = NULL;
 	long limit = 20;
+	long long before = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
 			json = true;
@@ -135,6 +139,13 @@ cli_why(struct cli_ctx *ctx, int argc, char **argv)
 			limit = strtol(argv[++i], &end, 10);
 			if (*end || limit < 1 || limit > 10000) {
 				fputs("postroom: --limit takes a number from 1 to 10000\n", stderr);
+				return EX_USAGE;
+			}
+		} else if (!strcmp(argv[i], "--before") && i + 1 < argc) {
+			char *end;
+			before = strtoll(argv[++i], &end, 10);
+			if (*end || before < 1) {
+				fputs("postroom: --before takes an id (the \"next\" of the previous page)\n", stderr);
 				return EX_USAGE;
 			}
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -153,5 +164,5 @@ cli_why(struct cli_ctx *ctx, int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
-	return explain(ctx, query, json, (size_t)limit);
+	return explain(ctx, query, json, (size_t)limit, before);
 }

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/settings.h"
 #include "core/spool.h"
+#include "core/text.h"
 #include "intake/intake_private.h"
 #include "route/address.h"
 
@@ -30,7 +31,7 @@ rcpt_list(struct arena *a, const struct intake_msg *m)
 	const char *s = "";
 	for (size_t i = 0; i < m->nrcpts; i++)
 		s = arena_printf(a, "%s%s%s", s, i ? "," : "", m->rcpts[i].address);
-	return s;
+	return text_clean(a, s);
 }
 
 /* Copy s to *p (NULL stays NULL) and move *p past it. */
@@ -67,18 +68,24 @@ intake_row_new(const struct intake_msg *m, uint64_t size, const struct pr_why *w
                const char *msgid_hdr)
 {
 	struct arena *a = arena_new();
-	const char *rcpts = rcpt_list(a, m), *detail = pr_why_text(why);
-	size_t bytes = sizeof(struct intake_row) + str_size(m->peer_ip) + str_size(m->helo) +
-	               str_size(m->mail_from) + str_size(rcpts) + str_size(detail) + str_size(msgid_hdr);
+	/* Every text a peer, a header or a DNS record supplied is cleaned
+	 * here, once (core/text.h): a field JSON cannot carry would hide the
+	 * whole attempt from `log --json` and `why`. */
+	const char *rcpts = rcpt_list(a, m), *detail = text_clean(a, pr_why_text(why));
+	const char *ip = text_clean(a, m->peer_ip), *helo = text_clean(a, m->helo);
+	const char *from = text_clean(a, m->mail_from);
+	msgid_hdr = text_clean(a, msgid_hdr);
+	size_t bytes = sizeof(struct intake_row) + str_size(ip) + str_size(helo) +
+	               str_size(from) + str_size(rcpts) + str_size(detail) + str_size(msgid_hdr);
 	struct intake_row *r = xcalloc(1, bytes);
 	char *p = (char *)(r + 1);
 	struct store_log_entry *e = &r->e;
 	r->bytes = bytes;
 	e->at = m->received_at ? m->received_at : time(NULL);
 	e->source = m->source == INTAKE_POP3 ? "pop3" : "smtp";
-	e->peer_ip = pack_str(&p, m->peer_ip);
-	e->helo = pack_str(&p, m->helo);
-	e->mail_from = pack_str(&p, m->mail_from);
+	e->peer_ip = pack_str(&p, ip);
+	e->helo = pack_str(&p, helo);
+	e->mail_from = pack_str(&p, from);
 	e->rcpts = pack_str(&p, rcpts);
 	e->size = size;
 	e->verdict = pr_err_is_temporary(why->code) ? "deferred" : "rejected";
@@ -175,13 +182,15 @@ build_record(struct intake_eval *ev, struct intake_job *j)
 	struct store_msg *sm = arena_alloc(a, sizeof(*sm));
 	const char *host = settings_str(ev->set, SET_HOSTNAME);
 	const char **rcpts = arena_alloc(a, (m->nrcpts ? m->nrcpts : 1) * sizeof(*rcpts));
+	/* The record's text fields are cleaned here, as intake_row_new
+	 * does for the log row, so the message can always be listed. */
 	for (size_t i = 0; i < m->nrcpts; i++)
-		rcpts[i] = m->rcpts[i].address;
+		rcpts[i] = text_clean(a, m->rcpts[i].address);
 	sm->source = m->source == INTAKE_POP3 ? "pop3" : "smtp";
 	sm->received_at = m->received_at;
-	sm->peer_ip = m->peer_ip;
-	sm->helo = m->helo;
-	sm->mail_from = m->mail_from;
+	sm->peer_ip = text_clean(a, m->peer_ip);
+	sm->helo = text_clean(a, m->helo);
+	sm->mail_from = text_clean(a, m->mail_from);
 	sm->rcpts = rcpts;
 	sm->nrcpts = m->nrcpts;
 	sm->raw = ev->stored;
@@ -191,12 +200,12 @@ build_record(struct intake_eval *ev, struct intake_job *j)
 	                           ev->av.header ? ev->av.header : "");
 	sm->unreadable = ev->unreadable;
 	if (!ev->unreadable) {
-		sm->message_id = ev->mi.message_id;
-		sm->in_reply_to = ev->mi.in_reply_to;
-		sm->references = references_text(a, &ev->mi);
-		sm->subject = ev->mi.subject;
-		sm->from_addr = *ev->sender ? ev->sender : NULL;
-		sm->date = ev->mi.date;
+		sm->message_id = text_clean(a, ev->mi.message_id);
+		sm->in_reply_to = text_clean(a, ev->mi.in_reply_to);
+		sm->references = text_clean(a, references_text(a, &ev->mi));
+		sm->subject = text_clean(a, ev->mi.subject);
+		sm->from_addr = *ev->sender ? text_clean(a, ev->sender) : NULL;
+		sm->date = text_clean(a, ev->mi.date);
 		sm->parsed_json = ev->mi.json;
 		sm->auto_reply = ev->mi.auto_submitted || ev->mi.is_bounce || *m->mail_from == '\0';
 		collect_people(ev, sm);
@@ -209,7 +218,7 @@ build_record(struct intake_eval *ev, struct intake_job *j)
 	sm->nnew_stakeholders = ev->nnew_stakeholders;
 	sm->verdict = "accepted";
 	sm->reason = ev->note.code;
-	sm->detail = ev->note.code == PR_OK ? NULL : pr_why_text(&ev->note);
+	sm->detail = ev->note.code == PR_OK ? NULL : text_clean(a, pr_why_text(&ev->note));
 	j->sm = sm;
 }
 

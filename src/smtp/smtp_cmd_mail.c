@@ -79,6 +79,23 @@ mail_params(struct smtp_session *s, const char *p, unsigned long long *size_r, s
 	return 0;
 }
 
+/* A sender we cannot parse is still an attempt the admin must be able to
+ * find (`log`, `why`): log it with the path as written, between its angle
+ * brackets (intake cleans the bytes), then drop the transaction.  Each
+ * refusal counts as an error, so one session logs at most
+ * PR_SMTP_HARD_ERROR_LIMIT of them. */
+static void
+refuse_mail(struct smtp_session *s, struct intake_msg *m, const char *path, const struct pr_why *why)
+{
+	if (*path == '<')
+		path++;
+	m->mail_from = arena_strndup(m->arena, path, strcspn(path, ">"));
+	s->msg = m;
+	smtp_log_refusal(s, NULL, 0, why);
+	smtp_tx_reset(s);
+	smtp_error(s, why);
+}
+
 void
 smtp_cmd_mail(struct smtp_session *s, const char *args)
 {
@@ -99,16 +116,14 @@ smtp_cmd_mail(struct smtp_session *s, const char *args)
 	const char *rest;
 	unsigned long long size;
 	long long max = settings_int(s->set, SET_MAX_MESSAGE_SIZE);
-	if (address_parse_path(m->arena, p, true, &from, &rest, &why) < 0 ||
-	    mail_params(s, rest, &size, &why) < 0) {
-		struct arena *a = m->arena;
-		arena_free(&a);
-		smtp_error(s, &why);
-		return;
-	}
 	m->peer_ip = arena_strdup(m->arena, s->peer_ip);
 	m->helo = arena_strdup(m->arena, s->helo);
 	m->tls = s->tls;
+	if (address_parse_path(m->arena, p, true, &from, &rest, &why) < 0 ||
+	    mail_params(s, rest, &size, &why) < 0) {
+		refuse_mail(s, m, p, &why);
+		return;
+	}
 	m->mail_from = from.full;
 	s->max_rcpts = (size_t)settings_int(s->set, SET_MAX_RECIPIENTS);
 	m->rcpts = arena_alloc(m->arena, s->max_rcpts * sizeof(*m->rcpts));

@@ -228,7 +228,10 @@ struct store_message_filter {
 	bool unassigned, fallback;
 	size_t limit;               /* 0: 100 */
 	const char *stakeholder;    /* only messages naming this stakeholder in From/To/Cc */
+	int64_t before;             /* keyset paging: only ids below this (0: from the newest) */
 };
+/* Newest first, by id, walking the id index down from f->before: a page
+ * deep in the list costs what the first one costs (no OFFSET). */
 int store_message_list(struct store *st, struct arena *a, const struct store_message_filter *f,
                        struct store_message_summary **out, size_t *n, struct pr_why *why);
 
@@ -301,7 +304,9 @@ struct store_log_filter {
 	/* with project: also match refusals sent to <project_local>@any
 	 * domain (e.g. "a1234"), which never got a placement */
 	const char *project_local;
+	int64_t before;             /* keyset paging: only ids below this (0: from the newest) */
 };
+/* Newest first, by id, from below f->before (see store_message_list). */
 int store_log_list(struct store *st, struct arena *a, const struct store_log_filter *f,
                    struct store_log_entry **out, size_t *n, struct pr_why *why);
 /* Retention (log_retention_days): delete rows older than before, at most

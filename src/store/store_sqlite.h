@@ -45,6 +45,8 @@ int sq_commit(struct store *st, struct pr_why *why);
 void sq_rollback(struct store *st);
 
 void sq_bind_text(sqlite3_stmt *s, int i, const char *v);   /* NULL binds NULL */
+/* A keyset page's upper id bound for "id < ?": before, or every id (0). */
+sqlite3_int64 sq_before(int64_t before);
 /* Column as an arena string; NULL stays NULL. */
 const char *sq_col_text(struct arena *a, sqlite3_stmt *s, int col);
 /* Column as an arena string; NULL becomes "". */

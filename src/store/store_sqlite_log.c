@@ -4,7 +4,8 @@
  *
  * The filters (`log --since --verdict --sender --project`, and `why` by
  * address, Message-ID or log id) are one cached statement: each optional
- * filter is "(?N IS NULL OR ...)".
+ * filter is "(?N IS NULL OR ...)".  Paging is a plain "id < ?10" (never
+ * "?10 = 0 OR ..."), so SQLite walks the id index from there.
  */
 #include <string.h>
 
@@ -115,6 +116,7 @@ static const char list_sql[] = "SELECT l.id, l.at, l.source, l.peer_ip, l.helo, 
 	" AND (?7 IS NULL OR lower(l.mail_from) = lower(?7)"
 	"      OR instr(',' || lower(l.rcpts) || ',', ',' || lower(?7) || ',') > 0)"
 	" AND (?8 IS NULL OR l.message_id_hdr = ?8)"
+	" AND l.id < ?10"
 	" ORDER BY l.id DESC LIMIT ?9";
 
 int
@@ -138,5 +140,6 @@ store_log_list(struct store *st, struct arena *a, const struct store_log_filter 
 	sq_bind_text(s, 7, f->address);
 	sq_bind_text(s, 8, sq_msgid(a, f->message_id_hdr));
 	sqlite3_bind_int64(s, 9, f->limit ? (sqlite3_int64)f->limit : 100);
+	sqlite3_bind_int64(s, 10, sq_before(f->before));
 	return sq_collect(st, a, s, sizeof(**out), read_entry, out, n, "reading the intake log", why);
 }

@@ -131,6 +131,7 @@ store_message_list(struct store *st, struct arena *a, const struct store_message
 		" AND (?3 = 0 OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id AND kind = 'unassigned'))"
 		" AND (?4 = 0 OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id AND kind = 'fallback'))"
 		" AND (?6 IS NULL OR EXISTS (SELECT 1 FROM people WHERE message_id = m.id AND stakeholder_name = ?6))"
+		" AND m.id < ?7"
 		" ORDER BY m.id DESC LIMIT ?5";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
 	*out = NULL;
@@ -143,6 +144,7 @@ store_message_list(struct store *st, struct arena *a, const struct store_message
 	sqlite3_bind_int(s, 4, f && f->fallback);
 	sqlite3_bind_int64(s, 5, f && f->limit ? (sqlite3_int64)f->limit : 100);
 	sq_bind_text(s, 6, f ? f->stakeholder : NULL);
+	sqlite3_bind_int64(s, 7, sq_before(f ? f->before : 0));
 	return sq_collect(st, a, s, sizeof(**out), read_summary, out, n, "listing messages", why);
 }
 

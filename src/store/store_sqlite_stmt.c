@@ -261,6 +261,12 @@ sq_col_text(struct arena *a, sqlite3_stmt *s, int col)
 	return arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(s, col));
 }
 
+sqlite3_int64
+sq_before(int64_t before)
+{
+	return before > 0 ? (sqlite3_int64)before : INT64_MAX;
+}
+
 const char *
 sq_col_str(struct arena *a, sqlite3_stmt *s, int col)
 {
