@@ -157,11 +157,12 @@ class TestSettings(CliCase):
 
 class TestMessagesAndLog(CliCase):
     def test_empty(self):
-        self.assertEqual(self.pr.cli_json("messages", "list"), {"messages": []})
-        self.assertEqual(self.pr.cli_json("messages", "list", "--project", "1234"), {"messages": []})
-        self.assertEqual(self.pr.cli_json("log"), {"log": []})
+        # "next": null says this is the last page (see README, Paging)
+        self.assertEqual(self.pr.cli_json("messages", "list"), {"messages": [], "next": None})
+        self.assertEqual(self.pr.cli_json("messages", "list", "--project", "1234"), {"messages": [], "next": None})
+        self.assertEqual(self.pr.cli_json("log"), {"log": [], "next": None})
         self.assertEqual(self.pr.cli_json("log", "--since", "2h", "--verdict", "rejected",
-                                          "--sender", "x@y.example", "--project", "1234"), {"log": []})
+                                          "--sender", "x@y.example", "--project", "1234"), {"log": [], "next": None})
 
     def test_refusals(self):
         self.fails(EX_NOINPUT, "messages", "show", "42")
