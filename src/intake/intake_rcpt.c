@@ -13,9 +13,15 @@
  *
  * Two threads, each with its own store connection (a connection is not
  * shared between threads): one waiting read does not hold up the next.
+ * When reads stall, lookups queue behind them; one that has waited in the
+ * queue longer than LOOKUP_MAX_QUEUE_WAIT is answered "store busy" (451)
+ * without a read, so a stalled store costs a waiting session about one
+ * read's timeout, not one per session ahead of it.  The queue itself is
+ * bounded by the sessions: each waits for its one answer.
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "core/log.h"
@@ -23,6 +29,8 @@
 #include "intake/intake_private.h"
 
 #define LOOKUP_THREADS 2
+/* Seconds; the store's busy timeout, the longest a read should wait. */
+#define LOOKUP_MAX_QUEUE_WAIT 5
 
 struct lookup_job {
 	struct lookup_job *next;
@@ -31,6 +39,7 @@ struct lookup_job {
 	struct intake_rcpt *r;
 	intake_rcpt_fn done;
 	void *arg;
+	time_t queued;               /* CLOCK_MONOTONIC seconds */
 };
 
 struct lookup_thread {
@@ -48,13 +57,28 @@ struct intake_lookup {
 	struct lookup_thread t[LOOKUP_THREADS];
 };
 
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 static void
 judge(struct store *st, struct lookup_job *j)
 {
-	struct settings *set = settings_current();
 	struct pr_why why;
 	pr_why_clear(&why);
 	j->r->address = j->address;
+	long waited = (long)(mono_now() - j->queued);
+	if (waited > LOOKUP_MAX_QUEUE_WAIT) {
+		pr_why_set(&why, PR_E_STORE_BUSY, "recipient lookups are backed up (%ld s behind a slow "
+		           "store); try again later", waited);
+		j->done(j->arg, -1, &why);
+		return;
+	}
+	struct settings *set = settings_current();
 	int rc = route_recipient(st, set, j->a, j->address, &j->r->targets, &j->r->ntargets, &why);
 	settings_unref(&set);
 	j->done(j->arg, rc, &why);
@@ -131,6 +155,7 @@ intake_lookup_submit(struct intake_lookup *lk, struct arena *a, const char *addr
 	j->r = r;
 	j->done = done;
 	j->arg = arg;
+	j->queued = mono_now();
 	pthread_mutex_lock(&lk->lock);
 	*lk->tail = j;
 	lk->tail = &j->next;

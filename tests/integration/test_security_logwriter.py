@@ -166,6 +166,25 @@ class RcptOffTheLoop(PostroomCase):
         a.send(make_message("alice@firm.example", "a1234@firm.example") + b".\r\n")
         self.assertEqual((a.reply(30) or b"")[:3], b"250")
 
+    def test_lookups_queued_behind_a_stalled_read_are_answered_in_time(self):
+        """Four sessions ask at once while reads stall; two lookup threads
+        take two of them.  The two queued behind are answered 451 as soon
+        as a thread is free, not after a stalled read of their own each."""
+        sessions = [self.open_transaction() for _ in range(4)]
+        holder = block_reads(self.pr)
+        try:
+            t0 = time.time()
+            for a in sessions:
+                a.send(b"RCPT TO:<a1234@firm.example>\r\n")
+            answers = [a.reply(READ_RETRY * 4) for a in sessions]
+            took = time.time() - t0
+        finally:
+            holder.close()
+        self.assertTrue(all(x is not None for x in answers), answers)
+        self.assertEqual({x[:3] for x in answers}, {b"451"}, answers)
+        self.assertLess(took, READ_RETRY * 1.5, answers)
+        self.assertTrue(any(b"backed up" in x for x in answers), answers)
+
     def test_refused_rcpt_while_reads_block_is_temporary(self):
         """A relay attempt whose lookup could not read the store is 451,
         not 550: the answer was never known."""
