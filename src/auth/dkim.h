@@ -51,7 +51,8 @@ struct dkim_sig {
 	const char *domain;       /* d= as written ("" when missing) */
 	const char *selector;     /* s= ("" when missing) */
 	const char *algorithm;    /* a= ("" when missing) */
-	const char *identity;     /* i= (AUID); "@" d= when absent */
+	const char *identity;     /* i= (AUID) decoded from dkim-quoted-printable;
+	                             "@" d= when absent */
 	enum auth_result result;  /* AUTH_PASS, AUTH_FAIL, AUTH_PERMERROR,
 	                             AUTH_TEMPERROR */
 	enum pr_err reason;       /* PR_OK on pass; see the table above */
