@@ -175,8 +175,10 @@ dns_lookup(struct dns *d, struct arena *a, const char *name, enum dns_type t,
 		out->status = DNS_BADNAME;
 		return out->status;
 	}
-	if (d->budget_deadline_ms && dns_now_ms() >= d->budget_deadline_ms) {
-		d->budget_spent = true;      /* no time left: do not even ask */
+	/* No time left, or the gate already refused this message (its verdict
+	 * is 451 whatever follows): do not even ask, free the worker. */
+	if (d->budget_spent || (d->budget_deadline_ms && dns_now_ms() >= d->budget_deadline_ms)) {
+		d->budget_spent = true;
 		out->status = DNS_TEMPFAIL;
 		return out->status;
 	}

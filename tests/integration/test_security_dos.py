@@ -209,10 +209,11 @@ class SlowDns:
     """A real DNS server on loopback UDP that answers every query after
     `delay` seconds (a domain whose name servers are slow).  zone maps a
     lower-case name to TXT strings; other names get NXDOMAIN, also late.
-    One thread per query, so concurrent queries are each delayed."""
+    One thread per query, so concurrent queries are each delayed.  Names
+    ending in one of `silent` are never answered (a dead name server)."""
 
-    def __init__(self, zone, delay):
-        self.zone, self.delay = zone, delay
+    def __init__(self, zone, delay, silent=()):
+        self.zone, self.delay, self.silent = zone, delay, tuple(silent)
         outer = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -247,6 +248,8 @@ class SlowDns:
         qtype = struct.unpack("!H", q[pos:pos + 2])[0]
         question = q[12:pos + 4]
         name = ".".join(labels)
+        if self.silent and name.endswith(self.silent):
+            return None
         txts = self.zone.get(name) if qtype == 16 else None
         rcode = 0 if name in self.zone else 3
         answers = b""
@@ -351,3 +354,52 @@ class LogRetention(PostroomCase):
         out = self.pr.cli("log", "prune").stdout.decode()
         self.assertIn("deleted 1 intake log rows older than 30 days", out)
         self.assertEqual(len(self.pr.cli_json("log")["log"]), 1)
+
+
+class SlowDomainDoesNotTakeEveryWorker(PostroomCase):
+    """Four messages at once from a domain whose name server never answers
+    would hold all four intake workers for two lookup timeouts each; the
+    per-domain gate lets two of them wait on DNS and fails the rest fast
+    (451), so a message from elsewhere is judged at once."""
+    start = False
+
+    def setUp(self):
+        super().setUp()
+        self.dns = SlowDns({}, 0, silent=("slow.example",))
+        self.addCleanup(self.dns.stop)
+        self.pr.config.update({"dns_server": self.dns.address, "dns_timeout_ms": "3000",
+                               "dns_domain_concurrency": "2"})
+        self.pr.start()
+
+    def send(self, sender, results, key):
+        msg = make_message(sender, "a1234@firm.example", subject=key)
+        try:
+            with connect(self.pr.smtp_port, OTHER if key == "firm" else HOSTILE, timeout=30) as s:
+                greeting(s)
+                send_and_read(s, b"EHLO client.example\r\nMAIL FROM:<%s>\r\n"
+                              b"RCPT TO:<a1234@firm.example>\r\nDATA\r\n" % sender.encode(), b"354 ")
+                s.sendall(msg + b"\r\n.\r\n")
+                t0 = time.time()
+                got = read_replies(s, until=b"\r\n", timeout=25)
+                results[key] = (reply_codes(got)[-1][0] if reply_codes(got) else None, time.time() - t0)
+        except OSError as e:
+            results[key] = (repr(e), 0)
+
+    def test_other_mail_is_judged_while_one_domain_times_out(self):
+        results, threads = {}, []
+        for i in range(4):
+            t = threading.Thread(target=self.send, args=(f"x{i}@slow.example", results, f"slow{i}"))
+            t.start()
+            threads.append(t)
+        time.sleep(0.3)        # the slow messages reach the workers first (a race we want to lose)
+        self.send("alice@firm.example", results, "firm")
+        for t in threads:
+            t.join(30)
+        code, took = results["firm"]
+        self.assertEqual(code, 250, results)
+        self.assertLess(took, 2.5, results)        # not behind two 3 s timeouts
+        # Those refused by the gate get 451; the two that waited out their
+        # timeouts are judged on temperror results (here: 550, unknown sender).
+        slow = [results[f"slow{i}"][0] for i in range(4)]
+        self.assertGreaterEqual(slow.count(451), 2, results)
+        self.assertNotIn(250, slow, results)
