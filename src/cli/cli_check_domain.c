@@ -26,6 +26,7 @@
 #include "cli/cli_private.h"
 #include "core/arena.h"
 #include "core/settings.h"
+#include "core/text.h"
 
 enum check_status { CK_OK, CK_MISSING, CK_BROKEN, CK_DNS, CK_SKIPPED };
 static const char *const ck_names[] = {"ok", "missing", "broken", "dns_error", "skipped"};
@@ -153,6 +154,13 @@ check_dkim(struct dns *d, struct arena *a, const char *domain, const char *selec
 	dkim_key_clear(&k);
 }
 
+/* DNS text for a terminal: a record may hold any bytes (core/text.h). */
+static const char *
+shown(struct arena *a, const char *s)
+{
+	return text_escape(a, s, strlen(s), 0);
+}
+
 /* --ip: the verdict a server at ip would receive (the same call intake makes). */
 static json_t *
 evaluate_ip(struct dns *d, struct arena *a, const char *domain, const char *ip, const char *sender,
@@ -162,11 +170,15 @@ evaluate_ip(struct dns *d, struct arena *a, const char *domain, const char *ip, 
 	                         .sender = sender ? sender : ""};
 	struct spf_outcome o;
 	spf_check_host(d, a, &rq, &o);
+	/* Text from DNS records: valid UTF-8 for JSON, escaped for a terminal. */
+	o.mechanism = text_clean(a, o.mechanism);
+	o.explanation = text_clean(a, o.explanation);
+	o.detail = text_clean(a, o.detail);
 	fprintf(out, "SPF for a server at %s: %s", ip, spf_result_name(o.result));
 	if (o.mechanism)
-		fprintf(out, " (matched %s)", o.mechanism);
+		fprintf(out, " (matched %s)", shown(a, o.mechanism));
 	if (o.detail)
-		fprintf(out, " - %s", o.detail);
+		fprintf(out, " - %s", shown(a, o.detail));
 	fputc('\n', out);
 	return json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:i}", "ip", ip, "result",
 	                 spf_result_name(o.result), "mechanism", o.mechanism, "explanation",
@@ -174,25 +186,25 @@ evaluate_ip(struct dns *d, struct arena *a, const char *domain, const char *ip, 
 }
 
 static void
-print_check(const char *title, const struct check *c)
+print_check(struct arena *a, const char *title, const struct check *c)
 {
 	printf("%s: %s\n", title, ck_names[c->status]);
 	if (c->record)
-		printf("  record:  %s\n", c->record);
+		printf("  record:  %s\n", shown(a, c->record));
 	if (c->detail)
-		printf("  %s\n", c->detail);
+		printf("  %s\n", shown(a, c->detail));
 	json_t *v;
 	if (c->extra) {
 		json_t *inc = json_object_get(c->extra, "includes");
 		size_t i;
 		json_array_foreach(inc, i, v)
-			printf("  includes %s\n", json_string_value(v));
+			printf("  includes %s\n", shown(a, json_string_value(v)));
 		inc = json_object_get(c->extra, "redirects");
 		json_array_foreach(inc, i, v)
-			printf("  redirects to %s\n", json_string_value(v));
+			printf("  redirects to %s\n", shown(a, json_string_value(v)));
 	}
 	if (c->suggest)
-		printf("  add:     %s\n", c->suggest);
+		printf("  add:     %s\n", shown(a, c->suggest));
 }
 
 static json_t *
@@ -281,6 +293,10 @@ cli_check_domain(struct cli_ctx *ctx, int argc, char **argv)
 	check_spf(d, a, domain, &c[0]);
 	check_dmarc(d, a, domain, &c[1]);
 	check_dkim(d, a, domain, selector, &c[2]);
+	for (int i = 0; i < 3; i++) {       /* DNS text: valid UTF-8 for JSON */
+		c[i].record = text_clean(a, c[i].record);
+		c[i].detail = text_clean(a, c[i].detail);
+	}
 	int rc = exit_code(c, 3);
 	json_t *eval = NULL;
 	if (g.ip)                    /* JSON mode: the text line goes to stderr */
@@ -295,9 +311,9 @@ cli_check_domain(struct cli_ctx *ctx, int argc, char **argv)
 		json_decref(o);
 	} else {
 		printf("Domain %s\n", domain);
-		print_check("SPF", &c[0]);
-		print_check("DMARC", &c[1]);
-		print_check(selector ? arena_printf(a, "DKIM (selector %s)", selector) : "DKIM", &c[2]);
+		print_check(a, "SPF", &c[0]);
+		print_check(a, "DMARC", &c[1]);
+		print_check(a, selector ? arena_printf(a, "DKIM (selector %s)", selector) : "DKIM", &c[2]);
 		puts(rc == EX_OK ? "Result: all present and sound."
 		     : rc == EX_TEMPFAIL ? "Result: DNS did not answer; try again."
 		                         : "Result: something is missing or broken (see above).");

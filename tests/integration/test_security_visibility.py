@@ -216,3 +216,46 @@ class Paging(PostroomCase):
             self.assertEqual(p.returncode, 64, bad)    # EX_USAGE
             p = self.pr.cli("log", *bad, check=False)
             self.assertEqual(p.returncode, 64, bad)
+
+
+# ---- text from DNS records -------------------------------------------------
+
+class DnsTextEscaped(PostroomCase):
+    """An SPF record is written by whoever controls the sender's domain: its
+    text reaches the refusal's reason (`why`) and `check domain`."""
+    RECORD = "v=spf1 ip4:192.0.2.1 \x1b[31mbogus\u009b\u202e -all"
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        from harness import DnsServer
+        cls.tmp = tempfile.TemporaryDirectory(prefix="postroom-visdns-")
+        cls.dns = DnsServer(cls.tmp.name, [f'txt-record=evil.example,"{cls.RECORD}"'])
+        cls.config = {"dns_server": cls.dns.address, "require_spf": "true"}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dns.stop()
+        cls.tmp.cleanup()
+
+    def test_spf_record_text_escaped(self):
+        c = Client(self.pr.smtp_port)
+        self.assertEqual(c.cmd(b"EHLO client.example")[0], 250)
+        self.assertEqual(c.cmd(b"MAIL FROM:<mallory@evil.example>")[0], 250)
+        self.assertEqual(c.cmd(b"RCPT TO:<a1234@firm.example>")[0], 250)
+        self.assertEqual(c.cmd(b"DATA")[0], 354)
+        code, line = c.cmd(b"From: mallory@evil.example\r\nSubject: x\r\n\r\nhi\r\n.")
+        self.assertNotEqual(code, 250, line)
+        c.close()
+        log = eventually(lambda: self.pr.cli_json("log")["log"])
+        self.assertEqual(len(log), 1, log)
+        self.assertIn("bogus", log[0]["detail"])
+        self.assertNotIn("\x1b", log[0]["detail"])      # stored clean
+        for args in (["why", "mallory@evil.example"], ["log"],
+                     ["check", "domain", "evil.example"]):
+            out = self.pr.cli(*args, check=False).stdout
+            bad = unsafe_for_terminal(out)
+            self.assertIsNone(bad, f"`{' '.join(args)}` printed a raw control: {bad}\n{out!r}")
+            self.assertIn(b"bogus", out, args)
+        doc = json.loads(self.pr.cli("check", "domain", "evil.example", "--json", check=False).stdout)
+        self.assertIn("bogus", doc["spf"]["record"])
