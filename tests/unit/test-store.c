@@ -493,6 +493,42 @@ TEST(log_and_list_filters)
 	store_close(&st);
 }
 
+/* Keyset paging: pages of 4 from below `before` see each of 25 rows once,
+ * newest first, with the verdict filter applied inside every page. */
+TEST(log_keyset_paging)
+{
+	struct store *st = seeded();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	for (int i = 0; i < 50; i++) {
+		struct store_log_entry e = {.at = 1700000000 + i, .source = "smtp", .mail_from = "x@evil.example",
+		                            .rcpts = "a1234@firm.example", .reason = PR_E_NOT_A_USER,
+		                            .verdict = i % 2 ? "rejected" : "deferred"};
+		CHECK_INT(store_log_append(st, &e, NULL, &why), 0);
+	}
+	struct store_log_filter f = {.verdict = "rejected", .limit = 4};
+	int64_t seen[32], last = 0;
+	size_t total = 0;
+	for (int page = 0; page < 20; page++) {
+		struct store_log_entry *l;
+		size_t n;
+		f.before = last;
+		CHECK_INT(store_log_list(st, a, &f, &l, &n, &why), 0);
+		for (size_t i = 0; i < n && total < 32; i++) {
+			CHECK(last == 0 || l[i].id < last);
+			CHECK_STR(l[i].verdict, "rejected");
+			last = seen[total++] = l[i].id;
+		}
+		if (n < 4)
+			break;
+	}
+	CHECK_INT(total, 25);
+	CHECK_INT(seen[0], 50);
+	CHECK_INT(seen[24], 2);
+	arena_free(&a);
+	store_close(&st);
+}
+
 TEST(reopen_keeps_data)
 {
 	struct store *st = seeded();
@@ -544,6 +580,7 @@ main(void)
 	RUN(large_spool_byte_exact);
 	RUN(busy);
 	RUN(log_and_list_filters);
+	RUN(log_keyset_paging);
 	RUN(reopen_keeps_data);
 	RUN(migration_keeps_pop3_seen);
 	char cmd[400];
