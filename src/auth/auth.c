@@ -198,10 +198,6 @@ auth_check(struct auth *au, struct arena *a, const struct auth_input *in,
 		auth_render(a, id, out);
 		return;
 	}
-	if ((local.client_ip == NULL || *local.client_ip == '\0') && local.trusted_received_host &&
-	    *local.trusted_received_host && local.raw)
-		auth_received_peer(a, local.raw, local.trusted_received_host, &local.client_ip,
-		                   &local.helo);
 	budget_begin(au, &local, set);
 	check_spf(au, a, &local, id, out);
 	check_dkim(au, a, &local, out);

@@ -33,12 +33,13 @@ struct auth_input {
 	struct spool *raw;           /* the message as received */
 	time_t now;
 	/* Collected mail (POP3) only; NULL or "" = off.  SMTP intake leaves
-	 * them unset.  trusted_received_host: when client_ip is "", take the
-	 * client IP and HELO from the topmost Received header stamped "by"
-	 * this host (auth_received_peer).  trusted_authserv_id: adopt the
-	 * spf/dkim/dmarc results of the topmost Authentication-Results header
-	 * with this authserv-id instead of checking again (the mailbox
-	 * provider checked the real SMTP session; we cannot). */
+	 * them unset.  trusted_authserv_id: adopt the spf/dkim/dmarc results
+	 * of the topmost Authentication-Results header with this authserv-id
+	 * instead of checking again (the mailbox provider checked the real
+	 * SMTP session; we cannot), if it lies above the first Received
+	 * below the one trusted_received_host stamped.  The client IP of
+	 * collected mail is found before auth, by intake's envelope
+	 * normaliser (auth_received_peer). */
 	const char *trusted_received_host;
 	const char *trusted_authserv_id;
 };
@@ -81,11 +82,22 @@ struct auth *auth_new(const struct settings *set, struct pr_why *why);
 void auth_free(struct auth **a);
 /* Over a given DNS port (tests: an in-memory zone); takes ownership. */
 struct auth *auth_new_dns(struct dns *dns);
-/* The client IP and HELO from the topmost Received header whose "by"
- * names host (case-insensitive): "from HELO (rdns [IP]) by host ...", and
- * Exim's "from rdns ([IP] helo=HELO) by host".  0 found, -1 not. */
+/* auth_received.c: the client IP and HELO the trusted host saw, from the
+ * topmost Received field that names host after "by" (host compared
+ * ignoring case; ".example.com" matches any host in that domain).  The IP
+ * comes only from the host's TCP-info comment, never from the HELO.
+ * 0 found (*ip_r, *helo_r set; both "" for a stamp with no from clause);
+ * 1 no field names host (or host is empty); -1 that field does not
+ * parse, with why (PR_E_RECEIVED_UNPARSED, temporary): the caller must
+ * not look further down, where the sender writes. */
 int auth_received_peer(struct arena *a, struct spool *raw, const char *host,
-                       const char **ip_r, const char **helo_r);
+                       const char **ip_r, const char **helo_r, struct pr_why *why);
+/* True if the Received value names host after a "by" (the test for
+ * "stamped by host" both here and for the trusted A-R boundary). */
+bool auth_received_names(const char *value, const char *host);
+/* The same as auth_received_peer for one unfolded field value. */
+int auth_received_parse(struct arena *a, const char *value, const char *host,
+                        const char **ip_r, const char **helo_r, struct pr_why *why);
 
 /* The message as it is to be stored: raw without the
  * Authentication-Results header fields that carry authserv_id -- forged

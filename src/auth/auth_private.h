@@ -5,22 +5,10 @@
 #include "auth/auth.h"
 #include "auth/dns.h"
 
-/* Header block read for Received / Authentication-Results: enough for any
- * real message's headers; past it we stop looking (never a failure). */
-#define AUTH_MAX_HEADER_BYTES (256 * 1024)
-/* Header fields of one name we look at (topmost first). */
+/* Header fields of one name we look at (topmost first; read with
+ * mime_header_fields / mime_header_values). */
 #define AUTH_MAX_FIELDS 64
 
-/* Unfolded values of the header fields called name, topmost first. */
-struct auth_hfield {
-	unsigned name;               /* index into the names asked for */
-	const char *value;
-};
-/* The header fields with any of the names, unfolded, topmost first. */
-size_t auth_header_fields(struct arena *a, struct spool *raw, const char *const *names,
-                          size_t nnames, struct auth_hfield *out, size_t max);
-size_t auth_header_values(struct arena *a, struct spool *raw, const char *name,
-                          const char **out, size_t max);
 /* Adopts the results of the topmost Authentication-Results by id; true
  * if one was found (then v->spf, v->dkim, v->dmarc are filled). */
 bool auth_adopt_trusted(struct arena *a, const struct auth_input *in, struct auth_verdict *v);

@@ -1,16 +1,17 @@
-/* auth_trust.c - collected mail: trust what the receiving host saw.
+/* auth_trust.c - collected mail: adopt what the receiving host decided.
  *
  * Mail collected from a mailbox (POP3) was received over SMTP by someone
- * else; the IP and HELO we would check SPF against are gone.  Two
- * configured trusts recover them (issue 4): the Received header stamped
- * "by" a trusted host gives the client IP and HELO, or the
- * Authentication-Results of a trusted authserv-id are adopted as they
- * stand.  Only the topmost matching field counts, and only above the
- * first Received written outside the provider (trusted_results): fields
- * further down were written by whoever sent the message, and may be
- * forged.  Between the provider's Received and that boundary the trusted
- * host must strip Authentication-Results carrying its own id that arrive
- * from outside (RFC 8601 5), as Gmail, Microsoft and Postfix milters do.
+ * else; we cannot check the real SMTP session.  Two configured trusts
+ * recover it (issue 4): the client IP and HELO from the Received header
+ * stamped by a trusted host (auth_received.c, read by intake's envelope
+ * normaliser), or, here, the Authentication-Results of a trusted
+ * authserv-id adopted as they stand.  Only the topmost matching field
+ * counts, and only above the first Received written outside the provider
+ * (trusted_results): fields further down were written by whoever sent the
+ * message, and may be forged.  Between the provider's Received and that
+ * boundary the trusted host must strip Authentication-Results carrying
+ * its own id that arrive from outside (RFC 8601 5), as Gmail, Microsoft
+ * and Postfix milters do.
  */
 #include "auth/auth_private.h"
 
@@ -21,129 +22,7 @@
 #include "core/arena.h"
 #include "auth/dmarc.h"
 #include "core/spool.h"
-
-/* Reads the header block (up to AUTH_MAX_HEADER_BYTES) into the arena. */
-static const char *
-read_headers(struct arena *a, struct spool *raw, size_t *len_r)
-{
-	char *buf = arena_alloc(a, AUTH_MAX_HEADER_BYTES + 1);
-	size_t n = 0;
-	while (n < AUTH_MAX_HEADER_BYTES) {
-		ssize_t r = spool_read_at(raw, n, buf + n, AUTH_MAX_HEADER_BYTES - n);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		buf[n] = '\0';
-		if (strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n"))
-			break;
-	}
-	buf[n] = '\0';
-	char *end = strstr(buf, "\r\n\r\n");
-	char *end2 = strstr(buf, "\n\n");
-	if (end2 && (end == NULL || end2 < end))
-		end = end2;
-	*len_r = end ? (size_t)(end - buf) : n;
-	return buf;
-}
-
-size_t
-auth_header_fields(struct arena *a, struct spool *raw, const char *const *names, size_t nnames,
-                   struct auth_hfield *out, size_t max)
-{
-	size_t len, k = 0;
-	const char *h = read_headers(a, raw, &len), *end = h + len;
-	for (const char *p = h; p < end && k < max;) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		const char *fe = eol ? eol : end;
-		while (fe + 1 < end && (fe[1] == ' ' || fe[1] == '\t')) {   /* folded */
-			const char *next = memchr(fe + 1, '\n', (size_t)(end - fe - 1));
-			fe = next ? next : end;
-		}
-		for (size_t w = 0; w < nnames; w++) {
-			size_t nl = strlen(names[w]);
-			if ((size_t)(fe - p) <= nl || strncasecmp(p, names[w], nl) != 0 || p[nl] != ':')
-				continue;
-			char *v = arena_strndup(a, p + nl + 1, (size_t)(fe - p - nl - 1));
-			for (char *c = v; *c; c++)       /* unfold */
-				if (*c == '\r' || *c == '\n' || *c == '\t')
-					*c = ' ';
-			out[k++] = (struct auth_hfield){(unsigned)w, v};
-			break;
-		}
-		p = fe < end ? fe + 1 : end;
-	}
-	return k;
-}
-
-size_t
-auth_header_values(struct arena *a, struct spool *raw, const char *name, const char **out,
-                   size_t max)
-{
-	struct auth_hfield f[AUTH_MAX_FIELDS];
-	size_t n = auth_header_fields(a, raw, &name, 1, f, max < AUTH_MAX_FIELDS ? max : AUTH_MAX_FIELDS);
-	for (size_t i = 0; i < n; i++)
-		out[i] = f[i].value;
-	return n;
-}
-
-/* The word after `key ` in s (space-separated), copied; NULL if absent. */
-static const char *
-word_after(struct arena *a, const char *s, const char *key)
-{
-	size_t kl = strlen(key);
-	for (const char *p = s; (p = strcasestr(p, key)) != NULL; p += kl) {
-		bool start = p == s || isspace((unsigned char)p[-1]) || p[-1] == ';';
-		if (!start || !isspace((unsigned char)p[kl]))
-			continue;
-		const char *w = p + kl;
-		while (isspace((unsigned char)*w))
-			w++;
-		size_t n = strcspn(w, " \t;()");
-		return n ? arena_strndup(a, w, n) : NULL;
-	}
-	return NULL;
-}
-
-static const char *
-bracket_ip(struct arena *a, const char *s, const char *stop)
-{
-	const char *lb = strchr(s, '[');
-	if (lb == NULL || (stop && lb > stop))
-		return NULL;
-	const char *rb = strchr(lb, ']');
-	if (rb == NULL)
-		return NULL;
-	lb++;
-	if (strncasecmp(lb, "IPv6:", 5) == 0)
-		lb += 5;
-	return arena_strndup(a, lb, (size_t)(rb - lb));
-}
-
-int
-auth_received_peer(struct arena *a, struct spool *raw, const char *host, const char **ip_r,
-                   const char **helo_r)
-{
-	const char *vals[AUTH_MAX_FIELDS];
-	size_t n = auth_header_values(a, raw, "Received", vals, AUTH_MAX_FIELDS);
-	for (size_t i = 0; i < n; i++) {
-		const char *by = word_after(a, vals[i], "by");
-		if (by == NULL || strcasecmp(by, host) != 0)
-			continue;
-		const char *from = strcasestr(vals[i], "from ");
-		const char *byp = strcasestr(vals[i], " by ");
-		const char *ip = from ? bracket_ip(a, from, byp) : NULL;
-		if (ip == NULL)
-			return -1;
-		const char *helo = word_after(a, vals[i], "from");
-		const char *exim = strcasestr(vals[i], "helo=");
-		if (exim && (!byp || exim < byp))
-			helo = arena_strndup(a, exim + 5, strcspn(exim + 5, " \t;)"));
-		*ip_r = ip;
-		*helo_r = helo ? helo : "";
-		return 0;
-	}
-	return -1;
-}
+#include "mime/mime.h"
 
 static enum auth_result
 result_word(const char *w, size_t n)
@@ -226,42 +105,23 @@ results_by(const char *value, const char *id)
 /* The trusted Authentication-Results, or NULL.  It must be the topmost
  * one with the id AND lie above the first Received written outside the
  * provider: the first Received below the topmost one stamped "by" the
- * provider (trusted_received_host, else the authserv-id as a host name),
+ * provider (trusted_received_host, else the authserv-id as a host name;
+ * auth_received_names, the stamp parser's own test, so a HELO of "by"
+ * cannot hide the real clause),
  * or, when none is, the topmost Received.  A copy further down was in
  * the message when it reached the provider -- the sender wrote it.  Above
  * the boundary: Postfix milters, Microsoft 365 and Fastmail put theirs
  * above their Received, Gmail right below it. */
-/* The Received value has "by HOST" outside comments.  Comments go first,
- * and every "by" is tried, so a HELO of "by" (from by (rdns [ip]) by
- * mx...) cannot hide the real clause. */
-static bool
-stamped_by(struct arena *a, const char *value, const char *host)
-{
-	const char *s = strip_comments(a, value);
-	size_t hl = strlen(host);
-	for (const char *p = s; (p = strcasestr(p, "by")) != NULL; p += 2) {
-		if ((p != s && !isspace((unsigned char)p[-1]) && p[-1] != ';') || !isspace((unsigned char)p[2]))
-			continue;
-		const char *h = p + 2;
-		while (isspace((unsigned char)*h))
-			h++;
-		if (strncasecmp(h, host, hl) == 0 && (h[hl] == '\0' || h[hl] == ';' ||
-		                                      isspace((unsigned char)h[hl])))
-			return true;
-	}
-	return false;
-}
-
 static const char *
 trusted_results(struct arena *a, const struct auth_input *in)
 {
 	static const char *const names[] = {"Received", "Authentication-Results"};
-	struct auth_hfield f[AUTH_MAX_FIELDS];
+	struct mime_hfield f[AUTH_MAX_FIELDS];
 	const char *host = in->trusted_received_host && *in->trusted_received_host
 	                 ? in->trusted_received_host : in->trusted_authserv_id;
-	size_t n = auth_header_fields(a, in->raw, names, 2, f, AUTH_MAX_FIELDS), top = n, edge = n;
+	size_t n = mime_header_fields(a, in->raw, names, 2, f, AUTH_MAX_FIELDS), top = n, edge = n;
 	for (size_t i = 0; i < n && top == n; i++)
-		if (f[i].name == 0 && stamped_by(a, f[i].value, host))
+		if (f[i].name == 0 && auth_received_names(f[i].value, host))
 			top = i;
 	for (size_t i = top == n ? 0 : top + 1; i < n && edge == n; i++)
 		if (f[i].name == 0)

@@ -102,6 +102,8 @@ static const struct pr_err_info table[PR_E_MAX] = {
 		"nothing: the sending server will retry"},
 	[PR_E_DNS_BUDGET] = {"dns_budget", 451, "4.4.3", "the DNS lookups for the message took too long",
 		"nothing: the sending server retries; if it persists, the sender domain's DNS is slow"},
+	[PR_E_RECEIVED_UNPARSED] = {"received_unparsed", 451, "4.7.0", "collected mail: the Received header stamped by trusted_received_host could not be read safely, so the sending IP is unknown",
+		"nothing if it is rare: the message stays in the mailbox and is tried every round; `postroom why` shows the header's problem (often a sender's HELO imitating a stamp)"},
 	[PR_E_UNREADABLE] = {"unreadable", 250, "2.0.0", "the message could not be parsed; it was kept in the Fallback mailbox",
 		"an administrator can look at it with `postroom messages show --raw`"},
 	[PR_E_DUPLICATE] = {"duplicate", 250, "2.0.0", "the same message had already arrived; it is stored once, and filed also for any new recipients",

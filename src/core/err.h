@@ -67,6 +67,7 @@ enum pr_err {
 	PR_E_DMARC_QUARANTINE,
 	PR_E_DNS_TEMP,
 	PR_E_DNS_BUDGET,
+	PR_E_RECEIVED_UNPARSED,
 	/* accepted, but worth explaining */
 	PR_E_UNREADABLE,
 	PR_E_DUPLICATE,

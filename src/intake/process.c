@@ -1,5 +1,8 @@
 /* process.c - the steps one message goes through on a worker thread.
  *
+ *   0. envelope.c              collected mail: recipients, sender, client
+ *                              from its header fields; trusted Received
+ *                              unreadable -> 451 4.7.0
  *   1. parse (mime/)           unreadable -> Fallback, never lost;
  *                              our spool unreadable -> 451 4.3.0
  *   2. loop check              our own Received too often -> 550 5.4.6
@@ -22,6 +25,7 @@
 #include "core/settings.h"
 #include "core/spool.h"
 #include "core/text.h"
+#include "intake/envelope.h"
 #include "intake/intake_private.h"
 #include "route/address.h"
 
@@ -122,9 +126,9 @@ authenticate(struct intake_worker *w, struct intake_eval *ev)
 		.from_domain = address_domain(ev->sender), .raw = m->raw, .now = time(NULL),
 	};
 	if (m->source == INTAKE_POP3) {
-		/* Collected mail was received by the provider: the client IP and
-		 * HELO that matter are in the provider's Received header, or its
-		 * own verdict can be adopted (both only when configured). */
+		/* Collected mail was received by the provider: its own verdict
+		 * can be adopted when configured (the client IP and HELO from its
+		 * Received header are already in m, see envelope.c). */
 		ai.trusted_received_host = settings_str(ev->set, SET_TRUSTED_RECEIVED_HOST);
 		ai.trusted_authserv_id = settings_str(ev->set, SET_TRUSTED_AUTHSERV_ID);
 	}
@@ -268,6 +272,10 @@ intake_process(struct intake_worker *w, struct intake_job *j)
 	pr_why_clear(&ev.note);
 	j->res.why.code = PR_OK;
 
+	/* Collected mail comes without an envelope: read it from the header
+	 * fields first, so even unreadable mail has its recipients. */
+	if (j->m->source == INTAKE_POP3 && intake_envelope(w->st, set, j->m, &why) < 0)
+		goto refused;
 	if (mime_parse(j->m->raw, j->m->arena, &ev.mi, &ev.parse_why) < 0) {
 		/* Our disk failing is not the sender's malformed message: say
 		 * "try again" (451) rather than file it as unreadable. */

@@ -74,6 +74,22 @@ int mime_parse(struct spool *raw, struct arena *a, struct mime_info *out, struct
 /* The JSON of m with its bodies, for `messages show`. */
 const char *mime_show_json(struct arena *a, const struct mime_info *m);
 
+/* mime_raw.c: every field called name (case-insensitive) in the first
+ * MIME_RAW_HEADER_BYTES of the header block, topmost first, unfolded
+ * (CR, LF, TAB become spaces; not trimmed), at most max.  No GMime: also
+ * for messages mime_parse refuses.  Returns the count. */
+#define MIME_RAW_HEADER_BYTES (256 * 1024)
+size_t mime_header_values(struct arena *a, struct spool *raw, const char *name,
+                          const char **out, size_t max);
+/* The same for fields with any of the names, in order: which name each
+ * field has, so the order of different fields can be judged. */
+struct mime_hfield {
+	unsigned name;               /* index into names */
+	const char *value;
+};
+size_t mime_header_fields(struct arena *a, struct spool *raw, const char *const *names,
+                          size_t nnames, struct mime_hfield *out, size_t max);
+
 /* Value of the first header field called name (raw, unfolded), or NULL. */
 const char *mime_header(struct spool *raw, struct arena *a, const char *name);
 

@@ -4,8 +4,8 @@
  *     (mailbox, UIDL) recorded in the store   -> DELE (stored earlier)
  *     else RETR into a spool
  *       (mailbox, content hash) recorded      -> DELE (same bytes, new UIDL)
- *       else build the envelope and submit to intake (asynchronously, up
- *       to POP3_WINDOW in flight so group commit shares the fsyncs); the
+ *       else submit the bytes, mailbox and UIDL to intake (asynchronously,
+ *       up to POP3_WINDOW in flight so group commit shares the fsyncs); the
  *       commit that stores the message also records (mailbox, UIDL, hash)
  *   as intake finishes: record refusals (one transaction per batch), and
  *   only then DELE;  QUIT at the end applies the DELEs.
@@ -23,13 +23,9 @@
  * busy, DNS) is left in the mailbox for the next round; so is a message
  * over the hard size ceiling (PR_MAX_MESSAGE_SIZE), with a warning.
  *
- * Recipients: mailbox_type=catchall takes the catch-all header (setting
- * catchall_header: Delivered-To, X-Original-To, Envelope-To); single takes
- * system_address; either falls back to To/Cc.  Each goes through
- * intake_judge_rcpt like an SMTP RCPT.  With none at all, or none that
- * can be placed (a domain missing from the directory), the message still
- * goes to intake and lands in Unassigned: nothing is dropped for want of an
- * address, and nobody would get a bounce for it.
+ * The envelope (recipients, sender, the client the provider saw) is not
+ * read here: intake reads it out of the message, with the same parser for
+ * every field (intake/envelope.c), as Postfix's cleanup does for pickup.
  */
 #include <curl/curl.h>
 #include <pthread.h>
@@ -53,7 +49,6 @@
 /* Records of collected messages are kept this long after the message was
  * last listed (a message still listed has its record refreshed). */
 #define POP3_RECORD_KEEP (90 * 24 * 3600)
-#define POP3_MAX_RCPTS 100
 
 struct round;
 struct pending {
@@ -191,85 +186,6 @@ record_done(struct round *rd, bool wait_all)
 	}
 }
 
-/* Read the head of the message for the envelope fields. */
-static const uint8_t *
-head_of(struct arena *a, struct spool *sp, size_t *len)
-{
-	uint64_t size = spool_size(sp);
-	size_t n = size < PR_MIME_MAX_HEADER_BYTES ? (size_t)size : PR_MIME_MAX_HEADER_BYTES;
-	const uint8_t *mem = spool_memory(sp);
-	if (mem) {
-		*len = n;
-		return mem;
-	}
-	uint8_t *buf = arena_alloc(a, n + 1);
-	ssize_t got = spool_read_at(sp, 0, buf, n);
-	*len = got > 0 ? (size_t)got : 0;
-	return buf;
-}
-
-/* Candidate recipient addresses, in the order the settings say. */
-static size_t
-candidates(struct round *rd, struct arena *a, const uint8_t *h, size_t hl, const char **out)
-{
-	const struct settings *set = rd->set;
-	size_t n = 0;
-	if (settings_enum(set, SET_MAILBOX_TYPE) == MAILBOX_CATCHALL) {
-		const char *v = pop3_header_first(a, h, hl, settings_str(set, SET_CATCHALL_HEADER), 8192);
-		if (v)
-			n = pop3_addr_list(a, v, out, POP3_MAX_RCPTS);
-	} else if (*settings_str(set, SET_SYSTEM_ADDRESS)) {
-		out[n++] = settings_str(set, SET_SYSTEM_ADDRESS);
-	}
-	for (int i = 0; i < 2 && n == 0; i++) {
-		const char *v = pop3_header_first(a, h, hl, i ? "Cc" : "To", 65536);
-		if (v)
-			n += pop3_addr_list(a, v, out + n, POP3_MAX_RCPTS - n);
-	}
-	return n;
-}
-
-/* Fill the envelope.  0 submit; 1 refused (logged); -1 leave it. */
-static int
-envelope(struct round *rd, struct intake_msg *m, struct pr_why *why)
-{
-	struct arena *a = m->arena;
-	size_t hl;
-	const uint8_t *h = head_of(a, m->raw, &hl);
-	const char *rp = pop3_return_path(a, h, hl), *from[1];
-	const char *fh = rp ? NULL : pop3_header_first(a, h, hl, "From", 4096);
-	m->mail_from = rp ? rp : (fh && pop3_addr_list(a, fh, from, 1) == 1) ? from[0] : "";
-	pop3_received_peer(a, h, hl, settings_str(rd->set, SET_TRUSTED_RECEIVED_HOST), &m->peer_ip,
-	                   &m->helo);
-	const char *addrs[POP3_MAX_RCPTS];
-	size_t n = candidates(rd, a, h, hl, addrs);
-	m->rcpts = arena_alloc(a, (n ? n : 1) * sizeof(*m->rcpts));
-	pr_why_clear(why);
-	for (size_t i = 0; i < n; i++) {
-		struct pr_why w;
-		if (intake_judge_rcpt(rd->in, a, addrs[i], &m->rcpts[m->nrcpts], &w) == 0) {
-			m->nrcpts++;
-		} else if (pr_err_is_temporary(w.code)) {
-			*why = w;
-			return -1;
-		} else {
-			*why = w;
-		}
-	}
-	if (n > 0 && m->nrcpts == 0) {
-		/* Everything in the system mailbox was sent to the organisation:
-		 * a recipient we cannot place (a domain missing from the
-		 * directory) is a configuration gap, not the sender's fault, and
-		 * nobody would get a bounce.  Keep it: intake files a message
-		 * without recipients in Unassigned. */
-		char s[160];
-		log_warn("pop3: no recipient of a collected message can be placed (%s); filing it in "
-		         "Unassigned", log_sanitize(s, sizeof(s), pr_why_text(why), 150));
-		pr_why_clear(why);
-	}
-	return 0;
-}
-
 /* RETR one message and hand it to intake. */
 static void
 collect_one(struct round *rd, const struct pop3_item *it)
@@ -313,16 +229,8 @@ collect_one(struct round *rd, const struct pop3_item *it)
 	p->num = it->num;
 	memcpy(p->uidl, it->uidl, sizeof(p->uidl));
 	memcpy(p->sha, sha, sizeof(p->sha));
-	int rc = envelope(rd, m, &why);
-	if (rc != 0) {
-		p->res.why = why;
-		p->res.logged = false;            /* no row: leave it in the mailbox */
-		pthread_mutex_lock(&rd->lock);
-		p->next = rd->done;
-		rd->done = p;
-		pthread_mutex_unlock(&rd->lock);
-		goto drop;
-	}
+	/* Only the bytes, the mailbox and the UIDL: intake reads the
+	 * envelope (recipients, sender, client) out of the message. */
 	pthread_mutex_lock(&rd->lock);
 	rd->inflight++;
 	pthread_mutex_unlock(&rd->lock);

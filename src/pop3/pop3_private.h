@@ -1,7 +1,6 @@
 /* pop3_private.h - shared between the files of src/pop3 only.
  *
  * pop3_parse.c   pure functions: settings -> libcurl URL, UIDL listing,
- *                header fields and address lists of collected messages,
  *                curl errors -> plain words (unit tested, no I/O)
  * pop3_conn.c    one POP3 session over one libcurl easy handle
  * pop3_oauth.c   XOAUTH2 access token from the refresh token
@@ -44,24 +43,6 @@ struct pop3_item {
  * a.  Lines that break RFC 1939 make the whole listing invalid (-1). */
 int pop3_uidl_parse(struct arena *a, const char *body, size_t len, struct pop3_item **out,
                     size_t *n, struct pr_why *why);
-
-/* Value of the first header field called name in the header block of a
- * raw message (unfolded, trimmed, at most max bytes), or NULL. */
-char *pop3_header_first(struct arena *a, const uint8_t *raw, size_t len, const char *name,
-                        size_t max);
-/* The same for the n-th (0-based) field called name. */
-char *pop3_header_nth(struct arena *a, const uint8_t *raw, size_t len, const char *name,
-                      size_t nth, size_t max);
-/* From the Received headers, the one stamped "by <host>" (the trusted
- * receiving host of the provider): the client's IP and HELO name.  0 found
- * (*ip_r, *helo_r set, "" when absent), 1 none. */
-int pop3_received_peer(struct arena *a, const uint8_t *raw, size_t len, const char *host,
-                       const char **ip_r, const char **helo_r);
-/* The envelope sender from Return-Path ("" for <>), else NULL. */
-const char *pop3_return_path(struct arena *a, const uint8_t *raw, size_t len);
-/* Every address in an address-list header value ("A <a@x>, b@y"), lower
- * case domains kept as written; returns the count (<= max). */
-size_t pop3_addr_list(struct arena *a, const char *value, const char **out, size_t max);
 
 /* The words for a failed libcurl call.  code is a CURLcode; greeting is
  * the server's first line or ""; errbuf is libcurl's error buffer. */

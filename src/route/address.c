@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -262,4 +263,76 @@ address_domain(const char *addr)
 {
 	const char *at = strrchr(addr, '@');
 	return at ? at + 1 : "";
+}
+
+/* ---- address lists of header fields (collected mail's To, Cc and
+ * catch-all header): lenient, the route check that follows is strict ---- */
+
+/* One addr-spec out of an element: the part in <>, else the bare text. */
+static const char *
+addr_of(struct arena *a, const char *s, size_t n)
+{
+	const char *lt = memchr(s, '<', n);
+	char bare[PR_MAX_PATH + 1];
+	if (lt) {
+		const char *gt = memchr(lt, '>', n - (size_t)(lt - s));
+		if (gt == NULL)
+			return NULL;
+		s = lt + 1, n = (size_t)(gt - lt - 1);
+	} else {
+		/* "bob@x (Bob)": drop the comments (RFC 5322 3.2.2) */
+		size_t k = 0;
+		int depth = 0;
+		for (size_t i = 0; i < n && k < sizeof(bare) - 1; i++) {
+			if (s[i] == '(')
+				depth++;
+			else if (s[i] == ')' && depth > 0)
+				depth--;
+			else if (depth == 0)
+				bare[k++] = s[i];
+		}
+		s = bare, n = k;
+	}
+	while (n && isspace((unsigned char)*s))
+		s++, n--;
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	if (n == 0 || n > PR_MAX_PATH || memchr(s, '@', n) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == '"' || s[i] == ',')
+			return NULL;
+	return arena_strndup(a, s, n);
+}
+
+size_t
+address_list(struct arena *a, const char *v, const char **out, size_t max)
+{
+	size_t k = 0, start = 0;
+	bool quoted = false, angle = false;
+	int paren = 0;
+	for (size_t i = 0;; i++) {
+		char c = v[i];
+		if (c == '\0' || (c == ',' && !quoted && !angle && paren == 0)) {
+			const char *addr = addr_of(a, v + start, i - start);
+			if (addr && k < max)
+				out[k++] = addr;
+			if (c == '\0')
+				break;
+			start = i + 1;
+		} else if (c == '\\' && v[i + 1]) {
+			i++;
+		} else if (c == '"') {
+			quoted = !quoted;
+		} else if (!quoted && c == '(') {
+			paren++;
+		} else if (!quoted && c == ')' && paren > 0) {
+			paren--;
+		} else if (!quoted && c == '<') {
+			angle = true;
+		} else if (!quoted && c == '>') {
+			angle = false;
+		}
+	}
+	return k;
 }

@@ -30,5 +30,9 @@ int address_parse(struct arena *a, const char *s, struct address *out, struct pr
 /* Lowercased copy of a whole address, for lookups. */
 char *address_normalize(struct arena *a, const char *addr);
 const char *address_domain(const char *addr);   /* after the last '@', or "" */
+/* Every address in an address-list header value ("A <a@x>, b@y (Bob)"):
+ * the part in <> or the bare text without comments; groups and elements
+ * without '@' are skipped.  Returns the count (<= max). */
+size_t address_list(struct arena *a, const char *value, const char **out, size_t max);
 
 #endif

@@ -1,7 +1,8 @@
 /* test-auth.c - the combined verdict over an in-memory zone: SPF results
  * mapped to reasons, the policy under require_spf / require_dkim /
  * auth_policy = dmarc, temperror -> 451, the Authentication-Results header
- * and JSON, and the two trusts for collected mail.  DKIM signatures that
+ * and JSON, and the two trusts for collected mail (the Received parser's
+ * formats and hostile HELOs are test-received.c's).  DKIM signatures that
  * pass are covered by test-dkim.c and the integration tests (dkimpy). */
 #include <jansson.h>
 #include <string.h>
@@ -157,13 +158,13 @@ TEST(trusted_received_host)
 	struct fixture f;
 	setup(&f, "false", "require");
 	const char *ip = NULL, *helo = NULL;
-	CHECK_INT(auth_received_peer(f.a, f.in.raw, "MX.provider.example", &ip, &helo), 0);
+	CHECK_INT(auth_received_peer(f.a, f.in.raw, "MX.provider.example", &ip, &helo, &f.why), 0);
 	CHECK_STR(ip, "192.0.2.10");
 	CHECK_STR(helo, "mail.example.org");
-	CHECK_INT(auth_received_peer(f.a, f.in.raw, "other.example", &ip, &helo), -1);
-	f.in.trusted_received_host = "mx.provider.example";
-	f.in.helo = "";
-	CHECK_INT(run(&f, "", "alice@example.org"), PR_OK);   /* IP from Received: pass */
+	CHECK_INT(auth_received_peer(f.a, f.in.raw, "other.example", &ip, &helo, &f.why), 1);
+	CHECK_INT(auth_received_peer(f.a, f.in.raw, "", &ip, &helo, &f.why), 1);
+	f.in.helo = helo;
+	CHECK_INT(run(&f, ip, "alice@example.org"), PR_OK);   /* the IP the host saw: pass */
 	CHECK_INT(f.v.spf, AUTH_PASS);
 	teardown(&f);
 }

@@ -1,6 +1,7 @@
 /* test-pop3.c - the collector's pure functions (its bookkeeping is store/: test-store.c).
  * The protocol itself is tested against a real Dovecot in
- * tests/integration/test_pop3.py. */
+ * tests/integration/test_pop3.py.  What is read out of a collected message
+ * (recipients, sender, client) is intake's: test-envelope.c. */
 #include <curl/curl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,69 +87,6 @@ TEST(uidl_parse)
 	arena_free(&a);
 }
 
-static const char msg[] =
-    "Return-Path: <bounce@lists.example>\r\n"
-    "Delivered-To: a1234@firm.example\r\n"
-    "Received: from mail-sor-f41.google.com (mail-sor-f41.google.com. [209.85.220.41])\r\n"
-    "        by mx.provider.example with ESMTPS id x1;\r\n"
-    "        Mon, 1 Jan 2024 10:00:00 +0000\r\n"
-    "Received: from [10.0.0.5] (helo=laptop) by mail-sor-f41.google.com; Mon, 1 Jan 2024\r\n"
-    "Delivered-To: other@firm.example\r\n"
-    "To: \"Smith, Anne\" <anne@firm.example>, bob@firm.example (Bob),\r\n"
-    "\tcarol@Firm.Example\r\n"
-    "Subject: hi\r\n"
-    "\r\n"
-    "To: body@firm.example\r\n";
-
-TEST(headers)
-{
-	struct arena *a = arena_new();
-	const uint8_t *m = (const uint8_t *)msg;
-	size_t n = strlen(msg);
-	CHECK_STR(pop3_header_first(a, m, n, "delivered-to", 256), "a1234@firm.example");
-	CHECK_STR(pop3_header_nth(a, m, n, "Delivered-To", 1, 256), "other@firm.example");
-	CHECK(pop3_header_nth(a, m, n, "Delivered-To", 2, 256) == NULL);
-	CHECK(pop3_header_first(a, m, n, "Cc", 256) == NULL);
-	CHECK_STR(pop3_header_first(a, m, n, "Subject", 256), "hi");
-	CHECK_STR(pop3_header_first(a, m, n, "Subject", 1), "h");   /* bounded */
-	const char *to = pop3_header_first(a, m, n, "To", 4096);
-	CHECK_STR(to, "\"Smith, Anne\" <anne@firm.example>, bob@firm.example (Bob), carol@Firm.Example");
-	const char *addrs[8];
-	CHECK_INT(pop3_addr_list(a, to, addrs, 8), 3);
-	CHECK_STR(addrs[0], "anne@firm.example");
-	CHECK_STR(addrs[1], "bob@firm.example");
-	CHECK_STR(addrs[2], "carol@Firm.Example");
-	CHECK_INT(pop3_addr_list(a, "a@x, b@y, c@z", addrs, 2), 2);
-	CHECK_INT(pop3_addr_list(a, "undisclosed-recipients:;", addrs, 8), 0);
-	CHECK_INT(pop3_addr_list(a, "<a@x", addrs, 8), 0);
-	/* a message without a body separator: the whole text is headers */
-	CHECK_STR(pop3_header_first(a, (const uint8_t *)"X: 1\r\nY: 2", 10, "Y", 16), "2");
-	arena_free(&a);
-}
-
-TEST(received_and_return_path)
-{
-	struct arena *a = arena_new();
-	const uint8_t *m = (const uint8_t *)msg;
-	size_t n = strlen(msg);
-	const char *ip = NULL, *helo = NULL;
-	CHECK_INT(pop3_received_peer(a, m, n, "mx.provider.example", &ip, &helo), 0);
-	CHECK_STR(ip, "209.85.220.41");
-	CHECK_STR(helo, "mail-sor-f41.google.com");
-	CHECK_INT(pop3_received_peer(a, m, n, "MAIL-SOR-F41.google.com", &ip, &helo), 0);
-	CHECK_STR(ip, "10.0.0.5");
-	CHECK_INT(pop3_received_peer(a, m, n, "nobody.example", &ip, &helo), 1);
-	CHECK_INT(pop3_received_peer(a, m, n, "", &ip, &helo), 1);
-	const char *v6 = "Received: from x.example ([IPv6:2001:db8::1]) by mx.p.example\r\n\r\n";
-	CHECK_INT(pop3_received_peer(a, (const uint8_t *)v6, strlen(v6), "mx.p.example", &ip, &helo), 0);
-	CHECK_STR(ip, "2001:db8::1");
-	CHECK_STR(pop3_return_path(a, m, n), "bounce@lists.example");
-	const char *null_rp = "Return-Path: <>\r\n\r\n";
-	CHECK_STR(pop3_return_path(a, (const uint8_t *)null_rp, strlen(null_rp)), "");
-	CHECK(pop3_return_path(a, (const uint8_t *)"X: y\r\n\r\n", 8) == NULL);
-	arena_free(&a);
-}
-
 TEST(explain)
 {
 	static const struct { int code; const char *greeting, *word; enum pr_err e; } t[] = {
@@ -177,8 +115,6 @@ main(void)
 	RUN(server_parse_valid);
 	RUN(server_parse_invalid);
 	RUN(uidl_parse);
-	RUN(headers);
-	RUN(received_and_return_path);
 	RUN(explain);
 	return test_summary("pop3");
 }
