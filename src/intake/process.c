@@ -1,10 +1,10 @@
 /* process.c - the steps one message goes through on a worker thread.
  *
- *   0. envelope.c              collected mail: recipients, sender, client
- *                              from its header fields; trusted Received
- *                              unreadable -> 451 4.7.0
  *   1. parse (mime/)           unreadable -> Fallback, never lost;
  *                              our spool unreadable -> 451 4.3.0
+ *      envelope.c              collected mail: recipients, sender, client
+ *                              from its header fields; trusted Received
+ *                              unreadable -> 451 4.7.0
  *   2. loop check              our own Received too often -> 550 5.4.6
  *   3. authenticate (auth/)    policy says no -> 550 5.7.x / 451 4.4.3
  *   4. policy (policy.c)       threading, who may send, placements
@@ -272,10 +272,6 @@ intake_process(struct intake_worker *w, struct intake_job *j)
 	pr_why_clear(&ev.note);
 	j->res.why.code = PR_OK;
 
-	/* Collected mail comes without an envelope: read it from the header
-	 * fields first, so even unreadable mail has its recipients. */
-	if (j->m->source == INTAKE_POP3 && intake_envelope(w->st, set, j->m, &why) < 0)
-		goto refused;
 	if (mime_parse(j->m->raw, j->m->arena, &ev.mi, &ev.parse_why) < 0) {
 		/* Our disk failing is not the sender's malformed message: say
 		 * "try again" (451) rather than file it as unreadable. */
@@ -287,6 +283,10 @@ intake_process(struct intake_worker *w, struct intake_job *j)
 		log_warn("intake: unreadable message from <%s>: %s", j->m->mail_from,
 		         pr_why_text(&ev.parse_why));
 	}
+	/* Collected mail comes without an envelope: read it from the header
+	 * fields, also when GMime could not (unreadable mail has recipients). */
+	if (j->m->source == INTAKE_POP3 && intake_envelope(w->st, set, j->m, &why) < 0)
+		goto refused;
 	ev.sender = ev.unreadable ? "" : address_normalize(j->m->arena, first_from(&ev.mi));
 	if (!ev.unreadable && check_loop(&ev, &why) < 0)
 		goto refused;
