@@ -132,7 +132,7 @@ static const struct setting_def table[] = {
 	 .min = 65536, .max = 1024 * MiB,
 	 .help = "bytes the DNS cache may hold; the oldest entries are evicted past it"},
 	[SET_TRUSTED_RECEIVED_HOST] = {"trusted_received_host", STYPE_STRING, APPLIES_NOW, "",
-	 .help = "collected mail: take client IP and HELO from the Received header this host stamped"},
+	 .help = "collected mail: take client IP and HELO from the TCP-info of the topmost Received this host stamped (.domain: any host in it)"},
 	[SET_TRUSTED_AUTHSERV_ID] = {"trusted_authserv_id", STYPE_STRING, APPLIES_NOW, "",
 	 .help = "collected mail: trust Authentication-Results headers with this authserv-id"},
 	/* POP3 collector */
