@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "auth/auth.h"
+#include "auth/auth_private.h"
 #include "core/arena.h"
 #include "core/spool.h"
 #include "test.h"
@@ -229,6 +229,29 @@ TEST(by_host_in_the_tail)
 	arena_free(&a);
 }
 
+/* The trusted A-R boundary (auth_trust.c) finds the provider's Received
+ * with the same test: a HELO "by" must not move it down to a Received
+ * the sender wrote, above which the sender's own A-R would be trusted. */
+TEST(results_boundary_not_shifted_by_helo)
+{
+	static const char m[] =
+		"Received: from by (unknown [" REAL "])\r\n\tby mx.provider.example (Postfix) id Q; d\r\n"
+		"Received: from x (x [" FAKE "]) by mx.provider.example; forged\r\n"
+		"Authentication-Results: mx.provider.example; spf=pass smtp.mailfrom=firm.example;\r\n"
+		"\tdkim=pass header.d=firm.example header.s=sel; dmarc=pass\r\n"
+		"Received: from localhost by attacker.example; d\r\n"
+		"From: alice@firm.example\r\n\r\nbody\r\n";
+	struct arena *a = arena_new();
+	struct auth_input in = {.client_ip = "", .helo = "", .mail_from = "", .from_domain = "firm.example",
+	                        .raw = spool_from_bytes(a, NULL, m, sizeof(m) - 1),
+	                        .trusted_received_host = "mx.provider.example",
+	                        .trusted_authserv_id = "mx.provider.example"};
+	struct auth_verdict v;
+	memset(&v, 0, sizeof(v));
+	CHECK(!auth_adopt_trusted(a, &in, &v));
+	arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -237,5 +260,6 @@ main(void)
 	RUN(exim_without_rdns);
 	RUN(topmost_field_decides);
 	RUN(by_host_in_the_tail);
+	RUN(results_boundary_not_shifted_by_helo);
 	return test_summary("received");
 }
