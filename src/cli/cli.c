@@ -18,12 +18,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "api/postroom.h"
 #include "cli/cli_private.h"
 #include "cli/cli_util.h"
 #include "core/private.h"
 #include "core/settings.h"
+#include "net/net.h"
 
 #define CLI_DEFAULT_DIR "./var"
 #define CLI_DEFAULT_STORE "sqlite:./var/postroom.db"
@@ -138,19 +140,49 @@ wants_help(int argc, char **argv)
 	return argc == 1 && strcmp(argv[0], "serve") && strcmp(argv[0], "collect") && strcmp(argv[0], "log");
 }
 
+int
+cli_store_dir(const struct cli_ctx *ctx)
+{
+	struct pr_why why;
+	if (!strcmp(ctx->store_uri, CLI_DEFAULT_STORE) && private_dir(CLI_DEFAULT_DIR, &why) < 0) {
+		fprintf(stderr, "postroom: %s: run postroom where it may write, or pass --store\n", pr_why_text(&why));
+		return EX_CANTCREAT;
+	}
+	return EX_OK;
+}
+
 /* The merged settings for the command; prints the error on failure. */
 static int
 build_settings(struct cli_ctx *ctx)
 {
 	struct pr_why why;
 	pr_why_clear(&why);
-	if (!strcmp(ctx->store_uri, CLI_DEFAULT_STORE) && private_dir(CLI_DEFAULT_DIR, &why) < 0) {
-		fprintf(stderr, "postroom: %s: run postroom where it may write, or pass --store\n", pr_why_text(&why));
-		return EX_CANTCREAT;
-	}
+	int rc = cli_store_dir(ctx);
+	if (rc != EX_OK)
+		return rc;
 	if (api_settings_load(ctx->store_uri, ctx->config_path, &ctx->settings, &why) < 0)
 		return cli_fail(&why, NULL);
 	return EX_OK;
+}
+
+/* Run as root with run_as_user in the config file, a command becomes that
+ * user before it opens the store, so every file it creates belongs to the
+ * user serve runs as (a root-owned store would lock serve out).  serve
+ * itself binds its ports first (cli_serve.c).  0, or an exit code. */
+static int
+become_service_user(const struct cli_ctx *ctx)
+{
+	if (geteuid() != 0 || ctx->config_path == NULL)
+		return EX_OK;
+	struct settings *file = settings_new();
+	struct pr_why why;
+	int rc = EX_OK;
+	/* A bad file is reported by build_settings with its line number. */
+	if (settings_load_file(file, ctx->config_path, &why) == 0 && *settings_str(file, SET_RUN_AS_USER) &&
+	    net_drop_privileges(settings_str(file, SET_RUN_AS_USER), &why) < 0)
+		rc = cli_fail(&why, "fix run_as_user in the config file");
+	settings_unref(&file);
+	return rc;
 }
 
 int
@@ -171,9 +203,10 @@ cli_main(int argc, char **argv)
 		fprintf(stderr, "postroom: unknown command '%s': see `postroom --help`\n", argv[cmd]);
 		return EX_USAGE;
 	}
-	if (wants_help(argc - cmd, argv + cmd))
+	/* serve opens nothing before it has bound its ports and dropped root. */
+	if (wants_help(argc - cmd, argv + cmd) || !strcmp(c->name, "serve"))
 		ctx.settings = settings_new();
-	else if ((rc = build_settings(&ctx)) != EX_OK)
+	else if ((rc = become_service_user(&ctx)) != EX_OK || (rc = build_settings(&ctx)) != EX_OK)
 		return rc;
 	rc = c->fn(&ctx, argc - cmd, argv + cmd);
 	settings_unref(&ctx.settings);

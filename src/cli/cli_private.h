@@ -21,6 +21,9 @@ struct cli_ctx {
 
 /* One function per top-level command; each handles its own --help. */
 int cli_serve(struct cli_ctx *ctx, int argc, char **argv);     /* cli_serve.c */
+/* Create the default store's directory (./var, 0700) when the default
+ * store is used; 0, or an exit code after printing why. */
+int cli_store_dir(const struct cli_ctx *ctx);
 int cli_collect(struct cli_ctx *ctx, int argc, char **argv);   /* cli_collect.c */
 int cli_check_pop(struct cli_ctx *ctx, int argc, char **argv); /* cli_collect.c */
 int cli_check_domain(struct cli_ctx *ctx, int argc, char **argv); /* cli_check_domain.c */

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -222,6 +223,15 @@ attach_early(struct daemon *d)
 	return EX_OK;
 }
 
+/* No core dumps and no ptrace by other processes of the same user: the
+ * memory holds mail, the POP3 password and OAuth secrets. */
+static void
+not_dumpable(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		log_warn("cannot make the process non-dumpable: %s", strerror(errno));
+}
+
 /* Started as root with run_as_user in the config file: bind the listeners
  * now, then become that user before the store is opened or a byte of
  * input is read.  Addresses come from --smtp or the config file (the store
@@ -234,9 +244,19 @@ bind_early(struct daemon *d, const char **addrs, size_t naddrs)
 	int rc = EX_OK;
 	if (d->ctx->config_path && settings_load_file(file, d->ctx->config_path, &why) < 0) {
 		settings_unref(&file);
-		return EX_OK;          /* prepare() reports the bad config */
+		if (geteuid() != 0)
+			return EX_OK;      /* prepare() reports the bad config */
+		fprintf(stderr, "postroom: %s\n", pr_why_text(&why));
+		return EX_CONFIG;      /* as root, not a step further (not even the store) */
 	}
 	const char *user = settings_str(file, SET_RUN_AS_USER);
+	if (*user == '\0' && geteuid() == 0) {
+		fprintf(stderr, "postroom: serve will not run as root: set run_as_user = USER in the config file "
+		        "(an unprivileged user that owns the store's directory); serve binds its ports as root, "
+		        "then runs as that user\n");
+		settings_unref(&file);
+		return EX_CONFIG;
+	}
 	if (*user == '\0' || geteuid() != 0) {
 		if (*user)
 			log_warn("run_as_user is set, but postroom was not started as root: running as uid %d",
@@ -269,6 +289,9 @@ bind_early(struct daemon *d, const char **addrs, size_t naddrs)
 	}
 	if (rc == EX_OK)
 		log_info("bound %zu listener(s) as root; now running as %s", d->nearly, user);
+	/* setuid resets it to fs.suid_dumpable: set it again. */
+	if (rc == EX_OK)
+		not_dumpable();
 	settings_unref(&file);
 	return rc;
 }
@@ -402,7 +425,8 @@ cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 	if (evthread_use_pthreads() < 0)
 		pr_panic("evthread_use_pthreads failed");
 	struct daemon d = {.ctx = ctx};
-	if ((rc = bind_early(&d, addrs, naddrs)) != EX_OK)
+	not_dumpable();
+	if ((rc = bind_early(&d, addrs, naddrs)) != EX_OK || (rc = cli_store_dir(ctx)) != EX_OK)
 		return rc;
 	struct pr_why why;
 	/* Before the settings are first read, so no change falls between. */

@@ -49,8 +49,8 @@ static const struct setting_def table[] = {
 	[SET_TLS_KEY] = {"tls_key", STYPE_STRING, APPLIES_CONNECTION, "",
 	 .help = "PEM private key for STARTTLS"},
 	[SET_RUN_AS_USER] = {"run_as_user", STYPE_STRING, APPLIES_RESTART, "",
-	 .help = "serve started as root binds its ports, then runs as this user (config file only; "
-	 "the store's directory must be writable by it)"},
+	 .help = "serve started as root binds its ports, then runs as this user; required as root "
+	 "(config file only; the store's directory must be writable by it)"},
 	[SET_LOG_LEVEL] = {"log_level", STYPE_ENUM, APPLIES_NOW, "info", .choices = log_level_names,
 	 .help = "daemon log level"},
 	/* SMTP limits */

@@ -21,6 +21,23 @@ SHARED = os.environ.get("POSTROOM_SHARED", os.path.join(ROOT, "..", "shared"))
 TESTDATA = os.path.join(SHARED, "testdata")
 
 
+def service_user():
+    """The unprivileged user serve runs as when the tests run as root (CI):
+    serve refuses root without run_as_user, as it should in production.
+    $POSTROOM_TEST_USER, else the postroom-test user .ci/run creates, else
+    nobody; None when the tests do not run as root."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+    for name in (os.environ.get("POSTROOM_TEST_USER"), "postroom-test", "nobody"):
+        if name:
+            try:
+                return pwd.getpwnam(name)
+            except KeyError:
+                pass
+    raise unittest.SkipTest("running as root, but no unprivileged user for serve (set POSTROOM_TEST_USER)")
+
+
 def shared_or_skip(testcase):
     """Skip with a clear message when ../shared/testdata is absent."""
     if not os.path.isdir(TESTDATA):
@@ -140,10 +157,26 @@ class Postroom:
             # (test_smtp_load: 80); the DoS tests set their own limits.
             "smtp_client_connection_rate": "0",
         }
+        self.user = service_user()
+        if self.user:
+            self.config["run_as_user"] = self.user.pw_name
         self.config.update(config or {})
         self.proc = None
         self.log_path = os.path.join(self.dir, "serve.log")
         self.write_config()
+        self.give_to_user()
+
+    def give_to_user(self):
+        """As root: the directory and the files a test put in it (config,
+        certificates) belong to the service user, as an admin would set it
+        up; the CLI run as root becomes that user too (run_as_user), so the
+        store is always its.  Dovecot's own directory stays Dovecot's."""
+        if not self.user:
+            return
+        os.chown(self.dir, self.user.pw_uid, self.user.pw_gid)
+        for name in os.listdir(self.dir):
+            if name != "dovecot":
+                os.chown(os.path.join(self.dir, name), self.user.pw_uid, self.user.pw_gid)
 
     def write_config(self):
         with open(self.config_path, "w") as f:
@@ -164,11 +197,19 @@ class Postroom:
 
     def start(self, *extra):
         self.write_config()
+        self.give_to_user()
+        ready = self.log_text().count("postroom ready") if os.path.exists(self.log_path) else 0
         self.logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [BIN, "--config", self.config_path, "--store", self.store, "serve"] + list(extra),
             stdout=self.logf, stderr=subprocess.STDOUT)
         wait_port(self.smtp_port, proc=self.proc)
+        # Bound as root before dropping to run_as_user, the port answers
+        # before the store is open and the signal handlers are set.
+        deadline = time.time() + 20
+        while (self.log_text().count("postroom ready") <= ready and self.proc.poll() is None
+               and time.time() < deadline):
+            time.sleep(0.02)
         return self
 
     def stop(self):

@@ -5,6 +5,7 @@ import os
 import stat
 import subprocess
 import tempfile
+import time
 
 from harness import BIN, PostroomCase, make_message
 
@@ -42,6 +43,10 @@ class MailAtRest(PostroomCase):
         os.chmod(spool, 0o755)
         os.chmod(self.db(), 0o644)
         self.pr.start()
+        # Bound as root, the port answers before the store is opened.
+        deadline = time.monotonic() + 20
+        while "postroom ready" not in self.pr.log_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.assertEqual(oct(mode(self.db())), oct(0o600))
         self.assertEqual(oct(mode(spool)), oct(0o700))
 
@@ -51,3 +56,34 @@ class MailAtRest(PostroomCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(oct(mode(os.path.join(d, "var"))), oct(0o700))
             self.assertEqual(oct(mode(os.path.join(d, "var", "postroom.db"))), oct(0o600))
+
+
+class NotRoot(PostroomCase):
+    """serve refuses to run as root without run_as_user (exit 78, before it
+    opens the store), and is not dumpable: no core file, no ptrace, its
+    /proc files belong to root."""
+    start = False
+
+    def test_refuses_root_without_run_as_user(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        os.unlink(self.db())
+        self.pr.config.pop("run_as_user", None)
+        self.pr.write_config()
+        p = subprocess.run([BIN, "--config", self.pr.config_path, "--store", self.pr.store, "serve"],
+                           capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 78, p.stderr)
+        self.assertIn(b"will not run as root: set run_as_user", p.stderr)
+        self.assertFalse(os.path.exists(self.db()), "the store was opened as root")
+
+    def test_not_dumpable_and_not_root(self):
+        self.pr.start()
+        pid = self.pr.proc.pid
+        with open(f"/proc/{pid}/status") as f:
+            uids = [line for line in f if line.startswith("Uid:")][0].split()[1:]
+        self.assertNotIn("0", uids)
+        # A non-dumpable process's /proc entries belong to root, whoever it runs as.
+        self.assertEqual(os.stat(f"/proc/{pid}/environ").st_uid, 0)
+
+    def db(self):
+        return self.pr.store[len("sqlite:"):]
