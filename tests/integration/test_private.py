@@ -85,5 +85,24 @@ class NotRoot(PostroomCase):
         # A non-dumpable process's /proc entries belong to root, whoever it runs as.
         self.assertEqual(os.stat(f"/proc/{pid}/environ").st_uid, 0)
 
+    def test_not_dumpable_when_started_unprivileged(self):
+        """Started directly as an ordinary user (no setuid, which would
+        reset the flag by itself), serve still makes itself non-dumpable."""
+        self.pr.config.pop("run_as_user", None)
+        self.pr.write_config()
+        self.pr.give_to_user()
+        user = {}
+        if self.pr.user:
+            user = {"user": self.pr.user.pw_uid, "group": self.pr.user.pw_gid, "extra_groups": []}
+        with open(self.pr.log_path, "ab") as log:
+            proc = subprocess.Popen([BIN, "--config", self.pr.config_path, "--store", self.pr.store, "serve"],
+                                    stdout=log, stderr=subprocess.STDOUT, **user)
+        self.pr.proc = proc                       # stopped by the harness's cleanup
+        deadline = time.monotonic() + 20
+        while "postroom ready" not in self.pr.log_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIn("postroom ready", self.pr.log_text())
+        self.assertEqual(os.stat(f"/proc/{proc.pid}/environ").st_uid, 0)
+
     def db(self):
         return self.pr.store[len("sqlite:"):]
