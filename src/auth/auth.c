@@ -308,3 +308,17 @@ auth_decide(const struct settings *set, const struct auth_verdict *v, struct pr_
 		return e;
 	return PR_OK;
 }
+
+/* Unreadable mail has no From to align DKIM or DMARC with: the SPF result
+ * for the envelope sender is all that can be judged.  Required whenever
+ * any check is, or a message made unreadable on purpose would be how to
+ * skip them. */
+enum pr_err
+auth_decide_envelope(const struct settings *set, const struct auth_verdict *v, struct pr_why *why)
+{
+	pr_why_clear(why);
+	if (settings_enum(set, SET_AUTH_POLICY) != AUTH_POLICY_DMARC &&
+	    !settings_bool(set, SET_REQUIRE_SPF) && !settings_bool(set, SET_REQUIRE_DKIM))
+		return PR_OK;
+	return decide_spf(v, why);
+}

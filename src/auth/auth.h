@@ -116,5 +116,10 @@ void auth_check(struct auth *au, struct arena *a, const struct auth_input *in,
  * or a 4xx one (dns_temp), with a one-line detail naming check and domain. */
 enum pr_err auth_decide(const struct settings *set, const struct auth_verdict *v,
                         struct pr_why *why);
+/* The same for a message that could not be parsed: only SPF of the
+ * envelope sender (HELO for a null sender), required whenever any check
+ * is (require_spf, require_dkim or auth_policy = dmarc). */
+enum pr_err auth_decide_envelope(const struct settings *set, const struct auth_verdict *v,
+                                 struct pr_why *why);
 
 #endif

@@ -86,6 +86,13 @@ void intake_process(struct intake_worker *w, struct intake_job *job);
 
 /* policy.c: threading, who may send, and where the message is filed. */
 int intake_policy(struct intake_eval *ev, struct pr_why *why);
+/* Unreadable mail: the same sender and recipient rules, judged on the
+ * envelope sender; on success the one place is Fallback. */
+int intake_policy_envelope(struct intake_eval *ev, struct pr_why *why);
+/* -1 (from_multiple, from_invalid) unless From names exactly one author. */
+int intake_check_from(const struct intake_eval *ev, struct pr_why *why);
+/* A bounce (null sender, DSN) or an auto-reply: stored as such, never answered. */
+bool intake_is_automatic(const struct intake_eval *ev);
 void intake_add_place(struct intake_eval *ev, enum route_kind kind, const char *target,
                       const char *via);
 

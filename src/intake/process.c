@@ -1,13 +1,18 @@
 /* process.c - the steps one message goes through on a worker thread.
  *
- *   1. parse (mime/)           unreadable -> Fallback, never lost;
+ *   0. first line              indented -> 550 5.6.0 (see check_first_line)
+ *   1. parse (mime/)           unreadable -> judged on its envelope only;
  *                              our spool unreadable -> 451 4.3.0
  *      envelope.c              collected mail: recipients, sender, client
  *                              from its header fields; trusted Received
  *                              unreadable -> 451 4.7.0
- *   2. loop check              our own Received too often -> 550 5.4.6
+ *   2. From, loop check        not one author -> 550 5.7.1 (policy.c);
+ *                              our own Received too often -> 550 5.4.6
  *   3. authenticate (auth/)    policy says no -> 550 5.7.x / 451 4.4.3
+ *                              (unreadable: SPF of the envelope only)
  *   4. policy (policy.c)       threading, who may send, placements
+ *                              (unreadable: sender and recipient rules
+ *                              by envelope, then Fallback)
  *   5. build the store record  -> the committer; the store merges
  *                                 duplicates (same Message-ID and bytes)
  *
@@ -211,7 +216,7 @@ build_record(struct intake_eval *ev, struct intake_job *j)
 		sm->from_addr = *ev->sender ? text_clean(a, ev->sender) : NULL;
 		sm->date = text_clean(a, ev->mi.date);
 		sm->parsed_json = ev->mi.json;
-		sm->auto_reply = ev->mi.auto_submitted || ev->mi.is_bounce || *m->mail_from == '\0';
+		sm->auto_reply = intake_is_automatic(ev);
 		collect_people(ev, sm);
 	}
 	sm->auth_json = ev->av.json;
@@ -258,6 +263,48 @@ check_loop(struct intake_eval *ev, struct pr_why *why)
 	return 0;
 }
 
+/* The stored bytes are our Received and Authentication-Results headers,
+ * then the message exactly as it arrived.  A first line that starts with
+ * a space or tab would continue our Authentication-Results header in
+ * those bytes ("\tdkim=pass header.d=client.example" read as part of our
+ * verdict by anyone who parses the stored message).  We refuse it rather
+ * than store it differently: such a line is not a header field (RFC 5322
+ * 2.2: a header block starts with a field name; folding only continues a
+ * field), so no working sender produces it and a refusal loses no real
+ * mail, while the sender learns why; and any rewrite (dropping the line,
+ * inserting a header between) would break the promise that the bytes
+ * after our headers are exactly those received, which DKIM and the
+ * evidence value of the store depend on. */
+static int
+check_first_line(struct intake_eval *ev, struct pr_why *why)
+{
+	char c;
+	ssize_t n = spool_read_at(ev->m->raw, 0, &c, 1);
+	if (n < 0) {
+		pr_why_set(why, PR_E_IO, "the spooled message could not be read");
+		return -1;
+	}
+	if (n == 1 && (c == ' ' || c == '\t')) {
+		pr_why_set(why, PR_E_INDENTED_FIRST_LINE, "the first line of the message starts with a %s, "
+		           "so it would continue our Authentication-Results header", c == ' ' ? "space" : "tab");
+		return -1;
+	}
+	return 0;
+}
+
+/* Unreadable mail: only what the envelope shows can be judged, and it is. */
+static int
+judge_unreadable(struct intake_eval *ev, struct pr_why *why)
+{
+	if (auth_decide_envelope(ev->set, &ev->av, why) != PR_OK)
+		return -1;
+	if (intake_policy_envelope(ev, why) < 0)
+		return -1;
+	ev->note = ev->parse_why;
+	ev->note.code = PR_E_UNREADABLE;
+	return 0;
+}
+
 void
 intake_process(struct intake_worker *w, struct intake_job *j)
 {
@@ -272,6 +319,8 @@ intake_process(struct intake_worker *w, struct intake_job *j)
 	pr_why_clear(&ev.note);
 	j->res.why.code = PR_OK;
 
+	if (check_first_line(&ev, &why) < 0)
+		goto refused;
 	if (mime_parse(j->m->raw, j->m->arena, &ev.mi, &ev.parse_why) < 0) {
 		/* Our disk failing is not the sender's malformed message: say
 		 * "try again" (451) rather than file it as unreadable. */
@@ -288,15 +337,12 @@ intake_process(struct intake_worker *w, struct intake_job *j)
 	if (j->m->source == INTAKE_POP3 && intake_envelope(w->st, set, j->m, &why) < 0)
 		goto refused;
 	ev.sender = ev.unreadable ? "" : address_normalize(j->m->arena, first_from(&ev.mi));
-	if (!ev.unreadable && check_loop(&ev, &why) < 0)
+	if (!ev.unreadable && (intake_check_from(&ev, &why) < 0 || check_loop(&ev, &why) < 0))
 		goto refused;
 	authenticate(w, &ev);
 	if (ev.unreadable) {
-		/* Nothing can be checked about a message we cannot read, and
-		 * refusing it would lose it: keep it for a person to look at. */
-		ev.note = ev.parse_why;
-		ev.note.code = PR_E_UNREADABLE;
-		intake_add_place(&ev, ROUTE_FALLBACK, "", j->m->nrcpts ? j->m->rcpts[0].address : "");
+		if (judge_unreadable(&ev, &why) < 0)
+			goto refused;
 	} else {
 		if (auth_decide(set, &ev.av, &why) != PR_OK)
 			goto refused;

@@ -53,6 +53,10 @@ struct mime_info {
 	size_t nduplicates;
 	struct mime_address *from, *to, *cc, *reply_to;
 	size_t nfrom, nto, ncc, nreply_to;
+	size_t from_fields;          /* From header fields (RFC 5322: exactly 1) */
+	bool from_malformed;         /* a From field is not a plain mailbox-list,
+	                              * read strictly (mime_from.c): from[] may
+	                              * be what a lenient parser guessed */
 	const char **received;       /* raw Received: values, top first */
 	size_t nreceived;
 	bool auto_submitted;         /* Auto-Submitted != no, Precedence bulk/junk/list */

@@ -231,6 +231,7 @@ mime_headers_fill(struct mime_walk *w, GMimeMessage *msg)
 	m->date = date_rfc3339(w, raw_header(o, "Date"));
 	flag_duplicates(w, o);
 	mime_addresses_fill(w, o, "From", &m->from, &m->nfrom);
+	mime_from_check(m, o);
 	mime_addresses_fill(w, o, "To", &m->to, &m->nto);
 	mime_addresses_fill(w, o, "Cc", &m->cc, &m->ncc);
 	mime_addresses_fill(w, o, "Reply-To", &m->reply_to, &m->nreply_to);

@@ -86,6 +86,8 @@ GMimeParserOptions *mime_options_new(void);
 void mime_headers_fill(struct mime_walk *w, GMimeMessage *msg);
 /* Header block sizes within PR_MIME_MAX_HEADER_BYTES; else why is set. */
 bool mime_headers_within_limit(struct mime_walk *w, GMimeObject *obj);
+/* mime_from.c: from_fields and from_malformed of m, read strictly. */
+void mime_from_check(struct mime_info *m, GMimeObject *msg);
 /* Bytes to UTF-8 from charset (NULL: guess); never NULL, never invalid. */
 char *mime_to_utf8(struct mime_walk *w, const char *charset, const char *p, size_t n);
 

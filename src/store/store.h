@@ -210,7 +210,8 @@ int store_message_find_duplicate(struct store *st, const char *msgid, const char
 /* Places where messages of a thread live (so a reply lands there too). */
 int store_thread_placements(struct store *st, struct arena *a, int64_t thread_id,
                             struct store_placement **out, size_t *n, struct pr_why *why);
-/* 1 if addr appeared in From/To/Cc of any message of the thread. */
+/* 1 if addr appeared in From/To/Cc of any message of the thread that is
+ * not automatic (auto_reply): an auto-reply or bounce makes no participant. */
 int store_thread_has_participant(struct store *st, int64_t thread_id, const char *addr,
                                  struct pr_why *why);
 

@@ -92,9 +92,12 @@ int
 store_thread_has_participant(struct store *st, int64_t thread_id, const char *addr,
                              struct pr_why *why)
 {
+	/* Automatic messages do not count: their headers are the sender's
+	 * word alone, and their sender never answered anything (issue #10). */
 	static const char sql[] = "SELECT 1 FROM people p JOIN messages m ON m.id = p.message_id"
-		" WHERE m.thread_id = ?1 AND p.address = lower(?2)"
-		" UNION ALL SELECT 1 FROM messages WHERE thread_id = ?1 AND from_addr = lower(?2) LIMIT 1";
+		" WHERE m.thread_id = ?1 AND m.auto_reply = 0 AND p.address = lower(?2)"
+		" UNION ALL SELECT 1 FROM messages WHERE thread_id = ?1 AND auto_reply = 0"
+		" AND from_addr = lower(?2) LIMIT 1";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
 	if (s == NULL)
 		return -1;
