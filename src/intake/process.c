@@ -272,9 +272,10 @@ check_loop(struct intake_eval *ev, struct pr_why *why)
  * 2.2: a header block starts with a field name; folding only continues a
  * field), so no working sender produces it and a refusal loses no real
  * mail, while the sender learns why; and any rewrite (dropping the line,
- * inserting a header between) would break the promise that the bytes
- * after our headers are exactly those received, which DKIM and the
- * evidence value of the store depend on. */
+ * inserting a header between) would change the sender's own bytes, which
+ * DKIM and the evidence value of the store depend on (the one change we
+ * make, removing Authentication-Results forged with our authserv-id,
+ * removes whole fields and never joins lines). */
 static int
 check_first_line(struct intake_eval *ev, struct pr_why *why)
 {
