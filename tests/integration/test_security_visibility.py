@@ -150,6 +150,35 @@ class HostileTextVisible(PostroomCase):
         self.assertIn("\x1b[2J", full["parsed"]["text_body"])   # --json: exact, JSON-escaped
 
 
+class OlderRows(PostroomCase):
+    """Rows stored before intake cleaned its fields (or by another writer)
+    may hold any bytes: they are still listed, as valid JSON, and escaped."""
+    start = False
+
+    def test_invalid_bytes_in_stored_rows(self):
+        import sqlite3
+        self.pr.cli("log")                        # creates the schema
+        db = sqlite3.connect(self.pr.store[len("sqlite:"):])
+        db.execute("INSERT INTO intake_log(at, source, peer_ip, helo, mail_from, rcpts, size, verdict,"
+                   " reason, detail, message_id_hdr) VALUES(1700000000, 'smtp', '127.0.0.1',"
+                   " CAST(X'68656C6F1B5B326A' AS TEXT), CAST(X'FF1B5B33316D6576696C4078' AS TEXT),"
+                   " CAST(X'6131323334406669726D2E6578616D706C65C0AF' AS TEXT), 5, 'rejected',"
+                   " 'not_a_user', CAST(X'E280AE6669786564FE' AS TEXT), CAST(X'EDA0804078' AS TEXT))")
+        db.commit()
+        db.close()
+        log = json.loads(self.pr.cli("log", "--json").stdout.decode("utf-8"))["log"]
+        self.assertEqual(len(log), 1)
+        self.assertEqual(log[0]["mail_from"], "\ufffd\ufffd[31mevil@x")
+        self.assertEqual(log[0]["rcpts"], ["a1234@firm.example\ufffd\ufffd"])
+        self.assertEqual(log[0]["message_id_hdr"], "\ufffd\ufffd\ufffd@x")
+        why = json.loads(self.pr.cli("why", str(log[0]["id"]), "--json").stdout.decode("utf-8"))
+        self.assertEqual(len(why["attempts"]), 1)
+        for args in (["log"], ["why", str(log[0]["id"])]):
+            out = self.pr.cli(*args).stdout
+            self.assertIsNone(unsafe_for_terminal(out), out)
+            self.assertIn(b"evil@x", out)
+
+
 # ---- paging ----------------------------------------------------------------
 
 N = 300
