@@ -39,7 +39,7 @@ clean_ok(uint32_t cp, unsigned flags)
 static int
 shown_ok(uint32_t cp, unsigned flags)
 {
-	if ((flags & TEXT_MULTILINE) && cp == '\n')
+	if ((flags & TEXT_MULTILINE) && (cp == '\n' || cp == '\t'))
 		return 1;
 	return clean_ok(cp, 0) && cp != '\t' && !(cp >= 0x202A && cp <= 0x202E) &&
 	       !(cp >= 0x2066 && cp <= 0x2069) && cp != 0x2028 && cp != 0x2029;
