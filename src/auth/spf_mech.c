@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "core/arena.h"
+#include "core/ipnet.h"
 
 bool
 spf_count_lookup(struct spf_ctx *c)
@@ -37,23 +38,11 @@ spf_count_void(struct spf_ctx *c)
 }
 
 static bool
-prefix_match(const uint8_t *a, const uint8_t *b, int bits)
-{
-	int bytes = bits / 8, rest = bits % 8;
-	if (memcmp(a, b, (size_t)bytes) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	uint8_t mask = (uint8_t)(0xff << (8 - rest));
-	return (a[bytes] & mask) == (b[bytes] & mask);
-}
-
-static bool
 addr_match(struct spf_ctx *c, const struct dns_rr *rr, int cidr4, int cidr6)
 {
 	if (c->family == AF_INET)
-		return rr->type == DNS_T_A && prefix_match(c->ip, rr->addr, cidr4);
-	return rr->type == DNS_T_AAAA && prefix_match(c->ip, rr->addr, cidr6);
+		return rr->type == DNS_T_A && ipnet_prefix_match(c->ip, rr->addr, cidr4);
+	return rr->type == DNS_T_AAAA && ipnet_prefix_match(c->ip, rr->addr, cidr6);
 }
 
 /* A or AAAA (by client family) of name against the client; void counted
@@ -208,9 +197,9 @@ spf_eval_mech(struct spf_ctx *c, const struct spf_term *t, const char *target,
 	case M_ALL:
 		return EV_MATCH;
 	case M_IP4:
-		return c->family == AF_INET && prefix_match(c->ip, t->net, t->cidr4);
+		return c->family == AF_INET && ipnet_prefix_match(c->ip, t->net, t->cidr4);
 	case M_IP6:
-		return c->family == AF_INET6 && prefix_match(c->ip, t->net, t->cidr6);
+		return c->family == AF_INET6 && ipnet_prefix_match(c->ip, t->net, t->cidr6);
 	case M_A:
 		return match_host(c, target, t->cidr4, t->cidr6, true, err_r);
 	case M_MX:

@@ -19,6 +19,10 @@
 /* RFC 5321 4.5.3.1.8 asks for at least 100. */
 #define PR_MAX_RECIPIENTS 1000
 #define PR_MAX_SESSIONS 1000
+/* Address lists (smtp_client_limit_exceptions) are checked on every accepted
+ * connection by a linear scan: a handful of relays and networks, not a
+ * blocklist. */
+#define PR_MAX_IPNET_LIST 64
 /* Addresses: RFC 5321 4.5.3.1.1/2: local part 64, domain 255; path 256. */
 #define PR_MAX_LOCAL_PART 64
 #define PR_MAX_DOMAIN 255

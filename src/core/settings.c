@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/ipnet.h"
 #include "core/limits.h"
 #include "core/log.h"
 
@@ -23,6 +24,7 @@ static int validate_hostport(const char *v, struct pr_why *why);
 static int validate_pop_server(const char *v, struct pr_why *why);
 static int validate_header_name(const char *v, struct pr_why *why);
 static int validate_prefix(const char *v, struct pr_why *why);
+static int validate_ipnet_list(const char *v, struct pr_why *why);
 
 #define MiB (1024LL * 1024)
 
@@ -74,6 +76,11 @@ static const struct setting_def table[] = {
 	[SET_SMTP_CLIENT_CONNECTION_RATE] = {"smtp_client_connection_rate", STYPE_INT, APPLIES_CONNECTION,
 	 "60", .min = 0, .max = 1000000,
 	 .help = "SMTP connections one client IP may open per minute; more get 421 (0: no limit)"},
+	[SET_SMTP_CLIENT_LIMIT_EXCEPTIONS] = {"smtp_client_limit_exceptions", STYPE_STRING,
+	 APPLIES_CONNECTION, "", .validate = validate_ipnet_list,
+	 .help = "client addresses and networks exempt from smtp_client_session_limit and "
+	 "smtp_client_connection_rate (not from max_sessions): your own relay or filter in front, "
+	 "like 192.0.2.10, 10.0.0.0/8, 2001:db8::/32 (at most 64)"},
 	[SET_SMTP_SESSION_LIFETIME] = {"smtp_session_lifetime", STYPE_INT, APPLIES_CONNECTION, "900",
 	 .min = 1, .max = 86400,
 	 .help = "seconds an SMTP session may last in all; a message being judged is answered first"},
@@ -633,4 +640,11 @@ validate_prefix(const char *v, struct pr_why *why)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+validate_ipnet_list(const char *v, struct pr_why *why)
+{
+	struct ipnet_list l;
+	return ipnet_list_parse(v, &l, why);
 }

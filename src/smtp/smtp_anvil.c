@@ -17,11 +17,17 @@
  * session (the rate memory of an attacker with that many addresses is the
  * least of our problems).  Addresses with a session are never dropped, and
  * there are at most max_sessions of those.  Loop thread only.
+ *
+ * Addresses in smtp_client_limit_exceptions (a relay or filter in front of
+ * us, through which all mail comes from one address) skip both checks but
+ * are counted like any other, so a session opened before the list changed
+ * is still counted down when it ends.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/ipnet.h"
 #include "core/log.h"
 #include "core/settings.h"
 #include "smtp/smtp_private.h"
@@ -41,6 +47,9 @@ struct anvil_entry {
 struct smtp_anvil {
 	struct anvil_entry *tab[ANVIL_BUCKETS];
 	size_t count;
+	/* smtp_client_limit_exceptions, parsed once per value seen */
+	char *exceptions_text;
+	struct ipnet_list exceptions;
 };
 
 struct smtp_anvil *
@@ -104,6 +113,21 @@ anvil_find(struct smtp_anvil *a, const char *ip, bool create, time_t now)
 	return e;
 }
 
+/* Is ip exempt under set?  The list was validated when set was built. */
+static bool
+anvil_exempt(struct smtp_anvil *a, const char *ip, const struct settings *set)
+{
+	const char *text = settings_str(set, SET_SMTP_CLIENT_LIMIT_EXCEPTIONS);
+	if (a->exceptions_text == NULL || strcmp(a->exceptions_text, text) != 0) {
+		struct pr_why why;
+		free(a->exceptions_text);
+		a->exceptions_text = xstrdup(text);
+		if (PR_NEVER(ipnet_list_parse(text, &a->exceptions, &why) < 0))
+			a->exceptions.n = 0;
+	}
+	return ipnet_list_match(&a->exceptions, ip);
+}
+
 int
 smtp_anvil_connect(struct smtp_anvil *a, const char *ip, const struct settings *set, time_t now,
                    struct pr_why *why)
@@ -116,6 +140,10 @@ smtp_anvil_connect(struct smtp_anvil *a, const char *ip, const struct settings *
 	e->conns++;
 	long long rate = settings_int(set, SET_SMTP_CLIENT_CONNECTION_RATE);
 	long long limit = settings_int(set, SET_SMTP_CLIENT_SESSION_LIMIT);
+	if (anvil_exempt(a, ip, set)) {
+		e->sessions++;
+		return 0;
+	}
 	if (rate > 0 && e->conns > rate) {
 		pr_why_set(why, PR_E_CLIENT_LIMIT, "too many connections from %s: more than %lld per "
 		           "minute; try again later", ip, rate);
@@ -150,6 +178,7 @@ smtp_anvil_free(struct smtp_anvil **ap)
 			a->tab[b] = e->next;
 			free(e);
 		}
+	free(a->exceptions_text);
 	free(a);
 	*ap = NULL;
 }

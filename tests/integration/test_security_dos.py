@@ -403,3 +403,37 @@ class SlowDomainDoesNotTakeEveryWorker(PostroomCase):
         slow = [results[f"slow{i}"][0] for i in range(4)]
         self.assertGreaterEqual(slow.count(451), 2, results)
         self.assertNotIn(250, slow, results)
+
+
+class LimitExceptions(PostroomCase):
+    """All mail from the organisation's own relay or filter comes from one
+    address; smtp_client_limit_exceptions frees it from the per-address
+    limits while everyone else keeps them.  Set live, with `settings set`."""
+    config = {"smtp_client_session_limit": "2", "smtp_idle_timeout": "300"}
+
+    def open_sessions(self, source, n):
+        socks, codes = [], []
+        for _ in range(n):
+            s = connect(self.pr.smtp_port, source)
+            socks.append(s)
+            codes.append(greeting(s)[:3])
+        return socks, codes
+
+    def test_listed_relay_is_not_limited(self):
+        p = self.pr.cli("settings", "set", "smtp_client_limit_exceptions", "10.0.0.1/8", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b"10.0.0.1/8", p.stdout + p.stderr)
+        self.pr.cli("settings", "set", "smtp_client_limit_exceptions", "192.0.2.10, 127.0.0.1 2001:db8::/32")
+        changed = "stored settings: settings changed: smtp_client_limit_exceptions"
+        self.assertTrue(eventually(lambda: changed in self.pr.log_text(), timeout=10))
+        held = []
+        try:
+            socks, relay = self.open_sessions("127.0.0.1", 4)
+            held += socks
+            socks, other = self.open_sessions(HOSTILE, 3)
+            held += socks
+            self.assertEqual(relay, [b"220"] * 4)
+            self.assertEqual(other, [b"220", b"220", b"421"])
+        finally:
+            for s in held:
+                s.close()

@@ -1,10 +1,11 @@
-/* test-core.c - arena, buf, err table, settings, spool. */
+/* test-core.c - arena, buf, err table, settings, spool, address lists. */
 #include <stdio.h>
 #include <unistd.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/ipnet.h"
 #include "core/limits.h"
 #include "core/settings.h"
 #include "core/spool.h"
@@ -118,6 +119,95 @@ TEST(spool_spills_and_hashes)
 	arena_free(&a);
 }
 
+/* Address lists (smtp_client_limit_exceptions): what parses, what matches. */
+TEST(ipnet_list_parse)
+{
+	static const char *const good[] = {
+		"", " , ", "127.0.0.1", "192.0.2.10, 10.0.0.0/8, 2001:db8::/32", "0.0.0.0/0 ::/0",
+		"192.0.2.1/32", "::1/128", "10.0.0.0/8,\t172.16.0.0/12", "::ffff:127.0.0.1",
+		"::ffff:10.0.0.0/104",
+	};
+	static const char *const bad[] = {
+		"localhost", "10.0.0.0/33", "::1/129", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/ 8",
+		"10.0.0.0/", "10.0.0.0/8x", "10.0.0.0/99999999999999999999", "/8", "10.0.0.1/8",
+		"2001:db8::1/32", "1.2.3", "1.2.3.4.5", "10.0.0.0//8", "::ffff:10.0.0.0/95",
+		"127.0.0.1;10.0.0.1", "127.0.0.1\x1b[2J",
+	};
+	struct ipnet_list l;
+	struct pr_why why;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (ipnet_list_parse(good[i], &l, &why) != 0) {
+			test_cur_failed++;
+			fprintf(stderr, "'%s': refused (%s), want accepted\n", good[i], why.detail);
+		}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (ipnet_list_parse(bad[i], &l, &why) == 0) {
+			test_cur_failed++;
+			fprintf(stderr, "'%s': accepted, want refused\n", bad[i]);
+		} else {
+			CHECK_INT(why.code, PR_E_CONFIG);
+		}
+	/* bounded: 64 entries are fine, 65 are not */
+	char many[PR_MAX_IPNET_LIST * 16 + 32] = "";
+	size_t len = 0;
+	for (int i = 0; i <= PR_MAX_IPNET_LIST; i++) {
+		if (i == PR_MAX_IPNET_LIST)
+			CHECK_INT(ipnet_list_parse(many, &l, &why), 0);
+		len += (size_t)snprintf(many + len, sizeof(many) - len, "10.0.%d.1 ", i);
+	}
+	CHECK_INT(ipnet_list_parse(many, &l, &why), -1);
+	/* the settings row validates with it */
+	struct settings *s = settings_new();
+	CHECK_STR(settings_str(s, SET_SMTP_CLIENT_LIMIT_EXCEPTIONS), "");
+	CHECK_INT(settings_set(s, SET_SMTP_CLIENT_LIMIT_EXCEPTIONS, "10.0.0.0/8, ::1", SRC_STORE, &why), 0);
+	CHECK_INT(settings_set(s, SET_SMTP_CLIENT_LIMIT_EXCEPTIONS, "10.0.0.0/40", SRC_STORE, &why), -1);
+	CHECK(strstr(why.detail, "10.0.0.0/40") != NULL);
+	settings_unref(&s);
+}
+
+TEST(ipnet_list_match)
+{
+	static const struct {
+		const char *list, *ip;
+		bool want;
+	} cases[] = {
+		{"", "127.0.0.1", false},
+		{"127.0.0.1", "127.0.0.1", true},
+		{"127.0.0.1", "127.0.0.2", false},
+		{"127.0.0.1/32", "127.0.0.1", true},
+		{"127.0.0.1", "::ffff:127.0.0.1", true},        /* v4-mapped is the v4 address */
+		{"::ffff:127.0.0.1", "127.0.0.1", true},
+		{"::ffff:127.0.0.0/120", "127.0.0.9", true},
+		{"127.0.0.1", "::1", false},
+		{"0.0.0.0/0", "203.0.113.7", true},
+		{"0.0.0.0/0", "2001:db8::1", false},            /* a v4 network holds no v6 address */
+		{"::/0", "2001:db8::1", true},
+		{"::/0", "192.0.2.1", false},
+		{"10.0.0.0/8", "10.255.255.255", true},
+		{"10.0.0.0/8", "11.0.0.0", false},
+		{"192.0.2.128/25", "192.0.2.127", false},
+		{"192.0.2.128/25", "192.0.2.200", true},
+		{"2001:db8::/32", "2001:db8:ffff::1", true},
+		{"2001:db8::/32", "2001:db9::1", false},
+		{"::1/128", "::1", true},
+		{"::1/128", "::2", false},
+		{"2001:db8::/33", "2001:db8:8000::1", false},
+		{"192.0.2.10, 10.0.0.0/8", "10.1.2.3", true},
+		{"127.0.0.1", "", false},
+		{"127.0.0.1", "not an address", false},
+	};
+	struct ipnet_list l;
+	struct pr_why why;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK_INT(ipnet_list_parse(cases[i].list, &l, &why), 0);
+		if (ipnet_list_match(&l, cases[i].ip) != cases[i].want) {
+			test_cur_failed++;
+			fprintf(stderr, "'%s' in '%s': got %d, want %d\n", cases[i].ip, cases[i].list,
+			        !cases[i].want, cases[i].want);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -127,5 +217,7 @@ main(void)
 	RUN(err_table_complete);
 	RUN(settings_validate);
 	RUN(spool_spills_and_hashes);
+	RUN(ipnet_list_parse);
+	RUN(ipnet_list_match);
 	return test_summary("core");
 }
