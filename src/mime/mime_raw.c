@@ -7,6 +7,7 @@
  * MIME_RAW_HEADER_BYTES of the header block, no failure (past the bound,
  * or at a NUL byte, we stop looking).
  */
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -18,10 +19,14 @@
 static const char *
 read_headers(struct arena *a, struct spool *raw, size_t *len_r)
 {
-	char *buf = arena_alloc(a, MIME_RAW_HEADER_BYTES + 1);
+	/* Sized by the message, not the bound: a message is read several
+	 * times (one field name per call) and most are a few KiB. */
+	uint64_t size = spool_size(raw);
+	size_t cap = size < MIME_RAW_HEADER_BYTES ? (size_t)size : MIME_RAW_HEADER_BYTES;
+	char *buf = arena_alloc(a, cap + 1);
 	size_t n = 0;
-	while (n < MIME_RAW_HEADER_BYTES) {
-		ssize_t r = spool_read_at(raw, n, buf + n, MIME_RAW_HEADER_BYTES - n);
+	while (n < cap) {
+		ssize_t r = spool_read_at(raw, n, buf + n, cap - n);
 		if (r <= 0)
 			break;
 		n += (size_t)r;

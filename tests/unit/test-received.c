@@ -29,6 +29,12 @@ static const struct format formats[] = {
 	{"postfix", "mx.provider.example", "from ",
 	 " (unknown [" REAL "])\r\n\tby mx.provider.example (Postfix) with ESMTPS id 4Tq9Xv1Lz2z9sW1\r\n"
 	 "\tfor <a1234@firm.example>; Mon,  1 Jan 2024 10:00:00 +0100 (CET)"},
+	{"postfix-tls", "mx.provider.example", "from ",
+	 " (unknown [" REAL "])\r\n\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)\r\n"
+	 "\t key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256)\r\n"
+	 "\t(No client certificate requested)\r\n"
+	 "\tby mx.provider.example (Postfix) with ESMTPS id 4Tq9Xv1Lz2z9sW1\r\n"
+	 "\tfor <a1234@firm.example>; Mon,  1 Jan 2024 10:00:00 +0100 (CET)"},
 	{"gmail", "mx.google.com", "from ",
 	 " (mail-sor-f41.google.com. [" REAL "])\r\n        by mx.google.com with SMTPS id "
 	 "a640c23a62f3a-a9a0b5e1c2esor123456766b.6.2024.01.01.10.00.00\r\n        for "
