@@ -147,6 +147,38 @@ TEST(envelope_fields)
 	CHECK(mime_header(spool_from_bytes(A, NULL, msg, strlen(msg)), A, "X-None") == NULL);
 }
 
+/* mime_from.c: From fields counted, and a From read strictly (issue #10,
+ * item 8): whatever a lenient reading would silently drop is malformed. */
+TEST(from_strict)
+{
+	static const struct { const char *from; size_t fields; bool malformed; } cases[] = {
+		{"From: alice@firm.example\r\n", 1, false},
+		{"From: \"Archer, Alice\" <alice@firm.example> (work)\r\n", 1, false},
+		{"From: =?UTF-8?Q?J=C3=BCrgen?= <j@x.example>\r\n", 1, false},
+		{"From: \"alice@firm.example\" <mallory@evil.example>\r\n", 1, false},
+		{"From: a@x.example, b@y.example\r\n", 1, false},
+		{"From: a@x.example\r\nFrom: b@y.example\r\n", 2, false},
+		{"From: alice@firm.example@evil.example\r\n", 1, true},
+		{"From: alice@firm.example;mallory@evil.example\r\n", 1, true},
+		{"From: <alice@firm.example\r\n", 1, true},
+		{"From: \"Alice <alice@firm.example>\r\n", 1, true},
+		{"From: alice@firm.example (open comment\r\n", 1, true},
+		{"From: alice\r\n", 1, true},
+		{"From: undisclosed:;\r\n", 1, true},
+		{"To: x@y.example\r\n", 0, false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *msg = arena_printf(A, "%sSubject: s\r\n\r\nbody\r\n", cases[i].from);
+		struct mime_info m;
+		struct pr_why why;
+		CHECK_INT(parse(msg, &m, &why), 0);
+		CHECK_INT(m.from_fields, cases[i].fields);
+		if (m.from_malformed != cases[i].malformed)
+			fprintf(stderr, "from_strict: %s", cases[i].from);
+		CHECK(m.from_malformed == cases[i].malformed);
+	}
+}
+
 static bool
 is_auto(const char *hdr)
 {
@@ -580,6 +612,7 @@ main(void)
 	RUN(encoded_subjects);
 	RUN(rfc2231_filenames);
 	RUN(envelope_fields);
+	RUN(from_strict);
 	RUN(auto_replies);
 	RUN(bounce);
 	RUN(nested_rfc822);
