@@ -380,6 +380,9 @@ class SmtpPrivilegeDrop(PostroomCase):
         except KeyError:
             self.skipTest("no user 'nobody' on this system")
         super().setUp()
+        # The harness hands the directory to its own service user
+        # (postroom-test under CI) at every start: make it this test's.
+        self.pr.user = self.nobody
         self.pr.config["run_as_user"] = "nobody"
         self.pr.write_config()
         for root, dirs, files in os.walk(self.pr.dir):
