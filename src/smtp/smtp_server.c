@@ -8,6 +8,8 @@
  */
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,18 @@ smtp_server_new(struct event_base *base, struct intake *in, const char *spool_di
 static void
 on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
 {
-	(void)lev, (void)sa, (void)len;
+	(void)lev, (void)len;
+	/* Replies are whole lines written by the bufferevent, but under
+	 * PIPELINING they leave at different times (MAIL at once, RCPT after
+	 * its lookup thread answers): with Nagle on, the later reply waits for
+	 * the ACK of the earlier one, which the client delays (40 ms on
+	 * Linux) because it is itself waiting for that reply.  bench/abuse,
+	 * 10 pipelining sessions: 262 msgs/s with Nagle, 2,141 without. */
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+		int on = 1;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0)
+			log_warn("smtp: TCP_NODELAY: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	}
 	smtp_session_accept(arg, fd);
 }
 
