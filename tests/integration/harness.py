@@ -5,6 +5,7 @@ temporary directory, and stop every process we start by its pid.
 Nothing here queries the machine's resolver: postroom is pointed at a
 dnsmasq on 127.0.0.1 with --no-resolv, serving only the test's records.
 """
+import base64
 import contextlib
 import os
 import shutil
@@ -183,6 +184,11 @@ class Postroom:
             for k, v in self.config.items():
                 f.write(f"{k} = {v}\n")
 
+    def wait_log(self, text, timeout=20.0):
+        """Wait, with a deadline, until serve's log contains text."""
+        if not eventually(lambda: text in self.log_text(), timeout):
+            raise AssertionError(f"{text!r} not in serve's log after {timeout} s:\n{self.log_text()}")
+
     def cli(self, *args, check=True, input=None, timeout=120):
         cmd = [BIN, "--config", self.config_path, "--store", self.store] + [str(a) for a in args]
         p = subprocess.run(cmd, capture_output=True, input=input, timeout=timeout)
@@ -286,3 +292,19 @@ def make_message(sender, to, subject="Test", body="Hello.\r\n", extra_headers=()
              f"Date: {email.utils.formatdate()}", f"Message-ID: {msgid}"]
     lines += list(extra_headers)
     return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
+
+
+def dnsmasq_txt(name, value):
+    """dnsmasq txt-record line; strings over 255 octets split into several."""
+    parts = [value[i:i + 255] for i in range(0, len(value), 255)] or [""]
+    return f'txt-record={name},' + ",".join(f'"{p}"' for p in parts)
+
+
+def rsa_key(workdir, name, bits=2048):
+    """A new RSA key: (PEM private key bytes, base64 DER public key for p=)."""
+    path = os.path.join(workdir, name + ".pem")
+    subprocess.run(["openssl", "genrsa", "-out", path, str(bits)], check=True, capture_output=True)
+    der = subprocess.run(["openssl", "rsa", "-in", path, "-pubout", "-outform", "der"],
+                         check=True, capture_output=True).stdout
+    with open(path, "rb") as f:
+        return f.read(), base64.b64encode(der).decode()

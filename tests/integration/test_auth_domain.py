@@ -10,13 +10,7 @@ import tempfile
 import time
 import unittest
 
-from harness import DnsServer, Postroom
-
-
-def txt(name, value):
-    """dnsmasq txt-record line; strings over 255 octets split into several."""
-    parts = [value[i:i + 255] for i in range(0, len(value), 255)] or [""]
-    return f'txt-record={name},' + ",".join(f'"{p}"' for p in parts)
+from harness import DnsServer, Postroom, dnsmasq_txt as txt
 
 
 def dkim_public_key(workdir, bits=2048):

@@ -13,27 +13,13 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import DnsServer, Postroom, make_message
+from harness import DnsServer, Postroom, make_message, rsa_key, dnsmasq_txt as txt
 
 try:
     import dkim
     import nacl.signing
 except ImportError:
     dkim = None
-
-
-def rsa_key(workdir, name, bits):
-    path = os.path.join(workdir, name + ".pem")
-    subprocess.run(["openssl", "genrsa", "-out", path, str(bits)], check=True, capture_output=True)
-    der = subprocess.run(["openssl", "rsa", "-in", path, "-pubout", "-outform", "der"],
-                         check=True, capture_output=True).stdout
-    with open(path, "rb") as f:
-        return f.read(), base64.b64encode(der).decode()
-
-
-def txt(name, value):
-    parts = [value[i:i + 255] for i in range(0, len(value), 255)]
-    return f'txt-record={name},' + ",".join(f'"{p}"' for p in parts)
 
 
 HEADERS = [b"from", b"to", b"subject", b"date", b"message-id"]

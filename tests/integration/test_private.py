@@ -5,7 +5,6 @@ import os
 import stat
 import subprocess
 import tempfile
-import time
 
 from harness import BIN, PostroomCase, make_message
 
@@ -44,9 +43,7 @@ class MailAtRest(PostroomCase):
         os.chmod(self.db(), 0o644)
         self.pr.start()
         # Bound as root, the port answers before the store is opened.
-        deadline = time.monotonic() + 20
-        while "postroom ready" not in self.pr.log_text() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        self.pr.wait_log("postroom ready")
         self.assertEqual(oct(mode(self.db())), oct(0o600))
         self.assertEqual(oct(mode(spool)), oct(0o700))
 
@@ -98,10 +95,7 @@ class NotRoot(PostroomCase):
             proc = subprocess.Popen([BIN, "--config", self.pr.config_path, "--store", self.pr.store, "serve"],
                                     stdout=log, stderr=subprocess.STDOUT, **user)
         self.pr.proc = proc                       # stopped by the harness's cleanup
-        deadline = time.monotonic() + 20
-        while "postroom ready" not in self.pr.log_text() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.assertIn("postroom ready", self.pr.log_text())
+        self.pr.wait_log("postroom ready")
         self.assertEqual(os.stat(f"/proc/{proc.pid}/environ").st_uid, 0)
 
     def db(self):

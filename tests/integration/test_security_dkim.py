@@ -20,7 +20,7 @@ import tempfile
 import time
 import unittest
 
-from harness import DnsServer, Postroom, make_message
+from harness import DnsServer, Postroom, make_message, rsa_key, dnsmasq_txt as txt
 
 try:
     import dkim
@@ -29,20 +29,6 @@ except ImportError:
 
 HEADERS = [b"from", b"to", b"subject", b"date", b"message-id"]
 OURS = "mx.firm.example"
-
-
-def rsa_key(workdir, name, bits=2048):
-    path = os.path.join(workdir, name + ".pem")
-    subprocess.run(["openssl", "genrsa", "-out", path, str(bits)], check=True, capture_output=True)
-    der = subprocess.run(["openssl", "rsa", "-in", path, "-pubout", "-outform", "der"],
-                         check=True, capture_output=True).stdout
-    with open(path, "rb") as f:
-        return f.read(), base64.b64encode(der).decode()
-
-
-def txt(name, value):
-    parts = [value[i:i + 255] for i in range(0, len(value), 255)]
-    return f'txt-record={name},' + ",".join(f'"{p}"' for p in parts)
 
 
 def sign_with_tags(msg, key, domain, selector, q):

@@ -214,6 +214,8 @@ class SlowDns:
 
     def __init__(self, zone, delay, silent=()):
         self.zone, self.delay, self.silent = zone, delay, tuple(silent)
+        self.silent_queries = 0          # queries left unanswered so far
+        self.lock = threading.Lock()
         outer = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -249,6 +251,8 @@ class SlowDns:
         question = q[12:pos + 4]
         name = ".".join(labels)
         if self.silent and name.endswith(self.silent):
+            with self.lock:
+                self.silent_queries += 1
             return None
         txts = self.zone.get(name) if qtype == 16 else None
         rcode = 0 if name in self.zone else 3
@@ -391,7 +395,10 @@ class SlowDomainDoesNotTakeEveryWorker(PostroomCase):
             t = threading.Thread(target=self.send, args=(f"x{i}@slow.example", results, f"slow{i}"))
             t.start()
             threads.append(t)
-        time.sleep(0.3)        # the slow messages reach the workers first (a race we want to lose)
+        # The slow messages reach the workers first: wait until the gate's
+        # two lookups are at the dead name server.
+        self.assertTrue(eventually(lambda: self.dns.silent_queries >= 2, timeout=10),
+                        "the slow domain's lookups never reached the name server")
         self.send("alice@firm.example", results, "firm")
         for t in threads:
             t.join(30)

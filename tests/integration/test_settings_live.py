@@ -28,10 +28,7 @@ class LiveSettings(PostroomCase):
         self.wait_log("postroom ready", 20)
 
     def wait_log(self, text, timeout=LIVE_DEADLINE):
-        deadline = time.monotonic() + timeout
-        while text not in self.pr.log_text() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.assertIn(text, self.pr.log_text())
+        self.pr.wait_log(text, timeout)
 
     def send(self, subject):
         """The SMTP reply code to one unsigned message from alice."""
