@@ -52,7 +52,18 @@ class ReadBlock:
         import fcntl
         self.fcntl = fcntl
         self.fd = os.open(store_path(pr) + "-shm", os.O_RDWR)
-        fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 8, 120, os.SEEK_SET)
+        # serve's own readers hold these bytes shared for the length of a
+        # read; take them the moment none does (bounded by a deadline).
+        deadline = time.time() + 20
+        while True:
+            try:
+                fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 8, 120, os.SEEK_SET)
+                return
+            except BlockingIOError:
+                if time.time() > deadline:
+                    os.close(self.fd)
+                    raise
+                time.sleep(0.01)
 
     def close(self):
         if self.fd is not None:
