@@ -71,6 +71,13 @@ enum pr_err {
 	PR_E_DNS_TEMP,
 	PR_E_DNS_BUDGET,
 	PR_E_RECEIVED_UNPARSED,
+	/* outbound mail (relay, direct delivery) */
+	PR_E_SEND_DEFERRED,
+	PR_E_SEND_REFUSED,
+	PR_E_UNREACHABLE,
+	PR_E_RELAY_PORT25,
+	PR_E_RELAY_AUTH,
+	PR_E_TLS_CERT,
 	/* accepted, but worth explaining */
 	PR_E_UNREADABLE,
 	PR_E_DUPLICATE,

@@ -25,6 +25,7 @@ static int validate_pop_server(const char *v, struct pr_why *why);
 static int validate_header_name(const char *v, struct pr_why *why);
 static int validate_prefix(const char *v, struct pr_why *why);
 static int validate_ipnet_list(const char *v, struct pr_why *why);
+static int validate_smtp_server(const char *v, struct pr_why *why);
 
 #define MiB (1024LL * 1024)
 
@@ -39,6 +40,11 @@ static const char *const auth_policy_names[] = {
 	[AUTH_POLICY_REQUIRE] = "require", [AUTH_POLICY_DMARC] = "dmarc", NULL};
 static const char *const mailbox_type_names[] = {
 	[MAILBOX_SINGLE] = "single", [MAILBOX_CATCHALL] = "catchall", NULL};
+static const char *const smtp_tls_names[] = {
+	[SMTP_TLS_STARTTLS] = "starttls", [SMTP_TLS_IMPLICIT] = "implicit", [SMTP_TLS_NONE] = "none", NULL};
+static const char *const smtp_auth_names[] = {
+	[SMTP_AUTH_NONE] = "none", [SMTP_AUTH_PLAIN] = "plain", [SMTP_AUTH_LOGIN] = "login",
+	[SMTP_AUTH_CRAM_MD5] = "cram-md5", [SMTP_AUTH_XOAUTH2] = "xoauth2", NULL};
 
 static const struct setting_def table[] = {
 	/* identity and listeners (usually node-local, in the config file) */
@@ -174,6 +180,28 @@ static const struct setting_def table[] = {
 	[SET_POP_OAUTH_REFRESH_TOKEN] = {"pop_oauth_refresh_token", STYPE_STRING, APPLIES_NOW, "",
 	 .secret = true,
 	 .help = "OAuth 2.0 refresh token"},
+	/* outbound: the relay (or the built-in path) */
+	[SET_SMTP_SERVER] = {"smtp_server", STYPE_STRING, APPLIES_NOW, "", .validate = validate_smtp_server,
+	 .help = "outgoing mail: the relay as host or host:port (default port 587, 465 with smtp_tls = "
+	 "implicit; port 25 is refused), or direct: deliver to each recipient domain's MX hosts "
+	 "(empty: nothing is sent)"},
+	[SET_SMTP_TLS] = {"smtp_tls", STYPE_ENUM, APPLIES_NOW, "starttls", .choices = smtp_tls_names,
+	 .help = "TLS towards the relay: starttls (required, certificate verified), implicit (TLS from "
+	 "the first byte, port 465) or none; direct mode always tries STARTTLS without verifying"},
+	[SET_SMTP_AUTH] = {"smtp_auth", STYPE_ENUM, APPLIES_NOW, "none", .choices = smtp_auth_names,
+	 .help = "SMTP AUTH mechanism towards the relay (xoauth2: smtp_password holds the access token)"},
+	[SET_SMTP_USERNAME] = {"smtp_username", STYPE_STRING, APPLIES_NOW, "",
+	 .help = "relay login name"},
+	[SET_SMTP_PASSWORD] = {"smtp_password", STYPE_STRING, APPLIES_NOW, "", .secret = true,
+	 .help = "relay password (or OAuth 2.0 access token with smtp_auth = xoauth2)"},
+	[SET_SMTP_CA_FILE] = {"smtp_ca_file", STYPE_STRING, APPLIES_NOW, "",
+	 .help = "CA bundle to verify the relay's certificate (empty: system store)"},
+	[SET_SMTP_RETRY_FOR] = {"smtp_retry_for", STYPE_INT, APPLIES_NOW, "172800", .min = 1,
+	 .max = 30 * 86400,
+	 .help = "seconds a message that meets only temporary failures is retried before it is marked "
+	 "failed (172800: 2 days)"},
+	[SET_SMTP_DIRECT_PORT] = {"smtp_direct_port", STYPE_INT, APPLIES_NOW, "25", .min = 1, .max = 65535,
+	 .help = "test only: the port direct mode connects to on MX hosts (the world listens on 25)"},
 };
 _Static_assert(sizeof(table) / sizeof(table[0]) == SET__COUNT, "one row per enum setting_key");
 
@@ -640,6 +668,52 @@ validate_prefix(const char *v, struct pr_why *why)
 		return -1;
 	}
 	return 0;
+}
+
+int
+settings_split_hostport(const char *v, char *host, size_t size, int *port_r)
+{
+	const char *h = v, *hend, *port = NULL;
+	*port_r = 0;
+	if (*v == '[') {            /* "[v6]" or "[v6]:port" */
+		h = v + 1;
+		if ((hend = strchr(h, ']')) == NULL || (hend[1] != '\0' && hend[1] != ':'))
+			return -1;
+		port = hend[1] == ':' ? hend + 2 : NULL;
+	} else if ((hend = strchr(v, ':')) != NULL) {
+		if (strchr(hend + 1, ':') != NULL)
+			return -1;          /* a bare IPv6 address: brackets are needed */
+		port = hend + 1;
+	} else
+		hend = v + strlen(v);
+	size_t len = (size_t)(hend - h);
+	if (len == 0 || len >= size || strcspn(h, " \t/@[]") < len)
+		return -1;
+	memcpy(host, h, len);
+	host[len] = '\0';
+	if (port) {
+		char *end;
+		errno = 0;
+		long n = strtol(port, &end, 10);
+		if (end == port || *end || errno || n < 1 || n > 65535)
+			return -1;
+		*port_r = (int)n;
+	}
+	return 0;
+}
+
+/* "", "direct", or a host with an optional port.  Port 25 is accepted here
+ * and refused by the transport with its reason, so that `check smtp` and
+ * the outbox can say why. */
+static int
+validate_smtp_server(const char *v, struct pr_why *why)
+{
+	char host[PR_MAX_DOMAIN + 1];
+	int port;
+	if (*v == '\0' || !strcmp(v, "direct") || settings_split_hostport(v, host, sizeof(host), &port) == 0)
+		return 0;
+	pr_why_set(why, PR_E_CONFIG, "'%s' is not host, host:port, [IPv6]:port or direct", v);
+	return -1;
 }
 
 static int

@@ -69,6 +69,14 @@ enum setting_key {
 	SET_POP_OAUTH_CLIENT_ID,
 	SET_POP_OAUTH_CLIENT_SECRET,
 	SET_POP_OAUTH_REFRESH_TOKEN,
+	SET_SMTP_SERVER,
+	SET_SMTP_TLS,
+	SET_SMTP_AUTH,
+	SET_SMTP_USERNAME,
+	SET_SMTP_PASSWORD,
+	SET_SMTP_CA_FILE,
+	SET_SMTP_RETRY_FOR,
+	SET_SMTP_DIRECT_PORT,
 	SET__COUNT
 };
 
@@ -85,6 +93,8 @@ enum unknown_recipient { UNKNOWN_RCPT_UNASSIGNED, UNKNOWN_RCPT_REJECT };
 enum unknown_sender { UNKNOWN_SENDER_REJECT, UNKNOWN_SENDER_UNASSIGNED };
 enum auth_policy { AUTH_POLICY_REQUIRE, AUTH_POLICY_DMARC };
 enum mailbox_type { MAILBOX_SINGLE, MAILBOX_CATCHALL };
+enum smtp_tls { SMTP_TLS_STARTTLS, SMTP_TLS_IMPLICIT, SMTP_TLS_NONE };
+enum smtp_auth { SMTP_AUTH_NONE, SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN, SMTP_AUTH_CRAM_MD5, SMTP_AUTH_XOAUTH2 };
 
 struct setting_def {
 	const char *name;
@@ -136,6 +146,10 @@ size_t settings_changed(const struct settings *a, const struct settings *b, enum
 /* Process-wide current snapshot (the only global mutable state). */
 void settings_publish(struct settings *s);           /* takes ownership */
 struct settings *settings_current(void);             /* new reference */
+
+/* "host", "host:port", "[v6]" or "[v6]:port" -> host (without brackets)
+ * and port (0 when absent).  0 ok, -1 if malformed or host >= size. */
+int settings_split_hostport(const char *v, char *host, size_t size, int *port_r);
 
 /* Parse "20M", "512k", "1048576" into bytes; -1 on error. */
 long long settings_parse_size(const char *v);

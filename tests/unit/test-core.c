@@ -68,6 +68,50 @@ TEST(err_table_complete)
 	CHECK_STR(pr_why_text(&w), "alice is not a member of project 1234");
 }
 
+/* smtp_server and the split the transport shares with its validator. */
+TEST(settings_hostport)
+{
+	static const struct { const char *in; int rc; const char *host; int port; } cases[] = {
+		{"relay.example", 0, "relay.example", 0},
+		{"relay.example:587", 0, "relay.example", 587},
+		{"[::1]:465", 0, "::1", 465},
+		{"[2001:db8::1]", 0, "2001:db8::1", 0},
+		{"127.0.0.1:25", 0, "127.0.0.1", 25},
+		{"::1", -1, NULL, 0},
+		{"relay.example:", -1, NULL, 0},
+		{"relay.example:0", -1, NULL, 0},
+		{"relay.example:70000", -1, NULL, 0},
+		{"relay.example:587x", -1, NULL, 0},
+		{":587", -1, NULL, 0},
+		{"[::1", -1, NULL, 0},
+		{"[::1]x", -1, NULL, 0},
+		{"user@relay.example", -1, NULL, 0},
+		{"smtp://relay.example", -1, NULL, 0},
+		{"relay .example", -1, NULL, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char host[64];
+		int port = -1;
+		CHECK_INT(settings_split_hostport(cases[i].in, host, sizeof(host), &port), cases[i].rc);
+		if (cases[i].rc == 0) {
+			CHECK_STR(host, cases[i].host);
+			CHECK_INT(port, cases[i].port);
+		}
+	}
+	struct pr_why why;
+	struct settings *s = settings_new();
+	CHECK_INT(settings_set(s, SET_SMTP_SERVER, "direct", SRC_STORE, &why), 0);
+	CHECK_INT(settings_set(s, SET_SMTP_SERVER, "relay.example:587", SRC_STORE, &why), 0);
+	CHECK_INT(settings_set(s, SET_SMTP_SERVER, "smtp://relay.example", SRC_STORE, &why), -1);
+	CHECK_INT(settings_set(s, SET_SMTP_TLS, "ssl", SRC_STORE, &why), -1);
+	CHECK_INT(settings_set(s, SET_SMTP_AUTH, "cram-md5", SRC_STORE, &why), 0);
+	CHECK_INT(settings_enum(s, SET_SMTP_AUTH), SMTP_AUTH_CRAM_MD5);
+	CHECK_INT(settings_set(s, SET_SMTP_PASSWORD, "hunter2", SRC_STORE, &why), 0);
+	CHECK_STR(settings_display(s, SET_SMTP_PASSWORD), "********");
+	CHECK_INT(settings_int(s, SET_SMTP_RETRY_FOR), 2 * 86400);
+	settings_unref(&s);
+}
+
 TEST(settings_validate)
 {
 	struct settings *s = settings_new();
@@ -216,6 +260,7 @@ main(void)
 	RUN(buf_ceiling_is_sticky);
 	RUN(err_table_complete);
 	RUN(settings_validate);
+	RUN(settings_hostport);
 	RUN(spool_spills_and_hashes);
 	RUN(ipnet_list_parse);
 	RUN(ipnet_list_match);
