@@ -253,8 +253,8 @@ parse_term(struct spf_ctx *c, struct spf_record *r, const char *s, size_t n)
 	return -1;
 }
 
-static int
-parse_record(struct spf_ctx *c, const char *rec, struct spf_record *r)
+int
+spf_parse_record(struct spf_ctx *c, const char *rec, struct spf_record *r)
 {
 	size_t len = strlen(rec);
 	if (len > SPF_MAX_RECORD) {
@@ -340,8 +340,8 @@ eval_include(struct spf_ctx *c, const char *target, enum spf_result *err_r)
 	}
 }
 
-static bool
-is_dns_term(enum spf_mech m)
+bool
+spf_mech_queries_dns(enum spf_mech m)
 {
 	return m == M_INCLUDE || m == M_A || m == M_MX || m == M_PTR || m == M_EXISTS;
 }
@@ -354,7 +354,7 @@ eval_terms(struct spf_ctx *c, const struct spf_record *r, const char *domain,
 	for (size_t i = 0; i < r->n; i++) {
 		const struct spf_term *t = &r->term[i];
 		enum spf_result err = SPF_PERMERROR;
-		if (is_dns_term(t->mech) && !spf_count_lookup(c))
+		if (spf_mech_queries_dns(t->mech) && !spf_count_lookup(c))
 			return SPF_PERMERROR;
 		const char *target = term_target(c, t, domain);
 		int m = t->mech == M_INCLUDE ? eval_include(c, target, &err)
@@ -395,7 +395,7 @@ check_host(struct spf_ctx *c, const char *domain, const char **exp_r, bool *nore
 		return SPF_PERMERROR;
 	}
 	struct spf_record *r = arena_alloc(c->a, sizeof(*r));
-	if (parse_record(c, rec, r) != 0)
+	if (spf_parse_record(c, rec, r) != 0)
 		return SPF_PERMERROR;
 	int res = eval_terms(c, r, domain, exp_r);
 	if (res >= 0)

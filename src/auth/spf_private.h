@@ -58,6 +58,16 @@ struct spf_record {
 	const char *redirect, *exp;
 };
 
+/* spf.c: parse a whole record ("v=spf1 ..."; the version is not checked
+ * again) into r, which is big (SPF_MAX_TERMS terms): allocate it.  0 ok;
+ * -1 on a syntax error, with c->detail set if it was empty.  Needs only
+ * c->a and c->detail.  Shared with spf_audit.c, which reads records
+ * without a client. */
+int spf_parse_record(struct spf_ctx *c, const char *rec, struct spf_record *r);
+/* include, a, mx, ptr, exists: the mechanisms counted against the limit
+ * of 10 (redirect= counts too, as a modifier). */
+bool spf_mech_queries_dns(enum spf_mech m);
+
 /* Outcome of one mechanism: match, no match, or an error result. */
 enum { EV_NOMATCH = 0, EV_MATCH = 1, EV_ERROR = -1 };
 

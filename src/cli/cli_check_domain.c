@@ -1,8 +1,10 @@
 /* cli_check_domain.c - `postroom check domain DOMAIN [--selector S] [--json]`
  *
  * Our version of "test your domain's settings": looks up the domain's SPF
- * record (syntax, DNS lookups used against the RFC's 10, includes and
- * redirects), its DMARC record (or the organisational domain's), and with
+ * record and walks every include and redirect (auth/spf_audit.h: the DNS
+ * lookups a server the record does not list costs, against the RFC's 10,
+ * the path of the one past the limit, void lookups, and what the record's
+ * all term says about unlisted servers), its DMARC record (or the organisational domain's), and with
  * --selector the DKIM key at S._domainkey.DOMAIN (--ip: the SPF result a
  * given server gets), explains each in plain
  * words and prints the record to add when one is missing.  Uses the same
@@ -23,6 +25,7 @@
 #include "auth/dmarc.h"
 #include "auth/dns.h"
 #include "auth/spf.h"
+#include "auth/spf_audit.h"
 #include "cli/cli_private.h"
 #include "core/arena.h"
 #include "core/settings.h"
@@ -31,15 +34,22 @@
 enum check_status { CK_OK, CK_MISSING, CK_BROKEN, CK_DNS, CK_SKIPPED };
 static const char *const ck_names[] = {"ok", "missing", "broken", "dns_error", "skipped"};
 
+#define CHECK_MAX_LINES 64
+
 struct check {
 	enum check_status status;
 	const char *record, *detail, *suggest;
+	const char *lines[CHECK_MAX_LINES];   /* further lines of text output */
+	size_t nlines;
 	json_t *extra;               /* check-specific JSON fields */
 };
 
-/* An outside address (TEST-NET-1) no real record authorises: evaluating
- * for it walks the whole record, so the lookup count is the worst case. */
-#define PROBE_IP "192.0.2.1"
+static void
+add_line(struct arena *a, struct check *c, const char *line)
+{
+	if (line != NULL && c->nlines < CHECK_MAX_LINES)
+		c->lines[c->nlines++] = text_clean(a, line);
+}
 
 static json_t *
 spf_terms(struct arena *a, const char *record, const char *prefix)
@@ -56,40 +66,76 @@ spf_terms(struct arena *a, const char *record, const char *prefix)
 	return arr;
 }
 
+/* The lookup tree, one line per record reached: what each include or
+ * redirect costs in the worst case (text lines and JSON). */
+static json_t *
+spf_tree(struct arena *a, const struct spf_audit *au, struct check *c)
+{
+	json_t *arr = json_array();
+	add_line(a, c, "lookups in the worst case, per record (RFC 7208 allows 10):");
+	for (size_t i = 0; i < au->nnodes; i++) {
+		const struct spf_audit_node *n = &au->nodes[i];
+		const char *via = text_clean(a, n->via), *problem = text_clean(a, n->problem);
+		add_line(a, c, arena_printf(a, "  %*s%s: %u lookup%s%s%s", (int)(2 * n->depth), "", via,
+		                            n->cost, n->cost == 1 ? "" : "s", problem ? " - " : "",
+		                            problem ? problem : ""));
+		json_array_append_new(arr, json_pack("{s:s, s:i, s:i, s:i, s:s?}", "via", via, "depth",
+		                                     (int)n->depth, "lookups", (int)n->cost, "own_lookups",
+		                                     (int)n->own, "problem", problem));
+	}
+	return arr;
+}
+
+static void
+spf_missing(const struct spf_audit *au, struct check *c)
+{
+	c->status = au->status == SPF_AUDIT_DNS ? CK_DNS
+	          : au->status == SPF_AUDIT_NONE ? CK_MISSING : CK_BROKEN;
+	c->detail = au->status == SPF_AUDIT_DNS ? "the DNS lookup of the SPF record failed or timed out"
+	          : au->status == SPF_AUDIT_NONE ? "no SPF record: receivers cannot tell which servers may "
+	                                           "send for it"
+	          : "more than one SPF record: receivers treat that as an error (permerror)";
+}
+
+/* Static: every include and redirect walked (auth/spf_audit.h), so the
+ * count is what a server the record does not list costs, and what such a
+ * server gets is read from the record's all term, not from a probe. */
 static void
 check_spf(struct dns *d, struct arena *a, const char *domain, struct check *c)
 {
-	const char *rec;
-	int r = spf_fetch_record(d, a, domain, &rec);
-	c->suggest = arena_printf(a, "%s TXT \"v=spf1 mx -all\"  (add include:<your provider's SPF "
-	                          "domain> for each service that sends as %s)", domain, domain);
-	if (r == -2 || r == 0 || r == -1) {
-		c->status = r == -2 ? CK_DNS : r == 0 ? CK_MISSING : CK_BROKEN;
-		c->detail = r == -2 ? "the DNS lookup of the SPF record failed or timed out"
-		          : r == 0 ? "no SPF record: receivers cannot tell which servers may send for it"
-		                   : "more than one SPF record: receivers treat that as an error (permerror)";
+	struct spf_audit au;
+	spf_audit_domain(d, a, domain, &au);
+	c->record = au.record;
+	if (au.record == NULL) {
+		c->suggest = arena_printf(a, "%s TXT \"v=spf1 mx -all\"  (add include:<your provider's "
+		                          "SPF domain> for each service that sends as %s)", domain, domain);
+		spf_missing(&au, c);
 		return;
 	}
-	c->record = rec;
-	struct spf_request rq = {.ip = PROBE_IP, .domain = domain, .helo = domain};
-	struct spf_outcome o;
-	spf_check_host(d, a, &rq, &o);
-	c->extra = json_pack("{s:i, s:i, s:o, s:o}", "dns_lookups", (int)o.lookups, "void_lookups",
-	                     (int)o.voids, "includes", spf_terms(a, rec, "include:"), "redirects",
-	                     spf_terms(a, rec, "redirect="));
-	if (o.result == SPF_PERMERROR || o.result == SPF_TEMPERROR) {
-		c->status = o.result == SPF_TEMPERROR ? CK_DNS : CK_BROKEN;
-		c->detail = arena_printf(a, "%s: %s", spf_result_name(o.result),
-		                         o.detail ? o.detail : "the record cannot be evaluated");
-		c->suggest = NULL;
-		return;
+	c->status = au.status == SPF_AUDIT_OK ? CK_OK : au.status == SPF_AUDIT_DNS ? CK_DNS : CK_BROKEN;
+	c->detail = au.problem ? au.problem
+	          : arena_printf(a, "valid; %s (a server the record does not list)",
+	                         spf_audit_cost_line(a, &au));
+	add_line(a, c, au.all_sentence);
+	if (au.unlisted == SPF_PASS)
+		add_line(a, c, arena_printf(a, "WARNING: the record lets any server send for %s", domain));
+	json_t *notes = json_array();
+	for (size_t i = 0; i < au.nnotes; i++) {
+		add_line(a, c, arena_printf(a, "WARNING: %s", au.notes[i]));
+		json_array_append_new(notes, json_string(text_clean(a, au.notes[i])));
 	}
-	c->suggest = NULL;
-	c->detail = arena_printf(a, "valid; %u of 10 DNS lookups used; an outside server (%s) gets %s",
-	                         o.lookups, PROBE_IP, spf_result_name(o.result));
-	if (o.result == SPF_PASS)
-		c->detail = arena_printf(a, "%s - WARNING: the record lets any server send for %s", c->detail,
-		                         domain);
+	if (au.dynamic)
+		add_line(a, c, "part of the cost depends on the sender (macros): the count is a lower bound");
+	json_t *tree = spf_tree(a, &au, c);
+	c->extra = json_pack("{s:i, s:b, s:s?, s:i, s:s?, s:s?, s:s, s:s?, s:b, s:o, s:o, s:o, s:o}",
+	                     "dns_lookups", (int)au.lookups, "dns_lookups_at_least", au.lookups_capped,
+	                     "over_limit_path", text_clean(a, au.over_path), "void_lookups",
+	                     (int)au.voids, "void_limit_path", text_clean(a, au.void_path), "all",
+	                     au.all_term, "unlisted_servers", spf_result_name(au.unlisted),
+	                     "all_meaning", au.all_sentence, "depends_on_sender", au.dynamic,
+	                     "warnings", notes, "tree", tree, "includes",
+	                     spf_terms(a, au.record, "include:"), "redirects",
+	                     spf_terms(a, au.record, "redirect="));
 }
 
 static void
@@ -193,6 +239,8 @@ print_check(struct arena *a, const char *title, const struct check *c)
 		printf("  record:  %s\n", shown(a, c->record));
 	if (c->detail)
 		printf("  %s\n", shown(a, c->detail));
+	for (size_t i = 0; i < c->nlines; i++)
+		printf("  %s\n", shown(a, c->lines[i]));
 	json_t *v;
 	if (c->extra) {
 		json_t *inc = json_object_get(c->extra, "includes");

@@ -21,6 +21,23 @@ def dkim_public_key(workdir, bits=2048):
     return base64.b64encode(der).decode()
 
 
+# Issue 13, as reported: a.example includes three records (a2 nests one
+# more), b.example has four a terms; a server matched only by mx needs the
+# 11th lookup.  main said "valid; 2 of 10 DNS lookups used" and warned that
+# any server may send (its probe, 192.0.2.1, is in a1.example's network).
+ISSUE13 = [
+    txt("client.example", "v=spf1 include:a.example include:b.example mx ?all"),
+    txt("a.example", "v=spf1 include:a1.example include:a2.example include:a3.example -all"),
+    txt("a1.example", "v=spf1 ip4:192.0.2.0/24 -all"),
+    txt("a2.example", "v=spf1 include:a2x.example -all"),
+    txt("a2x.example", "v=spf1 ip4:198.51.100.0/28 -all"),
+    txt("a3.example", "v=spf1 ip4:198.51.100.64/28 -all"),
+    txt("b.example", "v=spf1 a:b1.example a:b2.example a:b3.example a:b4.example -all"),
+    "mx-host=client.example,mx.client.example,10",
+    "host-record=mx.client.example,203.0.113.200",
+] + [f"host-record=b{i}.example,203.0.113.{i}" for i in range(1, 5)]
+
+
 class CheckDomain(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -35,7 +52,7 @@ class CheckDomain(unittest.TestCase):
             txt("broken.example", "v=spf1 ip4:1.2.3.4 frob -all"),
             txt("many.example", many),
             txt("open.example", "v=spf1 +all"),
-        ] + [f"host-record=h{i}.many.example,198.51.100.{i + 1}" for i in range(11)]
+        ] + [f"host-record=h{i}.many.example,198.51.100.{i + 1}" for i in range(11)] + ISSUE13
         cls.dns = DnsServer(cls.tmp.name, records)
 
     @classmethod
@@ -92,6 +109,36 @@ class CheckDomain(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertEqual(out["spf"]["status"], "broken")
         self.assertIn("more than 10 DNS lookups", out["spf"]["detail"])
+
+    def test_issue13_worst_case_counted_through_includes(self):
+        rc, out = self.check("client.example")
+        spf = out["spf"]
+        self.assertEqual(rc, 1, out)
+        self.assertEqual(spf["status"], "broken")
+        self.assertEqual(spf["dns_lookups"], 11)
+        self.assertEqual(spf["over_limit_path"], "client.example \u2192 mx")
+        self.assertIn("11 of 10 DNS lookups in the worst case: client.example \u2192 mx", spf["detail"])
+        self.assertEqual(spf["all"], "?all")
+        self.assertEqual(spf["unlisted_servers"], "neutral")
+        self.assertEqual(spf["all_meaning"], "the record ends in ?all: servers it does not list are "
+                         "neither allowed nor refused")
+        costs = {n["via"]: n["lookups"] for n in spf["tree"]}
+        self.assertEqual(costs, {"client.example": 11, "include:a.example": 5, "include:a1.example": 1,
+                                 "include:a2.example": 2, "include:a2x.example": 1,
+                                 "include:a3.example": 1, "include:b.example": 5})
+        text = self.pr.cli("check", "domain", "client.example", check=False).stdout.decode()
+        self.assertNotIn("lets any server send", text)
+        self.assertIn("servers it does not list are neither allowed nor refused", text)
+        self.assertIn("include:a2.example: 2 lookups", text)
+        # The evaluator agrees: the server only mx lists gets permerror at
+        # the 11th lookup, the address main probed passes after 2.
+        p = self.pr.cli("check", "domain", "client.example", "--ip", "203.0.113.200", "--json",
+                        check=False)
+        ev = json.loads(p.stdout)["evaluation"]
+        self.assertEqual((ev["result"], ev["dns_lookups"]), ("permerror", 11), ev)
+        p = self.pr.cli("check", "domain", "client.example", "--ip", "192.0.2.1", "--json", check=False)
+        ev = json.loads(p.stdout)["evaluation"]
+        self.assertEqual((ev["result"], ev["dns_lookups"]), ("pass", 2), ev)
 
     def test_plus_all_is_warned(self):
         p = self.pr.cli("check", "domain", "open.example", check=False)
