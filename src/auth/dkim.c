@@ -43,10 +43,6 @@
 #include "core/arena.h"
 #include "core/spool.h"
 
-struct field {
-	size_t off, len, nlen;    /* in head.data; nlen = name length */
-};
-
 struct hasher {
 	bool relaxed;
 	uint64_t limit;
@@ -61,7 +57,7 @@ struct dkim_stream {
 	bool in_body;
 	size_t line_start;
 	struct buf head;
-	struct field *f;
+	struct dkim_field *f;
 	size_t nf;
 	/* Sized to the message (arena_alloc zeroes what it gives: fixed
 	 * DKIM_MAX_* arrays cost ~170 KiB of memset per message). */
@@ -94,46 +90,9 @@ dkim_stream_new(struct arena *a)
 }
 
 static bool
-name_is(const struct dkim_stream *st, const struct field *f, const char *n, size_t nl)
+name_is(const struct dkim_stream *st, const struct dkim_field *f, const char *n, size_t nl)
 {
-	return f->nlen == nl && strncasecmp((const char *)st->head.data + f->off, n, nl) == 0;
-}
-
-/* Split the kept header bytes into fields (continuation lines start with
- * SP or HT). */
-static void
-split_fields(struct dkim_stream *st)
-{
-	const char *h = (const char *)st->head.data;
-	size_t len = st->head.len, i = 0, cap = 1;
-	/* A field takes at least one line, so the lines bound the fields. */
-	for (const char *p = h; len > 0 && p != NULL && cap < DKIM_MAX_FIELDS; cap++) {
-		p = memchr(p, '\n', len - (size_t)(p - h));
-		p = p ? p + 1 : NULL;
-	}
-	st->f = arena_alloc(st->a, cap * sizeof(*st->f));
-	while (i < len && st->nf < cap) {
-		size_t start = i;
-		do {
-			const char *nl = memchr(h + i, '\n', len - i);
-			i = nl ? (size_t)(nl - h) + 1 : len;
-		} while (i < len && (h[i] == ' ' || h[i] == '\t'));
-		struct field *f = &st->f[st->nf++];
-		f->off = start;
-		f->len = i - start;
-		const char *c = memchr(h + start, ':', f->len);
-		f->nlen = c ? (size_t)(c - h - start) : 0;
-		while (f->nlen > 0 && (h[start + f->nlen - 1] == ' ' || h[start + f->nlen - 1] == '\t'))
-			f->nlen--;
-	}
-	st->too_many_fields = i < len;
-}
-
-static void
-sha_sink(void *arg, const uint8_t *p, size_t n)
-{
-	if (EVP_DigestUpdate(arg, p, n) != 1)
-		pr_panic("SHA-256 update failed");
+	return dkim_field_is((const char *)st->head.data, f, n, nl);
 }
 
 static int
@@ -148,14 +107,15 @@ hasher_for(struct dkim_stream *st, bool relaxed, uint64_t limit)
 	h->md = EVP_MD_CTX_new();
 	if (h->md == NULL || EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1)
 		pr_panic("cannot initialise SHA-256");
-	dkim_bodycanon_init(&h->canon, relaxed, limit, sha_sink, h->md);
+	dkim_bodycanon_init(&h->canon, relaxed, limit, dkim_sha_sink, h->md);
 	return (int)st->nh++;
 }
 
 static void
 setup_signatures(struct dkim_stream *st)
 {
-	split_fields(st);
+	st->nf = dkim_fields_split(st->a, (const char *)st->head.data, st->head.len, &st->f,
+	                           &st->too_many_fields);
 	size_t cap = 0;
 	for (size_t i = 0; i < st->nf && cap < DKIM_MAX_SIGS; i++)
 		cap += name_is(st, &st->f[i], "dkim-signature", 14);
@@ -165,7 +125,7 @@ setup_signatures(struct dkim_stream *st)
 		st->h = arena_alloc(st->a, cap * sizeof(*st->h));
 	}
 	for (size_t i = 0; i < st->nf; i++) {
-		struct field *f = &st->f[i];
+		struct dkim_field *f = &st->f[i];
 		if (name_is(st, f, "from", 4))
 			st->from_count++;
 		if (!name_is(st, f, "dkim-signature", 14))
@@ -214,34 +174,17 @@ dkim_stream_feed(struct dkim_stream *st, const void *pv, size_t n)
 		body_feed(st, p, n);
 }
 
-/* The data the header signature covers (RFC 6376 3.7): the h= fields
- * chosen bottom-up, then this signature's field with b= emptied and no
- * trailing CRLF. */
 static void
 header_data(struct dkim_stream *st, const struct dkim_sigstate *s, struct buf *out)
 {
-	const char *h = (const char *)st->head.data;
-	bool *used = arena_alloc(st->a, st->nf ? st->nf : 1);
-	used[s->field] = true;
-	for (size_t k = 0; k < s->nh; k++) {
-		for (size_t i = st->nf; i-- > 0;) {
-			if (used[i] || !name_is(st, &st->f[i], s->h[k].p, s->h[k].len))
-				continue;
-			used[i] = true;
-			dkim_canon_header(out, h + st->f[i].off, st->f[i].len, s->hrelaxed);
-			break;
-		}
-	}
-	const struct field *f = &st->f[s->field];
-	struct buf self;
-	buf_init(&self, f->len);
-	buf_add(&self, h + f->off, s->b_start);
-	buf_add(&self, h + f->off + s->b_end, f->len - s->b_end);
-	size_t before = out->len;
-	dkim_canon_header(out, (const char *)self.data, self.len, s->hrelaxed);
-	if (out->len - before >= 2 && out->data[out->len - 2] == '\r' && out->data[out->len - 1] == '\n')
-		out->len -= 2;
-	buf_free(&self);
+	const struct dkim_field *f = &st->f[s->field];
+	struct dkim_hdrsel sel = {
+		.head = (const char *)st->head.data, .f = st->f, .nf = st->nf, .self = s->field,
+		.h = s->h, .nh = s->nh, .relaxed = s->hrelaxed,
+		.sig = (const char *)st->head.data + f->off, .siglen = f->len,
+		.b_start = s->b_start, .b_end = s->b_end,
+	};
+	dkim_header_data(st->a, &sel, out);
 }
 
 /* rsa-sha256: PKCS#1 v1.5 over SHA-256 of the data.  ed25519-sha256

@@ -233,6 +233,13 @@ dkim_canon_header(struct buf *out, const char *field, size_t len, bool relaxed)
 		buf_add(out, field, len);
 }
 
+void
+dkim_sha_sink(void *arg, const uint8_t *p, size_t n)
+{
+	if (EVP_DigestUpdate(arg, p, n) != 1)
+		pr_panic("SHA-256 update failed");
+}
+
 static int
 b64val(char ch)
 {

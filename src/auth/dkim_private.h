@@ -67,6 +67,8 @@ void dkim_bodycanon_init(struct dkim_bodycanon *c, bool relaxed, uint64_t limit,
                          dkim_sink_fn sink, void *arg);
 void dkim_bodycanon_update(struct dkim_bodycanon *c, const uint8_t *p, size_t n);
 void dkim_bodycanon_final(struct dkim_bodycanon *c);
+/* A sink that feeds an EVP_MD_CTX (arg): the body hash. */
+void dkim_sha_sink(void *arg, const uint8_t *p, size_t n);
 
 /* Append the canonical form of one raw header field (name ":" value,
  * folded, ending in CRLF) to out. */
@@ -75,6 +77,32 @@ void dkim_canon_header(struct buf *out, const char *field, size_t len, bool rela
 /* Base64 with embedded FWS (b=, bh=, p=).  Returns the decoded length, or
  * -1 on invalid input or when over max. */
 long dkim_base64(const char *s, size_t len, uint8_t *out, size_t max);
+
+/* --- header fields and the signed header data (dkim_hdr.c) ------------ */
+struct dkim_field {
+	size_t off, len, nlen;    /* in the header bytes; nlen = name length */
+};
+struct dkim_hname { const char *p; size_t len; };
+/* Split header bytes (no blank line) into fields, at most DKIM_MAX_FIELDS,
+ * allocated in a; *truncated says fields were left over. */
+size_t dkim_fields_split(struct arena *a, const char *h, size_t len, struct dkim_field **out,
+                         bool *truncated);
+bool dkim_field_is(const char *h, const struct dkim_field *f, const char *name, size_t nl);
+/* What one signature's header hash covers. */
+struct dkim_hdrsel {
+	const char *head;                 /* the header bytes f indexes */
+	const struct dkim_field *f;
+	size_t nf;
+	size_t self;                      /* index of the signature's own field, or >= nf */
+	const struct dkim_hname *h;       /* h= names, in order */
+	size_t nh;
+	bool relaxed;
+	const char *sig;                  /* the DKIM-Signature field, name to CRLF */
+	size_t siglen, b_start, b_end;    /* b= value region in sig (emptied) */
+};
+/* Append the data the header signature covers (RFC 6376 3.7) to out: the
+ * h= fields chosen bottom-up, then sig with b= emptied, no final CRLF. */
+void dkim_header_data(struct arena *a, const struct dkim_hdrsel *sel, struct buf *out);
 
 /* --- key records (RFC 6376 3.6.1, RFC 8463) ------------------------------ */
 enum dkim_keytype { DKIM_K_RSA, DKIM_K_ED25519 };
@@ -96,7 +124,6 @@ enum pr_err dkim_key_fetch(struct dkim_keycache *kc, struct dns *dns, struct are
 
 /* --- one DKIM-Signature, parsed (dkim_sig.c) ------------------------------ */
 enum dkim_alg { DKIM_A_RSA_SHA256, DKIM_A_ED25519_SHA256, DKIM_A_RSA_SHA1 };
-struct dkim_hname { const char *p; size_t len; };
 struct dkim_sigstate {
 	struct dkim_sig *out;      /* the caller-visible result */
 	size_t field;              /* index of the header field */

@@ -15,6 +15,7 @@
 
 #include "core/arena.h"
 #include "core/ipnet.h"
+#include "core/keyspec.h"
 #include "core/limits.h"
 #include "core/log.h"
 
@@ -26,6 +27,8 @@ static int validate_header_name(const char *v, struct pr_why *why);
 static int validate_prefix(const char *v, struct pr_why *why);
 static int validate_ipnet_list(const char *v, struct pr_why *why);
 static int validate_smtp_server(const char *v, struct pr_why *why);
+static int validate_dkim_keys(const char *v, struct pr_why *why);
+static int validate_address_key(const char *v, struct pr_why *why);
 
 #define MiB (1024LL * 1024)
 
@@ -202,6 +205,15 @@ static const struct setting_def table[] = {
 	 "failed (172800: 2 days)"},
 	[SET_SMTP_DIRECT_PORT] = {"smtp_direct_port", STYPE_INT, APPLIES_NOW, "25", .min = 1, .max = 65535,
 	 .help = "test only: the port direct mode connects to on MX hosts (the world listens on 25)"},
+	/* outbound mail: signing and our own addresses */
+	[SET_DKIM_KEYS] = {"dkim_keys", STYPE_STRING, APPLIES_NOW, "", .validate = validate_dkim_keys,
+	 .help = "DKIM keys that sign outgoing mail: domain:selector:/path/key.pem entries, comma "
+	 "separated (RSA and Ed25519; both sign when a domain has both; files 0600, owned by the "
+	 "user postroom runs as)"},
+	[SET_ADDRESS_KEY] = {"address_key", STYPE_STRING, APPLIES_NOW, "", .secret = true,
+	 .validate = validate_address_key,
+	 .help = "secret that authenticates our bounce addresses (bounce+ID.MAC@domain) so that no one "
+	 "else can fail our messages; at least 16 characters (empty: bounces are never matched)"},
 };
 _Static_assert(sizeof(table) / sizeof(table[0]) == SET__COUNT, "one row per enum setting_key");
 
@@ -594,6 +606,25 @@ validate_email(const char *v, struct pr_why *why)
 	if (at == NULL || at == v || at[1] == '\0' || strchr(at, '.') == NULL ||
 	    strpbrk(v, " <>\t\r\n,;") != NULL) {
 		pr_why_set(why, PR_E_CONFIG, "'%s' is not an email address like name@example.org", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+validate_dkim_keys(const char *v, struct pr_why *why)
+{
+	struct keyspec_list l;
+	return keyspec_parse(v, &l, why);
+}
+
+/* A short key can be guessed off-line from one bounce address. */
+static int
+validate_address_key(const char *v, struct pr_why *why)
+{
+	if (*v != '\0' && strlen(v) < 16) {
+		pr_why_set(why, PR_E_CONFIG, "address_key must have at least 16 characters "
+		           "(try: openssl rand -hex 32)");
 		return -1;
 	}
 	return 0;
