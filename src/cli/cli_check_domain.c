@@ -26,6 +26,7 @@
 #include "auth/dns.h"
 #include "auth/spf.h"
 #include "auth/spf_audit.h"
+#include "cli/cli_check.h"
 #include "cli/cli_private.h"
 #include "core/arena.h"
 #include "core/settings.h"
@@ -349,19 +350,27 @@ cli_check_domain(struct cli_ctx *ctx, int argc, char **argv)
 	json_t *eval = NULL;
 	if (g.ip)                    /* JSON mode: the text line goes to stderr */
 		eval = evaluate_ip(d, a, domain, g.ip, g.sender, json ? stderr : stdout);
+	if (!json) {
+		printf("Domain %s\n", domain);
+		print_check(a, "SPF", &c[0]);
+		print_check(a, "DMARC", &c[1]);
+		print_check(a, selector ? arena_printf(a, "DKIM (selector %s)", selector) : "DKIM", &c[2]);
+	}
+	/* Our outgoing side: the records to publish for our own keys. */
+	int signing_bad = 0;
+	json_t *signing = cli_check_signing(ctx->settings, d, a, domain, !json, &signing_bad);
+	if (signing_bad && rc == EX_OK)
+		rc = 1;
 	if (json) {
-		json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:b, s:o?}", "domain", domain, "spf",
+		json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o?}", "domain", domain, "spf",
 		                      check_json(&c[0]), "dmarc", check_json(&c[1]), "dkim", check_json(&c[2]),
-		                      "ok", rc == EX_OK, "evaluation", eval);
+		                      "signing", signing, "ok", rc == EX_OK, "evaluation", eval);
 		char *txt = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 		puts(txt ? txt : "{}");
 		free(txt);
 		json_decref(o);
 	} else {
-		printf("Domain %s\n", domain);
-		print_check(a, "SPF", &c[0]);
-		print_check(a, "DMARC", &c[1]);
-		print_check(a, selector ? arena_printf(a, "DKIM (selector %s)", selector) : "DKIM", &c[2]);
+		json_decref(signing);
 		puts(rc == EX_OK ? "Result: all present and sound."
 		     : rc == EX_TEMPFAIL ? "Result: DNS did not answer; try again."
 		                         : "Result: something is missing or broken (see above).");
