@@ -120,6 +120,22 @@ json_t *api_log_list(struct pr_api *api, const struct store_log_filter *f, struc
  * {"query", "attempts":[log entry + smtp, dsn, filed_in], "next"}. */
 json_t *api_why(struct pr_api *api, const char *query, size_t limit, int64_t before,
                 struct pr_why *why);
+/* `check smtp`: connect to smtp_server, negotiate TLS, log in, read the
+ * EHLO keywords; no mail is sent.  {"ok":true, "server", "tls",
+ * "authenticated", "greeting", "ehlo":[keyword lines], "size": bytes, 0 for
+ * no limit, null if not announced}; NULL with why saying exactly what
+ * failed (relay_port_25, not_found, unreachable, tls_failed,
+ * tls_certificate, relay_auth with the server's words, config). */
+json_t *api_check_smtp(const struct settings *set, struct pr_why *why);
+/* `check smtp --to`: send one message now, outside the queue, through
+ * smtp_server (relay or direct) and report each recipient:
+ * {"status": "sent"|"deferred"|"failed", "server", "recipients":
+ * [{"address", "status", "code", "reply"}], "error"?: first failure}.
+ * fd >= 0: the message's bytes (CRLF lines), sent exactly; fd < 0: a short
+ * test message.  NULL with why only when nothing could be tried (config). */
+json_t *api_send_test(const struct settings *set, const char *from, const char *const *rcpts,
+                      size_t n, int fd, struct pr_why *why);
+
 /* Every reason code with its reply and explanation: {"reasons":[...]}. */
 json_t *api_reasons(void);
 

@@ -39,7 +39,7 @@ static const struct command {
 } commands[] = {
 	{"serve", cli_serve, "run the daemon: SMTP intake (foreground; SIGHUP reloads, SIGTERM drains)"},
 	{"collect", cli_collect, "collect mail from the POP3 system mailbox"},
-	{"check", cli_check, "check pop | check domain DOMAIN: test a mailbox or a sender domain's DNS"},
+	{"check", cli_check, "check pop | check smtp | check domain DOMAIN: test the mailbox, the relay or a sender domain's DNS"},
 	{"why", cli_why, "why ADDRESS | MESSAGE-ID | LOG-ID: explain what happened to a message"},
 	{"user", cli_user, "users and their addresses (add, list, remove)"},
 	{"project", cli_project, "projects (add, list, grant, revoke, stakeholder)"},
@@ -70,10 +70,14 @@ cli_check(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_check_pop(ctx, argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "domain"))
 		return cli_check_domain(ctx, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "smtp"))
+		return cli_check_smtp(ctx, argc - 1, argv + 1);
 	bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
 	fprintf(help ? stdout : stderr, "usage: postroom check pop\n"
+	        "       postroom check smtp [--json]\n"
 	        "       postroom check domain DOMAIN\n"
 	        "  pop     log in to the POP3 system mailbox and report what would be collected\n"
+	        "  smtp    connect to the relay (smtp_server), TLS, log in, report its size limit\n"
 	        "  domain  check a sender domain's SPF, DKIM and DMARC records\n");
 	return help ? EX_OK : EX_USAGE;
 }

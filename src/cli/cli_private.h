@@ -26,6 +26,7 @@ int cli_serve(struct cli_ctx *ctx, int argc, char **argv);     /* cli_serve.c */
 int cli_store_dir(const struct cli_ctx *ctx);
 int cli_collect(struct cli_ctx *ctx, int argc, char **argv);   /* cli_collect.c */
 int cli_check_pop(struct cli_ctx *ctx, int argc, char **argv); /* cli_collect.c */
+int cli_check_smtp(struct cli_ctx *ctx, int argc, char **argv); /* cli_check_smtp.c */
 int cli_check_domain(struct cli_ctx *ctx, int argc, char **argv); /* cli_check_domain.c */
 int cli_why(struct cli_ctx *ctx, int argc, char **argv);       /* cli_why.c */
 

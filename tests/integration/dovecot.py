@@ -70,7 +70,7 @@ service anvil {{
 service stats {{
   chroot =
 }}
-"""
+{auth_service}"""
 
 
 def make_cert(d, cn="localhost"):
@@ -84,11 +84,13 @@ def make_cert(d, cn="localhost"):
 
 class Dovecot:
     def __init__(self, workdir, plaintext_auth=False, oauth_introspect_url=None,
-                 uidl_format="%08Xu%08Xv"):
+                 uidl_format="%08Xu%08Xv", sasl_port=False):
         """oauth_introspect_url: also offer SASL XOAUTH2/OAUTHBEARER, asking
         that URL (RFC 7662 introspection, POST) whether a token is valid.
         uidl_format: Dovecot's pop3_uidl_format; "%u" (the IMAP UID alone)
-        gives the first message of every mailbox the UIDL "1"."""
+        gives the first message of every mailbox the UIDL "1".
+        sasl_port: also serve Dovecot's SASL protocol on a loopback TCP
+        port (self.auth_port) for Postfix (smtpd_sasl_path = inet:...)."""
         self.dir = os.path.join(workdir, "dovecot")
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(workdir, 0o755)
@@ -103,7 +105,12 @@ class Dovecot:
         os.chown(os.path.join(self.dir, "home"), self.uid, self.gid)
         open(os.path.join(self.dir, "passwd"), "w").close()
         self.conf = os.path.join(self.dir, "dovecot.conf")
-        mechs, oauth = "plain login", ""
+        mechs, oauth, auth_service = "plain login", "", ""
+        self.auth_port = None
+        if sasl_port:
+            self.auth_port = free_port()
+            auth_service = ("service auth {\n  inet_listener {\n    address = 127.0.0.1\n"
+                            f"    port = {self.auth_port}\n  }}\n}}\n")
         if oauth_introspect_url:
             mechs += " xoauth2 oauthbearer"
             ext = os.path.join(self.dir, "oauth2.conf.ext")
@@ -116,7 +123,8 @@ class Dovecot:
         with open(self.conf, "w") as f:
             f.write(CONF.format(d=self.dir, port=self.port, sport=self.sport, uid=self.uid,
                                 gid=self.gid, noplain="no" if plaintext_auth else "yes",
-                                mechs=mechs, oauth=oauth, uidl_format=uidl_format))
+                                mechs=mechs, oauth=oauth, uidl_format=uidl_format,
+                                auth_service=auth_service))
         self.proc = None
         self._seq = 0
         self.start()
@@ -127,6 +135,8 @@ class Dovecot:
                                      stdout=self.logf, stderr=subprocess.STDOUT)
         wait_port(self.port, proc=self.proc)
         wait_port(self.sport, proc=self.proc)
+        if self.auth_port:
+            wait_port(self.auth_port, proc=self.proc)
 
     def stop(self):
         stop_pid(self.proc)
