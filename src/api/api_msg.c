@@ -159,6 +159,9 @@ api_message_get(struct pr_api *api, int64_t id, struct pr_why *why)
 			"in_reply_to", api_text(m.in_reply_to), "date", api_text(m.date),
 			"sha256", m.sha256, "thread_id", (json_int_t)m.thread_id,
 			"parsed", embedded(m.parsed_json), "auth", embedded(m.auth_json)));
+		/* mail we sent: its delivery state (queued, sent, failed and why) */
+		if (!strcmp(m.source, "outbound"))
+			json_object_set_new(doc, "outbound", api_outbound_of_message(api, id));
 	}
 	arena_free(&a);
 	return doc;

@@ -152,6 +152,28 @@ int api_parse_time(const char *s, time_t now, time_t *out, struct pr_why *why);
 /* ISO 8601 UTC text for t, in buf. */
 const char *api_format_time(time_t t, char *buf, size_t len);
 
+/* ---- sending (outbound/) ----
+ * Send from a project as a member: stored in the project's thread,
+ * internal recipients placed at once, the rest queued for delivery:
+ * {"id" (stored message), "outbound_id", "message_id", "sender",
+ *  "queued", "internal", "size", "warning" (null, or a size warning)}. */
+struct outbound_send_req;
+json_t *api_send(struct pr_api *api, const struct outbound_send_req *req, struct pr_why *why);
+/* The outbound queue, newest first: {"outbox":[{"id", "message",
+ * "message_id", "sender", "project", "sent_by", "subject", "state",
+ * "attempts", "created_at", "next_attempt_at", "expires_at", "done_at",
+ * "last_reply"}], "next"}; only failed ones with failed_only. */
+json_t *api_outbox_list(struct pr_api *api, bool failed_only, size_t limit, int64_t before,
+                        struct pr_why *why);
+/* One row with "recipients": [{"address", "kind", "state", "reply"}]. */
+json_t *api_outbox_get(struct pr_api *api, int64_t id, struct pr_why *why);
+/* The same for the stored message message_id, or null if we did not send it. */
+json_t *api_outbound_of_message(struct pr_api *api, int64_t message_id);
+/* Queue again now (failed, cancelled or waiting), with a fresh
+ * smtp_retry_for; stop trying (queued).  See store_outbound_retry/_cancel. */
+int api_outbox_retry(struct pr_api *api, int64_t id, struct pr_why *why);
+int api_outbox_cancel(struct pr_api *api, int64_t id, struct pr_why *why);
+
 /* Name rules shared by every client: user and project ids are 1-64 of
  * [A-Za-z0-9._-] starting with a letter or digit. */
 int api_check_name(const char *what, const char *name, struct pr_why *why);

@@ -49,6 +49,8 @@ static const struct command {
 	{"settings", cli_settings, "settings (show, set)"},
 	{"messages", cli_messages, "stored messages (list, show, move, attachment)"},
 	{"log", cli_log, "the intake log: every attempt with its reason"},
+	{"send", cli_send, "send from a project as a member (stored in its thread, then delivered)"},
+	{"outbox", cli_outbox, "mail we send: queued, sent, failed (list, show, retry, cancel)"},
 	{NULL, NULL, NULL},
 };
 
@@ -141,7 +143,8 @@ wants_help(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") || (i == 1 && !strcmp(argv[i], "help")))
 			return true;
-	return argc == 1 && strcmp(argv[0], "serve") && strcmp(argv[0], "collect") && strcmp(argv[0], "log");
+	return argc == 1 && strcmp(argv[0], "serve") && strcmp(argv[0], "collect") && strcmp(argv[0], "log") &&
+	       strcmp(argv[0], "outbox");
 }
 
 int

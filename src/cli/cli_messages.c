@@ -107,6 +107,11 @@ print_message(json_t *m)
 	cli_print_list(json_object_get(m, "placements"));
 	printf("\nSize: %lld bytes%s\n", cli_int(m, "size"),
 	       json_is_true(json_object_get(m, "unreadable")) ? " (unreadable: see --raw)" : "");
+	json_t *out = json_object_get(m, "outbound");
+	if (json_is_object(out))
+		printf("Sent by us: %s (outbound %lld, %lld attempt(s))%s%s\n", cli_str(out, "state"),
+		       cli_int(out, "id"), cli_int(out, "attempts"), *cli_str(out, "last_reply") ? ": " : "",
+		       cli_str(out, "last_reply"));
 	json_t *parsed = json_object_get(m, "parsed");
 	print_parts(parsed);
 	const char *text = cli_str(parsed, "text_body");

@@ -38,6 +38,7 @@
 #include "core/settings.h"
 #include "intake/intake.h"
 #include "net/net.h"
+#include "outbound/outbound.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 
@@ -402,6 +403,12 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 	/* Always running: pop_server may be set while serve runs. */
 	struct pop3_service *pop = pop3_service_start(in, d->ctx->store_uri);
 	struct intake_retention *retention = intake_retention_start(d->ctx->store_uri);
+	/* Mail we send: delivered from the store's queue (`send` runs in
+	 * another process and only writes the queue). */
+	struct outbound_worker_options wo = {.store_uri = d->ctx->store_uri};
+	struct outbound_worker *outq = outbound_worker_start(&wo, &why);
+	if (outq == NULL)
+		log_error("outbound delivery is not running: %s", pr_why_text(&why));
 	log_info("postroom ready (store %s)", d->ctx->store_uri);
 	if (d->seeded)
 		log_info("send a first message: swaks --server %s --from alice@firm.example "
@@ -409,6 +416,7 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 	event_base_dispatch(d->base);
 	log_info("stopping: finishing messages in intake");
 	pop3_service_stop(&pop);
+	outbound_worker_stop(&outq);
 	intake_retention_stop(&retention);
 	return EX_OK;
 }

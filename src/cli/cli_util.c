@@ -105,6 +105,7 @@ static const struct option longopts[] = {
 	{"from-file", required_argument, NULL, 'f'},
 	{"limit", required_argument, NULL, 'L'},
 	{"before", required_argument, NULL, 'B'},
+	{"failed", no_argument, NULL, 'X'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -141,6 +142,7 @@ store_opt(struct cli_opts *o, int c, const char *arg)
 	case 'r': o->raw = true; break;
 	case 'U': o->unassigned = true; break;
 	case 'F': o->fallback = true; break;
+	case 'X': o->failed = true; break;
 	default: return -1;
 	}
 	return 0;

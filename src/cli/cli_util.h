@@ -38,7 +38,7 @@ struct cli_opts {
 	const char *display, *name, *project, *user, *since, *verdict, *sender, *output, *stakeholder;
 	const char *from_file;
 	const char *limit, *before;     /* paging: checked by cli_page */
-	bool json, raw, unassigned, fallback;
+	bool json, raw, unassigned, fallback, failed;
 	void *data;     /* what a command hands its callback beyond the options (NULL) */
 };
 /* allowed: the long option names this sub-command accepts, comma
@@ -109,5 +109,7 @@ int cli_domain(struct cli_ctx *ctx, int argc, char **argv);
 int cli_settings(struct cli_ctx *ctx, int argc, char **argv);
 int cli_messages(struct cli_ctx *ctx, int argc, char **argv);
 int cli_log(struct cli_ctx *ctx, int argc, char **argv);
+int cli_send(struct cli_ctx *ctx, int argc, char **argv);      /* cli_send.c */
+int cli_outbox(struct cli_ctx *ctx, int argc, char **argv);    /* cli_outbox.c */
 
 #endif

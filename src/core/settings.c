@@ -48,6 +48,8 @@ static const char *const smtp_tls_names[] = {
 static const char *const smtp_auth_names[] = {
 	[SMTP_AUTH_NONE] = "none", [SMTP_AUTH_PLAIN] = "plain", [SMTP_AUTH_LOGIN] = "login",
 	[SMTP_AUTH_CRAM_MD5] = "cram-md5", [SMTP_AUTH_XOAUTH2] = "xoauth2", NULL};
+static const char *const sender_mode_names[] = {
+	[SENDER_MODE_PROJECT] = "project", [SENDER_MODE_DEFAULT] = "default", NULL};
 
 static const struct setting_def table[] = {
 	/* identity and listeners (usually node-local, in the config file) */
@@ -214,6 +216,15 @@ static const struct setting_def table[] = {
 	 .validate = validate_address_key,
 	 .help = "secret that authenticates our bounce addresses (bounce+ID.MAC@domain) so that no one "
 	 "else can fail our messages; at least 16 characters (empty: bounces are never matched)"},
+	/* outbound mail (`postroom send`, the delivery queue) */
+	[SET_SENDER_MODE] = {"sender_mode", STYPE_ENUM, APPLIES_NOW, "project", .choices = sender_mode_names,
+	 .help = "sender address of mail sent from a project: project (<project_prefix><id>@<first domain>, "
+	 "so replies file themselves) or default (default_sender)"},
+	[SET_DEFAULT_SENDER] = {"default_sender", STYPE_STRING, APPLIES_NOW, "",
+	 .validate = validate_email_or_empty,
+	 .help = "sender address for sender_mode = default and for automatic mail"},
+	[SET_INTERNAL_DELIVERY] = {"internal_delivery", STYPE_BOOL, APPLIES_NOW, "true",
+	 .help = "recipients at our own domains are placed directly by the routing rules, without SMTP"},
 };
 _Static_assert(sizeof(table) / sizeof(table[0]) == SET__COUNT, "one row per enum setting_key");
 

@@ -157,16 +157,8 @@ collect_people(struct intake_eval *ev, struct store_msg *sm)
 			const char *addr = lists[l].v[i].address;
 			if (addr == NULL || *addr == '\0')
 				continue;
-			struct store_user u;
-			struct store_stakeholder s;
-			struct pr_why why;
-			p[k].address = address_normalize(a, addr);
-			p[k].role = lists[l].role;
-			if (store_user_by_email(ev->st, a, p[k].address, &u, &why) == 0)
-				p[k].user = u.name;
-			else if (store_stakeholder_by_email(ev->st, a, p[k].address, &s, &why) == 0)
-				p[k].stakeholder = s.name;
-			k++;
+			p[k] = (struct store_person){address_normalize(a, addr), lists[l].role, NULL, NULL};
+			store_person_resolve(ev->st, a, &p[k++]);
 		}
 	sm->people = p;
 	sm->npeople = k;

@@ -38,6 +38,12 @@ mime_init_once(void)
 	pthread_once(&mime_once, mime_init_real);
 }
 
+void
+mime_init(void)
+{
+	mime_init_once();
+}
+
 GMimeParserOptions *
 mime_options_new(void)
 {

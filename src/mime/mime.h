@@ -72,6 +72,11 @@ struct mime_info {
 	                              * the stored bytes when shown (mime_show_json) */
 };
 
+/* Initialise GMime once per process (every entry point here does it;
+ * code that builds messages with GMime itself, outbound/compose.c, calls
+ * it first). */
+void mime_init(void);
+
 /* 0 ok; -1 with why (PR_E_UNREADABLE and the reason). */
 int mime_parse(struct spool *raw, struct arena *a, struct mime_info *out, struct pr_why *why);
 

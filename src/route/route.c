@@ -158,3 +158,17 @@ route_recipient(struct store *st, const struct settings *set, struct arena *a,
 		return rc < 0 ? -1 : 0;
 	return unknown(set, a, full, id, out, n_out, why);
 }
+
+const char *
+route_project_address(struct store *st, const struct settings *set, struct arena *a,
+                      const char *project, struct pr_why *why)
+{
+	const char *domain = NULL;
+	int rc = store_domain_first(st, a, &domain, why);
+	if (rc == 1)
+		pr_why_set(why, PR_E_CONFIG, "no domain is served, so project %s has no address "
+		           "(add one with `postroom domain add DOMAIN`)", project);
+	if (rc != 0)
+		return NULL;
+	return arena_printf(a, "%s%s@%s", settings_str(set, SET_PROJECT_PREFIX), project, domain);
+}

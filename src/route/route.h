@@ -45,4 +45,10 @@ int route_recipient(struct store *st, const struct settings *set, struct arena *
                     const char *address, struct route_target **out, size_t *n_out,
                     struct pr_why *why);
 
+/* The address of project id, as mail sent from it shows it and replies
+ * reach it: <project_prefix><id>@<the domain added first>.  NULL with
+ * PR_E_CONFIG when no domain is served. */
+const char *route_project_address(struct store *st, const struct settings *set, struct arena *a,
+                                  const char *project, struct pr_why *why);
+
 #endif

@@ -30,6 +30,7 @@
 struct arena;
 struct spool;
 struct store;
+struct store_outbound_new;
 
 /* uri: "sqlite:PATH" (creates the file and schema) or "postgres://..." */
 struct store *store_open(const char *uri, struct pr_why *why);
@@ -106,6 +107,9 @@ int store_domain_add(struct store *st, const char *domain, struct pr_why *why);
 int store_domain_remove(struct store *st, const char *domain, struct pr_why *why);
 int store_domain_list(struct store *st, struct arena *a, const char ***out, size_t *n,
                       struct pr_why *why);
+/* The domain added first (project addresses are formed with it): 0 with
+ * *out, 1 when no domain is served. */
+int store_domain_first(struct store *st, struct arena *a, const char **out, struct pr_why *why);
 /* 1 served, 0 not, -1 error. */
 int store_domain_served(struct store *st, const char *domain, struct pr_why *why);
 
@@ -144,6 +148,10 @@ struct store_person {
 	const char *stakeholder;    /* stakeholder name, or NULL */
 };
 
+/* Fill p->user or p->stakeholder from p->address (whose address it is);
+ * both stay NULL for a stranger or when the store cannot say. */
+void store_person_resolve(struct store *st, struct arena *a, struct store_person *p);
+
 /* Everything to commit for one accepted message.  Built by intake/. */
 struct store_msg {
 	/* envelope */
@@ -170,6 +178,12 @@ struct store_msg {
 	/* stakeholders to create and attach: {project, address} pairs */
 	const char *const *new_stakeholders;   /* "project\taddress" */
 	size_t nnew_stakeholders;
+	/* A message we send (`postroom send`): its outbound queue row, written
+	 * in the same transaction (see store_outbound_enqueue); NULL for mail
+	 * received.  Such a message is never judged a duplicate and writes no
+	 * intake-log row. */
+	const struct store_outbound_new *outbound;
+	int64_t outbound_id_r;      /* filled: the queue row's id */
 	/* POP3: the mailbox ("server user") and UIDL it was collected from,
 	 * recorded as collected in the same transaction; NULL for SMTP */
 	const char *pop3_mailbox, *pop3_uidl;
@@ -240,6 +254,7 @@ struct store_message {
 	struct store_message_summary s;
 	const char *source, *peer_ip, *helo, *mail_from, *rcpts;
 	const char *in_reply_to, *date, *sha256;
+	const char *references;     /* the References field as stored, or NULL */
 	const char *parsed_json, *auth_json;
 	int64_t thread_id;
 	const uint8_t *raw;         /* prepend + raw, byte-exact */
@@ -318,5 +333,148 @@ int store_log_prune(struct store *st, time_t before, size_t batch, int64_t *dele
 /* The same for "older than `days` days at `now`"; days 0 keeps everything. */
 int store_log_prune_days(struct store *st, time_t now, long long days, int64_t *deleted_r,
                          struct pr_why *why);
+
+/* ---- outbound queue: mail we send (src/outbound/) ----
+ *
+ * One row per message we send, pointing at the stored message (source
+ * "outbound", placed in the project's thread), with one row per envelope
+ * recipient.  States of a message:
+ *
+ *   queued --claim--> sending --result sent------> sent
+ *      ^                 |    --result tempfail--> queued (next_attempt_at later)
+ *      |                 |    --result permfail--> failed (the server's answer)
+ *      |                 +-- lease expired (the node died): claimable again
+ *      +-- retry (failed/cancelled)     queued/sending --cancel--> cancelled
+ *
+ * A message whose expires_at (created + smtp_retry_for) passes while it
+ * still waits for a temporary failure is failed ("gave up after ...").
+ *
+ * Leases, so that several nodes (and threads) may share one queue: a
+ * claim atomically takes due rows whose lease is free or expired, stamps
+ * lease_owner, lease_until and a new lease number, and hands the number
+ * back.  store_outbound_result applies only while the caller still holds
+ * that lease (same owner and number, lease_until not passed): a worker
+ * that stalled past its lease and lost the row to another claimer cannot
+ * overwrite what the other one recorded.
+ *
+ * Exactly once, as far as SMTP allows: a message is marked sent only
+ * after the relay's 250 for DATA was received AND that result was
+ * committed here.  If the process dies between the relay's 250 and our
+ * commit, the row is still "sending" with a lease that expires; it is
+ * then claimed again and SENT AGAIN -- at most one duplicate per crash in
+ * that window (milliseconds wide), never a loss.  SMTP has no way to ask
+ * a relay "did you take this one?", so no store can close that window;
+ * what we do guarantee is that once the 250 is recorded, nothing sends
+ * the message again (a claim only takes queued/sending rows, and a stale
+ * worker's result is refused).  The recipient's side can still tell the
+ * copies apart as one: both carry the same Message-ID. */
+enum store_outbound_state {
+	OUTBOUND_QUEUED, OUTBOUND_SENDING, OUTBOUND_SENT, OUTBOUND_FAILED, OUTBOUND_CANCELLED,
+};
+const char *store_outbound_state_name(enum store_outbound_state s);   /* "queued", ... */
+
+/* Recipient state: "queued" (waits for SMTP), "sent", "failed" (refused
+ * for good, reply says why) or "internal" (one of our own addresses:
+ * placed directly by `send`, never through SMTP). */
+struct store_outbound_rcpt {
+	const char *address;
+	const char *kind;           /* "to", "cc", "bcc" */
+	const char *state;
+	const char *reply;          /* the server's answer, or NULL */
+};
+
+/* What store_commit_batch writes for a message with m->outbound set. */
+struct store_outbound_new {
+	const char *msgid;          /* our Message-ID, without <> (unique) */
+	const char *mail_from;      /* envelope sender */
+	const char *project;        /* the project it was sent from */
+	const char *sent_by;        /* user name */
+	time_t created_at;
+	time_t expires_at;          /* created_at + smtp_retry_for */
+	const struct store_outbound_rcpt *rcpts;   /* state "queued" or "internal" */
+	size_t nrcpts;
+};
+
+struct store_outbound {
+	int64_t id;
+	int64_t message_id;         /* the stored message (messages show) */
+	const char *msgid;          /* our Message-ID, without <> */
+	const char *mail_from, *project, *sent_by, *subject;
+	enum store_outbound_state state;
+	int attempts;
+	time_t created_at, next_attempt_at, expires_at, done_at;   /* done_at 0 until sent/failed */
+	const char *last_reply;     /* the last server answer (or our reason), or NULL */
+	const char *lease_owner;    /* NULL when never claimed */
+	time_t lease_until;
+	int64_t lease;              /* lease number of the last claim */
+	struct store_outbound_rcpt *rcpts;
+	size_t nrcpts;
+};
+
+/* Store a message we send and its queue row, in one transaction (the
+ * message in its thread and the row exist together or not at all).  m
+ * must have m->outbound set; fills m->id_r and m->outbound_id_r.  A
+ * message without a "queued" recipient (all internal) is recorded as
+ * sent at once. */
+int store_outbound_enqueue(struct store *st, struct store_msg *m, struct pr_why *why);
+
+/* Claim up to max rows due at now (queued, or sending with an expired
+ * lease) whose lease is free or expired, for lease_seconds, in one write
+ * transaction: two claimers (threads, processes, nodes) never get the
+ * same row.  Rows past expires_at are failed instead of claimed.  Each
+ * claimed row comes back in state sending with its lease number and only
+ * the recipients still "queued".  *n may be 0. */
+int store_outbound_claim(struct store *st, struct arena *a, const char *owner, time_t now,
+                         int lease_seconds, size_t max, struct store_outbound **out, size_t *n,
+                         struct pr_why *why);
+
+/* What one delivery attempt came to, per recipient. */
+enum store_outbound_outcome { OUTBOUND_OK, OUTBOUND_TEMPFAIL, OUTBOUND_PERMFAIL };
+struct store_outbound_rcpt_result {
+	const char *address;
+	enum store_outbound_outcome outcome;
+	const char *reply;          /* the server's words (or our reason) */
+};
+/* Record an attempt's outcome: recipients OK become sent, PERMFAIL
+ * failed, TEMPFAIL stay queued.  The message is then sent (every
+ * recipient sent), failed (none left to try and one failed, or
+ * temporary failures past expires_at) or queued again for next_at.
+ * reply is the message-level answer kept in last_reply.  Applies only
+ * while (owner, lease) still hold the row's lease at now: otherwise 1
+ * (lease lost, nothing written: another claimer owns the row).  0 ok. */
+int store_outbound_result(struct store *st, int64_t id, const char *owner, int64_t lease, time_t now,
+                          const struct store_outbound_rcpt_result *r, size_t nr, time_t next_at,
+                          const char *reply, struct pr_why *why);
+
+/* 0 found, 1 none. */
+int store_outbound_get(struct store *st, struct arena *a, int64_t id, struct store_outbound *out,
+                       struct pr_why *why);
+/* The row of the message we sent with that Message-ID (with or without
+ * <>): sent copies coming back through the system mailbox, DSNs and
+ * replies are recognised by it.  0 found, 1 none. */
+int store_outbound_by_msgid(struct store *st, struct arena *a, const char *msgid,
+                            struct store_outbound *out, struct pr_why *why);
+/* The row of a stored message (messages show), 0 found, 1 none. */
+int store_outbound_by_message(struct store *st, struct arena *a, int64_t message_id,
+                              struct store_outbound *out, struct pr_why *why);
+
+struct store_outbound_filter {
+	bool failed_only;           /* only failed rows */
+	size_t limit;               /* 0: 100 */
+	int64_t before;             /* keyset paging (0: from the newest) */
+};
+/* Newest first (recipients not filled: nrcpts 0). */
+int store_outbound_list(struct store *st, struct arena *a, const struct store_outbound_filter *f,
+                        struct store_outbound **out, size_t *n, struct pr_why *why);
+/* Try again now: a failed, cancelled or waiting message becomes queued
+ * with next_attempt_at = now, a fresh expiry (now + retry_for) and its
+ * failed recipients queued again.  PR_E_INVALID for a sent or sending
+ * one; PR_E_NOT_FOUND. */
+int store_outbound_retry(struct store *st, int64_t id, time_t now, time_t retry_for,
+                         struct pr_why *why);
+/* Stop trying: a queued message becomes cancelled.  One being sent right
+ * now (a live lease) is PR_E_INVALID ("being sent; try again in a
+ * moment"), as is a sent one.  PR_E_NOT_FOUND. */
+int store_outbound_cancel(struct store *st, int64_t id, time_t now, struct pr_why *why);
 
 #endif

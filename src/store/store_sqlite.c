@@ -91,6 +91,21 @@ static const char *const migrations[] = {
 	"CREATE TABLE IF NOT EXISTS settings_version(id INTEGER PRIMARY KEY CHECK (id = 1),"
 	" version INTEGER NOT NULL);"
 	"INSERT OR IGNORE INTO settings_version(id, version) VALUES (1, 0);",
+	/* 4: the outbound queue (store_sqlite_outbound.c): one row per message
+	 * we send, one per envelope recipient.  lease_until 0 means free.  IF NOT
+	 * EXISTS: a store rewound to an older version (tests) migrates again. */
+	"CREATE TABLE IF NOT EXISTS outbound(id INTEGER PRIMARY KEY,"
+	" message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+	" msgid TEXT NOT NULL UNIQUE, mail_from TEXT NOT NULL, project TEXT, sent_by TEXT,"
+	" state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+	" next_attempt_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, done_at INTEGER,"
+	" last_reply TEXT, lease_owner TEXT, lease_until INTEGER NOT NULL DEFAULT 0,"
+	" lease INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX IF NOT EXISTS outbound_due ON outbound(state, next_attempt_at);"
+	"CREATE INDEX IF NOT EXISTS outbound_message ON outbound(message_id);"
+	"CREATE TABLE IF NOT EXISTS outbound_rcpts(outbound_id INTEGER NOT NULL REFERENCES outbound(id) ON DELETE CASCADE,"
+	" address TEXT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL, reply TEXT,"
+	" PRIMARY KEY(outbound_id, address));",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -122,4 +122,16 @@ int sq_pop3_record(struct store *st, const char *mailbox, const struct store_pop
 int sq_pop3_stored_id(struct store *st, const char *mailbox, const char *sha256_hex, int64_t *id_r,
                       struct pr_why *why);
 
+/* Insert the queue row and recipients of a message we send, inside the
+ * commit's transaction, once the message has its id (store_sqlite_outbound.c). */
+struct store_msg;
+int sq_outbound_insert(struct store *st, struct store_msg *m, struct pr_why *why);
+/* One queue row by id without recipients (0 found, 1 none), and the
+ * recipients of a row (all, or only those still queued). */
+struct store_outbound;
+int sq_outbound_row(struct store *st, struct arena *a, int64_t id, struct store_outbound *out,
+                    struct pr_why *why);
+int sq_outbound_rcpts(struct store *st, struct arena *a, struct store_outbound *o, bool queued_only,
+                      struct pr_why *why);
+
 #endif

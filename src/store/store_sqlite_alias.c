@@ -116,6 +116,15 @@ store_domain_list(struct store *st, struct arena *a, const char ***out, size_t *
 }
 
 int
+store_domain_first(struct store *st, struct arena *a, const char **out, struct pr_why *why)
+{
+	static const char sql[] = "SELECT name FROM domains ORDER BY rowid LIMIT 1";
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	*out = NULL;
+	return s ? sq_one(st, a, s, read_domain, out, "reading the first domain", why) : -1;
+}
+
+int
 store_domain_served(struct store *st, const char *domain, struct pr_why *why)
 {
 	static const char sql[] = "SELECT 1 FROM domains WHERE name = lower(?1)";

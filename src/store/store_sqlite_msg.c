@@ -384,7 +384,9 @@ static int
 commit_one(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
 {
 	m->duplicate_r = false;
-	int dup = find_earlier_copy(st, m, &m->id_r, why);
+	/* A message we send carries a Message-ID we just made: it is new by
+	 * construction, and it is no intake attempt (no log row). */
+	int dup = m->outbound ? 1 : find_earlier_copy(st, m, &m->id_r, why);
 	if (dup < 0)
 		return -1;
 	if (dup == 0)
@@ -395,6 +397,8 @@ commit_one(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 		return -1;
 	if (name_new_stakeholders(st, m, why) < 0 || mark_collected(st, m, why) < 0)
 		return -1;
+	if (m->outbound)
+		return sq_outbound_insert(st, m, why);
 	return insert_log(st, a, m, m->reason, m->detail, why);
 }
 
@@ -424,7 +428,7 @@ store_commit_group(struct store *st, struct store_msg **msgs, size_t n,
 		return 0;
 	sq_rollback(st);
 	for (size_t i = 0; i < n; i++) {
-		msgs[i]->id_r = msgs[i]->log_id_r = 0;
+		msgs[i]->id_r = msgs[i]->log_id_r = msgs[i]->outbound_id_r = 0;
 		msgs[i]->duplicate_r = false;
 	}
 	return -1;

@@ -151,7 +151,7 @@ store_message_list(struct store *st, struct arena *a, const struct store_message
 	return sq_collect(st, a, s, sizeof(**out), read_summary, out, n, "listing messages", why);
 }
 
-/* A struct store_message without its bytes (columns 0-18). */
+/* A struct store_message without its bytes (columns 0-19). */
 static void
 read_message(struct arena *a, sqlite3_stmt *s, void *p)
 {
@@ -169,18 +169,19 @@ read_message(struct arena *a, sqlite3_stmt *s, void *p)
 	m->parsed_json = sq_col_text(a, s, 16);
 	m->auth_json = sq_col_text(a, s, 17);
 	m->thread_id = sqlite3_column_int64(s, 18);
+	m->references = sq_col_text(a, s, 19);
 }
 
-/* read_message plus the bytes (column 19). */
+/* read_message plus the bytes (column 20). */
 static void
 read_with_raw(struct arena *a, sqlite3_stmt *s, void *p)
 {
 	struct store_message *m = p;
 	read_message(a, s, m);
-	size_t len = (size_t)sqlite3_column_bytes(s, 19);
+	size_t len = (size_t)sqlite3_column_bytes(s, 20);
 	uint8_t *raw = arena_alloc(a, len + 1);
 	if (len)
-		memcpy(raw, sqlite3_column_blob(s, 19), len);
+		memcpy(raw, sqlite3_column_blob(s, 20), len);
 	m->raw = raw;
 	m->raw_len = len;
 }
@@ -190,10 +191,10 @@ message_get(struct store *st, struct arena *a, int64_t id, struct store_message 
             bool with_raw, struct pr_why *why)
 {
 	static const char sql_raw[] = SUMMARY_COLS ", m.source, m.peer_ip, m.helo, m.mail_from, m.rcpts,"
-		" m.in_reply_to, m.date, m.sha256, m.parsed_json, m.auth_json, m.thread_id, r.raw"
+		" m.in_reply_to, m.date, m.sha256, m.parsed_json, m.auth_json, m.thread_id, m.refs, r.raw"
 		" FROM messages m LEFT JOIN message_raw r ON r.message_id = m.id WHERE m.id = ?1";
 	static const char sql_meta[] = SUMMARY_COLS ", m.source, m.peer_ip, m.helo, m.mail_from, m.rcpts,"
-		" m.in_reply_to, m.date, m.sha256, m.parsed_json, m.auth_json, m.thread_id"
+		" m.in_reply_to, m.date, m.sha256, m.parsed_json, m.auth_json, m.thread_id, m.refs"
 		" FROM messages m WHERE m.id = ?1";
 	sqlite3_stmt *s = sq_prep(st, with_raw ? sql_raw : sql_meta, why);
 	if (s == NULL)
