@@ -122,7 +122,7 @@ static const struct pr_err_info table[PR_E_MAX] = {
 	[PR_E_RELAY_AUTH] = {"relay_auth", 0, "", "the relay refused the login",
 		"check smtp_username, smtp_password and smtp_auth, then run `postroom check smtp`"},
 	[PR_E_TLS_CERT] = {"tls_certificate", 0, "", "the server's TLS certificate could not be verified",
-		"set smtp_ca_file to the CA that signed it, or ask the server's administrator to fix its certificate"},
+		"set the CA setting (smtp_ca_file, pop_ca_file) to the CA that signed it, or ask the server's administrator to fix its certificate"},
 	[PR_E_UNREADABLE] = {"unreadable", 250, "2.0.0", "the message could not be parsed; it was kept in the Fallback mailbox",
 		"an administrator can look at it with `postroom messages show --raw`"},
 	[PR_E_DUPLICATE] = {"duplicate", 250, "2.0.0", "the same message had already arrived; it is stored once, and filed also for any new recipients",

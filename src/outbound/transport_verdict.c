@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/settings.h"
+#include "net/net_curl.h"
 #include "outbound/transport_private.h"
 
 static enum transport_status
@@ -34,30 +35,12 @@ explain_curl(const struct transport_config *cfg, const char *who, const char *ho
              const struct tsess_out *o, struct pr_why *why)
 {
 	const char *eb = o->errbuf[0] ? o->errbuf : curl_easy_strerror((CURLcode)o->curl_code);
+	struct net_curl_peer peer = {who, host, port, "smtp_ca_file", "use smtp_tls = starttls",
+	                             o->greeting.code || cfg->tls == SMTP_TLS_IMPLICIT ? NULL
+	                             : "if the port expects TLS at once (465), set smtp_tls = implicit"};
+	if (net_curl_explain(o->curl_code, o->errbuf, &peer, why))
+		return;
 	switch ((CURLcode)o->curl_code) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-		pr_why_set(why, PR_E_NOT_FOUND, "the name of %s %s was not found (%s)", who, host, eb);
-		break;
-	case CURLE_COULDNT_CONNECT:
-		pr_why_set(why, PR_E_UNREACHABLE, "connection to %s %s port %d refused: no SMTP server "
-		           "listens there (%s)", who, host, port, eb);
-		break;
-	case CURLE_OPERATION_TIMEDOUT:
-		pr_why_set(why, PR_E_UNREACHABLE, "%s %s:%d did not answer in time (%s)%s", who, host, port,
-		           eb, o->greeting.code || cfg->tls == SMTP_TLS_IMPLICIT ? ""
-		               : "; it sent no greeting: if the port expects TLS at once (465), set smtp_tls = implicit");
-		break;
-	case CURLE_PEER_FAILED_VERIFICATION:
-		pr_why_set(why, PR_E_TLS_CERT, "TLS certificate problem with %s %s:%d: %s (set smtp_ca_file "
-		           "to the CA that signed it)", who, host, port, eb);
-		break;
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CACERT_BADFILE:
-		pr_why_set(why, PR_E_TLS_FAILED, "TLS handshake with %s %s:%d failed: %s%s", who, host, port,
-		           eb, strstr(eb, "wrong version number")
-		               ? " (the port does not speak TLS at once: use smtp_tls = starttls)" : "");
-		break;
 	case CURLE_USE_SSL_FAILED:
 		pr_why_set(why, PR_E_TLS_FAILED, "%s %s:%d does not offer STARTTLS (for port 465 set "
 		           "smtp_tls = implicit)", who, host, port);

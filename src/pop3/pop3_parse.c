@@ -18,6 +18,7 @@
 
 #include "core/arena.h"
 #include "core/limits.h"
+#include "net/net_curl.h"
 #include "pop3/pop3_private.h"
 
 int
@@ -126,30 +127,12 @@ pop3_explain(int code, const char *host, int port, const char *user, const char 
 		           host, port);
 		return;
 	}
+	struct net_curl_peer peer = {"the POP3 server", host, port, "pop_ca_file",
+	                             "use tcp:// for a plain POP3 port",
+	                             greeting && *greeting ? NULL : "if the port expects TLS, use ssl://"};
+	if (net_curl_explain(code, errbuf, &peer, why))
+		return;
 	switch ((CURLcode)code) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-		pr_why_set(why, PR_E_NOT_FOUND, "the POP3 server name '%s' was not found in DNS", host);
-		break;
-	case CURLE_COULDNT_CONNECT:
-		pr_why_set(why, PR_E_IO, "connection to %s port %d refused: no POP3 server listens there (%s)",
-		           host, port, eb);
-		break;
-	case CURLE_OPERATION_TIMEDOUT:
-		pr_why_set(why, PR_E_IO, "the POP3 server %s:%d did not answer in time (%s)%s", host, port,
-		           eb, greeting && *greeting ? ""
-		                : "; it sent no greeting: if the port expects TLS, use ssl://");
-		break;
-	case CURLE_PEER_FAILED_VERIFICATION:
-		pr_why_set(why, PR_E_TLS_FAILED, "TLS certificate problem with %s:%d: %s "
-		           "(set pop_ca_file to the CA that signed it)", host, port, eb);
-		break;
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CACERT_BADFILE:
-		pr_why_set(why, PR_E_TLS_FAILED, "TLS handshake with %s:%d failed: %s%s", host, port, eb,
-		           strstr(eb, "wrong version number")
-		               ? " (the port does not speak TLS: use tcp:// for a plain POP3 port)" : "");
-		break;
 	case CURLE_USE_SSL_FAILED:
 		pr_why_set(why, PR_E_TLS_REQUIRED, "%s:%d does not offer STLS and pop_require_tls is on "
 		           "(use ssl:// on port 995)", host, port);

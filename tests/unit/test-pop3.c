@@ -91,14 +91,14 @@ TEST(explain)
 {
 	static const struct { int code; const char *greeting, *word; enum pr_err e; } t[] = {
 		{CURLE_COULDNT_RESOLVE_HOST, "", "was not found", PR_E_NOT_FOUND},
-		{CURLE_COULDNT_CONNECT, "", "refused", PR_E_IO},
-		{CURLE_PEER_FAILED_VERIFICATION, "", "certificate", PR_E_TLS_FAILED},
+		{CURLE_COULDNT_CONNECT, "", "refused", PR_E_UNREACHABLE},
+		{CURLE_PEER_FAILED_VERIFICATION, "", "certificate", PR_E_TLS_CERT},
 		{CURLE_SSL_CONNECT_ERROR, "", "TLS handshake", PR_E_TLS_FAILED},
 		{CURLE_USE_SSL_FAILED, "+OK hi", "STLS", PR_E_TLS_REQUIRED},
 		{CURLE_LOGIN_DENIED, "+OK hi", "login refused for user 'sys'", PR_E_CONFIG},
 		{CURLE_WEIRD_SERVER_REPLY, "* OK [CAPABILITY IMAP4rev1] ready", "IMAP", PR_E_CONFIG},
 		{CURLE_WEIRD_SERVER_REPLY, "220 smtp ready", "not a POP3 server", PR_E_IO},
-		{CURLE_OPERATION_TIMEDOUT, "", "did not answer", PR_E_IO},
+		{CURLE_OPERATION_TIMEDOUT, "", "did not answer", PR_E_UNREACHABLE},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct pr_why why;
