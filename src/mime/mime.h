@@ -19,6 +19,7 @@
 #include "core/err.h"
 
 struct arena;
+struct mime_dsn;
 struct spool;
 
 struct mime_address {
@@ -61,6 +62,7 @@ struct mime_info {
 	size_t nreceived;
 	bool auto_submitted;         /* Auto-Submitted != no, Precedence bulk/junk/list */
 	bool is_bounce;              /* multipart/report delivery-status, DSN */
+	struct mime_dsn *dsn;        /* its report's fields (mime_dsn.h), or NULL */
 	const char *text_body;       /* UTF-8 */
 	const char *html_body;       /* UTF-8 */
 	bool body_truncated;         /* a body was cut at MIME_TEXT_MAX (raw is whole) */

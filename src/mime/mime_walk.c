@@ -18,6 +18,7 @@
 
 #include "core/arena.h"
 #include "core/limits.h"
+#include "mime/mime_dsn.h"
 
 #define CHUNK (64 * 1024)
 
@@ -212,16 +213,19 @@ leaf(struct mime_walk *w, GMimePart *part, const char *path, bool nested)
 		g_free(type);
 		return;
 	}
-	if (!strcmp(type, "message/delivery-status") || !strcmp(type, "message/global-delivery-status"))
-		w->info->is_bounce |= !nested;
+	/* The report of a bounce (not one quoted inside a forwarded message):
+	 * its fields are kept for the outbound queue (intake/bounce.c). */
+	bool dsn = !nested && w->info->dsn == NULL && (!strcmp(type, "message/delivery-status") ||
+	           !strcmp(type, "message/global-delivery-status"));
+	w->info->is_bounce |= dsn;
 	struct mime_part *p = mime_part_add(w, path, type, fn, disp);
 	bool tnef = mime_is_tnef(type, fn);
 	g_free(type);
 	struct sink k;
 	sink_open(w, &k, p);
-	if (tnef) {
+	if (tnef || dsn) {
 		k.keep = g_byte_array_new();
-		k.keep_max = MIME_TNEF_MAX;
+		k.keep_max = tnef ? MIME_TNEF_MAX : MIME_DSN_MAX_BYTES;
 	}
 	bool b64 = false;
 	GMimeStream *s = decoded_stream(part, &b64);
@@ -231,6 +235,10 @@ leaf(struct mime_walk *w, GMimePart *part, const char *path, bool nested)
 	sink_close(&k, p);
 	if (ok && tnef && k.keep->len == k.size)
 		mime_tnef_unpack(w, path, k.keep->data, k.keep->len);
+	if (ok && dsn) {
+		w->info->dsn = arena_alloc(w->a, sizeof(*w->info->dsn));
+		mime_dsn_parse(w->a, (const char *)k.keep->data, k.keep->len, w->info->dsn);
+	}
 	if (k.keep)
 		g_byte_array_free(k.keep, TRUE);
 }
