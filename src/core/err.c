@@ -129,6 +129,16 @@ static const struct pr_err_info table[PR_E_MAX] = {
 		"nothing"},
 	[PR_E_AUTO_REPLY] = {"auto_reply", 250, "2.0.0", "an automatic reply or bounce; filed, never answered",
 		"nothing"},
+	[PR_E_BOUNCE] = {"bounce", 250, "2.0.0", "a delivery report (or an automatic reply) about a message we sent, "
+		"to its bounce address: a failure marks that message failed with the remote server's answer; "
+		"the report is filed in the message's thread",
+		"see `postroom outbox --failed`; correct the address, then `postroom outbox retry ID`"},
+	[PR_E_SENT_COPY] = {"sent_copy", 250, "2.0.0", "a copy of a message we sent, collected back from the "
+		"system mailbox: recognised as ours and not filed again (deleted from the mailbox)",
+		"nothing"},
+	[PR_E_BOUNCE_FORGED] = {"bounce_forged", 550, "5.1.1", "an address in our bounce form (bounce+ID-MAC) "
+		"whose signature is wrong: no message of ours is touched",
+		"nothing: a real report comes to the exact address we sent from; a forged one is an unknown address"},
 	[PR_E_STORE_BUSY] = {"store_busy", 451, "4.3.0", "the message store was busy",
 		"nothing: the sending server will retry"},
 	[PR_E_STORE_FAILED] = {"store_failed", 451, "4.3.0", "the message could not be stored",

@@ -21,6 +21,7 @@
 #include "core/arena.h"
 #include "core/settings.h"
 #include "route/address.h"
+#include "route/verp.h"
 #include "store/store.h"
 
 const char *
@@ -121,6 +122,30 @@ unknown(const struct settings *set, struct arena *a, const char *full, const cha
 	return -1;
 }
 
+/* One of our bounce addresses (route/verp.h): accepted whatever
+ * unknown_recipient says, since reports about our own mail must come
+ * home; intake files it in the thread of the message it names.  One in
+ * our bounce form with a wrong mac is an unknown address (refused with
+ * its own reason when unknown addresses are).  1 ours, 0 not, -1 refused. */
+static int
+by_bounce(const struct settings *set, struct arena *a, const char *local, const char *full,
+          struct route_target **out, size_t *n, struct pr_why *why)
+{
+	int64_t id;
+	enum verp_match vm = verp_bounce_parse(settings_str(set, SET_ADDRESS_KEY), local, strlen(local), &id);
+	if (vm == VERP_OK) {
+		*out = one_target(a, ROUTE_UNASSIGNED, "", full);
+		*n = 1;
+		return 1;
+	}
+	if (vm == VERP_FORGED && settings_enum(set, SET_UNKNOWN_RECIPIENT) == UNKNOWN_RCPT_REJECT) {
+		pr_why_set(why, PR_E_BOUNCE_FORGED, "%s is in our bounce form but its signature is wrong "
+		           "(or address_key is not set)", full);
+		return -1;
+	}
+	return 0;
+}
+
 /* RFC 5321 4.5.1: "<postmaster>" without a domain must be accepted. */
 static bool
 is_bare_postmaster(const char *address)
@@ -155,6 +180,8 @@ route_recipient(struct store *st, const struct settings *set, struct arena *a,
 		return rc < 0 ? -1 : 0;
 	const char *id = project_id_of(set, ad.local);
 	if (id != NULL && (rc = by_project(st, a, id, full, out, n_out, why)) != 0)
+		return rc < 0 ? -1 : 0;
+	if ((rc = by_bounce(set, a, ad.local, full, out, n_out, why)) != 0)
 		return rc < 0 ? -1 : 0;
 	return unknown(set, a, full, id, out, n_out, why);
 }
