@@ -186,9 +186,9 @@ run_auth(double secs, const char *server)
 {
 	struct pr_why why;
 	struct settings *set = settings_new();
-	if (settings_set(set, "dns_server", server, SRC_FILE, &why) != 0 ||
-	    settings_set(set, "hostname", "mx.firm.example", SRC_FILE, &why) != 0 ||
-	    settings_set(set, "dns_timeout_ms", "2000", SRC_FILE, &why) != 0)
+	if (settings_set(set, SET_DNS_SERVER, server, SRC_FILE, &why) != 0 ||
+	    settings_set(set, SET_HOSTNAME, "mx.firm.example", SRC_FILE, &why) != 0 ||
+	    settings_set(set, SET_DNS_TIMEOUT_MS, "2000", SRC_FILE, &why) != 0)
 		return fprintf(stderr, "auth-dkim: %s\n", pr_why_text(&why)), 1;
 	struct auth *au = auth_new(set, &why);
 	if (au == NULL)

@@ -15,7 +15,8 @@
  * else as no record.  A DNS failure is temperror, never none: "none"
  * would let forged mail through while the domain's DNS is down.
  * pct= does not change the result, only the policy acted on
- * (dmarc_effective_policy).
+ * (dmarc_effective_policy).  Parsed policies are cached per _dmarc name for
+ * the TTL of their DNS answer (rec_cache.h), like SPF records.
  */
 #include "auth/dmarc.h"
 
@@ -26,12 +27,18 @@
 #include <strings.h>
 
 #include "auth/dns.h"
+#include "auth/rec_cache.h"
 #include "core/arena.h"
 
 #define PSL_FILE "/usr/share/publicsuffix/public_suffix_list.dat"
 /* TXT values at one _dmarc name beyond this are not worth reading. */
 #define DMARC_MAX_TXT 16
 #define DMARC_MAX_RECORD 2048
+/* Parsed policies kept at once (rec_cache.h): small fixed-size values. */
+#define DMARC_CACHE_MAX_ENTRIES 20000
+#define DMARC_CACHE_MAX_BYTES (4u << 20)
+
+static struct rec_cache dmarc_records = REC_CACHE_INIT(DMARC_CACHE_MAX_ENTRIES, DMARC_CACHE_MAX_BYTES);
 
 static pthread_once_t psl_once = PTHREAD_ONCE_INIT;
 static const psl_ctx_t *psl;
@@ -213,33 +220,65 @@ dmarc_parse_record(const char *txt, size_t len, struct dmarc_record *r)
 
 enum fetch { F_FOUND, F_NONE, F_TEMP, F_MULTI, F_BROKEN };
 
-static enum fetch
-fetch(struct dns *dns, struct arena *a, const char *domain, struct dmarc_record *rec)
+/* What one _dmarc name gave: kept in the cache of parsed records. */
+struct fetched {
+	enum fetch f;
+	struct dmarc_record rec;
+};
+
+/* The TXT RRset at name made into a policy (6.6.3). */
+static void
+select_record(const struct dns_answer *ans, struct fetched *out)
 {
-	struct dns_answer ans;
-	char *name = arena_printf(a, "_dmarc.%s", domain);
-	enum dns_status s = dns_lookup(dns, a, name, DNS_T_TXT, &ans);
-	if (s == DNS_TEMPFAIL)
-		return F_TEMP;
-	if (s != DNS_OK)
-		return F_NONE;
 	int found = 0, last = 0;
-	for (size_t i = 0; i < ans.n && i < DMARC_MAX_TXT; i++) {
+	for (size_t i = 0; i < ans->n && i < DMARC_MAX_TXT; i++) {
 		struct dmarc_record r;
-		if (ans.rr[i].type != DNS_T_TXT || ans.rr[i].len > DMARC_MAX_RECORD)
+		if (ans->rr[i].type != DNS_T_TXT || ans->rr[i].len > DMARC_MAX_RECORD)
 			continue;
-		int k = dmarc_parse_record(ans.rr[i].text, ans.rr[i].len, &r);
+		int k = dmarc_parse_record(ans->rr[i].text, ans->rr[i].len, &r);
 		if (k != 0) {
 			found++;
 			last = k;
-			*rec = r;
+			out->rec = r;
 		}
 	}
-	if (found > 1)
-		return F_MULTI;
-	if (found == 0)
-		return F_NONE;
-	return last < 0 ? F_BROKEN : F_FOUND;
+	out->f = found > 1 ? F_MULTI : found == 0 ? F_NONE : last < 0 ? F_BROKEN : F_FOUND;
+}
+
+/* Through the cache of parsed records (rec_cache.h) when the DNS port has
+ * a scope: a busy sender's policy is fetched and parsed once per TTL.  DNS
+ * trouble is never cached. */
+static enum fetch
+fetch(struct dns *dns, struct arena *a, const char *domain, struct dmarc_record *rec)
+{
+	char *name = arena_printf(a, "_dmarc.%s", domain);
+	const char *scope = strlen(name) < 256 ? dns_cache_scope(dns) : NULL;
+	const struct fetched *hit = scope ? rec_cache_get(&dmarc_records, scope, name, a) : NULL;
+	if (hit) {
+		*rec = hit->rec;
+		return hit->f;
+	}
+	struct dns_answer ans;
+	enum dns_status s = dns_lookup(dns, a, name, DNS_T_TXT, &ans);
+	if (s == DNS_TEMPFAIL)
+		return F_TEMP;
+	struct fetched local;
+	struct arena *own = scope ? arena_new() : NULL;
+	struct fetched *got = own ? arena_alloc(own, sizeof(*got)) : memset(&local, 0, sizeof(local));
+	got->f = F_NONE;
+	if (s == DNS_OK)
+		select_record(&ans, got);
+	*rec = got->rec;
+	enum fetch f = got->f;
+	if (own)
+		rec_cache_put(&dmarc_records, scope, name, ans.ttl, &own, got, a);
+	return f;
+}
+
+void
+dmarc_cache_flush(void)
+{
+	rec_cache_flush(&dmarc_records);
 }
 
 static void

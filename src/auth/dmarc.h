@@ -69,4 +69,7 @@ const char *dmarc_org_domain(struct arena *a, const char *domain);
  * 0 if not one (ignore it), -1 if it is one but broken (invalid p=). */
 int dmarc_parse_record(const char *txt, size_t len, struct dmarc_record *r);
 
+/* Drops the parsed policies cached from DNS answers (tests). */
+void dmarc_cache_flush(void);
+
 #endif

@@ -150,10 +150,17 @@ dns_lookup_count(const struct dns *d)
 	return d->count;
 }
 
+const char *
+dns_cache_scope(const struct dns *d)
+{
+	return d->kind == DNS_KIND_CARES ? d->server : NULL;
+}
+
 static void
 dns_copy_out(struct arena *a, const struct dns_rrset *s, struct dns_answer *out)
 {
 	out->status = s->status;
+	out->ttl = s->status == DNS_OK || s->ttl ? s->ttl : DNS_CACHE_NEG_TTL;
 	out->n = s->n;
 	out->rr = s->n ? arena_alloc(a, s->n * sizeof(*out->rr)) : NULL;
 	for (size_t i = 0; i < s->n; i++) {

@@ -48,6 +48,9 @@ struct dns_answer {
 	enum dns_status status;
 	struct dns_rr *rr;   /* allocated in the caller's arena */
 	size_t n;
+	/* Seconds the answer stays valid (what is left of it when it comes from
+	 * the cache; NXDOMAIN/NODATA: the negative-caching time). */
+	uint32_t ttl;
 };
 
 /* server: "ADDR:PORT", or "" for /etc/resolv.conf.  timeout_ms bounds one
@@ -76,6 +79,11 @@ bool dns_budget_spent(const struct dns *d);
 void dns_budget_end(struct dns *d);
 /* The process-wide cache's byte budget (dns_cache_size setting). */
 void dns_cache_limit(size_t bytes);
+
+/* What answers through d may be cached under beyond the DNS cache (parsed
+ * SPF/DMARC records, rec_cache.h): the resolver for c-ares, NULL for an
+ * in-memory zone (its records change between tests under the same name). */
+const char *dns_cache_scope(const struct dns *d);
 
 /* Count of lookups made through d (the SPF 10-lookup limit, tests). */
 unsigned dns_lookup_count(const struct dns *d);

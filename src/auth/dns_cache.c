@@ -16,6 +16,7 @@
  */
 #include "auth/dns_private.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,12 +44,26 @@ static size_t cache_count;
 static size_t cache_bytes, cache_limit = 16u << 20;
 static struct cache_entry *cache_oldest, *cache_newest;
 
-static time_t
-cache_now(void)
+static _Atomic int64_t clock_skew;
+
+int64_t
+dns_cache_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (int64_t)ts.tv_sec + atomic_load(&clock_skew);
+}
+
+void
+dns_cache_clock_skew(int64_t seconds)
+{
+	atomic_store(&clock_skew, seconds);
+}
+
+static time_t
+cache_now(void)
+{
+	return (time_t)dns_cache_now();
 }
 
 static char *
@@ -156,6 +171,7 @@ dns_cache_get(const char *server, const char *name, enum dns_type t, struct dns_
 			              r->preference);
 		}
 		out->status = e->status;
+		out->ttl = (uint32_t)(e->expires - now);   /* what is left, also when negative */
 		hit = true;
 		break;
 	}

@@ -78,5 +78,9 @@ void dns_cache_flush(void);
 /* The byte budget (dns_cache_size); past it the oldest entries go. */
 void dns_cache_set_limit(size_t bytes);
 size_t dns_cache_bytes(void);           /* what the cache holds now (tests) */
+/* The clock both caches (answers, parsed records) expire by: monotonic
+ * seconds, plus what tests add with dns_cache_clock_skew to expire a TTL. */
+int64_t dns_cache_now(void);
+void dns_cache_clock_skew(int64_t seconds);
 
 #endif

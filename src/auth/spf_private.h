@@ -53,13 +53,13 @@ struct spf_term {
 };
 
 struct spf_record {
-	struct spf_term term[SPF_MAX_TERMS];
+	struct spf_term *term;     /* n of them, at most SPF_MAX_TERMS */
 	size_t n;
 	const char *redirect, *exp;
 };
 
-/* spf.c: parse a whole record ("v=spf1 ..."; the version is not checked
- * again) into r, which is big (SPF_MAX_TERMS terms): allocate it.  0 ok;
+/* spf_record.c: parse a whole record ("v=spf1 ..."; the version is not
+ * checked again) into r (zeroed; the terms are allocated in c->a).  0 ok;
  * -1 on a syntax error, with c->detail set if it was empty.  Needs only
  * c->a and c->detail.  Shared with spf_audit.c, which reads records
  * without a client. */
@@ -67,6 +67,30 @@ int spf_parse_record(struct spf_ctx *c, const char *rec, struct spf_record *r);
 /* include, a, mx, ptr, exists: the mechanisms counted against the limit
  * of 10 (redirect= counts too, as a modifier). */
 bool spf_mech_queries_dns(enum spf_mech m);
+/* spf_record.c: a domain's record fetched and parsed, from the cache of
+ * parsed records when the DNS port has a cache scope.  Shared and
+ * immutable: valid as long as the ctx's arena. */
+enum spf_load {
+	SPF_LOAD_OK,       /* r parsed from text */
+	SPF_LOAD_NONE,     /* no v=spf1 record */
+	SPF_LOAD_MULTI,    /* several: permerror */
+	SPF_LOAD_NUL,      /* text holds a NUL byte: permerror */
+	SPF_LOAD_BAD,      /* syntax error: permerror, detail says where */
+	SPF_LOAD_TEMP,     /* DNS trouble: temperror (never cached) */
+};
+
+struct spf_loaded {
+	enum spf_load status;
+	const char *text;          /* the record (OK, NUL, BAD) */
+	const char *detail;        /* why it is BAD, or NULL */
+	struct spf_record r;
+};
+
+const struct spf_loaded *spf_load(struct spf_ctx *c, const char *domain);
+void spf_cache_flush(void);
+void spf_cache_stats(size_t *entries_r, size_t *bytes_r);   /* tests */
+/* spf.c: the first reason recorded is the one reported. */
+void spf_why(struct spf_ctx *c, const char *fmt, const char *arg);
 
 /* Outcome of one mechanism: match, no match, or an error result. */
 enum { EV_NOMATCH = 0, EV_MATCH = 1, EV_ERROR = -1 };

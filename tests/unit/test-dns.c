@@ -15,6 +15,7 @@
 #include "auth/dns.h"
 #include "auth/dns_private.h"
 #include "core/arena.h"
+#include "dnsmasq.h"
 #include "test.h"
 
 TEST(memory_statuses)
@@ -74,72 +75,20 @@ TEST(memory_timeout_order_and_cname)
 
 /* ---- c-ares against dnsmasq ---- */
 
-static pid_t dnsmasq_pid = -1;
-static int dnsmasq_port;
-static char tmpdir[] = "/tmp/test-dns-XXXXXX";
+static struct test_dnsmasq dnsmasq = {.pid = -1};
 
-static int
-free_udp_port(int *keep_fd)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof(sa);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) != 0)
-		return -1;
-	if (keep_fd)
-		*keep_fd = fd;
-	else
-		close(fd);
-	return ntohs(sa.sin_port);
-}
-
-static bool
-dnsmasq_start(void)
-{
-	if (access("/usr/sbin/dnsmasq", X_OK) != 0 || mkdtemp(tmpdir) == NULL)
-		return false;
-	char conf[256], port[32];
-	snprintf(conf, sizeof(conf), "%s/dnsmasq.conf", tmpdir);
-	FILE *f = fopen(conf, "w");
-	if (f == NULL)
-		return false;
-	fputs("no-resolv\nno-hosts\nno-poll\nbind-interfaces\nlisten-address=127.0.0.1\n"
-	      "local-ttl=60\nlocal=/#/\n"
-	      "txt-record=example.test,\"v=spf1 ip4:192.0.2.0/24 -all\"\n"
-	      "txt-record=split.example.test,\"part one \",\"part two\"\n"
-	      "host-record=mx.example.test,192.0.2.25,2001:db8::25\n"
-	      "mx-host=example.test,mx.example.test,10\n"
-	      "cname=alias.example.test,mx.example.test\n"
-	      "ptr-record=25.2.0.192.in-addr.arpa,mx.example.test\n", f);
-	fclose(f);
-	dnsmasq_port = free_udp_port(NULL);
-	snprintf(port, sizeof(port), "--port=%d", dnsmasq_port);
-	char confarg[300];
-	snprintf(confarg, sizeof(confarg), "--conf-file=%s", conf);
-	dnsmasq_pid = fork();
-	if (dnsmasq_pid == 0) {
-		freopen("/dev/null", "w", stderr);
-		execl("/usr/sbin/dnsmasq", "dnsmasq", "--keep-in-foreground", confarg, port, "--pid-file=",
-		      "--user=root", (char *)NULL);
-		_exit(127);
-	}
-	struct timespec ts = {0, 300 * 1000 * 1000};
-	nanosleep(&ts, NULL);
-	return dnsmasq_pid > 0 && waitpid(dnsmasq_pid, NULL, WNOHANG) == 0;
-}
+static const char zone[] =
+	"txt-record=example.test,\"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+	"txt-record=split.example.test,\"part one \",\"part two\"\n"
+	"host-record=mx.example.test,192.0.2.25,2001:db8::25\n"
+	"mx-host=example.test,mx.example.test,10\n"
+	"cname=alias.example.test,mx.example.test\n"
+	"ptr-record=25.2.0.192.in-addr.arpa,mx.example.test\n";
 
 static void
 dnsmasq_stop(void)
 {
-	if (dnsmasq_pid > 0) {
-		kill(dnsmasq_pid, SIGTERM);
-		waitpid(dnsmasq_pid, NULL, 0);
-	}
-	char path[300];
-	snprintf(path, sizeof(path), "%s/dnsmasq.conf", tmpdir);
-	unlink(path);
-	rmdir(tmpdir);
+	test_dnsmasq_stop(&dnsmasq);
 }
 
 static struct dns *
@@ -153,9 +102,9 @@ cares_for_test(int port, int timeout_ms)
 
 TEST(cares_records)
 {
-	if (dnsmasq_pid <= 0)
+	if (dnsmasq.pid <= 0)
 		SKIP("dnsmasq (/usr/sbin/dnsmasq) could not be started");
-	struct dns *d = cares_for_test(dnsmasq_port, 2000);
+	struct dns *d = cares_for_test(dnsmasq.port, 2000);
 	struct arena *a = arena_new();
 	struct dns_answer ans;
 	CHECK(d != NULL);
@@ -183,9 +132,9 @@ TEST(cares_records)
 
 TEST(cares_cache_shared)
 {
-	if (dnsmasq_pid <= 0)
+	if (dnsmasq.pid <= 0)
 		SKIP("dnsmasq (/usr/sbin/dnsmasq) could not be started");
-	struct dns *d1 = cares_for_test(dnsmasq_port, 2000), *d2 = cares_for_test(dnsmasq_port, 2000);
+	struct dns *d1 = cares_for_test(dnsmasq.port, 2000), *d2 = cares_for_test(dnsmasq.port, 2000);
 	struct arena *a = arena_new();
 	struct dns_answer ans;
 	dns_cache_flush();
@@ -193,7 +142,7 @@ TEST(cares_cache_shared)
 	CHECK_INT(dns_lookup(d1, a, "nothing.example.test", DNS_T_TXT, &ans), DNS_NXDOMAIN);
 	/* dnsmasq gone: the second channel must answer from the shared cache. */
 	dnsmasq_stop();
-	dnsmasq_pid = -1;
+	dnsmasq.pid = -1;
 	CHECK_INT(dns_lookup(d2, a, "example.test", DNS_T_TXT, &ans), DNS_OK);
 	CHECK_INT(dns_lookup(d2, a, "nothing.example.test", DNS_T_TXT, &ans), DNS_NXDOMAIN);
 	dns_free(&d1);
@@ -204,7 +153,7 @@ TEST(cares_cache_shared)
 TEST(cares_timeout_bounded)
 {
 	int silent_fd = -1;
-	int port = free_udp_port(&silent_fd);   /* bound, never read: no answer */
+	int port = test_free_udp_port(&silent_fd);   /* bound, never read: no answer */
 	struct dns *d = cares_for_test(port, 400);
 	struct arena *a = arena_new();
 	struct dns_answer ans;
@@ -292,11 +241,11 @@ thread_lookups(void *arg)
 
 TEST(cares_threads_share_cache)
 {
-	if (dnsmasq_pid <= 0)
+	if (dnsmasq.pid <= 0)
 		SKIP("dnsmasq (/usr/sbin/dnsmasq) could not be started");
 	pthread_t th[4];
 	for (int i = 0; i < 4; i++)
-		pthread_create(&th[i], NULL, thread_lookups, &dnsmasq_port);
+		pthread_create(&th[i], NULL, thread_lookups, &dnsmasq.port);
 	intptr_t bad = 0;
 	for (int i = 0; i < 4; i++) {
 		void *r;
@@ -320,9 +269,7 @@ main(void)
 {
 	RUN(memory_statuses);
 	RUN(memory_timeout_order_and_cname);
-	bool up = dnsmasq_start();
-	if (!up)
-		dnsmasq_pid = -1;
+	test_dnsmasq_start(&dnsmasq, zone, 0);
 	RUN(cares_records);
 	RUN(cares_threads_share_cache);
 	RUN(cares_cache_shared);
