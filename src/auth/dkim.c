@@ -105,7 +105,7 @@ hasher_for(struct dkim_stream *st, bool relaxed, uint64_t limit)
 	h->relaxed = relaxed;
 	h->limit = limit;
 	h->md = EVP_MD_CTX_new();
-	if (h->md == NULL || EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1)
+	if (h->md == NULL || EVP_DigestInit_ex(h->md, dkim_sha256(), NULL) != 1)
 		pr_panic("cannot initialise SHA-256");
 	dkim_bodycanon_init(&h->canon, relaxed, limit, dkim_sha_sink, h->md);
 	return (int)st->nh++;
@@ -199,11 +199,11 @@ signature_ok(const struct dkim_sigstate *s, EVP_PKEY *pkey, const struct buf *da
 	if (s->alg == DKIM_A_ED25519_SHA256) {
 		uint8_t d[32];
 		unsigned dl = 0;
-		ok = EVP_Digest(data->data, data->len, d, &dl, EVP_sha256(), NULL) == 1
+		ok = EVP_Digest(data->data, data->len, d, &dl, dkim_sha256(), NULL) == 1
 		     && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) == 1
 		     && EVP_DigestVerify(ctx, s->b, s->blen, d, dl) == 1;
 	} else {
-		ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pkey) == 1
+		ok = EVP_DigestVerifyInit(ctx, NULL, dkim_sha256(), NULL, pkey) == 1
 		     && EVP_DigestVerify(ctx, s->b, s->blen, data->data, data->len) == 1;
 	}
 	EVP_MD_CTX_free(ctx);

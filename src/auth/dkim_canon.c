@@ -14,6 +14,7 @@
  */
 #include "auth/dkim_private.h"
 
+#include <pthread.h>
 #include <string.h>
 
 static void
@@ -187,7 +188,8 @@ is_wsp(char ch)
 }
 
 /* Relaxed (3.4.2): lowercase name, unfold, WSP runs to one SP, no WSP
- * around the colon or at the end. */
+ * around the colon or at the end.  Written in runs, not byte by byte: the
+ * DKIM-Signature field alone is hundreds of bytes, for every message. */
 static void
 canon_relaxed(struct buf *out, const char *f, size_t len)
 {
@@ -199,27 +201,34 @@ canon_relaxed(struct buf *out, const char *f, size_t len)
 	size_t nend = colon;
 	while (nend > 0 && is_wsp(f[nend - 1]))
 		nend--;
-	for (i = 0; i < nend; i++) {
-		char ch = f[i];
-		buf_addch(out, (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch));
+	char low[128];
+	while (i < nend) {
+		size_t k = 0;
+		for (; i < nend && k < sizeof(low); i++, k++)
+			low[k] = (char)(f[i] >= 'A' && f[i] <= 'Z' ? f[i] + 32 : f[i]);
+		buf_add(out, low, k);
 	}
 	buf_addch(out, ':');
 	bool wsp = false, started = false;
-	for (i = colon + 1; i < len; i++) {
-		char ch = f[i];
-		if (ch == '\r' && i + 1 < len && f[i + 1] == '\n') {
-			i++;
+	for (i = colon + 1; i < len;) {
+		if (f[i] == '\r' && i + 1 < len && f[i + 1] == '\n') {
+			i += 2;
 			continue;
 		}
-		if (is_wsp(ch)) {
+		if (is_wsp(f[i])) {
 			wsp = true;
+			i++;
 			continue;
 		}
 		if (wsp && started)
 			buf_addch(out, ' ');
 		wsp = false;
 		started = true;
-		buf_addch(out, ch);
+		size_t j = i + 1;            /* the run: up to the next WSP or CR */
+		while (j < len && !is_wsp(f[j]) && f[j] != '\r')
+			j++;
+		buf_add(out, f + i, j - i);
+		i = j;
 	}
 	buf_add(out, "\r\n", 2);
 }
@@ -240,20 +249,44 @@ dkim_sha_sink(void *arg, const uint8_t *p, size_t n)
 		pr_panic("SHA-256 update failed");
 }
 
+/* SHA-256 fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm
+ * up in its provider tables (a lock and a hash) on every digest init. */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+
+static void
+sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (sha256_md == NULL)
+		pr_panic("OpenSSL has no SHA-256");
+}
+
+const EVP_MD *
+dkim_sha256(void)
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	return sha256_md;
+}
+
+/* base64 digit values, -1 for anything else: a table, since b= and bh= of
+ * every signature are decoded for every message. */
+static int8_t b64tab[256];
+static pthread_once_t b64once = PTHREAD_ONCE_INIT;
+
+static void
+b64_init(void)
+{
+	static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	memset(b64tab, -1, sizeof(b64tab));
+	for (int i = 0; i < 64; i++)
+		b64tab[(unsigned char)digits[i]] = (int8_t)i;
+}
+
 static int
 b64val(char ch)
 {
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
+	return b64tab[(unsigned char)ch];
 }
 
 long
@@ -262,6 +295,7 @@ dkim_base64(const char *s, size_t len, uint8_t *out, size_t max)
 	uint32_t acc = 0;
 	int bits = 0, pad = 0;
 	size_t n = 0;
+	pthread_once(&b64once, b64_init);
 	for (size_t i = 0; i < len; i++) {
 		char ch = s[i];
 		if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
