@@ -47,9 +47,7 @@ dns_rrset_add(struct dns_rrset *s, enum dns_type t, uint32_t ttl, const char *te
 	return true;
 }
 
-/* Lowercase copy without a trailing dot into out (PR_MAX_DOMAIN + 2);
- * false when the name cannot be asked about. */
-static bool
+bool
 dns_normalise(const char *name, char *out, size_t outsz)
 {
 	size_t n = strlen(name);

@@ -72,10 +72,7 @@ cache_key(const char *server, const char *name, enum dns_type t, unsigned *bucke
 	size_t n = strlen(server) + strlen(name) + 16;
 	char *k = xmalloc(n);
 	snprintf(k, n, "%s|%d|%s", server, (int)t, name);
-	uint32_t h = 2166136261u;          /* FNV-1a */
-	for (const char *p = k; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	*bucket = h % CACHE_BUCKETS;
+	*bucket = dns_key_hash(k) % CACHE_BUCKETS;
 	return k;
 }
 

@@ -49,6 +49,9 @@ struct dns {
 };
 
 void dns_rrset_clear(struct dns_rrset *s);
+/* Lowercase copy without a trailing dot into out (outsz: 256 holds any);
+ * false when the name cannot be asked about.  Also the key of the caches. */
+bool dns_normalise(const char *name, char *out, size_t outsz);
 /* Append a record (copies text); returns false when full. */
 bool dns_rrset_add(struct dns_rrset *s, enum dns_type t, uint32_t ttl, const char *text,
                    size_t len, const uint8_t *addr, int pref);
@@ -78,6 +81,15 @@ void dns_cache_flush(void);
 /* The byte budget (dns_cache_size); past it the oldest entries go. */
 void dns_cache_set_limit(size_t bytes);
 size_t dns_cache_bytes(void);           /* what the cache holds now (tests) */
+/* FNV-1a of a cache key: both caches' bucket hash. */
+static inline uint32_t
+dns_key_hash(const char *k)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = k; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return h;
+}
 /* The clock both caches (answers, parsed records) expire by: monotonic
  * seconds, plus what tests add with dns_cache_clock_skew to expire a TTL. */
 int64_t dns_cache_now(void);

@@ -18,6 +18,7 @@
 #include "core/arena.h"
 
 #define REC_CACHE_BUCKETS 1024
+#define REC_KEY_MAX 1024
 
 struct rec_entry {
 	struct rec_entry *next;             /* bucket chain */
@@ -39,17 +40,16 @@ rec_now(void)
 	return dns_cache_now();
 }
 
-static char *
-rec_key(const char *scope, const char *name, unsigned *bucket)
+/* "scope|name" into key (REC_KEY_MAX); false if it does not fit (then
+ * the name is not cached: no resolver address or DNS name is that long). */
+static bool
+rec_key(char *key, const char *scope, const char *name, unsigned *bucket)
 {
-	size_t n = strlen(scope) + strlen(name) + 2;
-	char *k = xmalloc(n);
-	snprintf(k, n, "%s|%s", scope, name);
-	uint32_t h = 2166136261u;          /* FNV-1a */
-	for (const char *p = k; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	*bucket = h % REC_CACHE_BUCKETS;
-	return k;
+	int n = snprintf(key, REC_KEY_MAX, "%s|%s", scope, name);
+	if (n < 0 || n >= REC_KEY_MAX)
+		return false;
+	*bucket = dns_key_hash(key) % REC_CACHE_BUCKETS;
+	return true;
 }
 
 static void
@@ -108,7 +108,9 @@ const void *
 rec_cache_get(struct rec_cache *c, const char *scope, const char *name, struct arena *holder)
 {
 	unsigned b;
-	char *key = rec_key(scope, name, &b);
+	char key[REC_KEY_MAX];
+	if (!rec_key(key, scope, name, &b))
+		return NULL;
 	const void *v = NULL;
 	int64_t now = rec_now();
 	pthread_mutex_lock(&c->lock);
@@ -121,7 +123,6 @@ rec_cache_get(struct rec_cache *c, const char *scope, const char *name, struct a
 			break;
 		}
 	pthread_mutex_unlock(&c->lock);
-	free(key);
 	return v;
 }
 
@@ -144,9 +145,12 @@ void
 rec_cache_put(struct rec_cache *c, const char *scope, const char *name, uint32_t ttl,
               struct arena **owned, const void *value, struct arena *holder)
 {
+	char key[REC_KEY_MAX];
 	struct rec_entry *e = xcalloc(1, sizeof(*e));
 	e->cache = c;
-	e->key = rec_key(scope, name, &e->bucket);
+	if (!rec_key(key, scope, name, &e->bucket))
+		ttl = 0;                     /* held by the caller only */
+	e->key = xstrdup(key);
 	e->arena = *owned;
 	*owned = NULL;
 	e->value = value;

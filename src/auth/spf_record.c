@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/dns_private.h"
 #include "auth/rec_cache.h"
 #include "core/arena.h"
 
@@ -318,27 +319,12 @@ load(struct spf_ctx *c, struct arena *a, int found, const char *rec, size_t len)
 	return l;
 }
 
-/* The cache key: the name as DNS would ask it (lowercase, no final dot). */
-static bool
-cache_name(const char *domain, char *out, size_t outsz)
-{
-	size_t n = strlen(domain);
-	if (n > 0 && domain[n - 1] == '.')
-		n--;
-	if (n == 0 || n >= outsz)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)domain[i]);
-	out[n] = '\0';
-	return true;
-}
-
 const struct spf_loaded *
 spf_load(struct spf_ctx *c, const char *domain)
 {
 	const char *scope = dns_cache_scope(c->d);
 	char name[256];
-	if (scope && !cache_name(domain, name, sizeof(name)))
+	if (scope && !dns_normalise(domain, name, sizeof(name)))
 		scope = NULL;
 	const struct spf_loaded *hit = scope ? rec_cache_get(&spf_records, scope, name, c->a) : NULL;
 	if (hit)

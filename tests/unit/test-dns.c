@@ -243,16 +243,7 @@ TEST(cares_threads_share_cache)
 {
 	if (dnsmasq.pid <= 0)
 		SKIP("dnsmasq (/usr/sbin/dnsmasq) could not be started");
-	pthread_t th[4];
-	for (int i = 0; i < 4; i++)
-		pthread_create(&th[i], NULL, thread_lookups, &dnsmasq.port);
-	intptr_t bad = 0;
-	for (int i = 0; i < 4; i++) {
-		void *r;
-		pthread_join(th[i], &r);
-		bad += (intptr_t)r;
-	}
-	CHECK_INT(bad, 0);
+	CHECK_INT(test_in_threads(4, thread_lookups, &dnsmasq.port), 0);
 }
 
 TEST(cares_bad_server)

@@ -145,7 +145,9 @@ static void *
 hammer(void *arg)
 {
 	int bad = 0;
-	unsigned seed = (unsigned)(uintptr_t)arg;
+	static _Atomic unsigned seeds = 1;
+	unsigned seed = seeds++;
+	(void)arg;
 	char name[32];
 	for (int i = 0; i < 3000; i++) {
 		struct arena *a = arena_new();
@@ -165,16 +167,7 @@ hammer(void *arg)
 
 TEST(threads)
 {
-	pthread_t th[4];
-	for (uintptr_t i = 0; i < 4; i++)
-		pthread_create(&th[i], NULL, hammer, (void *)(i + 1));
-	intptr_t bad = 0;
-	for (int i = 0; i < 4; i++) {
-		void *r;
-		pthread_join(th[i], &r);
-		bad += (intptr_t)r;
-	}
-	CHECK_INT(bad, 0);
+	CHECK_INT(test_in_threads(4, hammer, NULL), 0);
 	size_t n, bytes;
 	rec_cache_stats(&shared, &n, &bytes);
 	CHECK(n <= 8);

@@ -11,6 +11,8 @@
 #ifndef PR_TEST_H
 #define PR_TEST_H
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +56,26 @@ test_summary(const char *suite)
 {
 	printf("%s: %d passed, %d failed, %d skipped\n", suite, test_passed, test_failed, test_skipped);
 	return test_failed ? 1 : 0;
+}
+
+/* fn in n threads (at most 16) at once, each given arg; the sum of what
+ * they return (their counts of failures, as intptr_t). */
+static inline intptr_t
+test_in_threads(int n, void *(*fn)(void *), void *arg)
+{
+	pthread_t th[16];
+	intptr_t sum = 0;
+	if (n > 16)
+		n = 16;
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&th[i], NULL, fn, arg) != 0)
+			return -1;
+	for (int i = 0; i < n; i++) {
+		void *r;
+		pthread_join(th[i], &r);
+		sum += (intptr_t)r;
+	}
+	return sum;
 }
 
 /* ../shared/testdata relative to the source tree, or NULL. */
