@@ -21,4 +21,8 @@ struct compose_in {
 int outbound_compose(struct arena *a, const struct compose_in *in, const uint8_t **out, size_t *len,
                      struct pr_why *why);
 
+/* deliver.c: the worker's built-in transport (transport.h). */
+void outbound_smtp_transport(void *arg, struct arena *a, const struct settings *set,
+                             const struct outbound_delivery *d, struct outbound_attempt *res);
+
 #endif

@@ -50,18 +50,6 @@ outbound_backoff(int attempts)
 	return (size_t)attempts <= n ? steps[attempts - 1] : 4 * 3600;
 }
 
-/* Until the transport lands (src/outbound/transport.c, engineer relay),
- * nothing can be delivered: say so as a temporary failure, so the
- * message waits (and `outbox` shows why) instead of being lost. */
-static void
-no_transport(void *arg, struct arena *a, const struct settings *set,
-             const struct outbound_delivery *d, struct outbound_attempt *res)
-{
-	(void)arg, (void)a, (void)set, (void)d;
-	res->outcome = OUTBOUND_TEMPFAIL;
-	res->reply = "no SMTP transport is built into this postroom yet";
-}
-
 static void
 log_attempt(const struct store_outbound *row, const struct outbound_attempt *res, int rc)
 {
@@ -100,7 +88,7 @@ deliver_one(struct store *st, const struct outbound_worker_options *opt, const c
 		struct outbound_delivery d = {row->id, row->msgid, row->mail_from, rcpts, row->nrcpts,
 		                              m.raw, m.raw_len};
 		struct settings *set = settings_current();
-		(opt->transport ? opt->transport : no_transport)(opt->transport_arg, a, set, &d, &res);
+		(opt->transport ? opt->transport : outbound_smtp_transport)(opt->transport_arg, a, set, &d, &res);
 		settings_unref(&set);
 	}
 	/* A recipient the transport said nothing particular about shares the

@@ -1,0 +1,131 @@
+"""`postroom send` to the far end through the queue, serve's delivery
+worker and a real relay (issue 13): Postfix submission with STARTTLS and
+Dovecot SASL, relaying to a capture server (relay.py).  The bytes that
+arrive are the bytes stored; a 5xx fails the message with the answer,
+shown in the outbox and in its thread; a relay that is down keeps the
+message queued, and once it is up the message arrives once; a login the
+relay refuses is shown in the outbox with the relay's words.
+"""
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+from harness import Postroom, eventually
+from relay import Capture, Relay, strip_received, wait_until
+
+PASSWORD = "relay-Pa55"
+
+
+def relay_or_skip(tc):
+    for prog in ("postfix", "dovecot"):
+        if shutil.which(prog) is None:
+            tc.skipTest(f"{prog} is not installed (Debian packages postfix, dovecot-core)")
+    if os.geteuid() != 0:
+        tc.skipTest("the private Postfix and Dovecot must start as root")
+
+
+class OutboundE2E(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        relay_or_skip(cls)
+        cls.work = tempfile.mkdtemp(prefix="postroom-e2e-")
+        os.chmod(cls.work, 0o755)
+        cls.far = Capture(cls.work)
+        try:
+            cls.relay = Relay(cls.work, cls.far, refuse=("nobody@far.example",))
+        except Exception:
+            cls.far.stop()
+            raise
+        cls.relay.add_user("sender", PASSWORD)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.relay.stop()
+        cls.far.stop()
+        if not os.environ.get("POSTROOM_KEEP"):
+            shutil.rmtree(cls.work, ignore_errors=True)
+
+    def setUp(self):
+        self.far.messages.clear()
+        self.pr = Postroom(config=self.relay.settings("sender", PASSWORD))
+        self.addCleanup(self.pr.cleanup)
+        self.pr.seed_basic()
+        self.pr.start()
+
+    def send(self, *to, attach=None):
+        body = os.path.join(self.pr.dir, "body.txt")
+        with open(body, "w") as f:
+            f.write("Dear all,\n.a line with a leading dot\nthe report is attached.\n")
+        args = ["send", "--project", "1234", "--as", "alice", "--subject", "Report", "--body-file",
+                body, "--json", "--to"] + list(to)
+        if attach:
+            path = os.path.join(self.pr.dir, "report.bin")
+            with open(path, "wb") as f:
+                f.write(attach)
+            args += ["--attach", path]
+        self.pr.give_to_user()
+        return json.loads(self.pr.cli(*args).stdout)
+
+    def outbox(self, oid):
+        return self.pr.cli_json("outbox", "show", str(oid))
+
+    def wait_state(self, oid, states, timeout=60):
+        return wait_until(lambda: (lambda o: o if o["state"] in states else None)(self.outbox(oid)),
+                          timeout, f"outbound {oid} in {states}")
+
+    def test_sent_bytes_arrive_exactly_once(self):
+        sent = self.send("someone@far.example", attach=bytes(range(256)) * 64)
+        o = self.wait_state(sent["outbound_id"], ("sent",))
+        self.assertIn("250", o["last_reply"])
+        got = self.far.wait(1)
+        self.assertEqual(len(got), 1)
+        raw = self.pr.cli("messages", "show", sent["id"], "--raw").stdout
+        self.assertEqual(strip_received(got[0]["data"]), raw)
+        self.assertEqual(got[0]["mail_from"], sent["sender"])
+        self.assertEqual(got[0]["rcpts"], ["someone@far.example"])
+
+    def test_5xx_fails_with_the_answer_in_outbox_and_thread(self):
+        sent = self.send("nobody@far.example")
+        o = self.wait_state(sent["outbound_id"], ("failed",))
+        self.assertIn("550 5.1.1 <nobody@far.example>", o["recipients"][0]["reply"])
+        self.assertIn("550 5.1.1", o["last_reply"])
+        failed = self.pr.cli_json("outbox", "--failed")["outbox"]
+        self.assertEqual([x["id"] for x in failed], [sent["outbound_id"]])
+        shown = self.pr.cli("messages", "show", sent["id"]).stdout.decode()
+        self.assertIn("Sent by us: failed", shown)
+        thread = self.pr.cli_json("messages", "show", str(sent["id"]))
+        self.assertIn("550 5.1.1", thread["outbound"]["recipients"][0]["reply"])
+        self.assertEqual(self.far.messages, [])
+
+    def test_relay_down_then_up_delivered_once(self):
+        self.relay.stop_postfix()
+        try:
+            sent = self.send("someone@far.example")
+            oid = sent["outbound_id"]
+            o = wait_until(lambda: (lambda x: x if x["attempts"] >= 1 else None)(self.outbox(oid)),
+                           30, "a first attempt")
+            self.assertEqual(o["state"], "queued")
+            self.assertIn("refused", o["last_reply"])
+        finally:
+            self.relay.start()
+        self.pr.cli("outbox", "retry", oid)
+        self.wait_state(oid, ("sent",))
+        self.assertEqual(len(self.far.wait(1)), 1)
+        self.assertEqual(self.outbox(oid)["state"], "sent")
+        # Nothing more arrives: the relay's queue is empty once it delivered.
+        self.assertTrue(eventually(lambda: "status=sent" in self.relay.log(), 20))
+        self.assertEqual(len(self.far.messages), 1)
+
+    def test_login_refused_is_shown_in_the_outbox(self):
+        self.pr.stop()
+        self.pr.config["smtp_password"] = "wrong"
+        self.pr.start()
+        sent = self.send("someone@far.example")
+        oid = sent["outbound_id"]
+        o = wait_until(lambda: (lambda x: x if x["attempts"] >= 1 else None)(self.outbox(oid)),
+                       30, "a first attempt")
+        self.assertEqual(o["state"], "queued")
+        self.assertIn("535 5.7.8", o["last_reply"])
+        self.assertNotIn("wrong", self.pr.log_text())
