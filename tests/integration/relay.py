@@ -30,7 +30,9 @@ import socket
 import socketserver
 import ssl
 import subprocess
+import tempfile
 import threading
+import unittest
 
 from dovecot import Dovecot, make_cert
 from harness import eventually, free_port, wait_port
@@ -306,3 +308,41 @@ def wait_until(fn, timeout=30.0, what="condition"):
     if not v:
         raise AssertionError(f"{what} not reached after {timeout} s")
     return v
+
+
+def relay_or_skip(tc):
+    for prog in ("postfix", "dovecot"):
+        if shutil.which(prog) is None:
+            tc.skipTest(f"{prog} is not installed (Debian packages postfix, dovecot-core)")
+    if os.geteuid() != 0:
+        tc.skipTest("the private Postfix and Dovecot must start as root")
+
+
+RELAY_PASSWORD = "relay-Pa55"
+
+
+class RelayFixture(unittest.TestCase):
+    """One Capture + Relay for a test class (user "sender" with
+    RELAY_PASSWORD); refuse / defer as for Relay."""
+    refuse = ()
+    defer = ()
+
+    @classmethod
+    def setUpClass(cls):
+        relay_or_skip(cls)
+        cls.work = tempfile.mkdtemp(prefix="postroom-relay-")
+        os.chmod(cls.work, 0o755)
+        cls.far = Capture(cls.work)
+        try:
+            cls.relay = Relay(cls.work, cls.far, refuse=cls.refuse, defer=cls.defer)
+        except Exception:
+            cls.far.stop()
+            raise
+        cls.relay.add_user("sender", RELAY_PASSWORD)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.relay.stop()
+        cls.far.stop()
+        if not os.environ.get("POSTROOM_KEEP"):
+            shutil.rmtree(cls.work, ignore_errors=True)

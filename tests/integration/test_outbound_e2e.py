@@ -8,44 +8,15 @@ relay refuses is shown in the outbox with the relay's words.
 """
 import json
 import os
-import shutil
-import tempfile
-import unittest
 
 from harness import Postroom, eventually
-from relay import Capture, Relay, strip_received, wait_until
+from relay import RELAY_PASSWORD, RelayFixture, strip_received, wait_until
 
-PASSWORD = "relay-Pa55"
-
-
-def relay_or_skip(tc):
-    for prog in ("postfix", "dovecot"):
-        if shutil.which(prog) is None:
-            tc.skipTest(f"{prog} is not installed (Debian packages postfix, dovecot-core)")
-    if os.geteuid() != 0:
-        tc.skipTest("the private Postfix and Dovecot must start as root")
+PASSWORD = RELAY_PASSWORD
 
 
-class OutboundE2E(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        relay_or_skip(cls)
-        cls.work = tempfile.mkdtemp(prefix="postroom-e2e-")
-        os.chmod(cls.work, 0o755)
-        cls.far = Capture(cls.work)
-        try:
-            cls.relay = Relay(cls.work, cls.far, refuse=("nobody@far.example",))
-        except Exception:
-            cls.far.stop()
-            raise
-        cls.relay.add_user("sender", PASSWORD)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relay.stop()
-        cls.far.stop()
-        if not os.environ.get("POSTROOM_KEEP"):
-            shutil.rmtree(cls.work, ignore_errors=True)
+class OutboundE2E(RelayFixture):
+    refuse = ("nobody@far.example",)
 
     def setUp(self):
         self.far.messages.clear()
@@ -74,6 +45,12 @@ class OutboundE2E(unittest.TestCase):
     def wait_state(self, oid, states, timeout=60):
         return wait_until(lambda: (lambda o: o if o["state"] in states else None)(self.outbox(oid)),
                           timeout, f"outbound {oid} in {states}")
+
+    def wait_deferred(self, oid):
+        """The first attempt recorded, and the message queued again."""
+        return wait_until(lambda: (lambda x: x if x["attempts"] >= 1 and x["state"] == "queued"
+                                   and x["last_reply"] else None)(self.outbox(oid)),
+                          30, f"outbound {oid} deferred")
 
     def test_sent_bytes_arrive_exactly_once(self):
         sent = self.send("someone@far.example", attach=bytes(range(256)) * 64)
@@ -104,9 +81,7 @@ class OutboundE2E(unittest.TestCase):
         try:
             sent = self.send("someone@far.example")
             oid = sent["outbound_id"]
-            o = wait_until(lambda: (lambda x: x if x["attempts"] >= 1 else None)(self.outbox(oid)),
-                           30, "a first attempt")
-            self.assertEqual(o["state"], "queued")
+            o = self.wait_deferred(oid)
             self.assertIn("refused", o["last_reply"])
         finally:
             self.relay.start()
@@ -124,8 +99,6 @@ class OutboundE2E(unittest.TestCase):
         self.pr.start()
         sent = self.send("someone@far.example")
         oid = sent["outbound_id"]
-        o = wait_until(lambda: (lambda x: x if x["attempts"] >= 1 else None)(self.outbox(oid)),
-                       30, "a first attempt")
-        self.assertEqual(o["state"], "queued")
+        o = self.wait_deferred(oid)
         self.assertIn("535 5.7.8", o["last_reply"])
         self.assertNotIn("wrong", self.pr.log_text())

@@ -12,17 +12,9 @@ import tempfile
 import unittest
 
 from harness import DnsServer, Postroom, free_port
-from relay import Capture, Relay, strip_received
+from relay import RELAY_PASSWORD, Capture, RelayFixture, relay_or_skip, strip_received
 
-PASSWORD = "relay-Pa55"
-
-
-def relay_or_skip(tc):
-    for prog in ("postfix", "dovecot"):
-        if shutil.which(prog) is None:
-            tc.skipTest(f"{prog} is not installed (Debian packages postfix, dovecot-core)")
-    if os.geteuid() != 0:
-        tc.skipTest("the private Postfix and Dovecot must start as root")
+PASSWORD = RELAY_PASSWORD
 
 
 def attachment_message():
@@ -41,30 +33,10 @@ def attachment_message():
             b"Content-Transfer-Encoding: base64\r\n\r\n" + b64 + b"--b1--\r\n")
 
 
-class RelayCase(unittest.TestCase):
+class RelayCase(RelayFixture):
     """One Postfix + Dovecot for the class; a fresh postroom per test."""
     refuse = ("nobody@far.example",)
     defer = ("busy@far.example",)
-
-    @classmethod
-    def setUpClass(cls):
-        relay_or_skip(cls)
-        cls.work = tempfile.mkdtemp(prefix="postroom-relay-")
-        os.chmod(cls.work, 0o755)
-        cls.far = Capture(cls.work)
-        try:
-            cls.relay = Relay(cls.work, cls.far, refuse=cls.refuse, defer=cls.defer)
-        except Exception:
-            cls.far.stop()
-            raise
-        cls.relay.add_user("sender", PASSWORD)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relay.stop()
-        cls.far.stop()
-        if not os.environ.get("POSTROOM_KEEP"):
-            shutil.rmtree(cls.work, ignore_errors=True)
 
     def setUp(self):
         self.far.messages.clear()
