@@ -106,6 +106,28 @@ static const char *const migrations[] = {
 	"CREATE TABLE IF NOT EXISTS outbound_rcpts(outbound_id INTEGER NOT NULL REFERENCES outbound(id) ON DELETE CASCADE,"
 	" address TEXT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL, reply TEXT,"
 	" PRIMARY KEY(outbound_id, address));",
+	/* 5: a thread's places and participants, kept as it grows (see
+	 * store_sqlite_thread.c), filled from the messages stored so far.
+	 * Places are inserted in the order they first appeared (their rowid
+	 * is that order); uses counts placement rows.  Both are derived from
+	 * the messages, so they are rebuilt whole if they exist.  And a
+	 * stakeholder's addresses are read by stakeholder (store_stakeholder_by_email,
+	 * on every message naming one): without an index that walked them all. */
+	"DROP TABLE IF EXISTS thread_places; DROP TABLE IF EXISTS thread_people;"
+	"CREATE TABLE thread_places(thread_id INTEGER NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL,"
+	" uses INTEGER NOT NULL, UNIQUE(thread_id, kind, target));"
+	"INSERT INTO thread_places(thread_id, kind, target, uses)"
+	" SELECT m.thread_id, p.kind, p.target, count(*) FROM placements p JOIN messages m"
+	" ON m.id = p.message_id WHERE p.kind <> 'fallback'"
+	" GROUP BY m.thread_id, p.kind, p.target ORDER BY min(p.rowid);"
+	"CREATE TABLE thread_people(thread_id INTEGER NOT NULL, address TEXT NOT NULL,"
+	" PRIMARY KEY(thread_id, address)) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO thread_people(thread_id, address)"
+	" SELECT m.thread_id, p.address FROM people p JOIN messages m ON m.id = p.message_id"
+	" WHERE m.auto_reply = 0 AND p.address <> '';"
+	"INSERT OR IGNORE INTO thread_people(thread_id, address)"
+	" SELECT thread_id, from_addr FROM messages WHERE auto_reply = 0 AND from_addr <> '';"
+	"CREATE INDEX IF NOT EXISTS stakeholder_emails_stakeholder ON stakeholder_emails(stakeholder_id);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -32,6 +32,10 @@ struct store {
 
 /* The cached statement for sql (prepared on first use), or NULL with why. */
 sqlite3_stmt *sq_prep(struct store *st, const char *sql, struct pr_why *why);
+/* The SQL text of the i-th statement this connection has prepared and
+ * cached, or NULL past the last: lets a test explain every statement a
+ * workload ran (tests/unit/test-store-plan.c). */
+const char *sq_cached_sql(const struct store *st, int i);
 /* Reset and unbind after use, so the statement holds no read lock. */
 void sq_done(sqlite3_stmt *s);
 /* Classify an SQLite failure into why: busy/locked -> PR_E_STORE_BUSY,
@@ -105,6 +109,17 @@ int sq_project_exists(struct store *st, const char *id, struct pr_why *why);
 /* Message-ID as stored and looked up: without <> and surrounding blanks
  * (store_sqlite_msg.c). */
 const char *sq_msgid(struct arena *a, const char *msgid);
+
+/* A thread's places and participants, kept in the caller's transaction
+ * (store_sqlite_thread.c).  place_added: message_id got a placement row it
+ * did not have; places_removing: its placement rows are about to be
+ * deleted; people_add: m (just stored) names its participants. */
+struct store_msg;
+int sq_thread_place_added(struct store *st, int64_t message_id, const char *kind, const char *target,
+                          struct pr_why *why);
+int sq_thread_places_removing(struct store *st, int64_t message_id, struct pr_why *why);
+int sq_thread_people_add(struct store *st, struct arena *a, const struct store_msg *m,
+                         struct pr_why *why);
 
 /* Insert one intake-log row (store_sqlite_log.c); used by the commit too. */
 struct store_log_entry;

@@ -212,6 +212,10 @@ insert_placements(struct store *st, const struct store_msg *m, struct pr_why *wh
 		sq_bind_text(s, 4, p->via ? p->via : "");
 		if (sq_step_done(st, s, "storing a placement", why) < 0)
 			return -1;
+		/* a new row (not one the message had) is one more use of the place */
+		if (sqlite3_changes(st->db) > 0 &&
+		    sq_thread_place_added(st, m->id_r, route_kind_name(p->kind), p->target, why) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -395,7 +399,8 @@ commit_one(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 	    insert_placements(st, m, why) < 0 || insert_people(st, a, m, why) < 0 ||
 	    add_stakeholders(st, a, m, why) < 0)
 		return -1;
-	if (name_new_stakeholders(st, m, why) < 0 || mark_collected(st, m, why) < 0)
+	if (name_new_stakeholders(st, m, why) < 0 || sq_thread_people_add(st, a, m, why) < 0 ||
+	    mark_collected(st, m, why) < 0)
 		return -1;
 	if (m->outbound)
 		return sq_outbound_insert(st, m, why);

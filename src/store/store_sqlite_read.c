@@ -1,6 +1,7 @@
 /* store_sqlite_read.c - reading messages back: by Message-ID (threading,
- * duplicates), by thread, filtered lists, one message with its bytes, and
- * refiling (`messages move`).
+ * duplicates), filtered lists, one message with its bytes, and refiling
+ * (`messages move`).  A thread's places and participants are read in
+ * store_sqlite_thread.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,16 +10,6 @@
 #include "core/arena.h"
 #include "store/store.h"
 #include "store/store_sqlite.h"
-
-static enum route_kind
-kind_from_name(const char *name)
-{
-	static const enum route_kind kinds[] = {ROUTE_PROJECT, ROUTE_USER, ROUTE_UNASSIGNED, ROUTE_FALLBACK};
-	for (size_t i = 0; name && i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strcmp(route_kind_name(kinds[i]), name) == 0)
-			return kinds[i];
-	return ROUTE_NONE;
-}
 
 /* The first message with this Message-ID: its id and thread. */
 static void
@@ -61,49 +52,6 @@ store_message_find_duplicate(struct store *st, const char *msgid, const char *sh
 	}
 	arena_free(&a);
 	return ret;
-}
-
-static void
-read_placement(struct arena *a, sqlite3_stmt *s, void *p)
-{
-	struct store_placement *pl = p;
-	pl->kind = kind_from_name((const char *)sqlite3_column_text(s, 0));
-	pl->target = sq_col_str(a, s, 1);
-	pl->via = "";
-}
-
-int
-store_thread_placements(struct store *st, struct arena *a, int64_t thread_id,
-                        struct store_placement **out, size_t *n, struct pr_why *why)
-{
-	static const char sql[] = "SELECT p.kind, p.target FROM placements p JOIN messages m"
-		" ON m.id = p.message_id WHERE m.thread_id = ?1 AND p.kind <> 'fallback'"
-		" GROUP BY p.kind, p.target ORDER BY min(p.rowid)";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	*out = NULL;
-	*n = 0;
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, thread_id);
-	return sq_collect(st, a, s, sizeof(**out), read_placement, out, n, "reading a thread", why);
-}
-
-int
-store_thread_has_participant(struct store *st, int64_t thread_id, const char *addr,
-                             struct pr_why *why)
-{
-	/* Automatic messages do not count: their headers are the sender's
-	 * word alone, and their sender never answered anything (issue #10). */
-	static const char sql[] = "SELECT 1 FROM people p JOIN messages m ON m.id = p.message_id"
-		" WHERE m.thread_id = ?1 AND m.auto_reply = 0 AND p.address = lower(?2)"
-		" UNION ALL SELECT 1 FROM messages WHERE thread_id = ?1 AND auto_reply = 0"
-		" AND from_addr = lower(?2) LIMIT 1";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, thread_id);
-	sq_bind_text(s, 2, addr);
-	return sq_exists(st, s, "reading a thread", why);
 }
 
 #define SUMMARY_COLS "SELECT m.id, m.received_at, m.from_addr, m.subject, m.message_id, m.size," \
@@ -271,7 +219,8 @@ store_message_move(struct store *st, int64_t id, const struct store_placement *t
 	if (sq_begin(st, why) < 0)
 		return -1;
 	sqlite3_stmt *s;
-	if (check_target(st, to, why) < 0 || (s = sq_prep(st, del, why)) == NULL)
+	if (check_target(st, to, why) < 0 || sq_thread_places_removing(st, id, why) < 0 ||
+	    (s = sq_prep(st, del, why)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(s, 1, id);
 	if (sq_step_done(st, s, "refiling a message", why) < 0 || (s = sq_prep(st, ins, why)) == NULL)
@@ -286,6 +235,8 @@ store_message_move(struct store *st, int64_t id, const struct store_placement *t
 		pr_why_set(why, PR_E_NOT_FOUND, "no message %lld", (long long)id);
 		goto fail;
 	}
+	if (sq_thread_place_added(st, id, route_kind_name(to->kind), to->target, why) < 0)
+		goto fail;
 	return sq_commit(st, why);
 fail:
 	sq_rollback(st);

@@ -47,6 +47,12 @@ sq_prep(struct store *st, const char *sql, struct pr_why *why)
 	return s;
 }
 
+const char *
+sq_cached_sql(const struct store *st, int i)
+{
+	return i >= 0 && i < st->ncache ? st->cache[i].sql : NULL;
+}
+
 void
 sq_done(sqlite3_stmt *s)
 {

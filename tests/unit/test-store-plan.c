@@ -1,0 +1,445 @@
+/* test-store-plan.c - costs that must not grow with the store (issue #12).
+ *
+ * 1. Query plans: a workload runs the store calls one path makes per
+ *    message (the SMTP and POP3 intake below); then every statement the
+ *    connection cached -- so every statement the workload ran, with no list
+ *    to keep by hand -- is explained with EXPLAIN QUERY PLAN, and a full
+ *    scan of a table fails the test.  To cover another path (the read
+ *    commands), add a workload to `workloads[]` with the number of
+ *    statements it is expected to run.
+ * 2. The thread summaries (thread_places, thread_people) that replace
+ *    reading a whole thread: after commits, duplicates, automatic mail and
+ *    refiles, and after the migration rebuilds them, they say exactly what
+ *    the old whole-thread queries say.
+ */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/settings.h"
+#include "core/spool.h"
+#include "route/route.h"
+#include "store/store.h"
+#include "store/store_sqlite.h"
+#include "test.h"
+
+static char dir[256], uri[300];
+
+static struct store *
+seeded(void)
+{
+	static int n;
+	snprintf(uri, sizeof(uri), "sqlite:%s/p%d.db", dir, ++n);
+	struct pr_why why;
+	struct store *st = store_open(uri, &why);
+	CHECK(st != NULL);
+	const char *alice[] = {"alice@firm.example"};
+	const char *bob[] = {"bob@firm.example"};
+	const char *team[] = {"alice", "bob"};
+	const char *client[] = {"x@client.example"};
+	CHECK_INT(store_domain_add(st, "firm.example", &why), 0);
+	CHECK_INT(store_user_add(st, "alice", "Alice", alice, 1, &why), 0);
+	CHECK_INT(store_user_add(st, "bob", NULL, bob, 1, &why), 0);
+	CHECK_INT(store_project_add(st, "1234", "Harbour", &why), 0);
+	CHECK_INT(store_project_add(st, "5678", "Quay", &why), 0);
+	CHECK_INT(store_project_grant(st, "1234", "alice", &why), 0);
+	CHECK_INT(store_alias_add(st, "team@firm.example", team, 2, &why), 0);
+	CHECK_INT(store_stakeholder_add(st, "client", client, 1, &why), 0);
+	CHECK_INT(store_project_add_stakeholder(st, "1234", "client", &why), 0);
+	return st;
+}
+
+/* A message from `from` with the given placements and people (From is
+ * always one of them). */
+static struct store_msg *
+msg(struct arena *a, const char *msgid, const char *from, int64_t thread,
+    const struct store_placement *pl, size_t npl, const char *const *cc, size_t ncc)
+{
+	struct store_msg *m = arena_alloc(a, sizeof(*m));
+	static const char *rcpts[] = {"a1234@firm.example"};
+	struct store_person *pp = arena_alloc(a, (ncc + 1) * sizeof(*pp));
+	pp[0] = (struct store_person){from, "from", NULL, NULL};
+	for (size_t i = 0; i < ncc; i++)
+		pp[i + 1] = (struct store_person){cc[i], "cc", NULL, NULL};
+	const char *body = arena_printf(a, "Message-ID: %s\r\nFrom: %s\r\n\r\nbody\r\n", msgid, from);
+	m->source = "smtp";
+	m->received_at = 1700000000;
+	m->peer_ip = "127.0.0.1";
+	m->helo = "client.example";
+	m->mail_from = from;
+	m->rcpts = rcpts;
+	m->nrcpts = 1;
+	m->raw = spool_from_bytes(a, NULL, body, strlen(body));
+	m->message_id = msgid;
+	m->subject = "Hello";
+	m->from_addr = from;
+	m->thread_id = thread;
+	m->placements = pl;
+	m->nplacements = npl;
+	m->people = pp;
+	m->npeople = ncc + 1;
+	m->verdict = "accepted";
+	return m;
+}
+
+static const struct store_placement in_1234[] = {{ROUTE_PROJECT, "1234", "a1234@firm.example"},
+                                                 {ROUTE_USER, "bob", "team@firm.example"}};
+static const struct store_placement in_unassigned[] = {{ROUTE_UNASSIGNED, "", "x@firm.example"}};
+
+/* ---- 1. query plans ---- */
+
+/* Every store call the SMTP intake makes for one message: recipient
+ * lookups (route/, on the lookup threads), the sender and thread checks
+ * (intake/policy.c), and the group commit with its duplicate check,
+ * inserts, new stakeholders and log rows (intake/intake.c). */
+static void
+intake_smtp(struct store *st)
+{
+	struct pr_why why;
+	struct arena *a = arena_new();
+	struct settings *set = settings_current();
+	static const char *const rcpts[] = {"a1234@firm.example", "alice@firm.example", "team@firm.example",
+	                                    "nobody@firm.example", "x@elsewhere.example", "a9@firm.example"};
+	for (size_t i = 0; i < sizeof(rcpts) / sizeof(rcpts[0]); i++) {
+		struct route_target *t;
+		size_t n;
+		route_recipient(st, set, a, rcpts[i], &t, &n, &why);
+	}
+	settings_unref(&set);
+	int64_t version, id, thread;
+	CHECK_INT(store_settings_version(st, &version, &why), 0);
+	struct store_user u;
+	struct store_stakeholder k;
+	struct store_project p;
+	CHECK_INT(store_user_by_email(st, a, "alice@firm.example", &u, &why), 0);
+	CHECK_INT(store_stakeholder_by_email(st, a, "x@client.example", &k, &why), 0);
+	CHECK_INT(store_domain_served(st, "client.example", &why), 0);
+	CHECK_INT(store_project_get(st, a, "1234", &p, &why), 0);
+	CHECK_INT(store_project_is_member(st, "1234", "alice", &why), 1);
+	static const char *const cc[] = {"x@client.example", "New@Client2.example"};
+	struct store_msg *first = msg(a, "<t0@test>", "alice@firm.example", 0, in_1234, 2, cc, 2);
+	static const char *ns[] = {"1234\tnew@client2.example"};
+	first->new_stakeholders = ns;
+	first->nnew_stakeholders = 1;
+	struct store_log_entry refused = {.at = 1700000000, .source = "smtp", .mail_from = "eve@evil.example",
+	                                  .rcpts = "a1234@firm.example", .verdict = "rejected",
+	                                  .reason = PR_E_NOT_A_USER};
+	const struct store_log_entry *log[] = {&refused};
+	CHECK_INT(store_commit_group(st, &first, 1, log, 1, &why), 0);
+	CHECK_INT(store_message_by_msgid(st, "<t0@test>", &id, &thread, &why), 0);
+	CHECK_INT(store_thread_has_participant(st, thread, "x@client.example", &why), 1);
+	struct store_placement *tp;
+	size_t n;
+	CHECK_INT(store_thread_placements(st, a, thread, &tp, &n, &why), 0);
+	struct store_msg *batch[2] = {
+		msg(a, "<t1@test>", "x@client.example", thread, tp, n, NULL, 0),
+		msg(a, "<t0@test>", "alice@firm.example", 0, in_unassigned, 1, cc, 2),   /* a duplicate */
+	};
+	batch[0]->auto_reply = true;
+	CHECK_INT(store_commit_group(st, batch, 2, NULL, 0, &why), 0);
+	CHECK(batch[1]->duplicate_r);
+	arena_free(&a);
+}
+
+/* What a POP3 round adds per message: its UIDL and hash records, a
+ * collected message's commit, refusal marks. */
+static void
+intake_pop3(struct store *st)
+{
+	struct pr_why why;
+	struct arena *a = arena_new();
+	const char *box = "ssl://pop.example:995 system";
+	CHECK_INT(store_pop3_expire(st, 1600000000, &why), 0);
+	CHECK_INT(store_pop3_known_uidl(st, box, "u1", &why), 0);
+	struct store_msg *m = msg(a, "<p0@test>", "alice@firm.example", 0, in_1234, 2, NULL, 0);
+	m->source = "pop3";
+	m->pop3_mailbox = box;
+	m->pop3_uidl = "u1";
+	CHECK_INT(store_pop3_known_hash(st, box, spool_sha256_hex(m->raw), &why), 0);
+	CHECK_INT(store_commit_batch(st, &m, 1, &why), 0);
+	struct store_pop3_mark mk = {"u2", "abc", "refused", 0};
+	CHECK_INT(store_pop3_mark(st, box, &mk, 1, &why), 0);
+	CHECK_INT(store_pop3_touch(st, box, "u1", &why), 0);
+	arena_free(&a);
+}
+
+/* A thread long enough that reading all of it would show. */
+static void
+long_thread(struct store *st)
+{
+	struct pr_why why;
+	struct arena *a = arena_new();
+	int64_t thread = 0;
+	for (int i = 0; i < 50; i++) {
+		static const char *const cc[] = {"x@client.example"};
+		struct store_msg *m = msg(a, arena_printf(a, "<l%d@test>", i), "alice@firm.example", thread,
+		                          in_1234, 2, cc, i % 2);
+		CHECK_INT(store_commit_batch(st, &m, 1, &why), 0);
+		thread = thread ? thread : m->id_r;
+	}
+	arena_free(&a);
+}
+
+/* What placing a reply reads about its thread: these must be one search
+ * each, whatever the thread's length (before, they joined every message
+ * of the thread). */
+static void
+thread_reads(struct store *st)
+{
+	struct pr_why why;
+	struct arena *a = arena_new();
+	int64_t id, thread;
+	CHECK_INT(store_message_by_msgid(st, "<l25@test>", &id, &thread, &why), 0);
+	CHECK_INT(store_thread_has_participant(st, thread, "X@client.example", &why), 1);
+	CHECK_INT(store_thread_has_participant(st, thread, "eve@client.example", &why), 0);
+	struct store_placement *tp;
+	size_t n;
+	CHECK_INT(store_thread_placements(st, a, thread, &tp, &n, &why), 0);
+	CHECK_INT(n, 2);
+	arena_free(&a);
+}
+
+/* A SCAN of one of these is allowed, and why. */
+static const struct { const char *table, *why; } small_tables[] = {
+	/* none yet: every hot statement finds its rows through an index */
+	{NULL, NULL},
+};
+
+/* A SCAN of a table (with or without an index: walking a whole index
+ * costs what walking the table does) fails.  Not scans of a table:
+ * "SCAN CONSTANT ROW" (VALUES) and "SCAN (subquery-N)", the rows a
+ * subquery produced -- its own steps are explained on their own lines. */
+static bool
+scan_allowed(const char *detail)
+{
+	if (strncmp(detail, "SCAN ", 5) != 0 || strcmp(detail, "SCAN CONSTANT ROW") == 0 ||
+	    detail[5] == '(')
+		return true;
+	for (size_t i = 0; small_tables[i].table; i++) {
+		size_t l = strlen(small_tables[i].table);
+		if (strncmp(detail + 5, small_tables[i].table, l) == 0 && (detail[5 + l] == '\0' || detail[5 + l] == ' '))
+			return true;
+	}
+	return false;
+}
+
+/* Explain sql on db: 1 if every step of its plan is allowed -- and, if
+ * one_search, if the plan is a single SEARCH (one index lookup: no join,
+ * no scan, no grouping of many rows). */
+static int
+plan_ok(sqlite3 *db, const char *sql, bool one_search)
+{
+	char *q = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sql);
+	sqlite3_stmt *s = NULL;
+	int ok = 1, searches = 0, steps = 0;
+	CHECK_INT(sqlite3_prepare_v2(db, q, -1, &s, NULL), SQLITE_OK);
+	while (s && sqlite3_step(s) == SQLITE_ROW) {
+		const char *detail = (const char *)sqlite3_column_text(s, 3);
+		if (detail == NULL)
+			continue;
+		if (getenv("PLAN_VERBOSE"))
+			fprintf(stderr, "    %s\n", detail);
+		steps++;
+		searches += strncmp(detail, "SEARCH ", 7) == 0;
+		if (!scan_allowed(detail)) {
+			fprintf(stderr, "full scan: %s\n  in: %s\n", detail, sql);
+			ok = 0;
+		}
+	}
+	/* ORDER BY over the few rows found may add a temp b-tree step */
+	if (one_search && searches != 1) {
+		fprintf(stderr, "not one index lookup (%d searches, %d steps): %s\n", searches, steps, sql);
+		ok = 0;
+	}
+	sqlite3_finalize(s);
+	sqlite3_free(q);
+	return ok;
+}
+
+static const struct workload {
+	const char *name;
+	void (*setup)(struct store *st);   /* its statements are not counted */
+	void (*run)(struct store *st);
+	int statements;              /* how many distinct statements run adds */
+	bool one_search;             /* each of them must be one index lookup */
+} workloads[] = {
+	{"intake_smtp", NULL, intake_smtp, 24, false},
+	{"intake_pop3", NULL, intake_pop3, 15, false},
+	{"thread_reads", long_thread, thread_reads, 3, true},
+};
+
+/* Every statement the connection cached is explained (the seeding's and
+ * setup's too); the count and the one-search rule apply to those the
+ * workload itself added. */
+TEST(hot_statements_use_indexes)
+{
+	for (size_t w = 0; w < sizeof(workloads) / sizeof(workloads[0]); w++) {
+		struct store *st = seeded();
+		if (workloads[w].setup)
+			workloads[w].setup(st);
+		int before = 0;
+		while (sq_cached_sql(st, before))
+			before++;
+		workloads[w].run(st);
+		sqlite3 *db;
+		CHECK_INT(sqlite3_open_v2(uri + 7, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		int checked = 0, bad = 0;
+		const char *sql;
+		for (int i = 0; (sql = sq_cached_sql(st, i)) != NULL; i++, checked++) {
+			if (getenv("PLAN_VERBOSE"))
+				fprintf(stderr, "%s\n", sql);
+			bad += !plan_ok(db, sql, workloads[w].one_search && i >= before);
+		}
+		sqlite3_close(db);
+		fprintf(stderr, "%s: %d statements explained (%d before the workload), %d bad plans\n",
+		        workloads[w].name, checked, before, bad);
+		CHECK_INT(bad, 0);
+		CHECK_INT(checked - before, workloads[w].statements);
+		store_close(&st);
+	}
+}
+
+/* ---- 2. the thread summaries say what the whole thread says ---- */
+
+/* The queries the summaries replace, run over every message of a thread. */
+static const char old_places[] = "SELECT p.kind, p.target FROM placements p JOIN messages m"
+	" ON m.id = p.message_id WHERE m.thread_id = ?1 AND p.kind <> 'fallback'"
+	" GROUP BY p.kind, p.target ORDER BY min(p.rowid)";
+static const char old_participant[] = "SELECT 1 FROM people p JOIN messages m ON m.id = p.message_id"
+	" WHERE m.thread_id = ?1 AND m.auto_reply = 0 AND p.address = lower(?2)"
+	" UNION ALL SELECT 1 FROM messages WHERE thread_id = ?1 AND auto_reply = 0"
+	" AND from_addr = lower(?2) LIMIT 1";
+
+/* Every thread's places (in order) and every address's participation
+ * agree with the whole-thread queries; returns how many were compared. */
+static int
+agree(struct store *st)
+{
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open_v2(uri + 7, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *threads, *places, *addrs, *part;
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT DISTINCT thread_id FROM messages", -1, &threads, NULL), 0);
+	CHECK_INT(sqlite3_prepare_v2(db, old_places, -1, &places, NULL), 0);
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT address FROM people UNION SELECT 'nobody@x.example'"
+	                             " UNION SELECT from_addr FROM messages", -1, &addrs, NULL), 0);
+	CHECK_INT(sqlite3_prepare_v2(db, old_participant, -1, &part, NULL), 0);
+	struct arena *a = arena_new();
+	struct pr_why why;
+	int compared = 0;
+	while (sqlite3_step(threads) == SQLITE_ROW) {
+		int64_t t = sqlite3_column_int64(threads, 0);
+		struct store_placement *tp;
+		size_t n, i = 0;
+		CHECK_INT(store_thread_placements(st, a, t, &tp, &n, &why), 0);
+		sqlite3_bind_int64(places, 1, t);
+		for (; sqlite3_step(places) == SQLITE_ROW; i++, compared++) {
+			CHECK(i < n);
+			if (i >= n)
+				break;
+			CHECK_STR(route_kind_name(tp[i].kind), (const char *)sqlite3_column_text(places, 0));
+			CHECK_STR(tp[i].target, (const char *)sqlite3_column_text(places, 1));
+		}
+		CHECK_INT(i, n);
+		sqlite3_reset(places);
+		while (sqlite3_step(addrs) == SQLITE_ROW) {
+			const char *addr = (const char *)sqlite3_column_text(addrs, 0);
+			if (addr == NULL)
+				continue;
+			sqlite3_bind_int64(part, 1, t);
+			sqlite3_bind_text(part, 2, addr, -1, SQLITE_TRANSIENT);
+			int want = sqlite3_step(part) == SQLITE_ROW;
+			sqlite3_reset(part);
+			CHECK_INT(store_thread_has_participant(st, t, addr, &why), want);
+			compared++;
+		}
+		sqlite3_reset(addrs);
+	}
+	sqlite3_finalize(threads);
+	sqlite3_finalize(places);
+	sqlite3_finalize(addrs);
+	sqlite3_finalize(part);
+	sqlite3_close(db);
+	arena_free(&a);
+	return compared;
+}
+
+static int64_t
+commit(struct store *st, struct store_msg *m)
+{
+	struct pr_why why;
+	CHECK_INT(store_commit_batch(st, &m, 1, &why), 0);
+	CHECK_INT(agree(st) > 0, 1);
+	return m->id_r;
+}
+
+/* Commits, a reply from an outsider, an auto-reply (no participant), a
+ * duplicate adding a place, Fallback (never a thread's place), refiles
+ * that add a place and take the last use of one away; then the migration
+ * rebuilds the tables from the rows and they still agree. */
+TEST(thread_summaries_agree)
+{
+	struct store *st = seeded();
+	struct arena *a = arena_new();
+	struct pr_why why;
+	static const char *const cc[] = {"X@Client.example", "y@client.example"};
+	int64_t t = commit(st, msg(a, "<a@test>", "Alice@firm.example", 0, in_1234, 2, cc, 2));
+	commit(st, msg(a, "<other@test>", "bob@firm.example", 0, in_unassigned, 1, NULL, 0));
+	int64_t b = commit(st, msg(a, "<b@test>", "x@client.example", t, in_unassigned, 1, NULL, 0));
+	struct store_msg *c = msg(a, "<c@test>", "robot@auto.example", t, in_unassigned, 1, cc, 1);
+	c->auto_reply = true;
+	int64_t cid = commit(st, c);
+	CHECK_INT(store_thread_has_participant(st, t, "robot@auto.example", &why), 0);
+	CHECK_INT(store_thread_has_participant(st, t, "y@CLIENT.example", &why), 1);
+	static const struct store_placement alice[] = {{ROUTE_USER, "alice", "alice@firm.example"}};
+	commit(st, msg(a, "<a@test>", "Alice@firm.example", 0, alice, 1, cc, 2));   /* duplicate */
+	static const struct store_placement fb[] = {{ROUTE_FALLBACK, "", "x@firm.example"}};
+	commit(st, msg(a, "<d@test>", "bob@firm.example", t, fb, 1, NULL, 0));
+	struct store_placement to = {ROUTE_PROJECT, "5678", NULL};
+	CHECK_INT(store_message_move(st, b, &to, &why), 0);
+	CHECK(agree(st) > 0);
+	struct store_placement *tp;
+	size_t n;
+	CHECK_INT(store_thread_placements(st, a, t, &tp, &n, &why), 0);
+	CHECK_INT(n, 5);                      /* 1234, bob, unassigned (c), alice, 5678 */
+	to = (struct store_placement){ROUTE_USER, "bob", NULL};
+	CHECK_INT(store_message_move(st, cid, &to, &why), 0);
+	CHECK(agree(st) > 0);
+	CHECK_INT(store_thread_placements(st, a, t, &tp, &n, &why), 0);
+	CHECK_INT(n, 4);                      /* Unassigned's last use moved away */
+	for (size_t i = 0; i < n; i++)
+		CHECK(tp[i].kind != ROUTE_UNASSIGNED);
+	store_close(&st);
+	/* an older store: the tables are rebuilt from the messages */
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(uri + 7, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "DROP TABLE thread_places; DROP TABLE thread_people;"
+	                       "DROP INDEX stakeholder_emails_stakeholder; PRAGMA user_version = 4",
+	                       NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	st = store_open(uri, &why);
+	CHECK(st != NULL);
+	CHECK(agree(st) > 0);
+	CHECK_INT(store_thread_placements(st, a, t, &tp, &n, &why), 0);
+	CHECK_INT(n, 4);
+	CHECK_INT(store_thread_has_participant(st, t, "x@client.example", &why), 1);
+	CHECK_INT(store_thread_has_participant(st, t, "robot@auto.example", &why), 0);
+	arena_free(&a);
+	store_close(&st);
+}
+
+int
+main(void)
+{
+	snprintf(dir, sizeof(dir), "%s/store-plan-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	RUN(hot_statements_use_indexes);
+	RUN(thread_summaries_agree);
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return test_summary("store-plan");
+}
