@@ -118,6 +118,17 @@ intake_smtp(struct store *st)
 	CHECK_INT(store_domain_served(st, "client.example", &why), 0);
 	CHECK_INT(store_project_get(st, a, "1234", &p, &why), 0);
 	CHECK_INT(store_project_is_member(st, "1234", "alice", &why), 1);
+	struct store_person who = {"x@client.example", "cc", NULL, NULL};
+	store_person_resolve(st, a, &who);
+	CHECK_STR(who.stakeholder, "client");
+	const char *dom;
+	CHECK_INT(store_domain_first(st, a, &dom, &why), 0);
+	/* a delivery report or our own sent copy (intake/bounce.c) */
+	struct store_outbound row;
+	struct store_message meta;
+	CHECK_INT(store_outbound_get(st, a, 1, &row, &why), 1);
+	CHECK_INT(store_outbound_by_msgid(st, a, "<sent@firm.example>", &row, &why), 1);
+	CHECK_INT(store_message_meta(st, a, 1, &meta, &why), 1);
 	static const char *const cc[] = {"x@client.example", "New@Client2.example"};
 	struct store_msg *first = msg(a, "<t0@test>", "alice@firm.example", 0, in_1234, 2, cc, 2);
 	static const char *ns[] = {"1234\tnew@client2.example"};
@@ -201,9 +212,11 @@ thread_reads(struct store *st)
 	arena_free(&a);
 }
 
-/* A SCAN of one of these is allowed, and why. */
-static const struct { const char *table, *why; } small_tables[] = {
-	/* none yet: every hot statement finds its rows through an index */
+/* A SCAN of a table allowed in one statement, the reason in a comment. */
+static const struct { const char *table, *sql; } allowed_scans[] = {
+	/* the domains we serve: a handful, written by an admin; and
+	 * store_domain_first stops at the first row */
+	{"domains", "SELECT name FROM domains ORDER BY rowid LIMIT 1"},
 	{NULL, NULL},
 };
 
@@ -212,14 +225,15 @@ static const struct { const char *table, *why; } small_tables[] = {
  * "SCAN CONSTANT ROW" (VALUES) and "SCAN (subquery-N)", the rows a
  * subquery produced -- its own steps are explained on their own lines. */
 static bool
-scan_allowed(const char *detail)
+scan_allowed(const char *detail, const char *sql)
 {
 	if (strncmp(detail, "SCAN ", 5) != 0 || strcmp(detail, "SCAN CONSTANT ROW") == 0 ||
 	    detail[5] == '(')
 		return true;
-	for (size_t i = 0; small_tables[i].table; i++) {
-		size_t l = strlen(small_tables[i].table);
-		if (strncmp(detail + 5, small_tables[i].table, l) == 0 && (detail[5 + l] == '\0' || detail[5 + l] == ' '))
+	for (size_t i = 0; allowed_scans[i].table; i++) {
+		size_t l = strlen(allowed_scans[i].table);
+		if (strncmp(detail + 5, allowed_scans[i].table, l) == 0 &&
+		    (detail[5 + l] == '\0' || detail[5 + l] == ' ') && strcmp(sql, allowed_scans[i].sql) == 0)
 			return true;
 	}
 	return false;
@@ -243,7 +257,7 @@ plan_ok(sqlite3 *db, const char *sql, bool one_search)
 			fprintf(stderr, "    %s\n", detail);
 		steps++;
 		searches += strncmp(detail, "SEARCH ", 7) == 0;
-		if (!scan_allowed(detail)) {
+		if (!scan_allowed(detail, sql)) {
 			fprintf(stderr, "full scan: %s\n  in: %s\n", detail, sql);
 			ok = 0;
 		}
@@ -265,7 +279,7 @@ static const struct workload {
 	int statements;              /* how many distinct statements run adds */
 	bool one_search;             /* each of them must be one index lookup */
 } workloads[] = {
-	{"intake_smtp", NULL, intake_smtp, 24, false},
+	{"intake_smtp", NULL, intake_smtp, 28, false},
 	{"intake_pop3", NULL, intake_pop3, 15, false},
 	{"thread_reads", long_thread, thread_reads, 3, true},
 };
