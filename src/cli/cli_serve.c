@@ -402,7 +402,7 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 		return rc;
 	/* Always running: pop_server may be set while serve runs. */
 	struct pop3_service *pop = pop3_service_start(in, d->ctx->store_uri);
-	struct intake_retention *retention = intake_retention_start(d->ctx->store_uri);
+	struct intake_retention *retention = intake_retention_start(in, d->ctx->store_uri);
 	/* Mail we send: delivered from the store's queue (`send` runs in
 	 * another process and only writes the queue). */
 	struct outbound_worker_options wo = {.store_uri = d->ctx->store_uri};

@@ -30,6 +30,10 @@
 /* Messages below this are held in memory; larger ones spill to a spool
  * file so memory per in-flight message stays small. */
 #define PR_SPOOL_MEMORY_MAX (256 * 1024)
+/* A message body this large or larger is stored as a file of its own,
+ * written before the group commit (store_body_put); smaller ones go into
+ * the commit, where one shared fsync is cheaper than a file's two. */
+#define PR_STORE_BODY_MIN (64 * 1024)
 /* MIME: nesting and part count bound the parser's recursion and memory. */
 #define PR_MIME_MAX_DEPTH 32
 #define PR_MIME_MAX_PARTS 1000

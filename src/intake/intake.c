@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "core/limits.h"
@@ -52,6 +53,7 @@ struct intake {
 	pthread_mutex_t lock;
 	pthread_cond_t work_cv, commit_cv, idle_cv;
 	struct job_queue work, commit;
+	struct intake_job *live;             /* every job in flight (submit to finish) */
 	struct intake_rowq rows;             /* rows without a job (rowq.c) */
 	size_t in_flight;
 	bool stopping;
@@ -90,6 +92,40 @@ queue_pop(struct job_queue *q)
 	return j;
 }
 
+/* The list of jobs in flight, under in->lock. */
+static void
+live_add(struct intake *in, struct intake_job *j)
+{
+	j->live_prev = NULL;
+	j->live_next = in->live;
+	if (in->live)
+		in->live->live_prev = j;
+	in->live = j;
+}
+
+static void
+live_remove(struct intake *in, struct intake_job *j)
+{
+	if (j->live_prev)
+		j->live_prev->live_next = j->live_next;
+	else
+		in->live = j->live_next;
+	if (j->live_next)
+		j->live_next->live_prev = j->live_prev;
+}
+
+time_t
+intake_oldest_in_flight(struct intake *in)
+{
+	time_t oldest = time(NULL);
+	pthread_mutex_lock(&in->lock);
+	for (const struct intake_job *j = in->live; j != NULL; j = j->live_next)
+		if (j->submitted < oldest)
+			oldest = j->submitted;
+	pthread_mutex_unlock(&in->lock);
+	return oldest;
+}
+
 /* Tell the submitter and release everything the message owned. */
 static void
 job_finish(struct intake *in, struct intake_job *j)
@@ -98,11 +134,12 @@ job_finish(struct intake *in, struct intake_job *j)
 	struct arena *ma = j->m->arena;   /* m lives in its arena: free via a copy */
 	arena_free(&ma);
 	free(j->row);
-	free(j);
 	pthread_mutex_lock(&in->lock);
+	live_remove(in, j);
 	if (--in->in_flight == 0)
 		pthread_cond_broadcast(&in->idle_cv);
 	pthread_mutex_unlock(&in->lock);
+	free(j);
 }
 
 static void *
@@ -224,9 +261,16 @@ commit_group(struct intake *in, struct intake_job **jobs, size_t n, struct intak
 	}
 	for (const struct intake_row *r = rows; r != NULL; r = r->next)
 		log[nl++] = &r->e;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = store_commit_group(in->commit_st, msgs, nm, log, nl, why);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	pthread_mutex_lock(&in->lock);
 	in->stats.commit_txns++;
+	in->stats.commit_ms_total += ms;
+	if (ms > in->stats.commit_ms_max)
+		in->stats.commit_ms_max = ms;
 	if (rc == 0) {
 		in->stats.committed_msgs += nm;
 		in->stats.rows_written += nl;
@@ -362,9 +406,10 @@ log_stats(struct intake *in)
 	const struct intake_stats *s = &st;
 	if (s->commit_txns > 0)
 		log_info("intake: %llu messages and %llu refusal rows committed in %llu transactions "
-		         "(%.1f messages per fsync); %llu rows dropped", s->committed_msgs, s->rows_written,
-		         s->commit_txns, (double)s->committed_msgs / (double)s->commit_txns,
-		         s->rows_dropped);
+		         "(%.1f messages per fsync, %.1f ms per transaction, longest %.1f ms); %llu rows "
+		         "dropped", s->committed_msgs, s->rows_written, s->commit_txns,
+		         (double)s->committed_msgs / (double)s->commit_txns,
+		         s->commit_ms_total / (double)s->commit_txns, s->commit_ms_max, s->rows_dropped);
 }
 
 void
@@ -425,6 +470,8 @@ intake_submit(struct intake *in, struct intake_msg *m, intake_done_fn done, void
 	j->done = done;
 	j->arg = arg;
 	pthread_mutex_lock(&in->lock);
+	j->submitted = time(NULL);
+	live_add(in, j);
 	in->in_flight++;
 	queue_push(&in->work, j);
 	pthread_cond_signal(&in->work_cv);

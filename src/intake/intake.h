@@ -102,6 +102,9 @@ struct intake_stats {
 	unsigned long long rows_written;     /* refusal rows made durable */
 	unsigned long long rows_dropped;     /* queue full, or store failing */
 	size_t rows_queued;                  /* waiting for the committer now */
+	/* How long the group commits took (store_commit_group, wall clock):
+	 * what a message at the end of the queue waits behind. */
+	double commit_ms_total, commit_ms_max;
 };
 void intake_get_stats(struct intake *in, struct intake_stats *out);
 
@@ -113,10 +116,16 @@ void intake_submit_wait(struct intake *in, struct intake_msg *m, struct intake_r
 /* Where protocol code should put spool files for this pipeline. */
 const char *intake_spool_dir(const struct intake *in);
 
-/* The intake log's retention (log_retention_days, retention.c): a thread
- * with its own store connection deletes older rows now and then hourly. */
+/* When the oldest message still in flight was submitted (now if none):
+ * a body stored apart that is older and that no commit took is an
+ * orphan (store_body_sweep). */
+time_t intake_oldest_in_flight(struct intake *in);
+
+/* The store's retention (retention.c): a thread with its own store
+ * connection deletes intake-log rows older than log_retention_days and
+ * sweeps orphan message bodies (store_body_sweep) now and then hourly. */
 struct intake_retention;
-struct intake_retention *intake_retention_start(const char *store_uri);
+struct intake_retention *intake_retention_start(struct intake *in, const char *store_uri);
 void intake_retention_stop(struct intake_retention **r);
 
 /* Build a fresh message whose arena the caller fills. */

@@ -46,6 +46,9 @@ void intake_rowq_free_list(struct intake_row *list);
  * committer writes both kinds in one group commit. */
 struct intake_job {
 	struct intake_job *next;
+	/* Every job in flight, from submit to finish (intake_oldest_in_flight). */
+	struct intake_job *live_prev, *live_next;
+	time_t submitted;
 	struct intake_msg *m;
 	intake_done_fn done;
 	void *arg;

@@ -345,6 +345,12 @@ intake_process(struct intake_worker *w, struct intake_job *j)
 	if (strip_forged_results(w, &ev, &why) < 0)
 		goto refused;
 	build_record(&ev, j);
+	/* A large body is written and synced here, by this worker, so the
+	 * committer only links it (store.h). */
+	if (store_body_put(w->st, j->m->arena, j->sm, &why) < 0) {
+		j->sm = NULL;
+		goto refused;
+	}
 	settings_unref(&set);
 	return;
 refused:

@@ -1,4 +1,5 @@
-/* retention.c - the intake log's retention (log_retention_days).
+/* retention.c - the intake log's retention (log_retention_days), and the
+ * sweep of orphan message bodies.
  *
  * The log has a row per attempt, refusals included, so on a server under
  * attack it grows by the attacker's rate; without retention it grows for
@@ -29,6 +30,7 @@ struct intake_retention {
 	pthread_cond_t cond;
 	bool stop;
 	char *store_uri;
+	struct intake *in;
 };
 
 static void
@@ -47,6 +49,21 @@ retention_pass(struct store *st)
 		         (long long)deleted, days);
 }
 
+/* Bodies a crash left between their write and their commit: never
+ * acknowledged, never shown, only taking space. */
+static void
+sweep_bodies(struct intake *in, struct store *st)
+{
+	struct pr_why why;
+	int64_t removed = 0;
+	if (store_body_sweep(st, intake_oldest_in_flight(in), &removed, &why) < 0)
+		log_warn("body sweep: %s (removed %lld first); trying again in an hour", pr_why_text(&why),
+		         (long long)removed);
+	else if (removed > 0)
+		log_info("body sweep: removed %lld orphan message bodies (written, never committed nor "
+		         "acknowledged)", (long long)removed);
+}
+
 static void *
 retention_main(void *arg)
 {
@@ -61,6 +78,7 @@ retention_main(void *arg)
 	while (!r->stop) {
 		pthread_mutex_unlock(&r->lock);
 		retention_pass(st);
+		sweep_bodies(r->in, st);
 		pthread_mutex_lock(&r->lock);
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -74,9 +92,10 @@ retention_main(void *arg)
 }
 
 struct intake_retention *
-intake_retention_start(const char *store_uri)
+intake_retention_start(struct intake *in, const char *store_uri)
 {
 	struct intake_retention *r = xcalloc(1, sizeof(*r));
+	r->in = in;
 	r->store_uri = xstrdup(store_uri);
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_condattr_t ca;

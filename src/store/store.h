@@ -31,6 +31,7 @@ struct arena;
 struct spool;
 struct store;
 struct store_outbound_new;
+struct store_body;
 
 /* uri: "sqlite:PATH" (creates the file and schema) or "postgres://..." */
 struct store *store_open(const char *uri, struct pr_why *why);
@@ -163,6 +164,7 @@ struct store_msg {
 	/* bytes: prepend (our Received:, Authentication-Results:) + raw */
 	const char *prepend;
 	struct spool *raw;
+	struct store_body *body;    /* set by store_body_put: stored apart already */
 	/* parsed (from mime/), all may be NULL */
 	const char *message_id, *in_reply_to, *references;
 	const char *subject, *from_addr, *date;
@@ -212,6 +214,28 @@ int store_commit_batch(struct store *st, struct store_msg **msgs, size_t n, stru
 struct store_log_entry;
 int store_commit_group(struct store *st, struct store_msg **msgs, size_t n,
                        const struct store_log_entry *const *log, size_t nlog, struct pr_why *why);
+
+/* ---- message bodies stored apart from the commit ----
+ * A large message's bytes are made durable on their own before the group
+ * commit, on the worker thread that prepared the message, so the commit
+ * only records a reference: the bytes are written once, and a 20 MiB
+ * message does not hold the one writer (and every message queued behind
+ * it) while they are written.  Small messages go into the commit, where
+ * they are cheaper.  A body no commit took is removed when its message is
+ * freed; one left behind by a crash (never acknowledged: 250 follows the
+ * commit) is an orphan that no read can reach and store_body_sweep
+ * removes. */
+
+/* If m is large, make its bytes durable now and set m->body, which the
+ * commit then links; else leave m->body NULL.  a is the message's arena:
+ * freeing it removes the body unless a commit took (or may have taken)
+ * it.  0, or -1 with why (PR_E_IO: a temporary local fault). */
+int store_body_put(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why);
+/* Remove the bodies no stored message refers to, except those another
+ * running process may still commit and, of this process's own, those
+ * made since `live_since` (the oldest message it still has in flight).
+ * *removed_r counts them.  0, or -1 with why. */
+int store_body_sweep(struct store *st, time_t live_since, int64_t *removed_r, struct pr_why *why);
 
 /* 0 found (id and thread in *_r), 1 none: a stored message with that
  * Message-ID header (threading and duplicate detection). */

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "core/private.h"
@@ -128,6 +129,11 @@ static const char *const migrations[] = {
 	"INSERT OR IGNORE INTO thread_people(thread_id, address)"
 	" SELECT thread_id, from_addr FROM messages WHERE auto_reply = 0 AND from_addr <> '';"
 	"CREATE INDEX IF NOT EXISTS stakeholder_emails_stakeholder ON stakeholder_emails(stakeholder_id);",
+	/* 6: large bodies are files beside the store, written before the
+	 * commit; the row names the file and keeps our prepended fields
+	 * (store_sqlite_body.c).  name is looked up by the orphan sweep. */
+	"CREATE TABLE IF NOT EXISTS message_body(message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
+	" name TEXT NOT NULL UNIQUE, prepend BLOB NOT NULL, size INTEGER NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -222,6 +228,7 @@ store_open(const char *uri, struct pr_why *why)
 	}
 	struct store *st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(uri + 7);
+	st->bodies_fd = -1;
 	/* Mail at rest is the owner's alone: the file is created 0600 before
 	 * SQLite opens it (its -wal and -shm take the same mode). */
 	struct pr_why w;
@@ -253,6 +260,9 @@ store_close(struct store **stp)
 	for (int i = 0; i < st->ncache; i++)
 		sqlite3_finalize(st->cache[i].stmt);
 	sqlite3_close(st->db);
+	if (st->bodies_fd >= 0)
+		close(st->bodies_fd);
+	free(st->bodies);
 	free(st->path);
 	free(st);
 }

@@ -11,6 +11,8 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "core/err.h"
 
@@ -26,6 +28,8 @@ struct sq_cached {
 struct store {
 	sqlite3 *db;
 	char *path;
+	char *bodies;               /* <path>.bodies, once needed (store_sqlite_body.c) */
+	int bodies_fd;              /* that directory, open for writers; -1 */
 	struct sq_cached cache[SQ_MAX_STMTS];
 	int ncache;
 };
@@ -120,6 +124,15 @@ int sq_thread_place_added(struct store *st, int64_t message_id, const char *kind
 int sq_thread_places_removing(struct store *st, int64_t message_id, struct pr_why *why);
 int sq_thread_people_add(struct store *st, struct arena *a, const struct store_msg *m,
                          struct pr_why *why);
+/* Message bodies kept as files (store_sqlite_body.c).  Inside the
+ * commit's transaction: the row naming m->body for message m->id_r. */
+int sq_body_link(struct store *st, const struct store_msg *m, struct pr_why *why);
+/* The stored bytes of message id if they are in a body file: 0 with
+ * prepend + file in the arena, 1 none (they are in message_raw), -1. */
+int sq_body_read(struct store *st, struct arena *a, int64_t id, const uint8_t **raw_r,
+                 size_t *len_r, struct pr_why *why);
+/* The same, written to out in chunks: 0, 1 none, -1. */
+int sq_body_write(struct store *st, int64_t id, FILE *out, struct pr_why *why);
 
 /* Insert one intake-log row (store_sqlite_log.c); used by the commit too. */
 struct store_log_entry;

@@ -12,10 +12,12 @@
  * and every message in it gets the same temporary error.
  *
  * Bytes: the stored raw message is `prepend` (our Received: and
- * Authentication-Results:) followed by the spool, byte-exact.  Small
- * messages are bound as one blob; large ones are written into a zeroblob
- * in chunks read from the spool file, so a 20 MiB message is never held
- * whole in memory again.
+ * Authentication-Results:) followed by the spool, byte-exact.  A large
+ * body was written to a file of its own before the commit
+ * (store_body_put, store_sqlite_body.c): the commit only names it.  Other
+ * messages are bound as one blob, or (large, from a caller that did not
+ * put the body first) written into a zeroblob in chunks read from the
+ * spool file, so a 20 MiB message is never held whole in memory again.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -395,7 +397,8 @@ commit_one(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 		return -1;
 	if (dup == 0)
 		return commit_duplicate(st, a, m, why);
-	if (insert_row(st, a, m, why) < 0 || insert_raw(st, m, why) < 0 ||
+	if (insert_row(st, a, m, why) < 0 ||
+	    (m->body ? sq_body_link(st, m, why) : insert_raw(st, m, why)) < 0 ||
 	    insert_placements(st, m, why) < 0 || insert_people(st, a, m, why) < 0 ||
 	    add_stakeholders(st, a, m, why) < 0)
 		return -1;

@@ -120,12 +120,15 @@ read_message(struct arena *a, sqlite3_stmt *s, void *p)
 	m->references = sq_col_text(a, s, 19);
 }
 
-/* read_message plus the bytes (column 20). */
+/* read_message plus the bytes (column 20) if they are in message_raw;
+ * raw stays NULL if not (a body file, see store_message_get). */
 static void
 read_with_raw(struct arena *a, sqlite3_stmt *s, void *p)
 {
 	struct store_message *m = p;
 	read_message(a, s, m);
+	if (sqlite3_column_type(s, 20) == SQLITE_NULL)
+		return;
 	size_t len = (size_t)sqlite3_column_bytes(s, 20);
 	uint8_t *raw = arena_alloc(a, len + 1);
 	if (len)
@@ -155,7 +158,15 @@ int
 store_message_get(struct store *st, struct arena *a, int64_t id, struct store_message *out,
                   struct pr_why *why)
 {
-	return message_get(st, a, id, out, true, why);
+	int rc = message_get(st, a, id, out, true, why);
+	if (rc != 0 || out->raw != NULL)
+		return rc;
+	rc = sq_body_read(st, a, id, &out->raw, &out->raw_len, why);
+	if (rc == 1) {                 /* no bytes stored at all */
+		out->raw = (const uint8_t *)"";
+		out->raw_len = 0;
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 int
@@ -166,10 +177,14 @@ store_message_meta(struct store *st, struct arena *a, int64_t id, struct store_m
 }
 
 /* Stream the stored bytes in chunks: `messages show --raw` of a 20 MiB
- * message should not need 20 MiB of heap. */
+ * message should not need 20 MiB of heap.  A body file first (large
+ * messages), else message_raw (small and older ones). */
 int
 store_message_write_raw(struct store *st, int64_t id, FILE *out, struct pr_why *why)
 {
+	int body = sq_body_write(st, id, out, why);
+	if (body != 1)
+		return body;
 	sqlite3_blob *b = NULL;
 	int rc = sqlite3_blob_open(st->db, "main", "message_raw", "raw", id, 0, &b);
 	if (rc != SQLITE_OK) {

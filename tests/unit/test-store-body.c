@@ -1,0 +1,270 @@
+/* test-store-body.c - large bodies stored apart (store_sqlite_body.c)
+ * against a real temporary store: which bodies become files, their
+ * modes, byte-exact reads (whole and streamed), removal of a body no
+ * commit took, and the orphan sweep (dead writer, live writer, this
+ * process's bodies before and after its oldest message in flight). */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/limits.h"
+#include "core/spool.h"
+#include "store/store.h"
+#include "test.h"
+
+static char dir[256], uri[300], bodies[320];
+
+static struct store *
+fresh(void)
+{
+	static int n;
+	snprintf(uri, sizeof(uri), "sqlite:%s/t%d.db", dir, ++n);
+	snprintf(bodies, sizeof(bodies), "%s/t%d.db.bodies", dir, n);
+	struct pr_why why;
+	struct store *st = store_open(uri, &why);
+	if (st == NULL)
+		fprintf(stderr, "store_open: %s\n", why.detail);
+	return st;
+}
+
+/* Bytes that differ at every offset, so a misplaced chunk shows. */
+static uint8_t *
+pattern(size_t len, unsigned seed)
+{
+	uint8_t *p = malloc(len ? len : 1);
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)(i * 131 + (i >> 9) + seed);
+	return p;
+}
+
+/* A message of len bytes, spooled as SMTP would (memory, then a file). */
+static struct store_msg *
+make_msg(struct arena *a, const uint8_t *body, size_t len, const char *msgid)
+{
+	struct store_msg *m = arena_alloc(a, sizeof(*m));
+	static const char *rcpts[] = {"a1234@firm.example"};
+	m->source = "smtp";
+	m->received_at = 1700000000;
+	m->peer_ip = "127.0.0.1";
+	m->helo = "client.example";
+	m->mail_from = "alice@firm.example";
+	m->rcpts = rcpts;
+	m->nrcpts = 1;
+	m->prepend = "Received: from client.example\r\n";
+	m->message_id = msgid;
+	m->raw = spool_new(a, dir);
+	for (size_t off = 0; off < len; off += 10000)
+		spool_write(m->raw, body + off, len - off < 10000 ? len - off : 10000);
+	spool_finish(m->raw);
+	return m;
+}
+
+static int
+count_files(void)
+{
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "exit $(ls -A %s | wc -l)", bodies);
+	int rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void
+check_reads_back(struct store *st, struct arena *a, const struct store_msg *m, const uint8_t *body,
+                 size_t len)
+{
+	struct pr_why why;
+	struct store_message got;
+	size_t plen = strlen(m->prepend);
+	CHECK_INT(store_message_get(st, a, m->id_r, &got, &why), 0);
+	CHECK_INT(got.raw_len, plen + len);
+	CHECK_INT(got.s.size, plen + len);
+	CHECK(got.raw_len == plen + len && memcmp(got.raw, m->prepend, plen) == 0 &&
+	      memcmp(got.raw + plen, body, len) == 0);
+	char path[300];
+	snprintf(path, sizeof(path), "%s/raw.out", dir);
+	FILE *f = fopen(path, "w+b");
+	CHECK_INT(store_message_write_raw(st, m->id_r, f, &why), 0);
+	CHECK_INT(ftell(f), (long)(plen + len));
+	uint8_t *back = malloc(plen + len + 1);
+	rewind(f);
+	CHECK_INT(fread(back, 1, plen + len + 1, f), plen + len);
+	CHECK(memcmp(back, got.raw, plen + len) == 0);
+	free(back);
+	fclose(f);
+	unlink(path);
+}
+
+/* Small bodies stay in the commit; a spilled spool and one held in
+ * memory above the threshold become private files, read back exactly. */
+TEST(which_bodies_become_files)
+{
+	struct store *st = fresh();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	size_t lens[] = {10 * 1024, PR_STORE_BODY_MIN - 1, PR_STORE_BODY_MIN, 100 * 1024, 1024 * 1024 + 17};
+	int files[] = {0, 0, 1, 1, 1};
+	struct store_msg *m[5];
+	uint8_t *body[5];
+	for (int i = 0; i < 5; i++) {
+		body[i] = pattern(lens[i], (unsigned)i);
+		m[i] = make_msg(a, body[i], lens[i], arena_printf(a, "<b%d@test>", i));
+		CHECK_INT(store_body_put(st, a, m[i], &why), 0);
+		CHECK_INT(m[i]->body != NULL, files[i]);
+	}
+	CHECK(spool_memory(m[4]->raw) == NULL);        /* the link path */
+	CHECK(spool_memory(m[3]->raw) != NULL);        /* the copy path */
+	CHECK_INT(count_files(), 3);
+	CHECK_INT(store_commit_batch(st, m, 5, &why), 0);
+	for (int i = 0; i < 5; i++)
+		check_reads_back(st, a, m[i], body[i], lens[i]);
+	struct stat sb;
+	CHECK(stat(bodies, &sb) == 0 && (sb.st_mode & 0777) == 0700);
+	arena_free(&a);
+	CHECK_INT(count_files(), 3);                   /* committed: kept */
+	for (int i = 0; i < 5; i++)
+		free(body[i]);
+	store_close(&st);
+}
+
+/* A body whose message was never committed (a refusal, a duplicate)
+ * goes when its message is freed. */
+TEST(uncommitted_body_removed_with_its_message)
+{
+	struct store *st = fresh();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	uint8_t *body = pattern(300 * 1024, 7);
+	struct store_msg *m = make_msg(a, body, 300 * 1024, "<dup@test>");
+	CHECK_INT(store_body_put(st, a, m, &why), 0);
+	CHECK_INT(store_commit_batch(st, &m, 1, &why), 0);
+	struct arena *b = arena_new();
+	struct store_msg *again = make_msg(b, body, 300 * 1024, "<dup@test>");
+	CHECK_INT(store_body_put(st, b, again, &why), 0);
+	CHECK_INT(count_files(), 2);
+	CHECK_INT(store_commit_batch(st, &again, 1, &why), 0);
+	CHECK(again->duplicate_r);
+	arena_free(&b);
+	CHECK_INT(count_files(), 1);
+	struct arena *c = arena_new();
+	struct store_msg *refused = make_msg(c, body, 300 * 1024, "<refused@test>");
+	CHECK_INT(store_body_put(st, c, refused, &why), 0);
+	CHECK_INT(count_files(), 2);
+	arena_free(&c);
+	CHECK_INT(count_files(), 1);
+	check_reads_back(st, a, m, body, 300 * 1024);
+	free(body);
+	arena_free(&a);
+	store_close(&st);
+}
+
+static void
+touch(const char *name)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "%s/%s", bodies, name);
+	FILE *f = fopen(path, "w");
+	fputs("orphan", f);
+	fclose(f);
+}
+
+static bool
+exists(const char *name)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "%s/%s", bodies, name);
+	return access(path, F_OK) == 0;
+}
+
+/* A pid that names no process: a child that has exited and was reaped. */
+static pid_t
+dead_pid(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	return pid;
+}
+
+TEST(sweep_removes_only_orphans)
+{
+	struct store *st = fresh();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	uint8_t *body = pattern(200 * 1024, 3);
+	struct store_msg *m = make_msg(a, body, 200 * 1024, "<kept@test>");
+	CHECK_INT(store_body_put(st, a, m, &why), 0);
+	CHECK_INT(store_commit_batch(st, &m, 1, &why), 0);
+	char dead[64], live[64], own[64];
+	const char *hex = "0123456789abcdef0123456789abcdef";
+	snprintf(dead, sizeof(dead), "%ld-%s", (long)dead_pid(), hex);
+	snprintf(live, sizeof(live), "%ld-%s", (long)getppid(), hex);
+	snprintf(own, sizeof(own), "%ld-%s", (long)getpid(), hex);
+	touch(dead);
+	touch(live);
+	touch(own);
+	touch("not-a-body");
+	int64_t removed = -1;
+	/* Our own body made after our oldest message in flight may be its. */
+	CHECK_INT(store_body_sweep(st, time(NULL) - 60, &removed, &why), 0);
+	CHECK_INT(removed, 1);
+	CHECK(!exists(dead) && exists(live) && exists(own) && exists("not-a-body"));
+	CHECK_INT(store_body_sweep(st, time(NULL) + 60, &removed, &why), 0);
+	CHECK_INT(removed, 1);
+	CHECK(!exists(own) && exists(live) && exists("not-a-body"));
+	CHECK_INT(count_files(), 3);                   /* the committed body stays */
+	check_reads_back(st, a, m, body, 200 * 1024);
+	free(body);
+	arena_free(&a);
+	store_close(&st);
+}
+
+/* A row naming a file outside the directory, or a missing file, is a
+ * store failure with the message's id, never a read elsewhere. */
+TEST(damaged_body_rows_fail_cleanly)
+{
+	struct store *st = fresh();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	uint8_t *body = pattern(100 * 1024, 5);
+	struct store_msg *m = make_msg(a, body, 100 * 1024, "<damaged@test>");
+	CHECK_INT(store_body_put(st, a, m, &why), 0);
+	CHECK_INT(store_commit_batch(st, &m, 1, &why), 0);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(uri + 7, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "UPDATE message_body SET name = '../t1.db'", NULL, NULL, NULL), SQLITE_OK);
+	struct store_message got;
+	CHECK_INT(store_message_get(st, a, m->id_r, &got, &why), -1);
+	CHECK_INT(why.code, PR_E_STORE_FAILED);
+	CHECK_INT(sqlite3_exec(db, "UPDATE message_body SET name = '1-0123456789abcdef0123456789abcdef'",
+	                       NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	CHECK_INT(store_message_write_raw(st, m->id_r, stdout, &why), -1);
+	CHECK_INT(why.code, PR_E_STORE_FAILED);
+	CHECK(strstr(why.detail, "restore it from a backup") != NULL);
+	free(body);
+	arena_free(&a);
+	store_close(&st);
+}
+
+int
+main(void)
+{
+	snprintf(dir, sizeof(dir), "%s/store-body-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	RUN(which_bodies_become_files);
+	RUN(uncommitted_body_removed_with_its_message);
+	RUN(sweep_removes_only_orphans);
+	RUN(damaged_body_rows_fail_cleanly);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return test_summary("store-body");
+}
