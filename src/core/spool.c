@@ -171,6 +171,23 @@ spool_check_readable(struct spool *s, struct pr_why *why)
 	return -1;
 }
 
+int
+spool_copy_to(struct spool *s, int fd)
+{
+	if (s->fd < 0)
+		return write_all(fd, s->mem ? s->mem : (const uint8_t *)"", s->memlen);
+	uint8_t *chunk = xmalloc(65536);
+	uint64_t off = 0;
+	ssize_t r = 0;
+	while (off < s->size && (r = spool_read_at(s, off, chunk, 65536)) > 0 &&
+	       write_all(fd, chunk, (size_t)r) == 0)
+		off += (uint64_t)r;
+	free(chunk);
+	if (off < s->size && r == 0)
+		errno = EIO;             /* the file is shorter than what was written */
+	return off == s->size ? 0 : -1;
+}
+
 struct spool *
 spool_from_bytes(struct arena *a, const char *dir, const void *p, size_t n)
 {

@@ -35,6 +35,9 @@ ssize_t spool_read_at(struct spool *s, uint64_t off, void *buf, size_t n);
  * be read (a disk error), so a parse failure is not mistaken for a
  * malformed message. */
 int spool_check_readable(struct spool *s, struct pr_why *why);
+/* Write every byte of the finished spool to fd (at its offset): 0, or
+ * -1 with errno set. */
+int spool_copy_to(struct spool *s, int fd);
 /* The whole message if it is in memory, else NULL (then use the fd). */
 const uint8_t *spool_memory(const struct spool *s);
 /* The backing file descriptor, or -1 while in memory. */

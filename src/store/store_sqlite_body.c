@@ -15,8 +15,8 @@
  * file, byte-exact, as message_raw holds it for small and older messages.
  *
  * Order, the durability contract: the spool's file (unnamed, O_TMPFILE,
- * so a crash while the bytes stream in leaves nothing) is fsync'd, linked
- * under its name, and the directory fsync'd -- all before the message goes
+ * so a crash while the bytes stream in leaves nothing) is linked under its
+ * name, fsync'd, and the directory fsync'd -- all before the message goes
  * to the committer.  250 follows the commit.  So a crash between the link
  * and the commit leaves an orphan: a file that no row names, which no read
  * can reach (every read starts from a row) and which no 250 promised.
@@ -162,37 +162,6 @@ warn_copy(struct store *st)
 	return 0;
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-copy_spool(int fd, struct spool *sp)
-{
-	const uint8_t *mem = spool_memory(sp);
-	if (mem != NULL)
-		return write_all(fd, mem, (size_t)spool_size(sp));
-	uint8_t *chunk = xmalloc(BODY_CHUNK);
-	uint64_t off = 0;
-	ssize_t r = 0;
-	while (off < spool_size(sp) && (r = spool_read_at(sp, off, chunk, BODY_CHUNK)) > 0 &&
-	       write_all(fd, chunk, (size_t)r) == 0)
-		off += (uint64_t)r;
-	free(chunk);
-	return off == spool_size(sp) ? 0 : -1;
-}
-
 /* A spool held in memory (or on another file system): write a file. */
 static int
 write_body(struct store *st, struct store_body *b, struct spool *sp, struct pr_why *why)
@@ -201,7 +170,7 @@ write_body(struct store *st, struct store_body *b, struct spool *sp, struct pr_w
 	if (fd < 0)
 		return io_fail(why, "cannot create the message body", b->path);
 	b->created = true;
-	int rc = copy_spool(fd, sp) == 0 && fsync(fd) == 0 ? 0 : io_fail(why, "cannot write", b->path);
+	int rc = spool_copy_to(sp, fd) == 0 && fsync(fd) == 0 ? 0 : io_fail(why, "cannot write", b->path);
 	close(fd);
 	return rc;
 }
@@ -218,14 +187,18 @@ store_body_put(struct store *st, struct arena *a, struct store_msg *m, struct pr
 	b->path = arena_printf(a, "%s/%s", st->bodies, b->name);
 	b->size = spool_size(m->raw);
 	arena_on_free(a, body_release, b);
+	/* Named first, then synced: a crash in between leaves a file no row
+	 * names (an orphan, like any other), and on a journaling file system
+	 * the file's fsync carries the new name too, so the directory's fsync
+	 * that makes the name durable everywhere costs almost nothing. */
 	int fd = spool_fd(m->raw);
-	if (fd >= 0 && fsync(fd) < 0)
-		return io_fail(why, "cannot sync the spooled message for", b->path);
-	if (fd >= 0 && link_spool(st, fd, b->name) == 0)
+	bool linked = fd >= 0 && link_spool(st, fd, b->name) == 0;
+	if (linked)
 		b->created = true;
 	else if ((fd >= 0 && warn_copy(st)) || write_body(st, b, m->raw, why) < 0)
 		return -1;
-	/* The name is durable only once the directory is. */
+	if (linked && fsync(fd) < 0)
+		return io_fail(why, "cannot sync the message body", b->path);
 	if (fsync(st->bodies_fd) < 0)
 		return io_fail(why, "cannot sync the body directory", st->bodies);
 	m->body = b;
