@@ -405,7 +405,9 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 	struct intake_retention *retention = intake_retention_start(in, d->ctx->store_uri);
 	/* Mail we send: delivered from the store's queue (`send` runs in
 	 * another process and only writes the queue). */
-	struct outbound_worker_options wo = {.store_uri = d->ctx->store_uri};
+	struct outbound_worker_options wo = {
+		.store_uri = d->ctx->store_uri,
+		.lease_seconds = (int)settings_int(set, SET_OUTBOUND_LEASE_SECONDS)};
 	struct outbound_worker *outq = outbound_worker_start(&wo, &why);
 	if (outq == NULL)
 		log_error("outbound delivery is not running: %s", pr_why_text(&why));

@@ -207,6 +207,10 @@ static const struct setting_def table[] = {
 	 "failed (172800: 2 days)"},
 	[SET_SMTP_DIRECT_PORT] = {"smtp_direct_port", STYPE_INT, APPLIES_NOW, "25", .min = 1, .max = 65535,
 	 .help = "test only: the port direct mode connects to on MX hosts (the world listens on 25)"},
+	[SET_OUTBOUND_LEASE_SECONDS] = {"outbound_lease_seconds", STYPE_INT, APPLIES_RESTART, "600",
+	 .min = 5, .max = 86400,
+	 .help = "test only: how long a delivery worker holds a message it claimed; a node that dies "
+	 "leaves it to be claimed again after this (the default outlasts the slowest delivery)"},
 	/* outbound mail: signing and our own addresses */
 	[SET_DKIM_KEYS] = {"dkim_keys", STYPE_STRING, APPLIES_NOW, "", .validate = validate_dkim_keys,
 	 .help = "DKIM keys that sign outgoing mail: domain:selector:/path/key.pem entries, comma "

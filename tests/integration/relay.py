@@ -25,6 +25,7 @@ optionally offers STARTTLS, and answers RCPT or the end of DATA as the test
 asks.  It is the far end for the relay, and the MX for direct mode.
 """
 import os
+import select
 import shutil
 import socket
 import socketserver
@@ -50,6 +51,13 @@ class _Handler(socketserver.StreamRequestHandler):
         if not raw:
             raise EOFError
         return raw
+
+    def hold(self):
+        """Keep the final reply back until the client disconnects (True:
+        it did, so the message was never acknowledged) or 60 s pass."""
+        self.server.capture.holding.set()
+        ready, _, _ = select.select([self.request], [], [], 60)
+        return bool(ready) and self.request.recv(1, socket.MSG_PEEK) == b""
 
     def handle(self):
         cap = self.server.capture
@@ -95,6 +103,11 @@ class _Handler(socketserver.StreamRequestHandler):
                             break
                         data += ln[1:] if ln.startswith(b".") else ln
                     env["data"] = bytes(data)
+                    with cap.lock:
+                        cap.data_seen += 1
+                        hold = cap.data_seen == cap.hold_nth
+                    if hold and self.hold():
+                        return             # the client went away before our 250: not taken
                     answer = cap.data_reply(env) if cap.data_reply else None
                     if answer is None:
                         with cap.lock:
@@ -119,11 +132,15 @@ class _Server(socketserver.ThreadingTCPServer):
 class Capture:
     """The far end.  rcpt_reply(addr) / data_reply(env) may return a reply
     line ("550 5.1.1 no such user") instead of accepting; starttls offers
-    STARTTLS with a self-signed certificate."""
+    STARTTLS with a self-signed certificate.  hold_nth = k: the k-th
+    message's final reply is held back (self.holding is set) until the
+    client disconnects -- then it is not kept, as a server that answers
+    only after its commit would not -- for the kill -9 tests."""
 
     def __init__(self, workdir, starttls=False, rcpt_reply=None, data_reply=None,
-                 name="far.test", port=None):
+                 name="far.test", port=None, hold_nth=0):
         self.messages, self.lock, self.name = [], threading.Lock(), name
+        self.data_seen, self.hold_nth, self.holding = 0, hold_nth, threading.Event()
         self.rcpt_reply, self.data_reply = rcpt_reply, data_reply
         self.context = None
         if starttls:
