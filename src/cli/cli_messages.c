@@ -98,8 +98,13 @@ static void
 print_message(json_t *m)
 {
 	printf("Message %lld (thread %lld)\n", cli_int(m, "id"), cli_int(m, "thread_id"));
-	printf("Received: %s by %s from %s (HELO %s)\n", cli_str(m, "received_at"), cli_str(m, "source"),
-	       cli_str(m, "peer_ip"), cli_str(m, "helo"));
+	json_t *out = json_object_get(m, "outbound");
+	if (json_is_object(out))
+		printf("Sent: %s from project %s by %s\n", cli_str(m, "received_at"), cli_str(out, "project"),
+		       cli_str(out, "sent_by"));
+	else
+		printf("Received: %s by %s from %s (HELO %s)\n", cli_str(m, "received_at"), cli_str(m, "source"),
+		       cli_str(m, "peer_ip"), cli_str(m, "helo"));
 	printf("Envelope: %s -> ", cli_str(m, "mail_from"));
 	cli_print_list(json_object_get(m, "rcpts"));
 	printf("\nFrom: %s\nSubject: %s\nDate: %s\nMessage-ID: %s\nPlaced in: ", cli_str(m, "from"),
@@ -107,7 +112,6 @@ print_message(json_t *m)
 	cli_print_list(json_object_get(m, "placements"));
 	printf("\nSize: %lld bytes%s\n", cli_int(m, "size"),
 	       json_is_true(json_object_get(m, "unreadable")) ? " (unreadable: see --raw)" : "");
-	json_t *out = json_object_get(m, "outbound");
 	if (json_is_object(out))
 		printf("Sent by us: %s (outbound %lld, %lld attempt(s))%s%s\n", cli_str(out, "state"),
 		       cli_int(out, "id"), cli_int(out, "attempts"), *cli_str(out, "last_reply") ? ": " : "",

@@ -21,6 +21,8 @@ cli_exit_code(enum pr_err e)
 	case PR_E_INVALID: case PR_E_EXISTS: case PR_E_BAD_ADDRESS: case PR_E_TOO_LONG:
 		return EX_DATAERR;
 	case PR_E_NOT_FOUND: case PR_E_NO_PROJECT: return EX_NOINPUT;
+	case PR_E_NOT_A_MEMBER: case PR_E_USER_INACTIVE: return EX_NOPERM;
+	case PR_E_TOO_BIG: return EX_DATAERR;
 	case PR_E_STORE_BUSY: return EX_TEMPFAIL;
 	case PR_E_CONFIG: return EX_CONFIG;
 	case PR_E_STORE_FAILED: case PR_E_IO: return EX_IOERR;

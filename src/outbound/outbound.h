@@ -118,7 +118,7 @@ struct outbound_worker_options {
 	const char *store_uri;
 	const char *node_id;         /* lease owner name; NULL: hostname:pid */
 	int lease_seconds;           /* 0: OUTBOUND_LEASE_SECONDS */
-	outbound_transport_fn transport;   /* NULL: the built-in one */
+	outbound_transport_fn transport;   /* NULL: the built-in one (deliver.c) */
 	void *transport_arg;
 };
 /* Long enough for the slowest delivery the transport allows (its

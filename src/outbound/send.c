@@ -168,8 +168,9 @@ add_list(struct send_ctx *c, const char *const *v, size_t n, const char *kind, s
 	for (size_t i = 0; i < n; i++) {
 		struct address ad;
 		if (address_parse(c->a, v[i], &ad, why) < 0) {
+			const char *detail = arena_strdup(c->a, pr_why_text(why));   /* why is rewritten */
 			pr_why_set(why, PR_E_INVALID, "'%s' (%s) is not an address like name@example.org: %s",
-			           text_clean(c->a, v[i]), kind, pr_why_text(why));
+			           text_clean(c->a, v[i]), kind, detail);
 			return -1;
 		}
 		const char *addr = address_normalize(c->a, ad.full);
