@@ -57,7 +57,7 @@ attempt(struct pr_api *api, struct arena *a, const struct store_log_entry *e)
 	json_object_set_new(j, "dsn", json_string(info->dsn));
 	struct store_message m;
 	struct pr_why why;
-	if (e->message_id > 0 && store_message_get(api->store, a, e->message_id, &m, &why) == 0 &&
+	if (e->message_id > 0 && store_message_meta(api->store, a, e->message_id, &m, &why) == 0 &&
 	    m.s.placements != NULL) {
 		json_object_set_new(j, "filed_in", api_text(m.s.placements));
 		json_object_set_new(j, "invalid_recipients", invalid_recipients(m.parsed_json));

@@ -69,9 +69,11 @@ struct mime_info {
 	const char *reply_text;      /* text_body without quoted history/signature */
 	struct mime_part *parts;     /* attachments and inline non-text parts */
 	size_t nparts;
-	const char *json;            /* all of the above as one JSON object, without
-	                              * text_body/html_body: those are re-read from
-	                              * the stored bytes when shown (mime_show_json) */
+	const char *json;            /* the structure as one JSON object, stored with
+	                              * the message: people, parts, flags; the text
+	                              * and the header fields the store keeps as
+	                              * columns are re-read from the stored bytes
+	                              * when shown (mime_show_json, mime_json.c) */
 };
 
 /* Initialise GMime once per process (every entry point here does it;

@@ -1,6 +1,14 @@
 /* mime_json.c - struct mime_info as one JSON object (jansson), for
  * `messages show --json`.  Keys mirror the struct fields; absent strings are
- * null; sizes are exact 64-bit integers.  Strings are UTF-8 already
+ * null; sizes are exact 64-bit integers.
+ *
+ * Two shapes: the whole object for showing (mime_show_json), and the one
+ * stored with the message (mime_info.json): its structure only -- people,
+ * attachments, flags -- without the text of the message itself (bodies,
+ * reply text, Received fields) or the fields the store keeps as columns
+ * (Message-ID, In-Reply-To, References, Subject, Date).  `messages show`
+ * parses the stored bytes again for the whole object; keeping the text
+ * beside the bytes stored a short message twice (issue 12).  Strings are UTF-8 already
  * (mime_headers.c and mime_to_utf8 guarantee it), so we skip jansson's
  * second UTF-8 check, which was a third of the parse time on text-heavy mail.
  */
@@ -55,28 +63,31 @@ parts(const struct mime_part *v, size_t n)
 }
 
 const char *
-mime_json(struct arena *a, const struct mime_info *m, bool bodies)
+mime_json(struct arena *a, const struct mime_info *m, bool full)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "message_id", str_or_null(m->message_id));
-	json_object_set_new(o, "in_reply_to", str_or_null(m->in_reply_to));
-	json_object_set_new(o, "references", strings(m->references, m->nreferences));
-	json_object_set_new(o, "subject", str_or_null(m->subject));
-	json_object_set_new(o, "date", str_or_null(m->date));
+	if (full) {      /* stored as columns of the message (store.h) too */
+		json_object_set_new(o, "message_id", str_or_null(m->message_id));
+		json_object_set_new(o, "in_reply_to", str_or_null(m->in_reply_to));
+		json_object_set_new(o, "references", strings(m->references, m->nreferences));
+		json_object_set_new(o, "subject", str_or_null(m->subject));
+		json_object_set_new(o, "date", str_or_null(m->date));
+	}
 	json_object_set_new(o, "duplicates", strings(m->duplicates, m->nduplicates));
 	json_object_set_new(o, "from", addresses(m->from, m->nfrom));
 	json_object_set_new(o, "to", addresses(m->to, m->nto));
 	json_object_set_new(o, "cc", addresses(m->cc, m->ncc));
 	json_object_set_new(o, "reply_to", addresses(m->reply_to, m->nreply_to));
-	json_object_set_new(o, "received", strings(m->received, m->nreceived));
+	if (full)
+		json_object_set_new(o, "received", strings(m->received, m->nreceived));
 	json_object_set_new(o, "auto_submitted", json_boolean(m->auto_submitted));
 	json_object_set_new(o, "is_bounce", json_boolean(m->is_bounce));
-	if (bodies) {
+	if (full) {
 		json_object_set_new(o, "text_body", str_or_null(m->text_body));
 		json_object_set_new(o, "body_truncated", json_boolean(m->body_truncated));
 		json_object_set_new(o, "html_body", str_or_null(m->html_body));
+		json_object_set_new(o, "reply_text", str_or_null(m->reply_text));
 	}
-	json_object_set_new(o, "reply_text", str_or_null(m->reply_text));
 	json_object_set_new(o, "parts", parts(m->parts, m->nparts));
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);

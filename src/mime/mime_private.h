@@ -117,8 +117,8 @@ const char *mime_reply_text(struct arena *a, const char *text);
 const char *mime_html_to_text(struct arena *a, const char *html);
 
 /* mime_json.c */
-/* bodies: include text_body/html_body (for showing; the stored form
- * leaves them out, they are re-read from the stored bytes). */
-const char *mime_json(struct arena *a, const struct mime_info *m, bool bodies);
+/* full: the whole object, for showing; else the stored form, its
+ * structure without text or the fields kept as columns (see the file). */
+const char *mime_json(struct arena *a, const struct mime_info *m, bool full);
 
 #endif

@@ -134,6 +134,9 @@ static const char *const migrations[] = {
 	 * (store_sqlite_body.c).  name is looked up by the orphan sweep. */
 	"CREATE TABLE IF NOT EXISTS message_body(message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
 	" name TEXT NOT NULL UNIQUE, prepend BLOB NOT NULL, size INTEGER NOT NULL);",
+	/* 7: how the stored bytes are kept (store_sqlite_zraw.c); rows written
+	 * before are plain. */
+	"ALTER TABLE message_raw ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

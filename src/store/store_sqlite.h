@@ -134,6 +134,18 @@ int sq_body_read(struct store *st, struct arena *a, int64_t id, const uint8_t **
 /* The same, written to out in chunks: 0, 1 none, -1. */
 int sq_body_write(struct store *st, int64_t id, FILE *out, struct pr_why *why);
 
+/* Stored bytes (store_sqlite_zraw.c).  Up to SQ_BIND_MAX a message is
+ * bound as one blob, deflated (codec SQ_RAW_DEFLATE) when that saves a
+ * tenth; above it, it is streamed into the blob in chunks, plain. */
+#define SQ_BIND_MAX (256 * 1024)
+enum { SQ_RAW_PLAIN = 0, SQ_RAW_DEFLATE = 1 };
+/* A malloc'd zlib stream of in, or NULL if it would not save a tenth. */
+uint8_t *sq_deflate(const uint8_t *in, size_t len, size_t *zlen_r);
+/* The len bytes a stored zlib stream holds, in the arena; -1 with why
+ * (PR_E_STORE_FAILED) if they are not exactly len. */
+int sq_inflate(struct arena *a, const void *z, size_t zlen, size_t len, uint8_t **out_r,
+               struct pr_why *why);
+
 /* Insert one intake-log row (store_sqlite_log.c); used by the commit too. */
 struct store_log_entry;
 int sq_log_insert(struct store *st, const struct store_log_entry *e, int64_t *id_r,

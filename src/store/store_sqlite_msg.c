@@ -27,9 +27,9 @@
 #include "store/store.h"
 #include "store/store_sqlite.h"
 
-/* Up to this size a message is copied into one buffer and bound; above
- * it, it is streamed into the blob in chunks of SQ_CHUNK bytes. */
-#define SQ_BIND_MAX (256 * 1024)
+/* Up to SQ_BIND_MAX (store_sqlite.h) a message is copied into one buffer,
+ * deflated and bound; above it, it is streamed into the blob in chunks of
+ * SQ_CHUNK bytes. */
 #define SQ_CHUNK (64 * 1024)
 
 const char *
@@ -140,7 +140,16 @@ raw_bound(struct store *st, sqlite3_stmt *s, const struct store_msg *m, size_t p
 		sq_done(s);
 		return -1;
 	}
-	sqlite3_bind_blob64(s, 2, buf, total, free);
+	size_t zlen = 0;
+	uint8_t *z = sq_deflate(buf, total, &zlen);
+	if (z != NULL) {
+		free(buf);
+		sqlite3_bind_blob64(s, 2, z, zlen, free);
+		sqlite3_bind_int(s, 3, SQ_RAW_DEFLATE);
+	} else {
+		sqlite3_bind_blob64(s, 2, buf, total, free);
+		sqlite3_bind_int(s, 3, SQ_RAW_PLAIN);
+	}
 	return sq_step_done(st, s, "storing message bytes", why);
 }
 
@@ -150,6 +159,7 @@ raw_streamed(struct store *st, sqlite3_stmt *s, const struct store_msg *m, size_
              uint64_t total, struct pr_why *why)
 {
 	sqlite3_bind_zeroblob64(s, 2, total);
+	sqlite3_bind_int(s, 3, SQ_RAW_PLAIN);
 	if (sq_step_done(st, s, "storing message bytes", why) < 0)
 		return -1;
 	sqlite3_blob *b = NULL;
@@ -178,7 +188,7 @@ raw_streamed(struct store *st, sqlite3_stmt *s, const struct store_msg *m, size_
 static int
 insert_raw(struct store *st, const struct store_msg *m, struct pr_why *why)
 {
-	static const char sql[] = "INSERT INTO message_raw(message_id, raw) VALUES(?1, ?2)";
+	static const char sql[] = "INSERT INTO message_raw(message_id, raw, codec) VALUES(?1, ?2, ?3)";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
 	if (s == NULL)
 		return -1;

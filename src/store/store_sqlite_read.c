@@ -120,21 +120,29 @@ read_message(struct arena *a, sqlite3_stmt *s, void *p)
 	m->references = sq_col_text(a, s, 19);
 }
 
-/* read_message plus the bytes (column 20) if they are in message_raw;
- * raw stays NULL if not (a body file, see store_message_get). */
+/* read_message plus the bytes (column 20) if they are in message_raw,
+ * as stored, and how (21); raw stays NULL if not (a body file, see
+ * store_message_get). */
+struct raw_read {
+	struct store_message *m;
+	int codec;
+};
+
 static void
 read_with_raw(struct arena *a, sqlite3_stmt *s, void *p)
 {
-	struct store_message *m = p;
-	read_message(a, s, m);
+	struct raw_read *r = p;
+	read_message(a, s, r->m);
 	if (sqlite3_column_type(s, 20) == SQLITE_NULL)
 		return;
 	size_t len = (size_t)sqlite3_column_bytes(s, 20);
 	uint8_t *raw = arena_alloc(a, len + 1);
 	if (len)
 		memcpy(raw, sqlite3_column_blob(s, 20), len);
-	m->raw = raw;
-	m->raw_len = len;
+	raw[len] = '\0';
+	r->m->raw = raw;
+	r->m->raw_len = len;
+	r->codec = sqlite3_column_int(s, 21);
 }
 
 static int
@@ -142,7 +150,7 @@ message_get(struct store *st, struct arena *a, int64_t id, struct store_message 
             bool with_raw, struct pr_why *why)
 {
 	static const char sql_raw[] = SUMMARY_COLS ", m.source, m.peer_ip, m.helo, m.mail_from, m.rcpts,"
-		" m.in_reply_to, m.date, m.sha256, m.parsed_json, m.auth_json, m.thread_id, m.refs, r.raw"
+		" m.in_reply_to, m.date, m.sha256, m.parsed_json, m.auth_json, m.thread_id, m.refs, r.raw, r.codec"
 		" FROM messages m LEFT JOIN message_raw r ON r.message_id = m.id WHERE m.id = ?1";
 	static const char sql_meta[] = SUMMARY_COLS ", m.source, m.peer_ip, m.helo, m.mail_from, m.rcpts,"
 		" m.in_reply_to, m.date, m.sha256, m.parsed_json, m.auth_json, m.thread_id, m.refs"
@@ -151,7 +159,18 @@ message_get(struct store *st, struct arena *a, int64_t id, struct store_message 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
-	return sq_one(st, a, s, with_raw ? read_with_raw : read_message, out, "reading a message", why);
+	if (!with_raw)
+		return sq_one(st, a, s, read_message, out, "reading a message", why);
+	struct raw_read r = {out, SQ_RAW_PLAIN};
+	int rc = sq_one(st, a, s, read_with_raw, &r, "reading a message", why);
+	if (rc != 0 || r.codec != SQ_RAW_DEFLATE)
+		return rc;
+	uint8_t *raw;
+	if (sq_inflate(a, out->raw, out->raw_len, (size_t)out->s.size, &raw, why) < 0)
+		return -1;
+	out->raw = raw;
+	out->raw_len = (size_t)out->s.size;
+	return 0;
 }
 
 int
@@ -176,6 +195,21 @@ store_message_meta(struct store *st, struct arena *a, int64_t id, struct store_m
 	return message_get(st, a, id, out, false, why);
 }
 
+/* A deflated message is short (SQ_BIND_MAX at most): read it whole. */
+static int
+write_deflated(struct store *st, int64_t id, FILE *out, struct pr_why *why)
+{
+	struct arena *a = arena_new();
+	struct store_message m;
+	int rc = message_get(st, a, id, &m, true, why);
+	if (rc == 0 && fwrite(m.raw, 1, m.raw_len, out) != m.raw_len) {
+		pr_why_set(why, PR_E_IO, "writing the message failed");
+		rc = -1;
+	}
+	arena_free(&a);
+	return rc;
+}
+
 /* Stream the stored bytes in chunks: `messages show --raw` of a 20 MiB
  * message should not need 20 MiB of heap.  A body file first (large
  * messages), else message_raw (small and older ones). */
@@ -185,6 +219,17 @@ store_message_write_raw(struct store *st, int64_t id, FILE *out, struct pr_why *
 	int body = sq_body_write(st, id, out, why);
 	if (body != 1)
 		return body;
+	static const char sql[] = "SELECT codec FROM message_raw WHERE message_id = ?1";
+	sqlite3_stmt *q = sq_prep(st, sql, why);
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	int64_t codec = SQ_RAW_PLAIN;
+	int found = sq_one(st, NULL, q, sq_read_int64, &codec, "reading message bytes", why);
+	if (found < 0)
+		return -1;
+	if (found == 0 && codec == SQ_RAW_DEFLATE)
+		return write_deflated(st, id, out, why);
 	sqlite3_blob *b = NULL;
 	int rc = sqlite3_blob_open(st->db, "main", "message_raw", "raw", id, 0, &b);
 	if (rc != SQLITE_OK) {
