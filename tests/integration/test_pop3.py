@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+import zlib
 import unittest
 
 from dovecot import Dovecot
@@ -77,10 +78,10 @@ class Pop3Case(unittest.TestCase):
     def stored(self):
         """{Message-ID: (count, raw bytes)} of every stored message."""
         out = {}
-        for mid, raw in self.db().execute(
-                "SELECT m.message_id, r.raw FROM messages m JOIN message_raw r ON r.message_id = m.id"):
+        for mid, raw, codec in self.db().execute(
+                "SELECT m.message_id, r.raw, r.codec FROM messages m JOIN message_raw r ON r.message_id = m.id"):
             n, _ = out.get(mid, (0, None))
-            out[mid] = (n + 1, bytes(raw))
+            out[mid] = (n + 1, zlib.decompress(raw) if codec == 1 else bytes(raw))   # short ones deflated
         return out
 
     def deliver(self, n, sender="alice@firm.example", to="a1234@firm.example", extra=(), tag="m"):

@@ -141,7 +141,10 @@ TEST(envelope_fields)
 	CHECK_STR(m.text_body, "body\r\n");
 	CHECK(!m.auto_submitted);
 	CHECK(!m.is_bounce);
-	CHECK(m.json != NULL && strstr(m.json, "\"message_id\":\"abc@x.example\"") != NULL);
+	/* Stored JSON: structure only; the Message-ID is a column of its own
+	 * and shown from the stored bytes (mime_json.c). */
+	CHECK(m.json != NULL && strstr(m.json, "\"message_id\"") == NULL && strstr(m.json, "\"cc\":[") != NULL);
+	CHECK(strstr(mime_show_json(A, &m), "\"message_id\":\"abc@x.example\"") != NULL);
 	CHECK_STR(mime_header(spool_from_bytes(A, NULL, msg, strlen(msg)), A, "references"),
 	          "<p0@x.example> <p1@x.example>");
 	CHECK(mime_header(spool_from_bytes(A, NULL, msg, strlen(msg)), A, "X-None") == NULL);

@@ -1,0 +1,105 @@
+"""Issue #12: a message is stored about once.  A short message's bytes are
+kept deflated and its parsed JSON keeps only its structure (people, parts,
+flags): `messages show` (text and --json), `--raw`, attachments and `why`
+say exactly what they said when the text was kept beside the bytes, and
+rows written that way by an older version still read the same."""
+import json
+import sqlite3
+import zlib
+
+from harness import PostroomCase
+
+QUOTED = "\r\n".join(f"> earlier line {i} of the old message that everybody has read" for i in range(30))
+BODY = ("Thanks, the new plan works for us.\r\n\r\nSee you on Monday.\r\n\r\n"
+        "On Mon, 1 Jan 2026 at 10:00, Sam wrote:\r\n" + QUOTED + "\r\n")
+
+
+def message(msgid="<shape-1@firm.example>"):
+    return ("From: Alice Archer <alice@firm.example>\r\n"
+            "To: a1234@firm.example, s..palmer@example.org\r\n"
+            "Cc: Bob <bob@firm.example>\r\n"
+            "Subject: =?UTF-8?Q?Re:_Gr=C3=BC=C3=9Fe?=\r\n"
+            "Date: Tue, 2 Jan 2026 09:00:00 +0100\r\n"
+            f"Message-ID: {msgid}\r\n"
+            "In-Reply-To: <first@firm.example>\r\n"
+            "References: <root@firm.example> <first@firm.example>\r\n"
+            "MIME-Version: 1.0\r\n"
+            "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+            "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + BODY +
+            "--b1\r\nContent-Type: application/pdf; name=\"plan.pdf\"\r\n"
+            "Content-Disposition: attachment; filename=\"plan.pdf\"\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcOkw7zDtsOfCg==\r\n"
+            "--b1--\r\n").encode()
+
+
+class TestStoreShape(PostroomCase):
+    def db(self):
+        con = sqlite3.connect(self.pr.store[len("sqlite:"):], timeout=30)
+        self.addCleanup(con.close)
+        return con
+
+    def send(self, data):
+        with self.smtp() as s:
+            s.sendmail("alice@firm.example", ["a1234@firm.example"], data)
+        return self.pr.cli_json("messages", "list", "--project", "1234")["messages"][0]["id"]
+
+    def views(self, mid):
+        """Everything a person can read of message mid."""
+        return {"show": self.pr.cli("messages", "show", mid).stdout,
+                "json": self.pr.cli_json("messages", "show", mid),
+                "raw": self.pr.cli("messages", "show", mid, "--raw").stdout,
+                "why": self.pr.cli_json("why", "<shape-1@firm.example>"),
+                "attachment": self.attachment(mid)}
+
+    def attachment(self, mid):
+        out = f"{self.pr.dir}/att.bin"
+        self.pr.cli("messages", "attachment", mid, "1", "-o", out)
+        with open(out, "rb") as f:
+            return f.read()
+
+    def test_stored_once_and_shown_as_before(self):
+        sent = message()
+        mid = self.send(sent)
+        v = self.views(mid)
+        parsed = v["json"]["parsed"]
+        # Everything show gave when the text was stored beside the bytes.
+        self.assertIn("the new plan works", parsed["reply_text"])
+        self.assertNotIn("earlier line", parsed["reply_text"])
+        self.assertIn("earlier line 29", parsed["text_body"])
+        self.assertEqual(parsed["subject"], "Re: Grüße")
+        self.assertEqual(parsed["message_id"], "shape-1@firm.example")
+        self.assertEqual(parsed["references"], ["root@firm.example", "first@firm.example"])
+        self.assertEqual(len(parsed["received"]), 1)
+        self.assertEqual(parsed["parts"][0]["filename"], "plan.pdf")
+        self.assertEqual(v["attachment"], b"%PDF-1.4\n%\xc3\xa4\xc3\xbc\xc3\xb6\xc3\x9f\n")
+        self.assertTrue(v["raw"].endswith(sent), v["raw"][-200:])
+        self.assertIn(b"Authentication-Results: mx.firm.example;", v["raw"])
+        self.assertEqual(v["why"]["attempts"][0]["invalid_recipients"], ["s..palmer@example.org"])
+        self.assertIn("the new plan works", v["show"].decode())
+        # What is stored: the structure, not the text a second time, and
+        # the bytes deflated.
+        stored, raw, codec, size = self.db().execute(
+            "SELECT m.parsed_json, r.raw, r.codec, m.size FROM messages m JOIN message_raw r"
+            " ON r.message_id = m.id WHERE m.id = ?", (mid,)).fetchone()
+        kept = json.loads(stored)
+        for key in ("reply_text", "text_body", "received", "subject", "references", "message_id"):
+            self.assertNotIn(key, kept)
+        self.assertEqual(kept["to"][1], {"name": "", "address": "s..palmer@example.org", "invalid": True})
+        self.assertEqual(kept["parts"], parsed["parts"])
+        self.assertEqual(codec, 1)
+        self.assertLess(len(raw), size)
+        self.assertEqual(zlib.decompress(bytes(raw)), v["raw"])
+
+    def test_rows_an_older_version_wrote_read_the_same(self):
+        mid = self.send(message())
+        before = self.views(mid)
+        # Rewrite the row as the version before issue #12 stored it: the
+        # bytes plain and the whole parsed object, text included.
+        old = dict(before["json"]["parsed"])
+        for key in ("text_body", "html_body", "body_truncated"):
+            old.pop(key)
+        con = self.db()
+        with con:
+            con.execute("UPDATE messages SET parsed_json = ? WHERE id = ?", (json.dumps(old), mid))
+            con.execute("UPDATE message_raw SET raw = ?, codec = 0 WHERE message_id = ?", (before["raw"], mid))
+        self.assertEqual(self.views(mid), before)
