@@ -137,6 +137,18 @@ static const char *const migrations[] = {
 	/* 7: how the stored bytes are kept (store_sqlite_zraw.c); rows written
 	 * before are plain. */
 	"ALTER TABLE message_raw ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;",
+	/* 6: each intake attempt under every address it names (sender and
+	 * recipients, lowercased as lower() does), so `why ADDRESS` is an index
+	 * search however long the log (store_sqlite_log.c); older rows too. */
+	"CREATE TABLE intake_log_addr(address TEXT NOT NULL, log_id INTEGER NOT NULL,"
+	" PRIMARY KEY(address, log_id)) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO intake_log_addr SELECT lower(mail_from), id FROM intake_log"
+	" WHERE mail_from IS NOT NULL AND mail_from <> '';"
+	"WITH RECURSIVE s(id, rest, addr) AS (SELECT id, rcpts || ',', NULL FROM intake_log"
+	"  WHERE rcpts IS NOT NULL AND rcpts <> ''"
+	" UNION ALL SELECT id, substr(rest, instr(rest, ',') + 1), substr(rest, 1, instr(rest, ',') - 1)"
+	"  FROM s WHERE rest <> '')"
+	" INSERT OR IGNORE INTO intake_log_addr SELECT lower(addr), id FROM s WHERE addr <> '';",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

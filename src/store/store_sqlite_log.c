@@ -13,6 +13,34 @@
 #include "store/store.h"
 #include "store/store_sqlite.h"
 
+/* Step sql (?1 an address, lowercased by it; ?2 the log id) for the
+ * sender and for each recipient of the comma-joined list. */
+static int
+each_address(struct store *st, const char *sql, int64_t id, const char *mail_from, const char *rcpts,
+             struct pr_why *why)
+{
+	const char *p = rcpts ? rcpts : "";
+	const char *one = mail_from ? mail_from : "";
+	size_t n = strlen(one);
+	for (;;) {
+		if (n > 0) {
+			sqlite3_stmt *s = sq_prep(st, sql, why);
+			if (s == NULL)
+				return -1;
+			sqlite3_bind_text(s, 1, one, (int)n, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(s, 2, id);
+			if (sq_step_done(st, s, "indexing the intake log by address", why) < 0)
+				return -1;
+		}
+		if (*p == '\0')
+			return 0;
+		const char *comma = strchr(p, ',');
+		one = p;
+		n = comma ? (size_t)(comma - p) : strlen(p);
+		p += n + (comma ? 1 : 0);
+	}
+}
+
 int
 sq_log_insert(struct store *st, const struct store_log_entry *e, int64_t *id_r, struct pr_why *why)
 {
@@ -35,10 +63,14 @@ sq_log_insert(struct store *st, const struct store_log_entry *e, int64_t *id_r, 
 	sq_bind_text(s, 11, sq_msgid(a, e->message_id_hdr));
 	if (e->message_id)
 		sqlite3_bind_int64(s, 12, e->message_id);
+	static const char addr[] = "INSERT OR IGNORE INTO intake_log_addr(address, log_id) VALUES(lower(?1), ?2)";
 	int rc = sq_step_done(st, s, "writing the intake log", why);
 	arena_free(&a);
+	int64_t id = sqlite3_last_insert_rowid(st->db);
+	if (rc == 0)
+		rc = each_address(st, addr, id, e->mail_from, e->rcpts, why);
 	if (rc == 0 && id_r)
-		*id_r = sqlite3_last_insert_rowid(st->db);
+		*id_r = id;
 	return rc;
 }
 
@@ -49,23 +81,68 @@ store_log_append(struct store *st, const struct store_log_entry *e, int64_t *id_
 	return sq_log_insert(st, e, id_r, why);
 }
 
+struct log_addrs {
+	int64_t id;
+	const char *mail_from, *rcpts;
+};
+
+static void
+read_log_addrs(struct arena *a, sqlite3_stmt *s, void *p)
+{
+	struct log_addrs *r = p;
+	r->id = sqlite3_column_int64(s, 0);
+	r->mail_from = sq_col_text(a, s, 1);
+	r->rcpts = sq_col_text(a, s, 2);
+}
+
+/* One batch of the oldest rows before `before`, with their address rows,
+ * in one transaction; the number deleted or -1. */
+static int
+prune_batch(struct store *st, time_t before, size_t batch, struct pr_why *why)
+{
+	static const char pick[] = "SELECT id, mail_from, rcpts FROM intake_log WHERE at < ?1 ORDER BY at LIMIT ?2";
+	static const char unaddr[] = "DELETE FROM intake_log_addr WHERE address = lower(?1) AND log_id = ?2";
+	static const char del[] = "DELETE FROM intake_log WHERE id = ?1";
+	if (sq_begin(st, why) < 0)
+		return -1;
+	struct arena *a = arena_new();
+	struct log_addrs *rows = NULL;
+	size_t n = 0;
+	sqlite3_stmt *s = sq_prep(st, pick, why);
+	int rc = s == NULL ? -1 : 0;
+	if (rc == 0) {
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)before);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)batch);
+		rc = sq_collect(st, a, s, sizeof(*rows), read_log_addrs, &rows, &n, "reading old intake log rows", why);
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = each_address(st, unaddr, rows[i].id, rows[i].mail_from, rows[i].rcpts, why);
+		if (rc == 0 && (s = sq_prep(st, del, why)) == NULL)
+			rc = -1;
+		if (rc == 0) {
+			sqlite3_bind_int64(s, 1, rows[i].id);
+			rc = sq_step_done(st, s, "deleting old intake log rows", why);
+		}
+	}
+	arena_free(&a);
+	if (rc == 0 && sq_commit(st, why) == 0)
+		return (int)n;
+	sq_rollback(st);
+	return -1;
+}
+
 int
 store_log_prune(struct store *st, time_t before, size_t batch, int64_t *deleted_r, struct pr_why *why)
 {
-	static const char sql[] = "DELETE FROM intake_log WHERE id IN"
-		" (SELECT id FROM intake_log WHERE at < ?1 ORDER BY at LIMIT ?2)";
 	*deleted_r = 0;
+	if (batch == 0)
+		batch = 1000;
 	for (;;) {
-		sqlite3_stmt *s = sq_prep(st, sql, why);
-		if (s == NULL)
+		int n = prune_batch(st, before, batch, why);
+		if (n < 0)
 			return -1;
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)before);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)(batch ? batch : 1000));
-		if (sq_step_done(st, s, "deleting old intake log rows", why) < 0)
-			return -1;
-		int n = sqlite3_changes(st->db);
 		*deleted_r += n;
-		if ((size_t)n < (batch ? batch : 1000))
+		if ((size_t)n < batch)
 			return 0;
 	}
 }
@@ -103,34 +180,36 @@ read_entry(struct arena *a, sqlite3_stmt *s, void *p)
 
 /* ?5 project: the logged message was placed in it, or a recipient's local
  * part is ?6 (the project address, e.g. "a1234", for refusals that never
- * got placed).  ?7 address: the sender or any recipient. */
-static const char list_sql[] = "SELECT l.id, l.at, l.source, l.peer_ip, l.helo, l.mail_from, l.rcpts,"
-	" l.size, l.verdict, l.reason, l.detail, l.message_id_hdr, l.message_id FROM intake_log l WHERE"
-	" (?1 = 0 OR l.at >= ?1)"
-	" AND (?2 IS NULL OR l.verdict = ?2)"
-	" AND (?3 IS NULL OR lower(l.mail_from) = lower(?3))"
-	" AND (?4 = 0 OR l.id = ?4)"
-	" AND (?5 IS NULL OR EXISTS (SELECT 1 FROM placements p WHERE p.message_id = l.message_id"
-	"      AND p.kind = 'project' AND p.target = ?5)"
-	"      OR (?6 IS NOT NULL AND instr(',' || lower(l.rcpts), ',' || lower(?6) || '@') > 0))"
-	" AND (?7 IS NULL OR lower(l.mail_from) = lower(?7)"
-	"      OR instr(',' || lower(l.rcpts) || ',', ',' || lower(?7) || ',') > 0)"
+ * got placed).  ?7 address: the sender or any recipient -- looked up by
+ * address_sql in the address index, never by walking the log. */
+#define LOG_COLS "SELECT l.id, l.at, l.source, l.peer_ip, l.helo, l.mail_from, l.rcpts," \
+	" l.size, l.verdict, l.reason, l.detail, l.message_id_hdr, l.message_id FROM "
+#define LOG_FILTERS " (?1 = 0 OR l.at >= ?1)" \
+	" AND (?2 IS NULL OR l.verdict = ?2)" \
+	" AND (?3 IS NULL OR lower(l.mail_from) = lower(?3))" \
+	" AND (?4 = 0 OR l.id = ?4)" \
+	" AND (?5 IS NULL OR EXISTS (SELECT 1 FROM placements p WHERE p.message_id = l.message_id" \
+	"      AND p.kind = 'project' AND p.target = ?5)" \
+	"      OR (?6 IS NOT NULL AND instr(',' || lower(l.rcpts), ',' || lower(?6) || '@') > 0))" \
 	" AND (?8 IS NULL OR l.message_id_hdr = ?8)"
-	" AND l.id < ?10"
-	" ORDER BY l.id DESC LIMIT ?9";
+static const char list_sql[] = LOG_COLS "intake_log l WHERE" LOG_FILTERS
+	" AND ?7 IS NULL AND l.id < ?10 ORDER BY l.id DESC LIMIT ?9";
+static const char address_sql[] = LOG_COLS "intake_log_addr a JOIN intake_log l ON l.id = a.log_id"
+	" WHERE a.address = lower(?7) AND a.log_id < ?10 AND" LOG_FILTERS
+	" ORDER BY a.log_id DESC LIMIT ?9";
 
 int
 store_log_list(struct store *st, struct arena *a, const struct store_log_filter *f,
                struct store_log_entry **out, size_t *n, struct pr_why *why)
 {
 	static const struct store_log_filter none;
-	sqlite3_stmt *s = sq_prep(st, list_sql, why);
+	if (f == NULL)
+		f = &none;
+	sqlite3_stmt *s = sq_prep(st, f->address ? address_sql : list_sql, why);
 	*out = NULL;
 	*n = 0;
 	if (s == NULL)
 		return -1;
-	if (f == NULL)
-		f = &none;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)f->since);
 	sq_bind_text(s, 2, f->verdict);
 	sq_bind_text(s, 3, f->sender);
