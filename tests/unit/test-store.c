@@ -551,7 +551,7 @@ TEST(migration_keeps_pop3_seen)
 	CHECK_INT(sqlite3_open(uri + 7, &db), SQLITE_OK);
 	/* What later migrations add goes too, or they could not run again. */
 	CHECK_INT(sqlite3_exec(db, "DROP TABLE pop3_collected; PRAGMA user_version = 1;"
-	                       "ALTER TABLE message_raw DROP COLUMN codec;"
+	                       "ALTER TABLE message_raw DROP COLUMN codec; DROP TABLE intake_log_addr;"
 	                       "CREATE TABLE pop3_seen(uidl TEXT PRIMARY KEY, sha256 TEXT NOT NULL,"
 	                       " state TEXT NOT NULL, message_id INTEGER NOT NULL DEFAULT 0,"
 	                       " at INTEGER NOT NULL);"
