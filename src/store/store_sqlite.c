@@ -140,7 +140,7 @@ static const char *const migrations[] = {
 	/* 7: each intake attempt under every address it names (sender and
 	 * recipients, lowercased as lower() does), so `why ADDRESS` is an index
 	 * search however long the log (store_sqlite_log.c); older rows too. */
-	"CREATE TABLE intake_log_addr(address TEXT NOT NULL, log_id INTEGER NOT NULL,"
+	"CREATE TABLE IF NOT EXISTS intake_log_addr(address TEXT NOT NULL, log_id INTEGER NOT NULL,"
 	" PRIMARY KEY(address, log_id)) WITHOUT ROWID;"
 	"INSERT OR IGNORE INTO intake_log_addr SELECT lower(mail_from), id FROM intake_log"
 	" WHERE mail_from IS NOT NULL AND mail_from <> '';"
