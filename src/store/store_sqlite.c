@@ -137,7 +137,7 @@ static const char *const migrations[] = {
 	/* 7: how the stored bytes are kept (store_sqlite_zraw.c); rows written
 	 * before are plain. */
 	"ALTER TABLE message_raw ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;",
-	/* 7: each intake attempt under every address it names (sender and
+	/* 8: each intake attempt under every address it names (sender and
 	 * recipients, lowercased as lower() does), so `why ADDRESS` is an index
 	 * search however long the log (store_sqlite_log.c); older rows too. */
 	"CREATE TABLE IF NOT EXISTS intake_log_addr(address TEXT NOT NULL, log_id INTEGER NOT NULL,"
