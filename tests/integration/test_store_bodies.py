@@ -1,7 +1,7 @@
 """Large bodies stored apart from the group commit (issue 12, "No
 head-of-line wait" and "Large messages"), and their crash safety.
 
-A body of 64 KiB or more is written to a file of its own under
+A body of 256 KiB or more is written to a file of its own under
 <store>.bodies/ and synced by the intake worker before the commit, which
 only names it; 250 follows the commit.  So:
 
@@ -104,13 +104,12 @@ class BodyCase(PostroomCase):
 class TestBodies(BodyCase):
     def test_large_bodies_are_files_read_back_exact(self):
         sent = {}
-        for size, seed in ((10 * KIB, 1), (100 * KIB, 2), (3 * MIB, 3)):
+        for size, seed in ((10 * KIB, 1), (200 * KIB, 2), (300 * KIB, 3), (3 * MIB, 4)):
             msgid, msg = message(f"size {size}", size, seed)
             code, text = self.send(msg)
             self.assertEqual(code, 250, text)
             sent[msgid] = msg
-        # The 100 KiB (spooled in memory) and the 3 MiB (spooled to a
-        # file) bodies are files; the 10 KiB one is in the store.
+        # The bodies over 256 KiB are files; the smaller ones in the store.
         self.assertEqual(len(self.body_files()), 2, self.body_files())
         self.assertEqual(self.body_files(), self.named_bodies())
         self.assertEqual(stat.S_IMODE(os.stat(self.bodies).st_mode), 0o700)
@@ -122,11 +121,11 @@ class TestBodies(BodyCase):
             shown = self.pr.cli_json("messages", "show", str(ids[msgid]))
             self.assertEqual(shown["message_id"], msgid)
         # The same message again is a duplicate: stored once, no file left.
-        big = [m for m in sent if m.startswith("body-3-")][0]
+        big = [m for m in sent if m.startswith("body-4-")][0]
         code, text = self.send(sent[big])
         self.assertEqual(code, 250, text)
         self.assertTrue(eventually(lambda: len(self.body_files()) == 2, 10), self.body_files())
-        self.assertEqual(len(self.stored()), 3)
+        self.assertEqual(len(self.stored()), 4)
 
     def test_kill9_between_body_and_commit_leaves_only_a_swept_orphan(self):
         msgid, msg = message("held", 1 * MIB, 7)

@@ -106,8 +106,8 @@ TEST(which_bodies_become_files)
 	struct store *st = fresh();
 	struct pr_why why;
 	struct arena *a = arena_new();
-	size_t lens[] = {10 * 1024, PR_STORE_BODY_MIN - 1, PR_STORE_BODY_MIN, 100 * 1024, 1024 * 1024 + 17};
-	int files[] = {0, 0, 1, 1, 1};
+	size_t lens[] = {10 * 1024, 100 * 1024, PR_STORE_BODY_MIN - 1, PR_STORE_BODY_MIN, 1024 * 1024 + 17};
+	int files[] = {0, 0, 0, 1, 1};
 	struct store_msg *m[5];
 	uint8_t *body[5];
 	for (int i = 0; i < 5; i++) {
@@ -118,14 +118,14 @@ TEST(which_bodies_become_files)
 	}
 	CHECK(spool_memory(m[4]->raw) == NULL);        /* the link path */
 	CHECK(spool_memory(m[3]->raw) != NULL);        /* the copy path */
-	CHECK_INT(count_files(), 3);
+	CHECK_INT(count_files(), 2);
 	CHECK_INT(store_commit_batch(st, m, 5, &why), 0);
 	for (int i = 0; i < 5; i++)
 		check_reads_back(st, a, m[i], body[i], lens[i]);
 	struct stat sb;
 	CHECK(stat(bodies, &sb) == 0 && (sb.st_mode & 0777) == 0700);
 	arena_free(&a);
-	CHECK_INT(count_files(), 3);                   /* committed: kept */
+	CHECK_INT(count_files(), 2);                   /* committed: kept */
 	for (int i = 0; i < 5; i++)
 		free(body[i]);
 	store_close(&st);
@@ -196,8 +196,8 @@ TEST(sweep_removes_only_orphans)
 	struct store *st = fresh();
 	struct pr_why why;
 	struct arena *a = arena_new();
-	uint8_t *body = pattern(200 * 1024, 3);
-	struct store_msg *m = make_msg(a, body, 200 * 1024, "<kept@test>");
+	uint8_t *body = pattern(400 * 1024, 3);
+	struct store_msg *m = make_msg(a, body, 400 * 1024, "<kept@test>");
 	CHECK_INT(store_body_put(st, a, m, &why), 0);
 	CHECK_INT(store_commit_batch(st, &m, 1, &why), 0);
 	char dead[64], live[64], own[64];
@@ -218,7 +218,7 @@ TEST(sweep_removes_only_orphans)
 	CHECK_INT(removed, 1);
 	CHECK(!exists(own) && exists(live) && exists("not-a-body"));
 	CHECK_INT(count_files(), 3);                   /* the committed body stays */
-	check_reads_back(st, a, m, body, 200 * 1024);
+	check_reads_back(st, a, m, body, 400 * 1024);
 	free(body);
 	arena_free(&a);
 	store_close(&st);
@@ -231,8 +231,8 @@ TEST(damaged_body_rows_fail_cleanly)
 	struct store *st = fresh();
 	struct pr_why why;
 	struct arena *a = arena_new();
-	uint8_t *body = pattern(100 * 1024, 5);
-	struct store_msg *m = make_msg(a, body, 100 * 1024, "<damaged@test>");
+	uint8_t *body = pattern(400 * 1024, 5);
+	struct store_msg *m = make_msg(a, body, 400 * 1024, "<damaged@test>");
 	CHECK_INT(store_body_put(st, a, m, &why), 0);
 	CHECK_INT(store_commit_batch(st, &m, 1, &why), 0);
 	sqlite3 *db;
