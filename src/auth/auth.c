@@ -37,6 +37,12 @@ auth_result_name(enum auth_result r)
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "none";
 }
 
+struct dns *
+auth_dns(struct auth *au)
+{
+	return au->dns;
+}
+
 struct auth *
 auth_new_dns(struct dns *dns)
 {

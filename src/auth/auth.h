@@ -82,6 +82,9 @@ struct auth *auth_new(const struct settings *set, struct pr_why *why);
 void auth_free(struct auth **a);
 /* Over a given DNS port (tests: an in-memory zone); takes ownership. */
 struct auth *auth_new_dns(struct dns *dns);
+/* The thread's DNS port, for other reads by the same thread (the check
+ * address reads the sender's SPF record with auth/spf_audit.h). */
+struct dns *auth_dns(struct auth *au);
 /* auth_received.c: the client IP and HELO the trusted host saw, from the
  * topmost Received field that names host after "by" (host compared
  * ignoring case; ".example.com" matches any host in that domain).  The IP

@@ -139,6 +139,10 @@ static const struct pr_err_info table[PR_E_MAX] = {
 	[PR_E_BOUNCE_FORGED] = {"bounce_forged", 550, "5.1.1", "an address in our bounce form (bounce+ID-MAC) "
 		"whose signature is wrong: no message of ours is touched",
 		"nothing: a real report comes to the exact address we sent from; a forged one is an unknown address"},
+	[PR_E_CHECK_ANSWERED] = {"check_answered", 250, "2.0.0", "a message to the check address (check_address): not filed; a report of its SPF, DKIM and DMARC results was sent back to the sender",
+		"nothing: read the report; `postroom why` shows the same verdict"},
+	[PR_E_CHECK_UNANSWERED] = {"check_unanswered", 250, "2.0.0", "a message to the check address (check_address): not filed, and not answered (SPF failed, no return address, an automatic message, or the sender's hourly limit reached)",
+		"send the test from a server the domain's SPF record lists, with a return address, at most check_address_hourly times an hour"},
 	[PR_E_STORE_BUSY] = {"store_busy", 451, "4.3.0", "the message store was busy",
 		"nothing: the sending server will retry"},
 	[PR_E_STORE_FAILED] = {"store_failed", 451, "4.3.0", "the message could not be stored",

@@ -229,6 +229,15 @@ static const struct setting_def table[] = {
 	 .help = "sender address for sender_mode = default and for automatic mail"},
 	[SET_INTERNAL_DELIVERY] = {"internal_delivery", STYPE_BOOL, APPLIES_NOW, "true",
 	 .help = "recipients at our own domains are placed directly by the routing rules, without SMTP"},
+	/* the domain test, built in (intake/check_address.c) */
+	[SET_CHECK_ADDRESS] = {"check_address", STYPE_STRING, APPLIES_NOW, "",
+	 .validate = validate_email_or_empty,
+	 .help = "mail to this address is not filed but answered with a report of its SPF, DKIM and DMARC "
+	 "results (like check@firm.example; empty: off)"},
+	[SET_CHECK_ADDRESS_HOURLY] = {"check_address_hourly", STYPE_INT, APPLIES_NOW, "5", .min = 1,
+	 .max = 1000,
+	 .help = "reports check_address sends one envelope sender per hour; past it, messages are logged "
+	 "but not answered"},
 };
 _Static_assert(sizeof(table) / sizeof(table[0]) == SET__COUNT, "one row per enum setting_key");
 

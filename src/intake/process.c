@@ -30,6 +30,7 @@
 #include "core/settings.h"
 #include "core/spool.h"
 #include "core/text.h"
+#include "intake/check_address.h"
 #include "intake/envelope.h"
 #include "intake/intake_private.h"
 #include "route/address.h"
@@ -97,7 +98,10 @@ intake_row_new(const struct intake_msg *m, uint64_t size, const struct pr_why *w
 	e->mail_from = pack_str(&p, from);
 	e->rcpts = pack_str(&p, rcpts);
 	e->size = size;
-	e->verdict = pr_err_is_temporary(why->code) ? "deferred" : "rejected";
+	/* A 2xx reason with no stored message (the check address) is an
+	 * accepted attempt all the same. */
+	e->verdict = pr_err_info(why->code)->smtp / 100 == 2 ? "accepted"
+	           : pr_err_is_temporary(why->code) ? "deferred" : "rejected";
 	e->reason = why->code;
 	e->detail = pack_str(&p, detail);
 	e->message_id_hdr = pack_str(&p, msgid_hdr);
@@ -333,6 +337,22 @@ intake_process(struct intake_worker *w, struct intake_job *j)
 	if (!ev.unreadable && (intake_check_from(&ev, &why) < 0 || check_loop(&ev, &why) < 0))
 		goto refused;
 	authenticate(w, &ev);
+	/* Mail to the check address is answered with a report of itself
+	 * (check_address.h).  A message only to it is not filed: its row
+	 * (accepted, check_answered / check_unanswered, 250) is all that is
+	 * written; with other recipients too, it goes on to them as usual. */
+	bool check_only = false;
+	if (intake_check_wanted(j->m, &check_only)) {
+		struct pr_why cw;
+		pr_why_clear(&cw);
+		int crc = intake_check_answer(w, &ev, &cw);
+		if (check_only) {
+			why = cw;
+			goto refused;        /* the row; 250 unless crc < 0 (temporary) */
+		}
+		log_info("intake: also to the check address: %s%s", crc < 0 ? "not answered: " : "",
+		         pr_why_text(&cw));
+	}
 	if (ev.unreadable) {
 		if (judge_unreadable(&ev, &why) < 0)
 			goto refused;

@@ -2,6 +2,9 @@
  *
  * Order of the checks, and why:
  *   1. the address must parse (RFC 5321 path rules, address.c);
+ *   1b. the check address (setting check_address) is accepted as itself,
+ *      whatever the domain list says: one address an administrator named,
+ *      answered and never filed or forwarded, cannot make us a relay;
  *   2. its domain must be one we serve, else relay denied -- checked before
  *      anything else so we can never become an open relay;
  *   3. an alias, then a user's own address: explicit directory entries win
@@ -32,6 +35,7 @@ route_kind_name(enum route_kind k)
 	case ROUTE_USER: return "user";
 	case ROUTE_UNASSIGNED: return "unassigned";
 	case ROUTE_FALLBACK: return "fallback";
+	case ROUTE_CHECK: return "check";
 	case ROUTE_NONE: break;
 	}
 	return "none";
@@ -168,6 +172,12 @@ route_recipient(struct store *st, const struct settings *set, struct arena *a,
 	}
 	if (address_parse(a, address, &ad, why) < 0)
 		return -1;
+	const char *check = settings_str(set, SET_CHECK_ADDRESS);
+	if (*check && strcasecmp(check, ad.full) == 0) {
+		*out = one_target(a, ROUTE_CHECK, "", address_normalize(a, ad.full));
+		*n_out = 1;
+		return 0;
+	}
 	int rc = store_domain_served(st, ad.domain, why);
 	if (rc <= 0) {
 		if (rc == 0)

@@ -5,6 +5,7 @@
  *   a user's own address       -> that user's mailbox
  *   anything else at our domain-> Unassigned, or 550 5.1.1 (unknown_recipient)
  *   a domain we do not serve   -> 550 5.7.1 relay denied
+ *   the check_address setting  -> answered with a report, not filed
  *
  * Reading the directory goes through the store; the rules live here only.
  */
@@ -25,6 +26,8 @@ enum route_kind {
 	ROUTE_USER,        /* target: user name (own address, or alias member) */
 	ROUTE_UNASSIGNED,  /* target: "" */
 	ROUTE_FALLBACK,    /* target: "" (unreadable mail) */
+	ROUTE_CHECK,       /* target: "" -- the check address: answered with a
+	                      report, never filed (intake/check_address.h) */
 };
 
 const char *route_kind_name(enum route_kind k);   /* "project", "user", ... */
