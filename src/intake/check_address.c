@@ -179,17 +179,46 @@ new_msgid(struct arena *a, const char *host)
 	return arena_printf(a, "check.%s@%s", hex, host);
 }
 
-/* Hand the answer to the outbound queue.  The outbound queue is not on
- * main yet (issue 13, engineer outq): until it is, the answer is kept in
- * the daemon log and its summary in the attempt's intake-log row. */
+/* Hand the answer to the outbound queue (store.h, "outbound queue"): it
+ * is stored as a message we send, with its queue row, in one transaction
+ * of this worker's store connection -- before the attempt's row goes to
+ * the committer, so both are durable before the sender hears 250.  It is
+ * filed nowhere (no placement): `outbox` and `messages show` find it.
+ * Envelope sender null, as RFC 3834 asks of an automatic answer, so that
+ * nothing answers it back. */
 static int
 check_answer_queue(struct intake_eval *ev, const char *msgid, const char *bytes, struct pr_why *why)
 {
-	char s1[128];
-	log_info("check: report %s for <%s> not queued (no outbound queue yet); %zu bytes",
-	         msgid, log_sanitize(s1, sizeof(s1), ev->m->mail_from, 100), strlen(bytes));
-	(void)why;
-	return 0;
+	struct arena *a = ev->m->arena;
+	time_t now = time(NULL);
+	struct spool *raw = spool_from_bytes(a, NULL, bytes, strlen(bytes));
+	struct mime_info mi;
+	if (spool_error(raw) != PR_OK || mime_parse(raw, a, &mi, why) < 0) {
+		pr_why_set(why, PR_E_IO, "the check report could not be spooled");
+		return -1;
+	}
+	struct store_outbound_rcpt *r = arena_alloc(a, sizeof(*r));
+	*r = (struct store_outbound_rcpt){.address = ev->m->mail_from, .kind = "to", .state = "queued"};
+	struct store_outbound_new *q = arena_alloc(a, sizeof(*q));
+	*q = (struct store_outbound_new){.msgid = msgid, .mail_from = "", .created_at = now,
+	                                 .expires_at = now + settings_int(ev->set, SET_SMTP_RETRY_FOR),
+	                                 .rcpts = r, .nrcpts = 1};
+	struct store_msg *m = arena_alloc(a, sizeof(*m));
+	m->source = "outbound";
+	m->received_at = now;
+	m->mail_from = "";
+	m->rcpts = &r->address;
+	m->nrcpts = 1;
+	m->raw = raw;
+	m->message_id = msgid;
+	m->in_reply_to = mi.in_reply_to;
+	m->subject = mi.subject;
+	m->from_addr = settings_str(ev->set, SET_CHECK_ADDRESS);
+	m->date = mi.date;
+	m->parsed_json = mi.json;
+	m->auto_reply = true;
+	m->outbound = q;
+	return store_outbound_enqueue(ev->st, m, why);
 }
 
 /* What postroom would have done: the auth policy, then the sender rules

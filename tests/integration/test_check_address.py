@@ -81,14 +81,37 @@ class CheckAddress(unittest.TestCase):
         self.assertIn("SPF pass, DKIM pass (aligned), DMARC pass: postroom would accept it",
                       row["detail"])
         self.assertIn("to <ann@client.example>", row["detail"])
-        # Not filed anywhere: the check message is answered, never stored.
-        self.assertEqual(self.pr.cli_json("messages", "list")["messages"], [])
+        # The answer is in the outbound queue, to the envelope sender, from <>.
+        out = self.pr.cli_json("outbox")["outbox"]
+        self.assertEqual(len(out), 1, out)
+        self.assertEqual(out[0]["sender"], "")
+        self.assertIn("SPF pass, DKIM pass (aligned), DMARC pass", out[0]["subject"])
+        shown = self.pr.cli_json("outbox", "show", out[0]["id"])
+        self.assertEqual([r["address"] for r in shown["recipients"]], ["ann@client.example"])
+        text = self.pr.cli("messages", "show", out[0]["message"], "--raw").stdout.decode()
+        for part in ("Auto-Submitted: auto-replied", "To: <ann@client.example>",
+                     "SPF: pass for client.example (the envelope sender's domain)",
+                     "1 of 10 DNS lookups in the worst case",
+                     "the record ends in ?all: servers it does not list are neither allowed nor refused",
+                     "DKIM: 1 signature",
+                     "1. d=client.example s=sel a=rsa-sha256: pass, aligned with the From domain",
+                     "DMARC: pass for client.example (policy reject)",
+                     "SPF identity client.example aligns with the From domain client.example",
+                     "accept it", "ann@client.example is not a postroom user",
+                     "end the SPF record of client.example in -all"):
+            self.assertIn(part, text)
+        self.assertRegex(text, r"In-Reply-To: <[^>]+@test\.example>")
+        # The check message itself is filed nowhere: the one stored message
+        # is our answer, which has no placement.
+        msgs = self.pr.cli_json("messages", "list")["messages"]
+        self.assertEqual([m["id"] for m in msgs], [out[0]["message"]], msgs)
         # The second within the hour is logged, not answered.
         code, msg = self.send("ann@client.example", self.signed(subject="again"))
         self.assertEqual(code, 250, msg)
         row = self.log_rows(2)[0]
         self.assertEqual((row["verdict"], row["reason"]), ("accepted", "check_unanswered"), row)
         self.assertIn("1 reports sent to it in the last hour", row["detail"])
+        self.assertEqual(len(self.pr.cli_json("outbox")["outbox"]), 1)
         # `why` explains both with the reason table's words.
         why = json.loads(self.pr.cli("why", "ann@client.example", "--json").stdout)
         self.assertEqual([a.get("reason", a.get("code")) for a in why["attempts"]],
@@ -101,7 +124,7 @@ class CheckAddress(unittest.TestCase):
         row = self.log_rows(1)[0]
         self.assertEqual(row["reason"], "check_unanswered", row)
         self.assertIn("SPF fail, not pass", row["detail"])
-        self.assertNotIn("report <", self.pr.log_text())
+        self.assertEqual(self.pr.cli_json("outbox")["outbox"], [])
 
     def test_null_sender_is_never_answered(self):
         code, msg = self.send("", self.signed(sender="MAILER-DAEMON@client.example"))
@@ -109,6 +132,7 @@ class CheckAddress(unittest.TestCase):
         row = self.log_rows(1)[0]
         self.assertEqual(row["reason"], "check_unanswered", row)
         self.assertIn("null envelope sender", row["detail"])
+        self.assertEqual(self.pr.cli_json("outbox")["outbox"], [])
 
 
 if __name__ == "__main__":
