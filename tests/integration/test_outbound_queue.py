@@ -200,3 +200,22 @@ class TestInternalAndThreading(PostroomCase):
             p = self.pr.cli("send", "--project", "1234", "--subject", "s", "--body-file", path, *args, check=False)
             self.assertEqual(p.returncode, rc, (args, p.stderr))
             self.assertIn(text, p.stderr.decode())
+
+    def test_large_message_warns_and_is_sent(self):
+        big = os.path.join(self.pr.dir, "big.bin")
+        with open(big, "wb") as f:
+            f.write(os.urandom(11 * 1024 * 1024))
+        html = os.path.join(self.pr.dir, "b.html")
+        with open(html, "wb") as f:
+            f.write(b"<p>Hello</p>\n")
+        self.pr.give_to_user()
+        p = self.pr.cli("send", "--project", "1234", "--as", "alice", "--subject", "Big", "--to",
+                        "bob@firm.example", "--body-stdin", "--html-file", html, "--attach", big,
+                        input=b"Hello from stdin\n")
+        self.assertIn("warning: the message is", p.stderr.decode())
+        self.assertIn("over 10 MB", p.stderr.decode())
+        mid = int(p.stdout)
+        shown = self.pr.cli_json("messages", "show", mid)
+        self.assertIn("Hello from stdin", shown["parsed"]["text_body"])
+        self.assertIn("<p>Hello</p>", shown["parsed"]["html_body"])
+        self.assertEqual(shown["outbound"]["state"], "sent")

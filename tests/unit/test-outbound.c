@@ -80,6 +80,52 @@ TEST(send_stores_and_queues)
 	store_close(&st);
 }
 
+/* The composed message, parsed back by our own reader: encoded words,
+ * an RFC 2231 file name, multipart/alternative, lines within 998 octets
+ * whatever the body holds, CRLF everywhere, Bcc nowhere. */
+TEST(compose_shapes)
+{
+	struct store *st = seeded();
+	struct arena *a = arena_new();
+	struct pr_why why;
+	struct outbound_send_res res;
+	char *longline = arena_alloc(a, 3001);
+	memset(longline, 'x', 3000);
+	const char *to[] = {"x@client.example"}, *bcc[] = {"hidden@client.example"};
+	struct outbound_attachment at = {"Übersicht März.pdf", NULL, (const uint8_t *)"%PDF-1.4\n\0\xff", 12};
+	struct outbound_send_req req = {.project = "1234", .user = "alice", .to = to, .nto = 1,
+	                                .bcc = bcc, .nbcc = 1, .subject = "Grüße zum Hafen",
+	                                .text = arena_printf(a, "Grüße\n%s\n", longline),
+	                                .html = "<p>Grüße</p>", .attach = &at, .nattach = 1};
+	CHECK_INT(outbound_send(st, set, a, &req, &res, &why), 0);
+	struct store_message m;
+	CHECK_INT(store_message_get(st, a, res.message_id, &m, &why), 0);
+	size_t line = 0, maxline = 0;
+	for (size_t i = 0; i < m.raw_len; i++) {
+		if (m.raw[i] == '\n') {
+			CHECK(i > 0 && m.raw[i - 1] == '\r');
+			maxline = line > maxline ? line : maxline;
+			line = 0;
+		} else {
+			line++;
+		}
+		CHECK(m.raw[i] < 0x80);      /* 7-bit on the wire: every 8-bit byte is encoded */
+	}
+	CHECK(maxline <= 998);
+	CHECK(memmem(m.raw, m.raw_len, "multipart/alternative", 21) != NULL);
+	CHECK(memmem(m.raw, m.raw_len, "multipart/mixed", 15) != NULL);
+	CHECK(memmem(m.raw, m.raw_len, "hidden@", 7) == NULL);
+	CHECK(strstr(m.parsed_json, "\"Übersicht März.pdf\"") != NULL);
+	CHECK_STR(m.s.subject, "Grüße zum Hafen");
+	struct store_outbound o;
+	CHECK_INT(store_outbound_get(st, a, res.outbound_id, &o, &why), 0);
+	CHECK_INT(o.nrcpts, 2);
+	CHECK_STR(o.rcpts[1].kind, "bcc");
+	CHECK_STR(o.rcpts[1].state, "queued");
+	arena_free(&a);
+	store_close(&st);
+}
+
 TEST(send_refuses)
 {
 	struct store *st = seeded();
@@ -355,6 +401,7 @@ main(void)
 	set = settings_new();
 	settings_publish(settings_clone(set));
 	RUN(send_stores_and_queues);
+	RUN(compose_shapes);
 	RUN(send_refuses);
 	RUN(claim_lease_result);
 	RUN(permfail_and_expiry);
