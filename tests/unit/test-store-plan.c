@@ -151,6 +151,15 @@ intake_smtp(struct store *st)
 	batch[0]->auto_reply = true;
 	CHECK_INT(store_commit_group(st, batch, 2, NULL, 0, &why), 0);
 	CHECK(batch[1]->duplicate_r);
+	/* a large message: its body is put apart first, the commit links it */
+	struct store_msg *big = msg(a, "<big@test>", "alice@firm.example", 0, in_1234, 2, NULL, 0);
+	size_t len = 2 * 1024 * 1024;
+	char *bytes = arena_alloc(a, len);
+	memset(bytes, 'x', len);
+	big->raw = spool_from_bytes(a, dir, bytes, len);
+	CHECK_INT(store_body_put(st, a, big, &why), 0);
+	CHECK(big->body != NULL);
+	CHECK_INT(store_commit_batch(st, &big, 1, &why), 0);
 	arena_free(&a);
 }
 
@@ -279,7 +288,7 @@ static const struct workload {
 	int statements;              /* how many distinct statements run adds */
 	bool one_search;             /* each of them must be one index lookup */
 } workloads[] = {
-	{"intake_smtp", NULL, intake_smtp, 29, false},
+	{"intake_smtp", NULL, intake_smtp, 30, false},
 	{"intake_pop3", NULL, intake_pop3, 16, false},
 	{"thread_reads", long_thread, thread_reads, 3, true},
 };
