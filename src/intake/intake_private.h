@@ -81,6 +81,7 @@ struct intake_eval {
 	const char **new_stakeholders;
 	size_t nnew_stakeholders;
 	struct pr_why note;          /* accepted-with-remark (unreadable, auto reply) */
+	struct store_outbound *bounce;   /* to our bounce address: the message it is about */
 };
 
 /* process.c: run every step; either fills job->sm (to commit) or sets
@@ -98,6 +99,16 @@ int intake_check_from(const struct intake_eval *ev, struct pr_why *why);
 bool intake_is_automatic(const struct intake_eval *ev);
 void intake_add_place(struct intake_eval *ev, enum route_kind kind, const char *target,
                       const char *via);
+
+/* bounce.c: mail about what we sent.  find: an envelope recipient that
+ * is our bounce address sets ev->bounce; thread: places the message in
+ * the thread of that outbound message; record: a failure report marks it
+ * failed; sent_copy: 1 (why = PR_E_SENT_COPY) for collected mail that is
+ * our own sent message.  All -1 with why on a store error. */
+int intake_bounce_find(struct intake_eval *ev, struct pr_why *why);
+int intake_bounce_thread(struct intake_eval *ev, bool *joined, struct pr_why *why);
+int intake_bounce_record(struct intake_eval *ev, struct pr_why *why);
+int intake_sent_copy(struct intake_eval *ev, struct pr_why *why);
 
 /* received.c: our trace header and loop detection. */
 const char *intake_received_header(struct arena *a, const struct intake_msg *m,

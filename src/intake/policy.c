@@ -22,9 +22,11 @@
  *    appearing in From/To/Cc of a message of the thread that was not
  *    automatic: an automatic message makes nobody a participant.
  *  - A bounce (null envelope sender, or a delivery status report) joins a
- *    thread only when it answers a message we sent.  postroom sends no
- *    mail yet, so no bounce joins a thread: each is judged as new mail
- *    (which for an outsider means Unassigned, below).
+ *    thread only when it answers a message we sent: when it comes to the
+ *    bounce address that message was sent from (bounce.c; the address
+ *    carries an HMAC, so naming another message takes a forgery we
+ *    detect).  Any other bounce is judged as new mail (which for an
+ *    outsider means Unassigned, below).
  *  - Into a project: the From address must belong to an active user who is
  *    a member of the project (not_a_user, user_inactive, not_a_member).
  *  - Into a user's mailbox or Unassigned: any active user may write.
@@ -257,8 +259,10 @@ static int
 join_thread(struct intake_eval *ev, const struct sender *s, bool *joined, struct pr_why *why)
 {
 	*joined = false;
+	if (ev->bounce)              /* to our bounce address: about what we sent */
+		return intake_bounce_thread(ev, joined, why);
 	if (s->bounce)
-		return 0;            /* it could only answer mail we sent: we send none yet */
+		return 0;            /* it answers mail we sent only through a bounce address */
 	int rc = find_thread(ev, why);
 	if (rc <= 0)
 		return rc;

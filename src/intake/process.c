@@ -7,10 +7,15 @@
  *                              from its header fields; trusted Received
  *                              unreadable -> 451 4.7.0
  *   2. From, loop check        not one author -> 550 5.7.1 (policy.c);
- *                              our own Received too often -> 550 5.4.6
+ *                              our own Received too often -> 550 5.4.6;
+ *                              collected copy of our sent mail -> logged
+ *                              as sent_copy, not filed (bounce.c)
  *   3. authenticate (auth/)    policy says no -> 550 5.7.x / 451 4.4.3
  *                              (unreadable: SPF of the envelope only)
- *   4. policy (policy.c)       threading, who may send, placements
+ *   4. policy (policy.c)       threading, who may send, placements;
+ *                              to our bounce address: the thread of the
+ *                              message it is about, a failure report
+ *                              marks that message failed (bounce.c)
  *                              (unreadable: sender and recipient rules
  *                              by envelope, then Fallback)
  *   5. build the store record  -> the committer; the store merges
@@ -336,6 +341,9 @@ intake_process(struct intake_worker *w, struct intake_job *j)
 	ev.sender = ev.unreadable ? "" : address_normalize(j->m->arena, first_from(&ev.mi));
 	if (!ev.unreadable && (intake_check_from(&ev, &why) < 0 || check_loop(&ev, &why) < 0))
 		goto refused;
+	/* Our own sent mail, collected back: recognised, not judged or filed. */
+	if (!ev.unreadable && intake_sent_copy(&ev, &why) != 0)
+		goto refused;
 	authenticate(w, &ev);
 	/* Mail to the check address is answered with a report of itself
 	 * (check_address.h).  A message only to it is not filed: its row
@@ -359,7 +367,10 @@ intake_process(struct intake_worker *w, struct intake_job *j)
 	} else {
 		if (auth_decide(set, &ev.av, &why) != PR_OK)
 			goto refused;
-		if (intake_policy(&ev, &why) < 0)
+		/* Reports about what we sent (bounce.c). */
+		if (intake_bounce_find(&ev, &why) < 0)
+			goto refused;
+		if (intake_policy(&ev, &why) < 0 || intake_bounce_record(&ev, &why) < 0)
 			goto refused;
 	}
 	if (strip_forged_results(w, &ev, &why) < 0)

@@ -88,7 +88,12 @@ deliver_one(struct store *st, const struct outbound_worker_options *opt, const c
 		struct outbound_delivery d = {row->id, row->msgid, row->mail_from, rcpts, row->nrcpts,
 		                              m.raw, m.raw_len};
 		struct settings *set = settings_current();
-		(opt->transport ? opt->transport : outbound_smtp_transport)(opt->transport_arg, a, set, &d, &res);
+		if (outbound_prepare(a, set, &d, &why) < 0) {
+			res.outcome = OUTBOUND_TEMPFAIL;      /* the key is fixable: wait, say why */
+			res.reply = arena_strdup(a, pr_why_text(&why));
+		} else {
+			(opt->transport ? opt->transport : outbound_smtp_transport)(opt->transport_arg, a, set, &d, &res);
+		}
 		settings_unref(&set);
 	}
 	/* A recipient the transport said nothing particular about shares the

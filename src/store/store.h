@@ -496,6 +496,12 @@ int store_outbound_list(struct store *st, struct arena *a, const struct store_ou
  * one; PR_E_NOT_FOUND. */
 int store_outbound_retry(struct store *st, int64_t id, time_t now, time_t retry_for,
                          struct pr_why *why);
+/* A delivery report (DSN) to the message's bounce address said a
+ * recipient failed: the message (and rcpt, when one of its recipients;
+ * may be NULL) becomes failed with reply, its lease dropped.  A cancelled
+ * message is left alone.  Idempotent.  0 ok, -1 with why. */
+int store_outbound_bounced(struct store *st, int64_t id, const char *rcpt, const char *reply,
+                           time_t now, struct pr_why *why);
 /* Stop trying: a queued message becomes cancelled.  One being sent right
  * now (a live lease) is PR_E_INVALID ("being sent; try again in a
  * moment"), as is a sent one.  PR_E_NOT_FOUND. */
