@@ -218,8 +218,8 @@ static const struct setting_def table[] = {
 	 "user postroom runs as)"},
 	[SET_ADDRESS_KEY] = {"address_key", STYPE_STRING, APPLIES_NOW, "", .secret = true,
 	 .validate = validate_address_key,
-	 .help = "secret that authenticates our bounce addresses (bounce+ID.MAC@domain) so that no one "
-	 "else can fail our messages; at least 16 characters (empty: bounces are never matched)"},
+	 .help = "secret that authenticates our bounce addresses (bounce+ID-MAC@domain) so that no one "
+	 "else can fail our messages; at least 16 characters (empty: the envelope sender is the From address, and reports are filed as ordinary automatic mail)"},
 	/* outbound mail (`postroom send`, the delivery queue) */
 	[SET_SENDER_MODE] = {"sender_mode", STYPE_ENUM, APPLIES_NOW, "project", .choices = sender_mode_names,
 	 .help = "sender address of mail sent from a project: project (<project_prefix><id>@<first domain>, "
