@@ -22,18 +22,36 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/settings.h"
+#include "core/spool.h"
+#include "mime/mime.h"
 #include "outbound/outbound_private.h"
 #include "route/address.h"
 #include "route/verp.h"
+
+/* The domain DKIM must align with (RFC 7489 3.1): the From header's. */
+static const char *
+from_domain(struct arena *a, const struct outbound_delivery *d)
+{
+	struct spool *sp = spool_from_bytes(a, NULL, d->data, d->len);
+	const char *from = mime_header(sp, a, "From"), *addr[1];
+	if (from != NULL && address_list(a, from, addr, 1) == 1)
+		return address_domain(addr[0]);
+	return address_domain(d->mail_from);
+}
 
 int
 outbound_prepare(struct arena *a, const struct settings *set, struct outbound_delivery *d,
                  struct pr_why *why)
 {
-	const char *domain = address_domain(d->mail_from);
-	const char *verp = verp_bounce_address(a, settings_str(set, SET_ADDRESS_KEY), d->outbound_id, domain);
-	if (verp != NULL)
-		d->mail_from = verp;
+	/* A null envelope sender (our automatic answers) stays null: a bounce
+	 * of a bounce is what null senders exist to prevent. */
+	if (*d->mail_from != '\0') {
+		const char *verp = verp_bounce_address(a, settings_str(set, SET_ADDRESS_KEY), d->outbound_id,
+		                                       address_domain(d->mail_from));
+		if (verp != NULL)
+			d->mail_from = verp;
+	}
+	const char *domain = from_domain(a, d);
 	const char *spec = settings_str(set, SET_DKIM_KEYS);
 	if (*spec == '\0')
 		return 0;

@@ -109,3 +109,54 @@ class DkimpyVerifies(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+from relay import RELAY_PASSWORD, RelayFixture, wait_until   # noqa: E402
+
+
+class SignedAtTheFarEnd(RelayFixture):
+    """send -> queue -> serve's worker -> Postfix submission -> far end: the
+    message arrives with both signatures, which dkimpy verifies against the
+    records `check domain` prints, and with our bounce address as its
+    envelope sender."""
+
+    def test_far_end_verifies_both_signatures(self):
+        self.far.messages.clear()
+        key = "far-end-address-key-0123456789"
+        pr = Postroom(config=dict(self.relay.settings("sender", RELAY_PASSWORD), address_key=key))
+        self.addCleanup(pr.cleanup)
+        _, rsa_pub = rsa_key(pr.dir, "rsa")
+        ed, ed_pub = ed25519_key(pr.dir, "ed")
+        for p in (os.path.join(pr.dir, "rsa.pem"), ed):
+            os.chmod(p, 0o600)
+        pr.config["dkim_keys"] = f"firm.example:r1:{pr.dir}/rsa.pem firm.example:e1:{ed}"
+        pr.seed_basic()
+        pr.start()
+        pr.give_to_user()
+        sent = json.loads(pr.cli("send", "--project", "1234", "--as", "alice", "--to",
+                                 "someone@far.example", "--subject", "Signed", "--body-stdin",
+                                 "--json", input=b"Hello  there.\n").stdout)
+        wait_until(lambda: pr.cli_json("outbox", "show", str(sent["outbound_id"]))["state"] == "sent",
+                   60, "sent")
+        got = self.far.wait(1)[0]
+        import hashlib
+        import hmac
+        mac = hmac.new(key.encode(), f"bounce:{sent['outbound_id']}".encode(),
+                       hashlib.sha256).hexdigest()[:16]
+        self.assertEqual(got["mail_from"], f"bounce+{sent['outbound_id']}-{mac}@firm.example")
+        recs = {"r1._domainkey.firm.example": "v=DKIM1; k=rsa; p=" + rsa_pub,
+                "e1._domainkey.firm.example": "v=DKIM1; k=ed25519; p=" + ed_pub}
+        path = os.path.join(pr.dir, "arrived.eml")
+        with open(path, "wb") as f:
+            f.write(got["data"])
+        script = ("import dkim, json, sys\n"
+                  "recs = json.loads(sys.argv[1])\n"
+                  "m = open(sys.argv[2], 'rb').read()\n"
+                  "f = lambda n, timeout=5: recs[n.decode().rstrip('.')].encode()\n"
+                  "d = dkim.DKIM(m)\n"
+                  "print(d.verify(idx=0, dnsfunc=f), d.verify(idx=1, dnsfunc=f))\n")
+        p = subprocess.run([SYSTEM_PYTHON, "-c", script, json.dumps(recs), path], capture_output=True,
+                           text=True, timeout=60)
+        if "No module named 'dkim'" in p.stderr:
+            self.skipTest("python3-dkim is not installed")
+        self.assertEqual(p.stdout.strip(), "True True", p.stderr)
