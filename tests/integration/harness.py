@@ -58,6 +58,33 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
+def free_udp_tcp_port():
+    """A port free for both UDP and TCP right now (dnsmasq binds both)."""
+    for _ in range(50):
+        port = free_udp_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            try:
+                t.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no port free for both UDP and TCP on 127.0.0.1")
+
+
+def dns_answers(port, timeout):
+    """True once something on 127.0.0.1:port answers a DNS query."""
+    query = (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+             b"\x05probe\x07invalid\x00\x00\x01\x00\x01")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(min(timeout, 0.2))
+        try:
+            s.sendto(query, ("127.0.0.1", port))
+            data, _ = s.recvfrom(512)
+            return data[:2] == b"\x12\x34"
+        except OSError:
+            return False
+
+
 def wait_port(port, timeout=20.0, proc=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -93,7 +120,6 @@ class DnsServer:
     """
 
     def __init__(self, workdir, records):
-        self.port = free_udp_port()
         self.conf = os.path.join(workdir, "dnsmasq.conf")
         with open(self.conf, "w") as f:
             f.write("no-resolv\nno-hosts\nno-poll\nbind-interfaces\nlisten-address=127.0.0.1\n"
@@ -103,13 +129,21 @@ class DnsServer:
             for r in records:
                 f.write(r + "\n")
         self.log = open(os.path.join(workdir, "dnsmasq.log"), "w")
-        self.proc = subprocess.Popen(
-            ["dnsmasq", "--keep-in-foreground", "--conf-file=" + self.conf, f"--port={self.port}",
-             "--pid-file=", "--user=root"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        time.sleep(0.2)
-        if self.proc.poll() is not None:
-            raise RuntimeError("dnsmasq failed to start; see " + self.log.name)
+        # The port is free when picked, but a test running beside us may
+        # take it (UDP or TCP) before dnsmasq binds: then dnsmasq exits and
+        # we try another port.  Ready means it answers a query.
+        for _ in range(5):
+            self.port = free_udp_tcp_port()
+            self.proc = subprocess.Popen(
+                ["dnsmasq", "--keep-in-foreground", "--conf-file=" + self.conf,
+                 f"--port={self.port}", "--pid-file=", "--user=root"],
+                stdout=self.log, stderr=subprocess.STDOUT)
+            deadline = time.time() + 10
+            while self.proc.poll() is None and time.time() < deadline:
+                if dns_answers(self.port, deadline - time.time()):
+                    return
+            stop_pid(self.proc)
+        raise RuntimeError("dnsmasq failed to start; see " + self.log.name)
 
     @property
     def address(self):
