@@ -5,14 +5,13 @@
  *           -> the SPF record read statically (auth/spf_audit.h)
  *           -> what the policy would do (auth_decide, then the sender
  *              rules of policy.c) -> report text (check_report.c)
- *           -> the answer queued (check_answer_queue)
+ *           -> the answer queued (intake_auto_queue, auto_mail.c)
  *   committer: the attempt's intake-log row, verdict accepted, reason
  *           check_answered / check_unanswered, in the next group commit.
  */
 #include "intake/check_address.h"
 
 #include <inttypes.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -167,60 +166,6 @@ answer_bytes(struct intake_eval *ev, const char *summary, const char *report, co
 	                    msgid, thread, report);
 }
 
-static const char *
-new_msgid(struct arena *a, const char *host)
-{
-	unsigned char r[12] = {0};
-	if (RAND_bytes(r, sizeof(r)) != 1)
-		pr_panic("RAND_bytes failed");
-	char hex[2 * sizeof(r) + 1];
-	for (size_t i = 0; i < sizeof(r); i++)
-		snprintf(hex + 2 * i, 3, "%02x", r[i]);
-	return arena_printf(a, "check.%s@%s", hex, host);
-}
-
-/* Hand the answer to the outbound queue (store.h, "outbound queue"): it
- * is stored as a message we send, with its queue row, in one transaction
- * of this worker's store connection -- before the attempt's row goes to
- * the committer, so both are durable before the sender hears 250.  It is
- * filed nowhere (no placement): `outbox` and `messages show` find it.
- * Envelope sender null, as RFC 3834 asks of an automatic answer, so that
- * nothing answers it back. */
-static int
-check_answer_queue(struct intake_eval *ev, const char *msgid, const char *bytes, struct pr_why *why)
-{
-	struct arena *a = ev->m->arena;
-	time_t now = time(NULL);
-	struct spool *raw = spool_from_bytes(a, NULL, bytes, strlen(bytes));
-	struct mime_info mi;
-	if (spool_error(raw) != PR_OK || mime_parse(raw, a, &mi, why) < 0) {
-		pr_why_set(why, PR_E_IO, "the check report could not be spooled");
-		return -1;
-	}
-	struct store_outbound_rcpt *r = arena_alloc(a, sizeof(*r));
-	*r = (struct store_outbound_rcpt){.address = ev->m->mail_from, .kind = "to", .state = "queued"};
-	struct store_outbound_new *q = arena_alloc(a, sizeof(*q));
-	*q = (struct store_outbound_new){.msgid = msgid, .mail_from = "", .created_at = now,
-	                                 .expires_at = now + settings_int(ev->set, SET_SMTP_RETRY_FOR),
-	                                 .rcpts = r, .nrcpts = 1};
-	struct store_msg *m = arena_alloc(a, sizeof(*m));
-	m->source = "outbound";
-	m->received_at = now;
-	m->mail_from = "";
-	m->rcpts = &r->address;
-	m->nrcpts = 1;
-	m->raw = raw;
-	m->message_id = msgid;
-	m->in_reply_to = mi.in_reply_to;
-	m->subject = mi.subject;
-	m->from_addr = settings_str(ev->set, SET_CHECK_ADDRESS);
-	m->date = mi.date;
-	m->parsed_json = mi.json;
-	m->auto_reply = true;
-	m->outbound = q;
-	return store_outbound_enqueue(ev->st, m, why);
-}
-
 /* What postroom would have done: the auth policy, then the sender rules
  * (From alignment, a disabled account) on a copy of the evaluation, so
  * nothing here is filed. */
@@ -258,9 +203,12 @@ intake_check_answer(struct intake_worker *w, struct intake_eval *ev, struct pr_w
 		.spf_audit = read_spf(w, ev), .decision = &d, .sender_status = sender_status(ev),
 	};
 	const char *summary = check_report_summary(a, &in);
-	const char *msgid = new_msgid(a, in.hostname);
+	const char *msgid = intake_auto_msgid(a, "check", in.hostname);
 	const char *bytes = answer_bytes(ev, text_clean(a, summary), check_report_text(a, &in), msgid);
-	if (check_answer_queue(ev, msgid, bytes, why) < 0)
+	/* Queued before the attempt's row goes to the committer, so both are
+	 * durable before the sender hears 250. */
+	if (intake_auto_queue(ev->st, ev->set, a, msgid, settings_str(ev->set, SET_CHECK_ADDRESS),
+	                      ev->m->mail_from, bytes, strlen(bytes), why) < 0)
 		return -1;
 	pr_why_set(why, PR_E_CHECK_ANSWERED, "report <%s> sent to <%s>: %s", msgid, ev->m->mail_from,
 	           summary);

@@ -126,11 +126,33 @@ intake_oldest_in_flight(struct intake *in)
 	return oldest;
 }
 
+/* Unreadable mail just committed in Fallback goes on to fallback_address
+ * (empty: off) as an attachment.  After the commit and after the sender
+ * heard 250, which never waits for it: if it cannot be queued, the
+ * daemon log says so and the message stays safe in Fallback. */
+static void
+forward_unreadable(struct intake *in, struct intake_job *j)
+{
+	const struct store_msg *sm = j->sm;
+	if (sm == NULL || !sm->unreadable || sm->duplicate_r || j->res.message_id <= 0 ||
+	    j->res.why.code != PR_OK)
+		return;
+	struct settings *set = settings_current();
+	struct pr_why why;
+	pr_why_clear(&why);
+	if (*settings_str(set, SET_FALLBACK_ADDRESS) &&
+	    intake_fallback_forward(in->commit_st, set, j->m->arena, sm, j->m->raw, &why) < 0)
+		log_warn("intake: unreadable message %lld kept in Fallback, not forwarded to "
+		         "fallback_address: %s", (long long)sm->id_r, pr_why_text(&why));
+	settings_unref(&set);
+}
+
 /* Tell the submitter and release everything the message owned. */
 static void
 job_finish(struct intake *in, struct intake_job *j)
 {
 	j->done(j->arg, &j->res);
+	forward_unreadable(in, j);
 	struct arena *ma = j->m->arena;   /* m lives in its arena: free via a copy */
 	arena_free(&ma);
 	free(j->row);

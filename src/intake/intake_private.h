@@ -10,7 +10,9 @@
 #include "mime/mime.h"
 #include "store/store.h"
 
+struct arena;
 struct settings;
+struct spool;
 
 /* One intake-log row for an attempt that was not accepted, in one
  * malloc'd block (strings included) so that it can outlive the message
@@ -109,6 +111,19 @@ int intake_bounce_find(struct intake_eval *ev, struct pr_why *why);
 int intake_bounce_thread(struct intake_eval *ev, bool *joined, struct pr_why *why);
 int intake_bounce_record(struct intake_eval *ev, struct pr_why *why);
 int intake_sent_copy(struct intake_eval *ev, struct pr_why *why);
+
+/* auto_mail.c: automatic mail intake sends, through the outbound queue
+ * with a null envelope sender.  msgid: "<prefix>.<random hex>@<host>".
+ * queue: bytes (a whole message from from_addr) to one recipient, in one
+ * transaction of st.  fallback_forward: unreadable message sm, committed
+ * in Fallback, forwarded as an attachment (raw, byte for byte) to
+ * fallback_address.  0, or -1 with why. */
+const char *intake_auto_msgid(struct arena *a, const char *prefix, const char *host);
+int intake_auto_queue(struct store *st, const struct settings *set, struct arena *a,
+                      const char *msgid, const char *from_addr, const char *to, const char *bytes,
+                      size_t len, struct pr_why *why);
+int intake_fallback_forward(struct store *st, const struct settings *set, struct arena *a,
+                            const struct store_msg *sm, struct spool *raw, struct pr_why *why);
 
 /* received.c: our trace header and loop detection. */
 const char *intake_received_header(struct arena *a, const struct intake_msg *m,

@@ -134,6 +134,8 @@ headers(GMimeMessage *msg, const struct compose_in *in)
 		g_mime_object_set_header(o, "In-Reply-To", in->in_reply_to, NULL);
 	if (in->references != NULL)
 		g_mime_object_set_header(o, "References", in->references, NULL);
+	if (in->auto_submitted != NULL)
+		g_mime_object_set_header(o, "Auto-Submitted", in->auto_submitted, NULL);
 }
 
 int

@@ -77,6 +77,25 @@ int outbound_send(struct store *st, const struct settings *set, struct arena *a,
                   const struct outbound_send_req *req, struct outbound_send_res *res,
                   struct pr_why *why);
 
+/* compose.c: a message built by GMime from everything it shows (also
+ * intake's automatic mail); addresses already checked. */
+struct compose_in {
+	const char *from_name, *from_addr;
+	const char *const *to, *const *cc;
+	size_t nto, ncc;
+	const char *subject, *text, *html;
+	const struct outbound_attachment *attach;
+	size_t nattach;
+	const char *msgid;           /* without <> */
+	const char *in_reply_to;     /* "<id>", or NULL */
+	const char *references;      /* "<a> <b>", or NULL */
+	time_t date;
+	const char *auto_submitted;     /* NULL, or the Auto-Submitted value (RFC 3834) */
+};
+/* The message's bytes (CRLF lines) in a.  0, or -1 with why. */
+int outbound_compose(struct arena *a, const struct compose_in *in, const uint8_t **out, size_t *len,
+                     struct pr_why *why);
+
 /* ---- delivery ----
  * What the worker hands a transport for one message, and what it wants
  * back.  The transport (src/outbound/transport.c, SMTP through libcurl to

@@ -4,22 +4,6 @@
 
 #include "outbound/outbound.h"
 
-/* compose.c: everything the message shows; addresses already checked. */
-struct compose_in {
-	const char *from_name, *from_addr;
-	const char *const *to, *const *cc;
-	size_t nto, ncc;
-	const char *subject, *text, *html;
-	const struct outbound_attachment *attach;
-	size_t nattach;
-	const char *msgid;           /* without <> */
-	const char *in_reply_to;     /* "<id>", or NULL */
-	const char *references;      /* "<a> <b>", or NULL */
-	time_t date;
-};
-/* The message's bytes (CRLF lines) in a.  0, or -1 with why. */
-int outbound_compose(struct arena *a, const struct compose_in *in, const uint8_t **out, size_t *len,
-                     struct pr_why *why);
 
 /* deliver.c: the worker's built-in transport (transport.h). */
 void outbound_smtp_transport(void *arg, struct arena *a, const struct settings *set,
