@@ -107,8 +107,23 @@ class TestDsn(BounceCase):
         self.smtp_send(swapped, dsn(swapped))
         self.assertEqual(self.outbox(other["outbound_id"])["state"], "queued")
 
+    def wait_unknown_refused(self, timeout=20.0):
+        """serve applies a stored setting at its next poll (once a second):
+        wait until an unknown address is refused, with a deadline."""
+        deadline = time.time() + timeout
+        while True:
+            with self.smtp() as s:
+                s.ehlo("relay.far.example")
+                s.docmd("MAIL FROM:<>")
+                code, _ = s.docmd("RCPT TO:<nobody-at-all@firm.example>")
+            if code == 550:
+                return
+            self.assertLess(time.time(), deadline, "unknown_recipient=reject never took effect")
+            time.sleep(0.1)
+
     def test_forged_mac_refused_when_unknown_addresses_are(self):
         self.pr.cli("settings", "set", "unknown_recipient", "reject")
+        self.wait_unknown_refused()
         sent = self.send()
         forged = bounce_address(sent["outbound_id"], key="not-our-key-0123456789")
         with self.smtp() as s:
