@@ -54,16 +54,16 @@ class ReadBlock:
         self.fd = os.open(store_path(pr) + "-shm", os.O_RDWR)
         # serve's own readers hold these bytes shared for the length of a
         # read; take them the moment none does (bounded by a deadline).
-        deadline = time.time() + 20
-        while True:
-            try:
-                fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 8, 120, os.SEEK_SET)
-                return
-            except BlockingIOError:
-                if time.time() > deadline:
-                    os.close(self.fd)
-                    raise
-                time.sleep(0.01)
+        if not eventually(self.try_lock, 20):
+            os.close(self.fd)
+            raise RuntimeError("serve's readers never let go of the wal-index locks in 20 s")
+
+    def try_lock(self):
+        try:
+            self.fcntl.lockf(self.fd, self.fcntl.LOCK_EX | self.fcntl.LOCK_NB, 8, 120, os.SEEK_SET)
+            return True
+        except BlockingIOError:
+            return False
 
     def close(self):
         if self.fd is not None:
