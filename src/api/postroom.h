@@ -174,6 +174,18 @@ json_t *api_outbound_of_message(struct pr_api *api, int64_t message_id);
 int api_outbox_retry(struct pr_api *api, int64_t id, struct pr_why *why);
 int api_outbox_cancel(struct pr_api *api, int64_t id, struct pr_why *why);
 
+/* ---- API tokens (api_token.c) ----
+ * create: {"id", "name", "scope", "created_at", "token"}; the token's text
+ * is in this answer only (the store keeps its SHA-256).  scope is "admin"
+ * (everything) or "read" (nothing that changes state). */
+json_t *api_token_create(struct pr_api *api, const char *name, const char *scope, struct pr_why *why);
+json_t *api_token_list(struct pr_api *api, struct pr_why *why);   /* {"tokens":[...]}, no secrets */
+int api_token_remove(struct pr_api *api, int64_t id, struct pr_why *why);
+/* Who presents this token: 0 with name and *admin set; 1 no such token;
+ * -1 with why (the store could not be read). */
+int api_token_verify(struct pr_api *api, const char *text, char *name, size_t namelen, bool *admin,
+                     struct pr_why *why);
+
 /* Name rules shared by every client: user and project ids are 1-64 of
  * [A-Za-z0-9._-] starting with a letter or digit. */
 int api_check_name(const char *what, const char *name, struct pr_why *why);

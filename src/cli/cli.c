@@ -50,6 +50,7 @@ static const struct command {
 	{"messages", cli_messages, "stored messages (list, show, move, attachment)"},
 	{"log", cli_log, "the intake log: every attempt with its reason"},
 	{"send", cli_send, "send from a project as a member (stored in its thread, then delivered)"},
+	{"token", cli_token, "API tokens for the HTTP API (create, list, revoke)"},
 	{"outbox", cli_outbox, "mail we send: queued, sent, failed (list, show, retry, cancel)"},
 	{NULL, NULL, NULL},
 };

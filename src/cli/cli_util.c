@@ -108,6 +108,7 @@ static const struct option longopts[] = {
 	{"limit", required_argument, NULL, 'L'},
 	{"before", required_argument, NULL, 'B'},
 	{"failed", no_argument, NULL, 'X'},
+	{"scope", required_argument, NULL, 'c'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -145,6 +146,7 @@ store_opt(struct cli_opts *o, int c, const char *arg)
 	case 'U': o->unassigned = true; break;
 	case 'F': o->fallback = true; break;
 	case 'X': o->failed = true; break;
+	case 'c': o->scope = arg; break;
 	default: return -1;
 	}
 	return 0;

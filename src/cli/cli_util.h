@@ -37,6 +37,7 @@ struct cli_opts {
 	int nemail;
 	const char *display, *name, *project, *user, *since, *verdict, *sender, *output, *stakeholder;
 	const char *from_file;
+	const char *scope;              /* token create --scope */
 	const char *limit, *before;     /* paging: checked by cli_page */
 	bool json, raw, unassigned, fallback, failed;
 	void *data;     /* what a command hands its callback beyond the options (NULL) */
@@ -111,5 +112,6 @@ int cli_messages(struct cli_ctx *ctx, int argc, char **argv);
 int cli_log(struct cli_ctx *ctx, int argc, char **argv);
 int cli_send(struct cli_ctx *ctx, int argc, char **argv);      /* cli_send.c */
 int cli_outbox(struct cli_ctx *ctx, int argc, char **argv);    /* cli_outbox.c */
+int cli_token(struct cli_ctx *ctx, int argc, char **argv);     /* cli_token.c */
 
 #endif

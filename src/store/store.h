@@ -507,4 +507,26 @@ int store_outbound_bounced(struct store *st, int64_t id, const char *rcpt, const
  * moment"), as is a sent one.  PR_E_NOT_FOUND. */
 int store_outbound_cancel(struct store *st, int64_t id, time_t now, struct pr_why *why);
 
+/* ---- API tokens (store_sqlite_token.c) ----
+ * A token is kept only as the SHA-256 of its text: the text is shown once
+ * when it is made, and a stolen store gives no usable token. */
+#define STORE_TOKEN_HASH_LEN 32
+struct store_token {
+	int64_t id;
+	const char *name;
+	const char *scope;          /* "admin" or "read" */
+	time_t created_at;
+};
+/* PR_E_EXISTS when the name is taken. */
+int store_token_add(struct store *st, const char *name, const char *scope,
+                    const unsigned char hash[STORE_TOKEN_HASH_LEN], time_t now, int64_t *id_r,
+                    struct pr_why *why);
+/* 0 found, 1 no token has that hash, -1 with why. */
+int store_token_find(struct store *st, struct arena *a, const unsigned char hash[STORE_TOKEN_HASH_LEN],
+                     struct store_token *out, struct pr_why *why);
+int store_token_list(struct store *st, struct arena *a, struct store_token **out, size_t *n,
+                     struct pr_why *why);
+/* PR_E_NOT_FOUND when no token has that id. */
+int store_token_remove(struct store *st, int64_t id, struct pr_why *why);
+
 #endif

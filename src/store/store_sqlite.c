@@ -149,6 +149,11 @@ static const char *const migrations[] = {
 	" UNION ALL SELECT id, substr(rest, instr(rest, ',') + 1), substr(rest, 1, instr(rest, ',') - 1)"
 	"  FROM s WHERE rest <> '')"
 	" INSERT OR IGNORE INTO intake_log_addr SELECT lower(addr), id FROM s WHERE addr <> '';",
+	/* 9: API tokens for the HTTP API, kept only as the SHA-256 of the
+	 * token (store_sqlite_token.c). */
+	"CREATE TABLE IF NOT EXISTS api_tokens(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	" scope TEXT NOT NULL CHECK(scope IN ('admin', 'read')), hash BLOB NOT NULL UNIQUE,"
+	" created_at INTEGER NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
