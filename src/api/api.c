@@ -85,6 +85,13 @@ api_close(struct pr_api **apip)
 }
 
 struct store *api_store(struct pr_api *api) { return api->store; }
+
+void
+api_settings_replace(struct pr_api *api, struct settings *s)
+{
+	settings_unref(&api->settings);
+	api->settings = s;
+}
 const struct settings *api_settings(const struct pr_api *api) { return api->settings; }
 
 int

@@ -45,6 +45,9 @@ int api_settings_merge(struct store *st, const char *config_path, struct setting
 /* Validate (type, range, cross-field checks) and store.  Refusals are
  * PR_E_INVALID with the reason; an unknown key PR_E_NOT_FOUND. */
 int api_settings_set(struct pr_api *api, const char *key, const char *value, struct pr_why *why);
+/* Make s (taken over) the API's settings snapshot: a long-lived API (an
+ * HTTP worker) follows the stored settings with a watch. */
+void api_settings_replace(struct pr_api *api, struct settings *s);
 /* Following the stored settings from a running serve (api_watch.c): poll
  * once a second; 1 with *out a new merged snapshot (the caller owns it)
  * when a setting was stored since the last poll (by any process or node

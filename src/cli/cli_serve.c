@@ -36,6 +36,7 @@
 #include "core/log.h"
 #include "core/private.h"
 #include "core/settings.h"
+#include "http/http.h"
 #include "intake/intake.h"
 #include "net/net.h"
 #include "outbound/outbound.h"
@@ -64,15 +65,21 @@ struct daemon {
 	int early_fd[MAX_LISTEN];
 	struct net_addr early_addr[MAX_LISTEN];
 	size_t nearly;
+	const char *http_arg;        /* --http ADDR:PORT, or NULL: http_listen */
+	int http_fd;                 /* bound before the privilege drop; -1 */
+	struct net_addr http_addr;
+	struct http_server *http;
 };
 
 static void
 usage(FILE *f)
 {
-	fputs("usage: postroom [--config FILE] [--store URI] serve [--smtp ADDR:PORT]...\n"
+	fputs("usage: postroom [--config FILE] [--store URI] serve [--smtp ADDR:PORT]... [--http ADDR:PORT]\n"
 	      "  Run the daemon in the foreground, logging to stderr.\n"
 	      "  --smtp ADDR:PORT   listen for SMTP here (repeatable; IPv4 or [IPv6]);\n"
 	      "                     default: the smtp_listen setting (comma separated)\n"
+	      "  --http ADDR:PORT   the HTTP API and web console (default: the http_listen\n"
+	      "                     setting, 127.0.0.1:8025; \"\" for none)\n"
 	      "  SIGTERM drains sessions and exits; SIGHUP reloads the settings.\n", f);
 }
 
@@ -233,6 +240,48 @@ not_dumpable(void)
 		log_warn("cannot make the process non-dumpable: %s", strerror(errno));
 }
 
+/* The HTTP listener: --http, else setting (http_listen); "" is none.
+ * EX_OK (d->http_fd bound, or -1 for none) or an exit code. */
+static int
+http_bind(struct daemon *d, const char *setting)
+{
+	struct pr_why why;
+	const char *addr = d->http_arg ? d->http_arg : setting;
+	if (*addr == '\0' || d->http_fd >= 0)
+		return EX_OK;
+	if (net_parse_addr(addr, &d->http_addr, &why) < 0) {
+		fprintf(stderr, "postroom: http_listen: %s: give ADDR:PORT like 127.0.0.1:8025\n", pr_why_text(&why));
+		return EX_USAGE;
+	}
+	if ((d->http_fd = net_bind(&d->http_addr, &why)) < 0) {
+		fprintf(stderr, "postroom: %s: stop what uses the port or choose another with --http "
+		        "(or http_listen)\n", pr_why_text(&why));
+		return EX_UNAVAILABLE;
+	}
+	return EX_OK;
+}
+
+/* Start the HTTP workers on the bound listener; EX_OK or an exit code. */
+static int
+http_begin(struct daemon *d, const struct settings *set)
+{
+	struct pr_why why;
+	int rc = http_bind(d, settings_str(set, SET_HTTP_LISTEN));
+	if (rc != EX_OK || d->http_fd < 0)
+		return rc;
+	struct http_config hc = {
+		.listen_fd = d->http_fd, .listen_text = d->http_addr.text,
+		.threads = (int)settings_int(set, SET_HTTP_THREADS),
+		.tls_cert = settings_str(set, SET_HTTP_TLS_CERT), .tls_key = settings_str(set, SET_HTTP_TLS_KEY),
+		.store_uri = d->ctx->store_uri, .config_path = d->ctx->config_path};
+	d->http_fd = -1;     /* http_start takes it, also when it fails */
+	if ((d->http = http_start(&hc, &why)) == NULL) {
+		fprintf(stderr, "postroom: HTTP: %s\n", pr_why_text(&why));
+		return EX_CONFIG;
+	}
+	return EX_OK;
+}
+
 /* Started as root with run_as_user in the config file: bind the listeners
  * now, then become that user before the store is opened or a byte of
  * input is read.  Addresses come from --smtp or the config file (the store
@@ -284,6 +333,8 @@ bind_early(struct daemon *d, const char **addrs, size_t naddrs)
 			d->early_fd[d->nearly++] = fd;
 		}
 	}
+	if (rc == EX_OK)
+		rc = http_bind(d, settings_str(file, SET_HTTP_LISTEN));
 	if (rc == EX_OK && net_drop_privileges(user, &why) < 0) {
 		fprintf(stderr, "postroom: %s\n", pr_why_text(&why));
 		rc = EX_CONFIG;
@@ -336,7 +387,7 @@ listen_all(struct daemon *d, const char **addrs, size_t naddrs, const struct set
 }
 
 static int
-parse_args(int argc, char **argv, const char **addrs, size_t *naddrs)
+parse_args(int argc, char **argv, const char **addrs, size_t *naddrs, const char **http)
 {
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -346,6 +397,10 @@ parse_args(int argc, char **argv, const char **addrs, size_t *naddrs)
 			addrs[(*naddrs)++] = argv[++i];
 		} else if (!strncmp(argv[i], "--smtp=", 7) && *naddrs < MAX_LISTEN) {
 			addrs[(*naddrs)++] = argv[i] + 7;
+		} else if (!strcmp(argv[i], "--http") && i + 1 < argc) {
+			*http = argv[++i];
+		} else if (!strncmp(argv[i], "--http=", 7)) {
+			*http = argv[i] + 7;
 		} else {
 			fprintf(stderr, "postroom: serve: unexpected argument '%s'\n", argv[i]);
 			usage(stderr);
@@ -398,7 +453,7 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 	d->ev[3] = event_new(d->base, -1, EV_PERSIST, on_poll, d);
 	for (int i = 0; i < 4; i++)
 		event_add(d->ev[i], i == 3 ? &every : NULL);
-	if ((rc = listen_all(d, addrs, naddrs, set)) != EX_OK)
+	if ((rc = listen_all(d, addrs, naddrs, set)) != EX_OK || (rc = http_begin(d, set)) != EX_OK)
 		return rc;
 	/* Always running: pop_server may be set while serve runs. */
 	struct pop3_service *pop = pop3_service_start(in, d->ctx->store_uri);
@@ -417,6 +472,7 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 		         "--to a1234@firm.example; then: postroom messages list --project 1234", d->first_addr);
 	event_base_dispatch(d->base);
 	log_info("stopping: finishing messages in intake");
+	http_stop(&d->http);
 	pop3_service_stop(&pop);
 	outbound_worker_stop(&outq);
 	intake_retention_stop(&retention);
@@ -428,13 +484,14 @@ cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 {
 	const char *addrs[MAX_LISTEN];
 	size_t naddrs = 0;
-	int rc = parse_args(argc, argv, addrs, &naddrs);
+	const char *http_arg = NULL;
+	int rc = parse_args(argc, argv, addrs, &naddrs, &http_arg);
 	if (rc < 0)
 		return rc == -2 ? EX_OK : EX_USAGE;
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() < 0)
 		pr_panic("evthread_use_pthreads failed");
-	struct daemon d = {.ctx = ctx};
+	struct daemon d = {.ctx = ctx, .http_arg = http_arg, .http_fd = -1};
 	not_dumpable();
 	if ((rc = bind_early(&d, addrs, naddrs)) != EX_OK || (rc = cli_store_dir(ctx)) != EX_OK)
 		return rc;

@@ -158,6 +158,10 @@ static const struct pr_err_info table[PR_E_MAX] = {
 	[PR_E_NOT_FOUND] = {"not_found", 0, "", "no such item", "check the name"},
 	[PR_E_EXISTS] = {"exists", 0, "", "the item exists already", "choose another name"},
 	[PR_E_CONFIG] = {"config", 0, "", "the configuration is not valid", "correct the configuration"},
+	[PR_E_UNAUTHORIZED] = {"unauthorized", 0, "", "the request carried no valid API token or session",
+	 "sign in to the console, or send \"Authorization: Bearer TOKEN\" with a token from `postroom token create`"},
+	[PR_E_FORBIDDEN] = {"forbidden", 0, "", "who is asking may not do this",
+	 "use an admin token (`postroom token create --scope admin`) or ask an administrator"},
 };
 
 const struct pr_err_info *

@@ -99,6 +99,9 @@ enum pr_err {
 	PR_E_NOT_FOUND,
 	PR_E_EXISTS,
 	PR_E_CONFIG,
+	/* the HTTP API */
+	PR_E_UNAUTHORIZED,
+	PR_E_FORBIDDEN,
 	PR_E_MAX
 };
 

@@ -238,6 +238,16 @@ static const struct setting_def table[] = {
 	 .max = 1000,
 	 .help = "reports check_address sends one envelope sender per hour; past it, messages are logged "
 	 "but not answered"},
+	/* the HTTP API and web console (src/http/) */
+	[SET_HTTP_LISTEN] = {"http_listen", STYPE_STRING, APPLIES_RESTART, "127.0.0.1:8025",
+	 .help = "HTTP API and web console address, ADDR:PORT (empty: no HTTP); plain HTTP only on "
+	 "loopback behind a proxy, else set http_tls_cert/http_tls_key"},
+	[SET_HTTP_THREADS] = {"http_threads", STYPE_INT, APPLIES_RESTART, "4", .min = 1, .max = 64,
+	 .help = "HTTP worker threads, each with its own store connection (a slow check holds one)"},
+	[SET_HTTP_TLS_CERT] = {"http_tls_cert", STYPE_STRING, APPLIES_RESTART, "",
+	 .help = "PEM certificate chain for HTTPS on http_listen (empty: plain HTTP)"},
+	[SET_HTTP_TLS_KEY] = {"http_tls_key", STYPE_STRING, APPLIES_RESTART, "",
+	 .help = "PEM private key for HTTPS"},
 };
 _Static_assert(sizeof(table) / sizeof(table[0]) == SET__COUNT, "one row per enum setting_key");
 
@@ -477,6 +487,10 @@ settings_check(const struct settings *s, struct pr_why *why)
 	}
 	if (*settings_str(s, SET_TLS_CERT) && !*settings_str(s, SET_TLS_KEY)) {
 		pr_why_set(why, PR_E_CONFIG, "tls_cert is set but tls_key is not");
+		return -1;
+	}
+	if (!*settings_str(s, SET_HTTP_TLS_CERT) != !*settings_str(s, SET_HTTP_TLS_KEY)) {
+		pr_why_set(why, PR_E_CONFIG, "http_tls_cert and http_tls_key go together: set both or neither");
 		return -1;
 	}
 	return 0;

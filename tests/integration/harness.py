@@ -180,9 +180,11 @@ class Postroom:
         self._own_dir = workdir is None
         self.store = "sqlite:" + os.path.join(self.dir, "postroom.db")
         self.smtp_port = free_port()
+        self.http_port = free_port()
         self.config_path = os.path.join(self.dir, "postroom.conf")
         self.config = {
             "smtp_listen": f"127.0.0.1:{self.smtp_port}",
+            "http_listen": f"127.0.0.1:{self.http_port}",
             "hostname": "mx.firm.example",
             "require_spf": "false",
             "require_dkim": "false",
@@ -275,6 +277,17 @@ class Postroom:
         if self._own_dir and not os.environ.get("POSTROOM_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def token(self, scope="admin", name=None):
+        """A new API token's text (`postroom token create`)."""
+        name = name or f"t{scope}{time.time_ns() % 10**9}"
+        return self.cli("token", "create", "--name", name, "--scope", scope).stdout.decode().strip()
+
+    def http(self, method, path, body=None, token=None, headers=None, timeout=60, raw=False):
+        """One request to serve's HTTP API: (status, headers, body).  body
+        (a dict or list) is sent as JSON, bytes as they are; the answer is
+        parsed as JSON when it says it is JSON, unless raw."""
+        return http_request(self.http_port, method, path, body, token, headers, timeout, raw)
+
     def seed_basic(self):
         """A small organisation most tests start from."""
         self.cli("domain", "add", "firm.example")
@@ -284,6 +297,34 @@ class Postroom:
         self.cli("project", "add", "1234", "--name", "Harbour consultation")
         self.cli("project", "grant", "1234", "alice")
         self.cli("alias", "add", "team@firm.example", "alice", "bob")
+
+
+def http_request(port, method, path, body=None, token=None, headers=None, timeout=60, raw=False,
+                 tls=False, context=None):
+    """(status, headers as a case-insensitive Message, body) of one request."""
+    import http.client
+    import json as _json
+    hdrs = dict(headers or {})
+    if token:
+        hdrs["Authorization"] = f"Bearer {token}"
+    data = None
+    if body is not None:
+        data = body if isinstance(body, (bytes, bytearray)) else _json.dumps(body).encode()
+        hdrs.setdefault("Content-Type", "application/json")
+    if tls:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=context)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        payload = resp.read()
+        ctype = resp.getheader("Content-Type", "")
+        if not raw and ctype.startswith("application/json") and payload:
+            payload = _json.loads(payload)
+        return resp.status, resp.headers, payload
+    finally:
+        conn.close()
 
 
 class PostroomCase(unittest.TestCase):

@@ -1,0 +1,79 @@
+/* routes_core.c - health, the reason table and API tokens. */
+#include <stdlib.h>
+
+#include "api/postroom.h"
+#include "http/http_private.h"
+
+static void
+get_healthz(struct http_req *r)
+{
+	http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void
+get_reasons(struct http_req *r)
+{
+	http_reply_json(r, 200, api_reasons());
+}
+
+static void
+reply_doc(struct http_req *r, int status, json_t *doc, const struct pr_why *why)
+{
+	if (doc)
+		http_reply_json(r, status, doc);
+	else
+		http_reply_why(r, why);
+}
+
+static void
+get_tokens(struct http_req *r)
+{
+	struct pr_why why;
+	reply_doc(r, 200, api_token_list(http_api(r), &why), &why);
+}
+
+static void
+post_token(struct http_req *r)
+{
+	struct pr_why why;
+	json_t *body = http_body_json(r, &why);
+	if (body == NULL) {
+		http_reply_why(r, &why);
+		return;
+	}
+	const char *name = json_string_value(json_object_get(body, "name"));
+	const char *scope = json_string_value(json_object_get(body, "scope"));
+	if (name == NULL) {
+		json_decref(body);
+		http_reply_error(r, 400, PR_E_INVALID, "give the token a \"name\"");
+		return;
+	}
+	json_t *doc = api_token_create(http_api(r), name, scope ? scope : "read", &why);
+	json_decref(body);
+	reply_doc(r, 201, doc, &why);
+}
+
+static void
+delete_token(struct http_req *r)
+{
+	struct pr_why why;
+	char *end;
+	long long id = strtoll(http_param(r, "id"), &end, 10);
+	if (*end || id <= 0) {
+		http_reply_error(r, 400, PR_E_INVALID, "a token id is a positive number");
+		return;
+	}
+	if (api_token_remove(http_api(r), id, &why) < 0)
+		http_reply_why(r, &why);
+	else
+		http_reply_json(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
+}
+
+const struct http_route http_routes_core[] = {
+	{"GET", "/healthz", HTTP_PUBLIC, get_healthz, "the server is up"},
+	{"GET", "/api/v1/reasons", HTTP_READ, get_reasons, "every reason code with its explanation and fix"},
+	{"GET", "/api/v1/tokens", HTTP_ADMIN, get_tokens, "API tokens (never their text)"},
+	{"POST", "/api/v1/tokens", HTTP_ADMIN, post_token, "make an API token; its text is in this answer only"},
+	{"DELETE", "/api/v1/tokens/{id}", HTTP_ADMIN, delete_token, "revoke an API token"},
+	{0},
+};
