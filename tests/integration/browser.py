@@ -86,15 +86,18 @@ def run_scenario(testcase, name, base, user=None, password=None, params=None, vi
 
 class ConsoleCase(PostroomCase):
     """A started, seeded postroom with its HTTP server, and a console user
-    (alice, with a password) to sign in as."""
+    (alice, an administrator, with a password) to sign in as."""
     user = "alice"
     password = "correct horse battery staple"
+    admin = True
 
     def setUp(self):
         browser_or_skip(self)
         super().setUp()
         self.base = f"http://127.0.0.1:{self.pr.http_port}"
         self.set_password(self.user, self.password)
+        if self.admin:
+            self.pr.cli("user", "admin", self.user, "on")
 
     def set_password(self, user, password):
         self.pr.cli("user", "passwd", user, "--password-stdin", input=(password + "\n").encode())
