@@ -54,13 +54,18 @@ export async function signIn(page, base, user, password) {
   const name = page.getByLabel(/user ?name|^user$/i).first();
   await name.waitFor();
   await name.fill(user);
-  await page.getByLabel(/password/i).first().fill(password);
+  const pw = page.getByLabel(/password/i).first();
+  await pw.fill(password);
+  // The sign-in form's own field, not any password input: the page shown
+  // after sign-in may have password inputs of its own (Email Settings).
+  const field = await pw.elementHandle();
   const answered = page.waitForResponse(
     (r) => r.url().endsWith('/api/v1/session') && r.request().method() === 'POST');
   await page.getByRole('button', { name: /sign in/i }).click();
   const res = await answered;
   if (res.status() !== 200) throw new Error(`sign-in refused: HTTP ${res.status()} ${await res.text()}`);
-  await page.locator('input[type=password]').first().waitFor({ state: 'detached' });
+  await page.waitForFunction((el) => !el.isConnected, field);
+  await field.dispose();
   return res.json();
 }
 
