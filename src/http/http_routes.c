@@ -28,6 +28,7 @@
 
 static const struct http_route *const tables[] = {
 	http_routes_core,
+	http_routes_console,
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
