@@ -52,7 +52,11 @@ export function boxHref(kind, id, params = {}) {
 
 // ---- the list of mailboxes ----
 async function renderIndex(main, who) {
-  const projects = await api('GET', '/api/v1/projects');
+  const [projects, users] = await Promise.all([
+    api('GET', '/api/v1/projects'),
+    who.admin ? api('GET', '/api/v1/users').catch(() => null) : null,
+  ]);
+  const others = ((users && users.users) || []).filter((u) => u.name !== who.user);
   const list = (projects && projects.projects) || [];
   fill(main,
     h('h1', {}, 'Mailboxes'),
@@ -69,7 +73,11 @@ async function renderIndex(main, who) {
         who.admin && h('li', {}, h('a', { href: boxHref('unassigned') }, 'Unassigned')),
         who.admin && h('li', {}, h('a', { href: boxHref('fallback') }, 'Fallback')),
         h('li', {}, h('a', { href: '#/mail/outbox' }, 'Outbox')),
-        h('li', {}, h('a', { href: '#/why' }, "Why didn't my email come through?")))));
+        h('li', {}, h('a', { href: '#/why' }, "Why didn't my email come through?")))),
+    others.length ? h('section', { 'aria-labelledby': 'mb-users' },
+      h('h2', { id: 'mb-users' }, "Users' mailboxes"),
+      h('ul', { class: 'mail-boxes' }, others.map((u) => h('li', {},
+        h('a', { href: boxHref('user', u.name) }, u.display ? `${u.display} (${u.name})` : u.name))))) : null);
   status(`${list.length} projects`);
 }
 

@@ -123,11 +123,23 @@ function field(id, label, input, hint) {
     h('div', { class: 'control' }, input, hint ? h('p', { id: id + '-hint', class: 'hint' }, hint) : null));
 }
 
+// A chosen file as the send document wants it: {filename, content_type, data (base64)}.
+function attachment(file) {
+  return new Promise((resolve, reject) => {
+    const rd = new FileReader();
+    rd.onload = () => resolve({ filename: file.name, content_type: file.type || 'application/octet-stream',
+      data: String(rd.result).replace(/^data:[^,]*,/, '') });
+    rd.onerror = () => reject(new Error(`${file.name} could not be read`));
+    rd.readAsDataURL(file);
+  });
+}
+
 function addresses(text) {
   return text.split(/[,;\s]+/).map((s) => s.trim()).filter(Boolean);
 }
 
 export async function renderCompose(main, projectId, params, who) {
+  if (!projectId) throw new Error('no project named: write from a project’s page');
   const replyTo = params.reply && /^\d+$/.test(params.reply) ? await api('GET', `/api/v1/messages/${params.reply}`) : null;
   const p = (replyTo && replyTo.parsed) || {};
   const replyAddr = ((p.reply_to && p.reply_to.length ? p.reply_to : p.from) || []).map((x) => x.address).join(', ');
@@ -136,6 +148,7 @@ export async function renderCompose(main, projectId, params, who) {
   const cc = h('input', { id: 'c-cc', name: 'cc', type: 'text', autocomplete: 'off', 'aria-describedby': 'c-cc-hint' });
   const subject = h('input', { id: 'c-subject', name: 'subject', type: 'text', required: true, value: subj });
   const body = h('textarea', { id: 'c-body', name: 'body', rows: '12', required: true });
+  const files = h('input', { id: 'c-files', name: 'attachments', type: 'file', multiple: true });
   const send = h('button', { type: 'submit', class: 'primary' }, replyTo ? 'Send reply' : 'Send');
   const result = h('div', { class: 'mail-result' });
   fill(main, h('h1', {}, replyTo ? `Reply from project ${projectId}` : `Write from project ${projectId}`),
@@ -147,12 +160,11 @@ export async function renderCompose(main, projectId, params, who) {
         ev.preventDefault();
         send.disabled = true;
         status('Sending…');
-        const doc = {
-          project: projectId, as: who.user, to: addresses(to.value), cc: addresses(cc.value),
-          subject: subject.value, body: body.value,
-        };
+        // A session always sends as its own user: "user" is left out.
+        const doc = { project: projectId, to: addresses(to.value), cc: addresses(cc.value), subject: subject.value, text: body.value };
         if (replyTo) doc.reply_to_message = replyTo.id;
         try {
+          if (files.files.length) doc.attachments = await Promise.all([...files.files].map(attachment));
           const r = await api('POST', '/api/v1/send', doc);
           fill(result, h('p', { class: 'result ok' }, 'Sent. ',
             h('a', { href: `#/mail/message/${r.id}` }, 'The message as stored'), ' · ',
@@ -171,6 +183,7 @@ export async function renderCompose(main, projectId, params, who) {
     field('c-cc', 'Cc', cc, 'optional'),
     field('c-subject', 'Subject', subject),
     field('c-body', 'Message', body),
+    field('c-files', 'Attachments', files, 'optional'),
     h('div', { class: 'actions' }, send)),
     result);
   status(replyTo ? 'Reply form opened.' : 'Compose form opened.');

@@ -1,13 +1,14 @@
 // why.js - "Why didn't my email come through?": search the intake log and
 // explain each attempt in plain words, with what to do about it.
 //
-//   #/why?q=ADDRESS|<MESSAGE-ID>|LOG-ID[&since=&until=&verdict=&before=]
+//   #/why?q=ADDRESS|<MESSAGE-ID>|LOG-ID[&as=sender|recipient][&since=&until=&verdict=&before=]
 //
-// With a search text the page asks GET /api/v1/why?q= (every attempt where
-// that address was the sender or a recipient, or that Message-ID, or that
-// log row); the time and outcome fields then narrow the page shown.  With
-// only times or an outcome it browses GET /api/v1/log?since=&until=&verdict=.
-// Both page with the document's next.
+// A search text alone asks GET /api/v1/why?q= (every attempt where that
+// address was the sender or a recipient, or that Message-ID, or that log
+// row); times and an outcome then narrow the page shown.  An address
+// searched as the sender or as a recipient, or times and an outcome alone,
+// ask GET /api/v1/log?sender=|recipient=&since=&until=&verdict=, which
+// filters in the store.  Both page with the document's next.
 import { registerPage, h, fill, api, query, status, errorBox, errorText, go } from './app.js';
 import { when, size } from './mailkit.js';
 
@@ -19,7 +20,7 @@ const VERDICTS = {
 
 async function renderWhy(main, route) {
   const params = Object.fromEntries(route.query);
-  const f = { q: params.q || '', since: params.since || '', until: params.until || '', verdict: params.verdict || '' };
+  const f = { q: params.q || '', as: params.as || '', since: params.since || '', until: params.until || '', verdict: params.verdict || '' };
   const results = h('section', { 'aria-labelledby': 'why-res-h', class: 'why-results' });
   fill(main, h('h1', {}, "Why didn't my email come through?"),
     h('p', {}, 'Every message sent to postroom is written to the intake log, accepted or not. ',
@@ -38,6 +39,9 @@ function form(f) {
   const q = h('input', { id: 'why-q', name: 'q', type: 'search', value: f.q, autocomplete: 'off', 'aria-describedby': 'why-q-hint' });
   const since = h('input', { id: 'why-since', name: 'since', type: 'datetime-local', value: f.since });
   const until = h('input', { id: 'why-until', name: 'until', type: 'datetime-local', value: f.until });
+  const as = h('select', { id: 'why-as', name: 'as' },
+    [['', 'Anything'], ['sender', 'The sender'], ['recipient', 'A recipient']]
+      .map(([v, t]) => h('option', { value: v, selected: v === f.as }, t)));
   const verdict = h('select', { id: 'why-verdict', name: 'verdict' },
     [['', 'Any outcome'], ['rejected', 'Refused'], ['deferred', 'Delayed'], ['accepted', 'Delivered']]
       .map(([v, t]) => h('option', { value: v, selected: v === f.verdict }, t)));
@@ -45,11 +49,12 @@ function form(f) {
     role: 'search', class: 'why-form', 'aria-label': 'Search the intake log',
     onsubmit: (ev) => {
       ev.preventDefault();
-      go('#/why' + query({ q: q.value.trim(), since: since.value, until: until.value, verdict: verdict.value }));
+      go('#/why' + query({ q: q.value.trim(), as: as.value, since: since.value, until: until.value, verdict: verdict.value }));
     },
   },
   h('div', { class: 'mail-field why-q' }, h('label', { for: 'why-q' }, 'Address, Message-ID or log number'),
     h('span', { id: 'why-q-hint', class: 'hint' }, 'e.g. someone@example.org or <1234@mail.example.org>'), q),
+  h('div', { class: 'mail-field' }, h('label', { for: 'why-as' }, 'The address is'), as),
   h('div', { class: 'mail-field' }, h('label', { for: 'why-since' }, 'From (time)'), since),
   h('div', { class: 'mail-field' }, h('label', { for: 'why-until' }, 'Until (time)'), until),
   h('div', { class: 'mail-field' }, h('label', { for: 'why-verdict' }, 'Outcome'), verdict),
@@ -67,16 +72,19 @@ async function showResults(results, f, before) {
   const since = isoOf(f.since);
   const until = isoOf(f.until);
   let attempts; let next;
-  if (f.q) {
+  if (f.q && !f.as) {
     const doc = await api('GET', '/api/v1/why' + query({ q: f.q, before, limit: 50 }));
     attempts = (doc.attempts || []).filter((a) => inRange(a, since, until, f.verdict));
     next = doc.next;
   } else {
-    const doc = await api('GET', '/api/v1/log' + query({ since, until, verdict: f.verdict, before, limit: 50 }));
+    const doc = await api('GET', '/api/v1/log' + query({
+      sender: f.as === 'sender' ? f.q : '', recipient: f.as === 'recipient' ? f.q : '',
+      since, until, verdict: f.verdict, before, limit: 50,
+    }));
     attempts = doc.log || [];
     next = doc.next;
   }
-  const title = f.q ? `Attempts for “${f.q}”` : 'Attempts';
+  const title = !f.q ? 'Attempts' : f.as ? `Attempts with “${f.q}” as the ${f.as}` : `Attempts for “${f.q}”`;
   fill(results,
     h('h2', { id: 'why-res-h' }, title),
     attempts.length ? h('ol', { class: 'why-list' }, attempts.map(attempt))
