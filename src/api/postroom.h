@@ -189,6 +189,19 @@ int api_token_remove(struct pr_api *api, int64_t id, struct pr_why *why);
 int api_token_verify(struct pr_api *api, const char *text, char *name, size_t namelen, bool *admin,
                      struct pr_why *why);
 
+/* ---- monitoring (api_metrics.c) ----
+ * GET /metrics: this process's metrics (core/metrics.h) with the store's
+ * queue depths read now, in the Prometheus text format, appended to out.
+ * A store that cannot be read does not fail the scrape: it shows as
+ * postroom_store_up 0 without the depths.  0, or -1 with why (PR_E_TOO_LONG
+ * if out's ceiling was reached). */
+struct buf;
+int api_metrics_text(struct pr_api *api, struct buf *out, struct pr_why *why);
+/* GET /healthz: one cheap store read.  0 with {"status": "ok", "store":
+ * "ok"}; -1 with {"status": "unavailable", "store": <reason code>}
+ * (a 503; the detail goes to the daemon log).  *doc_r is the caller's. */
+int api_health(struct pr_api *api, json_t **doc_r);
+
 /* Name rules shared by every client: user and project ids are 1-64 of
  * [A-Za-z0-9._-] starting with a letter or digit. */
 int api_check_name(const char *what, const char *name, struct pr_why *why);

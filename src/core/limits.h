@@ -53,6 +53,10 @@
 #define PR_INTAKE_MAX_QUEUED_ROWS 4096
 #define PR_INTAKE_MAX_QUEUED_ROW_BYTES (8 * 1024 * 1024)
 /* Settings values: long enough for a URL or a token, not for abuse. */
+/* GET /metrics: every series is from a fixed set (reasons x verdicts x
+ * sources, and 192 route slots with their histograms): under 1 MiB when
+ * all are present; a ceiling well above that catches a bug, not a peer. */
+#define PR_METRICS_TEXT_MAX (4 * 1024 * 1024)
 #define PR_SETTING_MAX 4096
 #define PR_CONFIG_MAX_LINE 8192
 

@@ -43,6 +43,7 @@ struct http_req {
 /* Route tables, each ending with {0}: one per routes_<area>.c. */
 extern const struct http_route http_routes_core[];
 extern const struct http_route http_routes_console[];
+extern const struct http_route http_routes_metrics[];
 
 /* Find the route for a method and decoded path (http_routes.c): 0 with
  * r->route and the params set; 404 no path matches; 405 the path matches

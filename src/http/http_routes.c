@@ -18,6 +18,7 @@
 #include "api/postroom.h"
 #include "core/arena.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/settings.h"
 #include "core/text.h"
 #include "http/http.h"
@@ -28,6 +29,7 @@
 
 static const struct http_route *const tables[] = {
 	http_routes_core,
+	http_routes_metrics,
 	http_routes_console,
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
@@ -212,6 +214,7 @@ void
 http_dispatch(struct evhttp_request *ev, void *arg)
 {
 	struct http_req r = {.ev = ev, .w = arg};
+	uint64_t t0 = metrics_now_us();
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(ev);
 	const char *method = cmd == EVHTTP_REQ_HEAD ? "GET" : http_method_name(cmd);
@@ -229,6 +232,9 @@ http_dispatch(struct evhttp_request *ev, void *arg)
 	} else {
 		route_request(&r, method);
 	}
+	/* By the route's pattern, never the path asked for: a fixed set of series. */
+	metrics_http(r.route, r.route ? r.route->method : NULL, r.route ? r.route->path : NULL,
+	             r.status, (double)(metrics_now_us() - t0) / 1e6);
 	http_req_release(&r);
 }
 

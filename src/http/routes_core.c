@@ -1,14 +1,8 @@
-/* routes_core.c - health, the reason table and API tokens. */
+/* routes_core.c - the reason table and API tokens (health: routes_metrics.c). */
 #include <stdlib.h>
 
 #include "api/postroom.h"
 #include "http/http_private.h"
-
-static void
-get_healthz(struct http_req *r)
-{
-	http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
-}
 
 static void
 get_reasons(struct http_req *r)
@@ -70,7 +64,6 @@ delete_token(struct http_req *r)
 }
 
 const struct http_route http_routes_core[] = {
-	{"GET", "/healthz", HTTP_PUBLIC, get_healthz, "the server is up"},
 	{"GET", "/api/v1/reasons", HTTP_READ, get_reasons, "every reason code with its explanation and fix"},
 	{"GET", "/api/v1/tokens", HTTP_ADMIN, get_tokens, "API tokens (never their text)"},
 	{"POST", "/api/v1/tokens", HTTP_ADMIN, post_token, "make an API token; its text is in this answer only"},

@@ -31,6 +31,7 @@
 #include "core/arena.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/settings.h"
 #include "core/spool.h"
 #include "intake/intake_private.h"
@@ -158,6 +159,7 @@ job_finish(struct intake *in, struct intake_job *j)
 	free(j->row);
 	pthread_mutex_lock(&in->lock);
 	live_remove(in, j);
+	metrics_gauge_add(METRICS_INTAKE_IN_FLIGHT, -1);
 	if (--in->in_flight == 0)
 		pthread_cond_broadcast(&in->idle_cv);
 	pthread_mutex_unlock(&in->lock);
@@ -266,6 +268,27 @@ set_result(struct intake *in, struct intake_job *j, int rc, const struct pr_why 
 	log_accepted(j->sm);
 }
 
+/* The metrics of attempts count where their intake-log rows become
+ * durable, and only there: one row, one count, whatever the path. */
+static void
+count_rows(struct store_msg *const *msgs, size_t nm, const struct store_log_entry *const *log,
+           size_t nl)
+{
+	size_t received = 0;
+	for (size_t i = 0; i < nm; i++) {
+		const struct store_msg *sm = msgs[i];
+		if (sm->outbound != NULL)
+			continue;           /* a message we send: no intake attempt */
+		received++;
+		metrics_intake(sm->source, sm->verdict ? sm->verdict : "accepted",
+		               sm->duplicate_r ? PR_E_DUPLICATE : sm->reason);
+	}
+	for (size_t i = 0; i < nl; i++)
+		metrics_intake(log[i]->source, log[i]->verdict, log[i]->reason);
+	if (received > 0)
+		metrics_observe(METRICS_COMMIT_BATCH, (double)received);
+}
+
 /* One transaction (one fsync) for the messages, the refusals' rows and
  * the queued rows. */
 static int
@@ -288,6 +311,9 @@ commit_group(struct intake *in, struct intake_job **jobs, size_t n, struct intak
 	int rc = store_commit_group(in->commit_st, msgs, nm, log, nl, why);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	metrics_observe(METRICS_COMMIT_SECONDS, ms / 1e3);
+	if (rc == 0)
+		count_rows(msgs, nm, log, nl);
 	pthread_mutex_lock(&in->lock);
 	in->stats.commit_txns++;
 	in->stats.commit_ms_total += ms;
@@ -495,6 +521,7 @@ intake_submit(struct intake *in, struct intake_msg *m, intake_done_fn done, void
 	j->submitted = time(NULL);
 	live_add(in, j);
 	in->in_flight++;
+	metrics_gauge_add(METRICS_INTAKE_IN_FLIGHT, 1);
 	queue_push(&in->work, j);
 	pthread_cond_signal(&in->work_cv);
 	pthread_mutex_unlock(&in->lock);

@@ -31,6 +31,7 @@
 
 #include "core/arena.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/private.h"
 #include "core/settings.h"
 #include "outbound/outbound_private.h"
@@ -66,6 +67,19 @@ log_attempt(const struct store_outbound *row, const struct outbound_attempt *res
 		log_info("outbound %lld <%s>: attempt %d: %zu sent, %zu failed, %zu deferred%s (%s)",
 		         (long long)row->id, msgid, row->attempts, count[OUTBOUND_OK], count[OUTBOUND_PERMFAIL],
 		         count[OUTBOUND_TEMPFAIL], count[OUTBOUND_TEMPFAIL] ? ", tried again later" : "", reply);
+}
+
+/* Counted once the outcome is recorded, per recipient. */
+static void
+count_outcomes(const struct store_outbound *row, const struct outbound_attempt *res)
+{
+	static const enum metrics_counter by_outcome[] = {
+		[OUTBOUND_OK] = METRICS_OUTBOUND_SENT,
+		[OUTBOUND_TEMPFAIL] = METRICS_OUTBOUND_DEFERRED,
+		[OUTBOUND_PERMFAIL] = METRICS_OUTBOUND_FAILED,
+	};
+	for (size_t i = 0; i < row->nrcpts; i++)
+		metrics_inc(by_outcome[res->rcpt[i].outcome], 1);
 }
 
 /* Deliver one claimed row and record the outcome. */
@@ -109,6 +123,8 @@ deliver_one(struct store *st, const struct outbound_worker_options *opt, const c
 		          "its lease runs out", (long long)row->id, pr_why_text(&why));
 	else
 		log_attempt(row, &res, rc);
+	if (rc == 0)
+		count_outcomes(row, &res);
 }
 
 static const char *

@@ -36,6 +36,7 @@
 #include "core/arena.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/settings.h"
 #include "core/spool.h"
 #include "intake/intake.h"
@@ -298,6 +299,8 @@ out:
 	log_info("pop3: round: %zu listed, %zu collected, %zu refused, %zu known, %zu left, "
 	         "%zu deleted%s%s", r->listed, r->collected, r->refused, r->skipped_known, r->failed,
 	         r->deleted, r->why.code ? "; " : "", r->why.code ? pr_why_text(&r->why) : "");
+	metrics_inc(r->why.code == PR_OK ? METRICS_POP3_ROUNDS_OK : METRICS_POP3_ROUNDS_FAILED, 1);
+	metrics_inc(METRICS_POP3_COLLECTED, r->collected);
 	return r->why.code == PR_OK ? 0 : -1;
 }
 

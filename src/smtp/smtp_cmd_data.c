@@ -21,6 +21,7 @@
 #include "core/arena.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/settings.h"
 #include "core/spool.h"
 #include "net/net.h"
@@ -57,9 +58,10 @@ intake_done_on_loop(void *arg)
 	}
 	const struct pr_why *why = &s->res.why;
 	const struct pr_err_info *info = pr_err_info(why->code);
-	if (info->smtp == 250 && s->res.message_id > 0)
+	if (info->smtp == 250 && s->res.message_id > 0) {
 		smtp_reply(s, 250, info->dsn, "%s (message %" PRId64 ")", pr_why_text(why), s->res.message_id);
-	else if (info->smtp >= 500)
+		metrics_observe(METRICS_TIME_TO_250, (double)(metrics_now_us() - s->data_end_us) / 1e6);
+	} else if (info->smtp >= 500)
 		smtp_error(s, why);            /* a refusal counts as an error */
 	else
 		smtp_reply_why(s, why);
@@ -108,6 +110,7 @@ end_of_data(struct smtp_session *s)
 		refuse(s, err, size);
 		return;
 	}
+	s->data_end_us = metrics_now_us();
 	struct intake_msg *m = s->msg;
 	m->raw = s->spool;
 	m->received_at = time(NULL);

@@ -82,6 +82,7 @@ struct smtp_session {
 	size_t max_rcpts;
 	struct smtp_data *data;
 	struct spool *spool;
+	uint64_t data_end_us;                /* end of DATA (metrics: time to 250) */
 	/* Filled by the intake thread, read on the loop after the hop. */
 	struct intake_result res;
 	int rcpt_rc;                         /* the RCPT lookup's answer */

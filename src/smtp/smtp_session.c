@@ -29,6 +29,7 @@
 #include "core/arena.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/settings.h"
 #include "net/net.h"
 #include "smtp/smtp_data.h"
@@ -416,6 +417,7 @@ smtp_session_free(struct smtp_session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	srv->nsessions--;
+	metrics_gauge_add(METRICS_SMTP_SESSIONS_OPEN, -1);
 	smtp_anvil_disconnect(srv->anvil, s->peer_ip);
 	log_debug("smtp %llu [%s]: closed", (unsigned long long)s->id, s->peer_ip);
 	settings_unref(&s->set);
@@ -505,6 +507,8 @@ smtp_session_accept(struct smtp_server *srv, int fd)
 		s->next->prev = s;
 	srv->sessions = s;
 	srv->nsessions++;
+	metrics_inc(METRICS_SMTP_SESSIONS, 1);
+	metrics_gauge_add(METRICS_SMTP_SESSIONS_OPEN, 1);
 	smtp_session_set_bev(s, bev);
 	smtp_guard_start(s);
 	log_debug("smtp %llu [%s]: connected", (unsigned long long)s->id, s->peer_ip);

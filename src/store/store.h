@@ -358,6 +358,15 @@ int store_log_prune(struct store *st, time_t before, size_t batch, int64_t *dele
 int store_log_prune_days(struct store *st, time_t now, long long days, int64_t *deleted_r,
                          struct pr_why *why);
 
+/* ---- queue depths, read at each scrape of GET /metrics ---- */
+struct store_depths {
+	int64_t outbound_queued;    /* outbound messages waiting for an attempt */
+	int64_t outbound_sending;   /* claimed by a delivery worker (a lease) */
+	int64_t webhook_pending;    /* -1: this store keeps no webhook queue */
+};
+/* Counts by index: cheap enough for every scrape.  0, or -1 with why. */
+int store_queue_depths(struct store *st, struct store_depths *out, struct pr_why *why);
+
 /* ---- outbound queue: mail we send (src/outbound/) ----
  *
  * One row per message we send, pointing at the stored message (source
