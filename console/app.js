@@ -207,8 +207,11 @@ function drawNav() {
     h('a', { href: `#/${p.name}`, 'aria-current': p.name === current ? 'page' : null }, p.nav))));
 }
 
-async function route() {
+// keepStatus: leave the status line as it is (sign-in's "Signed in");
+// otherwise a new page starts with an empty one.
+async function route(keepStatus) {
   if (!session) return;
+  if (keepStatus !== true) status('');
   const r = parseHash();
   if (!r.name) {
     const first = visible()[0];
@@ -295,7 +298,7 @@ function showSignIn(message) {
       session = await api('POST', '/api/v1/session', { user, password });
       showFrame(true);
       status(`Signed in as ${session.user}.`, 'ok');
-      route();
+      route(true);
     } catch (e) {
       session = null;
       err.hidden = false;

@@ -3,22 +3,8 @@
 // Spam Filter advice (POST /api/v1/check/domain for each served domain of
 // GET /api/v1/domains: the SPF, DKIM and DMARC records to publish).
 // Each change is made at once (these are directory rows, not settings).
-import { h, fill, api, status, errorText, errorBox } from './app.js';
-import { textField, resultBox, showResult, splitList } from './form.js';
-
-function section(title, ...children) {
-  const id = `sec-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
-  return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, title), children);
-}
-
-// A table inside a box that scrolls sideways on a narrow screen (the box
-// is focusable so a keyboard can scroll it).
-export function table(caption, heads, rows) {
-  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },
-    h('table', {}, h('caption', { class: 'visually-hidden' }, caption),
-      h('thead', {}, h('tr', {}, heads.map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, rows)));
-}
+import { h, fill, api, errorText, errorBox } from './app.js';
+import { textField, resultBox, showResult, splitList, card, table, addForm, actionButton } from './form.js';
 
 // ---- Aliases ----
 
@@ -26,37 +12,14 @@ export function aliasesSection() {
   const list = h('div', {}, h('p', {}, 'Loading the aliases…'));
   const addr = textField('Alias address', { type: 'email', name: 'alias-address', placeholder: 'team@firm.example' });
   const users = textField('Delivered to (user names)', { name: 'alias-users', hint: 'One or more user names, separated by commas or spaces.' });
-  const result = resultBox();
-  const add = h('button', { type: 'submit' }, 'Add alias');
-  const form = h('form', { class: 'add-form', novalidate: true },
-    h('h3', {}, 'Add an alias'), addr.row, users.row, h('div', { class: 'actions' }, add), result);
   const refresh = () => loadAliases(list);
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
+  const form = addForm('Add an alias', [addr, users], 'Add alias', async () => {
     const address = addr.input.value.trim();
-    const names = splitList(users.input.value);
-    if (!address || !names.length) {
-      showResult(result, 'bad', 'Failed: give the alias address and at least one user name.');
-      (address ? users.input : addr.input).focus();
-      return;
-    }
-    add.disabled = true;
-    try {
-      await api('POST', '/api/v1/aliases', { address, users: names });
-      showResult(result, 'ok', `OK: alias ${address} added.`);
-      status(`Alias ${address} added.`, 'ok');
-      addr.input.value = '';
-      users.input.value = '';
-      await refresh();
-    } catch (e) {
-      showResult(result, 'bad', `Failed: ${errorText(e)}`);
-      status(errorText(e), 'error');
-    } finally {
-      add.disabled = false;
-    }
-  });
+    await api('POST', '/api/v1/aliases', { address, users: splitList(users.input.value) });
+    return `alias ${address} added.`;
+  }, refresh);
   refresh();
-  return section('Aliases', h('p', { class: 'hint' }, 'Addresses that copy mail into several users\' mailboxes.'), list, form);
+  return card('Aliases', h('p', { class: 'hint' }, 'Addresses that copy mail into several users\' mailboxes.'), list, form);
 }
 
 async function loadAliases(list) {
@@ -72,21 +35,13 @@ async function loadAliases(list) {
     fill(list, h('p', {}, 'No aliases yet.'));
     return;
   }
-  fill(list, table('Aliases', ['Address', 'Delivered to', 'Action'], aliases.map((a) => {
-    const remove = h('button', { type: 'button', class: 'danger', 'aria-label': `Remove alias ${a.address}` }, 'Remove');
-    remove.addEventListener('click', async () => {
-      remove.disabled = true;
-      try {
-        await api('DELETE', `/api/v1/aliases/${encodeURIComponent(a.address)}`);
-        status(`Alias ${a.address} removed.`, 'ok');
-        await loadAliases(list);
-      } catch (e) {
-        status(errorText(e), 'error');
-        remove.disabled = false;
-      }
-    });
-    return h('tr', {}, h('td', {}, a.address), h('td', {}, (a.users || []).join(', ')), h('td', {}, remove));
-  })));
+  fill(list, table('Aliases', ['Address', 'Delivered to', 'Action'], aliases.map((a) => h('tr', {},
+    h('td', {}, a.address), h('td', {}, (a.users || []).join(', ')),
+    h('td', {}, actionButton('Remove', `Remove alias ${a.address}`, async () => {
+      await api('DELETE', `/api/v1/aliases/${encodeURIComponent(a.address)}`);
+      await loadAliases(list);
+      return `Alias ${a.address} removed.`;
+    }, { danger: true }))))));
 }
 
 // ---- Spam Filter advice ----
@@ -96,7 +51,7 @@ const CHECK_WORDS = { ok: 'OK', missing: 'Missing', broken: 'Broken', dns_error:
 export function spamSection() {
   const body = h('div', {}, h('p', {}, 'Loading the domains…'));
   loadDomains(body);
-  return section('Spam Filter',
+  return card('Spam Filter',
     h('p', { class: 'hint' }, 'Receivers trust mail from your domains when these DNS records are published. '
       + 'Check a domain to see what it publishes and the records to add.'), body);
 }

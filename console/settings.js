@@ -12,7 +12,7 @@
 // the exact reason.  Secrets come back as "********": their inputs start
 // empty and are sent only when something is typed.
 import { registerPage, h, fill, api, status, errorText, ApiError } from './app.js';
-import { textField, selectField, checkField, radioGroup, resultBox, showResult, TRUE_RE } from './form.js';
+import { textField, selectField, checkField, radioGroup, resultBox, showResult, card, TRUE_RE } from './form.js';
 import { aliasesSection, spamSection } from './settings-lists.js';
 
 // [key, label, host, security, port]
@@ -325,11 +325,6 @@ function checkOk(kind, doc) {
   return [`OK: ${doc.server || 'the relay'} answered`,
     h('p', {}, `TLS: ${doc.tls ? 'yes' : 'no'}. Logged in: ${doc.authenticated ? 'yes' : 'no'}. Size limit: ${size}.`),
     doc.greeting ? h('p', {}, 'Greeting: ', h('code', {}, doc.greeting)) : null];
-}
-
-export function card(title, ...children) {
-  const id = `sec-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
-  return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, title), children);
 }
 
 async function loadStored() {
