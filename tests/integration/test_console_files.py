@@ -83,5 +83,46 @@ class ConsoleFiles(PostroomCase):
         self.assertEqual(status, 405)
 
 
+
+class EmbedScript(unittest.TestCase):
+    """scripts/embed-console refuses what it could not serve right."""
+
+    def run_embed(self, files):
+        import subprocess
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, "console")
+            os.makedirs(src)
+            for name, data in files.items():
+                path = os.path.join(src, name)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "wb") as f:
+                    f.write(data)
+            out = os.path.join(d, "out.c")
+            p = subprocess.run([os.path.join(ROOT, "scripts", "embed-console"), src, out, out + ".d"],
+                               capture_output=True, text=True, timeout=60)
+            text = open(out).read() if p.returncode == 0 else ""
+            deps = open(out + ".d").read() if p.returncode == 0 else ""
+            return p, text, deps
+
+    def test_embeds_flat_files_with_depfile(self):
+        p, text, deps = self.run_embed({"index.html": b"<p>x</p>", "a.js": b"", ".hidden": b"x", "b.css~": b"x"})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('"a.js", "text/javascript; charset=utf-8"', text)
+        self.assertIn("console_nfiles = 2;", text)
+        self.assertNotIn(".hidden", text)
+        self.assertIn("index.html", deps)
+
+    def test_refusals(self):
+        for files, words in (({"index.html": b"", "sub/x.js": b""}, "subfolders"),
+                             ({"index.html": b"", "x.exe": b""}, "no content type"),
+                             ({"index.html": b"", "a b.js": b""}, "[A-Za-z0-9._-]"),
+                             ({"app.js": b""}, "no index.html")):
+            with self.subTest(files=list(files)):
+                p, _, _ = self.run_embed(files)
+                self.assertEqual(p.returncode, 1)
+                self.assertIn(words, p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
