@@ -5,11 +5,13 @@
 import { h, fill, api, query, status, errorText, go } from './app.js';
 import { when } from './mailkit.js';
 
-const STATES = {
-  queued: 'Waiting to be sent', sending: 'Being sent', sent: 'Sent', failed: 'Failed',
-  cancelled: 'Cancelled', deferred: 'Waiting to retry',
-};
-const RETRYABLE = new Set(['failed', 'cancelled', 'queued', 'deferred']);
+// The queue's states (store: queued, sending, sent, failed, cancelled) in words.
+const STATES = { queued: 'Waiting to be sent', sending: 'Being sent', sent: 'Sent', failed: 'Failed', cancelled: 'Cancelled' };
+const RETRYABLE = new Set(['failed', 'cancelled', 'queued']);
+
+function stateText(o) {
+  return o.state === 'queued' && o.attempts > 0 ? 'Waiting to retry' : STATES[o.state] || o.state;
+}
 
 export async function renderOutbox(main, params) {
   const failed = params.failed === '1';
@@ -39,7 +41,7 @@ function table(rows) {
 }
 
 function row(o) {
-  const state = h('span', { class: `mail-state mail-state-${o.state}` }, STATES[o.state] || o.state);
+  const state = h('span', { class: `mail-state mail-state-${o.state}` }, stateText(o));
   const actions = h('td', { 'data-label': 'Action' });
   const tr = h('tr', { 'data-id': o.id },
     h('td', { 'data-label': 'Subject' }, o.message ? h('a', { href: `#/mail/message/${o.message}` }, o.subject || '(no subject)') : o.subject || '(no subject)'),
@@ -51,7 +53,7 @@ function row(o) {
     actions);
   const label = o.subject || `message ${o.id}`;
   if (RETRYABLE.has(o.state)) actions.append(action(o, 'retry', 'Retry', `Retry “${label}”`, state));
-  if (o.state === 'queued' || o.state === 'deferred') actions.append(action(o, 'cancel', 'Cancel', `Cancel “${label}”`, state));
+  if (o.state === 'queued') actions.append(action(o, 'cancel', 'Cancel', `Cancel “${label}”`, state));
   return tr;
 }
 
@@ -63,9 +65,9 @@ function action(o, verb, text, label, stateEl) {
       try {
         await api('POST', `/api/v1/outbox/${o.id}/${verb}`);
         const fresh = await api('GET', `/api/v1/outbox/${o.id}`).catch(() => null);
-        const st = fresh ? fresh.state : (verb === 'retry' ? 'queued' : 'cancelled');
-        stateEl.className = `mail-state mail-state-${st}`;
-        stateEl.textContent = STATES[st] || st;
+        const now = fresh || { ...o, state: verb === 'retry' ? 'queued' : 'cancelled' };
+        stateEl.className = `mail-state mail-state-${now.state}`;
+        stateEl.textContent = stateText(now);
         status(verb === 'retry' ? `“${o.subject || o.id}” is queued again.` : `“${o.subject || o.id}” will not be sent.`, 'ok');
       } catch (e) {
         status(errorText(e), 'error');
