@@ -10,6 +10,7 @@
 // remote images" loads ?remote_images=1 (https images only) on request.
 import { h, fill, api, status, errorText, errorBox, go } from './app.js';
 import { when, size, person } from './mailkit.js';
+import { textField, splitList } from './form.js';
 import { fileForm } from './mail.js';
 
 // A placement "project:1234" | "user:alice" | "unassigned" | "fallback"
@@ -134,9 +135,6 @@ function attachment(file) {
   });
 }
 
-function addresses(text) {
-  return text.split(/[,;\s]+/).map((s) => s.trim()).filter(Boolean);
-}
 
 export async function renderCompose(main, projectId, params, who) {
   if (!projectId) throw new Error('no project named: write from a project’s page');
@@ -144,9 +142,13 @@ export async function renderCompose(main, projectId, params, who) {
   const p = (replyTo && replyTo.parsed) || {};
   const replyAddr = ((p.reply_to && p.reply_to.length ? p.reply_to : p.from) || []).map((x) => x.address).join(', ');
   const subj = replyTo ? (/^re:/i.test(replyTo.subject || '') ? replyTo.subject : 'Re: ' + (replyTo.subject || '')) : '';
-  const to = h('input', { id: 'c-to', name: 'to', type: 'text', required: true, value: replyAddr, autocomplete: 'off', 'aria-describedby': 'c-to-hint' });
-  const cc = h('input', { id: 'c-cc', name: 'cc', type: 'text', autocomplete: 'off', 'aria-describedby': 'c-cc-hint' });
-  const subject = h('input', { id: 'c-subject', name: 'subject', type: 'text', required: true, value: subj });
+  const to = textField('To', { name: 'to', hint: 'addresses separated by commas' });
+  const cc = textField('Cc', { name: 'cc', hint: 'optional' });
+  const subject = textField('Subject', { name: 'subject' });
+  to.input.value = replyAddr;
+  subject.input.value = subj;
+  to.input.required = true;
+  subject.input.required = true;
   const body = h('textarea', { id: 'c-body', name: 'body', rows: '12', required: true });
   const files = h('input', { id: 'c-files', name: 'attachments', type: 'file', multiple: true });
   const send = h('button', { type: 'submit', class: 'primary' }, replyTo ? 'Send reply' : 'Send');
@@ -161,7 +163,7 @@ export async function renderCompose(main, projectId, params, who) {
         send.disabled = true;
         status('Sending…');
         // A session always sends as its own user: "user" is left out.
-        const doc = { project: projectId, to: addresses(to.value), cc: addresses(cc.value), subject: subject.value, text: body.value };
+        const doc = { project: projectId, to: splitList(to.input.value), cc: splitList(cc.input.value), subject: subject.input.value, text: body.value };
         if (replyTo) doc.reply_to_message = replyTo.id;
         try {
           if (files.files.length) doc.attachments = await Promise.all([...files.files].map(attachment));
@@ -179,9 +181,7 @@ export async function renderCompose(main, projectId, params, who) {
       },
     },
     h('p', {}, `From: ${who.user}, with the project's address.`),
-    field('c-to', 'To', to, 'addresses separated by commas'),
-    field('c-cc', 'Cc', cc, 'optional'),
-    field('c-subject', 'Subject', subject),
+    to.row, cc.row, subject.row,
     field('c-body', 'Message', body),
     field('c-files', 'Attachments', files, 'optional'),
     h('div', { class: 'actions' }, send)),

@@ -5,7 +5,7 @@ export default async function (t) {
   await t.signInApi();
   await page.goto(`${t.base}/#/mail/message/${t.params.id}`);
   await page.getByRole('link', { name: 'Reply' }).click();
-  const body = page.getByLabel('Message');
+  const body = page.getByLabel('Message', { exact: true });
   await body.waitFor();
   await body.fill(t.params.body);
   await t.axe('reply form');
@@ -14,6 +14,6 @@ export default async function (t) {
   const stored = page.getByRole('link', { name: 'The message as stored' });
   await stored.waitFor();
   await t.shot('reply-sent');
-  return { href: await stored.getAttribute('href'), to: await page.getByLabel('To').inputValue(),
-           subject: await page.getByLabel('Subject').inputValue() };
+  return { href: await stored.getAttribute('href'), to: await page.getByLabel('To', { exact: true }).inputValue(),
+           subject: await page.getByLabel('Subject', { exact: true }).inputValue() };
 }
