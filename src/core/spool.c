@@ -120,6 +120,13 @@ spool_finish(struct spool *s)
 	s->hex[64] = '\0';
 }
 
+void
+spool_start_writeback(struct spool *s)
+{
+	if (s->fd >= 0 && s->err == PR_OK)
+		(void)sync_file_range(s->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
 enum pr_err spool_error(const struct spool *s) { return s->err; }
 uint64_t spool_size(const struct spool *s) { return s->size; }
 const uint8_t *spool_sha256(const struct spool *s) { return s->digest; }

@@ -40,6 +40,11 @@ int spool_check_readable(struct spool *s, struct pr_why *why);
 int spool_copy_to(struct spool *s, int fd);
 /* The whole message if it is in memory, else NULL (then use the fd). */
 const uint8_t *spool_memory(const struct spool *s);
+/* A spool spilled to a file: start writing it to disk now, without
+ * waiting (sync_file_range), so that the sync a kept message needs before
+ * its 250 finds the bytes on their way.  Only a hint: no effect on a
+ * spool in memory, and a failure here is found by that sync. */
+void spool_start_writeback(struct spool *s);
 /* The backing file descriptor, or -1 while in memory. */
 int spool_fd(const struct spool *s);
 

@@ -321,6 +321,9 @@ intake_process(struct intake_worker *w, struct intake_job *j)
 	pr_why_clear(&ev.note);
 	j->res.why.code = PR_OK;
 
+	/* A large message is kept as a file (store_body_put): its bytes go to
+	 * disk while it is parsed and checked, not all at the final sync. */
+	spool_start_writeback(j->m->raw);
 	if (check_first_line(&ev, &why) < 0)
 		goto refused;
 	if (mime_parse(j->m->raw, j->m->arena, &ev.mi, &ev.parse_why) < 0) {

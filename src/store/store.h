@@ -227,7 +227,8 @@ int store_commit_group(struct store *st, struct store_msg **msgs, size_t n,
  * removes. */
 
 /* If m is large, make its bytes durable now and set m->body, which the
- * commit then links; else leave m->body NULL.  a is the message's arena:
+ * commit then links (making its name durable first, one directory sync
+ * for all the bodies of a group commit); else leave m->body NULL.  a is the message's arena:
  * freeing it removes the body unless a commit took (or may have taken)
  * it.  0, or -1 with why (PR_E_IO: a temporary local fault). */
 int store_body_put(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why);

@@ -127,6 +127,10 @@ int sq_thread_people_add(struct store *st, struct arena *a, const struct store_m
 /* Message bodies kept as files (store_sqlite_body.c).  Inside the
  * commit's transaction: the row naming m->body for message m->id_r. */
 int sq_body_link(struct store *st, const struct store_msg *m, struct pr_why *why);
+/* Before the transaction that links them: make the names of the bodies
+ * among msgs durable (one sync of the directory for all of them; none
+ * when no message has a body).  0, or -1 with why (PR_E_IO). */
+int sq_bodies_sync(struct store *st, struct store_msg *const *msgs, size_t n, struct pr_why *why);
 /* The stored bytes of message id if they are in a body file: 0 with
  * prepend + file in the arena, 1 none (they are in message_raw), -1. */
 int sq_body_read(struct store *st, struct arena *a, int64_t id, const uint8_t **raw_r,

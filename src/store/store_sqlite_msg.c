@@ -433,7 +433,7 @@ store_commit_group(struct store *st, struct store_msg **msgs, size_t n,
 	if (n == 0 && nlog == 0)
 		return 0;
 	pr_why_clear(why);
-	if (sq_begin(st, why) < 0)
+	if (sq_bodies_sync(st, msgs, n, why) < 0 || sq_begin(st, why) < 0)
 		return -1;
 	struct arena *a = arena_new();
 	int rc = 0;
