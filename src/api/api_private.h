@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/err.h"
 
@@ -29,6 +30,8 @@ json_t *api_rows(const char *key, const void *rows, size_t n, size_t elem, api_r
  * jansson refuses (the whole row would vanish): those are cleaned here. */
 json_t *api_text(const char *s);
 json_t *api_textn(const char *s, size_t n);
+/* t as ISO 8601 UTC text, or null for 0 (api_webhook.c). */
+json_t *api_time(time_t t);
 
 /* Keyset paging (api_page.c).  api_page_ask checks the page size asked
  * for (0: def) and returns what to ask the store for: one row more, which

@@ -188,6 +188,26 @@ int api_token_remove(struct pr_api *api, int64_t id, struct pr_why *why);
  * -1 with why (the store could not be read). */
 int api_token_verify(struct pr_api *api, const char *text, char *name, size_t namelen, bool *admin,
                      struct pr_why *why);
+/* ---- webhooks (see webhook/webhook.h for what is POSTed) ----
+ * Register url (http:// or https://) for one project's placements
+ * (project NULL: every placement) signed with secret (NULL: 32 random
+ * bytes in hex, made here; else 16-256 printable characters):
+ * {"id", "url", "project", "secret", "created_at", "active"} -- the only
+ * document that ever carries the secret. */
+json_t *api_webhook_add(struct pr_api *api, const char *url, const char *project, const char *secret,
+                        struct pr_why *why);
+/* {"webhooks":[{"id", "url", "project", "created_at", "active"}]} */
+json_t *api_webhook_list(struct pr_api *api, struct pr_why *why);
+/* The webhook and its deliveries; PR_E_NOT_FOUND. */
+int api_webhook_remove(struct pr_api *api, int64_t id, struct pr_why *why);
+/* Newest first, 100 a page: {"deliveries":[{"id", "webhook", "url",
+ * "project", "seq", "message", "state", "attempts", "created_at",
+ * "next_attempt_at", "delivered_at", "last_status", "last_error"}], "next"}. */
+json_t *api_webhook_deliveries(struct pr_api *api, bool failed_only, size_t limit, int64_t before,
+                               struct pr_why *why);
+/* Try a failed (or waiting) delivery again now, with a fresh
+ * webhook_retry_for (see store_webhook_retry). */
+int api_webhook_retry(struct pr_api *api, int64_t id, struct pr_why *why);
 
 /* ---- monitoring (api_metrics.c) ----
  * GET /metrics: this process's metrics (core/metrics.h) with the store's

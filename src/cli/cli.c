@@ -52,6 +52,7 @@ static const struct command {
 	{"send", cli_send, "send from a project as a member (stored in its thread, then delivered)"},
 	{"token", cli_token, "API tokens for the HTTP API (create, list, revoke)"},
 	{"outbox", cli_outbox, "mail we send: queued, sent, failed (list, show, retry, cancel)"},
+	{"webhook", cli_webhook, "URLs told of every placement (add, list, remove, deliveries, retry)"},
 	{NULL, NULL, NULL},
 };
 

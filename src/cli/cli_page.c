@@ -9,6 +9,7 @@
  * jansson writes valid UTF-8 JSON with controls escaped as \u001b.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,19 @@ parse_count(const char *s, long long max, long long *out)
 	errno = 0;
 	*out = strtoll(s, &end, 10);
 	return end == s || *end || errno || *out < 1 || *out > max ? -1 : 0;
+}
+
+int
+cli_parse_id(const char *what, const char *s, int64_t *out, const char *fix)
+{
+	long long v;
+	if (parse_count(s, INT64_MAX, &v) < 0) {
+		struct pr_why why;
+		pr_why_set(&why, PR_E_INVALID, "%s id '%s' is not a positive number", what, s);
+		return cli_fail(&why, fix);
+	}
+	*out = v;
+	return 0;
 }
 
 int

@@ -42,6 +42,7 @@
 #include "outbound/outbound.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
+#include "webhook/webhook.h"
 
 
 /* How long SIGTERM waits for transactions in flight before closing them. */
@@ -466,6 +467,12 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 	struct outbound_worker *outq = outbound_worker_start(&wo, &why);
 	if (outq == NULL)
 		log_error("outbound delivery is not running: %s", pr_why_text(&why));
+	struct webhook_worker_options ho = {
+		.store_uri = d->ctx->store_uri,
+		.lease_seconds = (int)settings_int(set, SET_WEBHOOK_LEASE_SECONDS)};
+	struct webhook_worker *hooks = webhook_worker_start(&ho, &why);
+	if (hooks == NULL)
+		log_error("webhook delivery is not running: %s", pr_why_text(&why));
 	log_info("postroom ready (store %s)", d->ctx->store_uri);
 	if (d->seeded)
 		log_info("send a first message: swaks --server %s --from alice@firm.example "
@@ -475,6 +482,7 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 	http_stop(&d->http);
 	pop3_service_stop(&pop);
 	outbound_worker_stop(&outq);
+	webhook_worker_stop(&hooks);
 	intake_retention_stop(&retention);
 	return EX_OK;
 }

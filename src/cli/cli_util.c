@@ -109,6 +109,7 @@ static const struct option longopts[] = {
 	{"before", required_argument, NULL, 'B'},
 	{"failed", no_argument, NULL, 'X'},
 	{"scope", required_argument, NULL, 'c'},
+	{"secret", required_argument, NULL, 'W'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -147,6 +148,7 @@ store_opt(struct cli_opts *o, int c, const char *arg)
 	case 'F': o->fallback = true; break;
 	case 'X': o->failed = true; break;
 	case 'c': o->scope = arg; break;
+	case 'W': o->secret = arg; break;
 	default: return -1;
 	}
 	return 0;

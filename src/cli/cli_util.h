@@ -38,6 +38,7 @@ struct cli_opts {
 	const char *display, *name, *project, *user, *since, *verdict, *sender, *output, *stakeholder;
 	const char *from_file;
 	const char *scope;              /* token create --scope */
+	const char *secret;             /* webhook add --secret */
 	const char *limit, *before;     /* paging: checked by cli_page */
 	bool json, raw, unassigned, fallback, failed;
 	void *data;     /* what a command hands its callback beyond the options (NULL) */
@@ -86,6 +87,9 @@ int cli_list(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **a
  * list: 0 with both set, or a usage exit code after printing the error. */
 int cli_page(const struct cli_sub *sub, const struct cli_opts *o, size_t def, size_t *limit_r,
              int64_t *before_r);
+/* A positive id (of a `what`, e.g. "delivery") in s: 0 with *out, or a
+ * usage exit code after printing the error with fix. */
+int cli_parse_id(const char *what, const char *s, int64_t *out, const char *fix);
 /* After a page printed as text: how to get the next one, on stderr (so
  * stdout stays the list).  Nothing on the last page. */
 void cli_print_next(json_t *doc, const char *cmd);
@@ -113,5 +117,6 @@ int cli_log(struct cli_ctx *ctx, int argc, char **argv);
 int cli_send(struct cli_ctx *ctx, int argc, char **argv);      /* cli_send.c */
 int cli_outbox(struct cli_ctx *ctx, int argc, char **argv);    /* cli_outbox.c */
 int cli_token(struct cli_ctx *ctx, int argc, char **argv);     /* cli_token.c */
+int cli_webhook(struct cli_ctx *ctx, int argc, char **argv);   /* cli_webhook.c */
 
 #endif

@@ -248,6 +248,15 @@ static const struct setting_def table[] = {
 	 .help = "PEM certificate chain for HTTPS on http_listen (empty: plain HTTP)"},
 	[SET_HTTP_TLS_KEY] = {"http_tls_key", STYPE_STRING, APPLIES_RESTART, "",
 	 .help = "PEM private key for HTTPS"},
+	/* webhooks (src/webhook/) */
+	[SET_WEBHOOK_RETRY_FOR] = {"webhook_retry_for", STYPE_INT, APPLIES_NOW, "259200", .min = 1,
+	 .max = 30 * 86400,
+	 .help = "seconds a webhook delivery is retried (from its placement, or its last `webhook retry`) "
+	 "before it is marked failed and the next one of its queue is sent (259200: 3 days)"},
+	[SET_WEBHOOK_LEASE_SECONDS] = {"webhook_lease_seconds", STYPE_INT, APPLIES_RESTART, "60",
+	 .min = 2, .max = 86400,
+	 .help = "test only: how long a webhook worker holds a delivery it claimed; a node that dies "
+	 "leaves it to be claimed again after this (the default outlasts the 15 s request timeout)"},
 };
 _Static_assert(sizeof(table) / sizeof(table[0]) == SET__COUNT, "one row per enum setting_key");
 

@@ -42,6 +42,8 @@
  * time one transaction holds the write lock and the memory in flight.
  * Rows from the row queue are taken in chunks of the same size. */
 #define INTAKE_MAX_BATCH 256
+/* How old the committer's "are there webhooks?" answer may be. */
+#define WEBHOOKS_RECHECK_S 1.0
 
 struct job_queue {
 	struct intake_job *head, *tail;
@@ -66,6 +68,9 @@ struct intake {
 	/* Under lock: the writer's counters (intake_get_stats). */
 	struct intake_stats stats;
 	struct intake_lookup *lookup;         /* RCPT judgements (intake_rcpt.c) */
+	/* Committer only: whether webhooks exist, as read at webhooks_at. */
+	bool webhooks;
+	double webhooks_at;
 };
 
 static void
@@ -289,6 +294,24 @@ count_rows(struct store_msg *const *msgs, size_t nm, const struct store_log_entr
 		metrics_observe(METRICS_COMMIT_BATCH, (double)received);
 }
 
+/* Whether the commit must write webhook deliveries.  Read from the store
+ * at most once a second and cached, so intake without webhooks pays one
+ * read of a tiny table a second, not a statement per placement: a webhook
+ * added (by any process) applies to messages committed from a second
+ * later.  On a read failure the last answer stands. */
+static bool
+webhooks_wanted(struct intake *in, double now_s)
+{
+	if (now_s - in->webhooks_at < WEBHOOKS_RECHECK_S && in->webhooks_at > 0)
+		return in->webhooks;
+	struct pr_why why;
+	bool any = in->webhooks;
+	if (store_webhooks_exist(in->commit_st, &any, &why) == 0)
+		in->webhooks = any;
+	in->webhooks_at = now_s;
+	return in->webhooks;
+}
+
 /* One transaction (one fsync) for the messages, the refusals' rows and
  * the queued rows. */
 static int
@@ -308,6 +331,9 @@ commit_group(struct intake *in, struct intake_job **jobs, size_t n, struct intak
 		log[nl++] = &r->e;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	bool wh = nm > 0 && webhooks_wanted(in, (double)t0.tv_sec + (double)t0.tv_nsec / 1e9);
+	for (size_t i = 0; i < nm; i++)
+		msgs[i]->webhooks = wh;
 	int rc = store_commit_group(in->commit_st, msgs, nm, log, nl, why);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;

@@ -189,6 +189,11 @@ struct store_msg {
 	/* POP3: the mailbox ("server user") and UIDL it was collected from,
 	 * recorded as collected in the same transaction; NULL for SMTP */
 	const char *pop3_mailbox, *pop3_uidl;
+	/* Webhooks exist: each new placement gets a delivery row per matching
+	 * webhook in this transaction (store_webhook_placed).  The committer
+	 * caches whether any webhook exists, so intake without webhooks does
+	 * no webhook work at all. */
+	bool webhooks;
 	/* the intake log row written in the same transaction */
 	const char *verdict;        /* "accepted" */
 	enum pr_err reason;
@@ -538,5 +543,93 @@ int store_token_list(struct store *st, struct arena *a, struct store_token **out
                      struct pr_why *why);
 /* PR_E_NOT_FOUND when no token has that id. */
 int store_token_remove(struct store *st, int64_t id, struct pr_why *why);
+
+/* ---- webhooks: placements POSTed to the host application ----
+ *
+ * A webhook is a URL (http or https), optionally narrowed to one project,
+ * with the secret its deliveries are signed with.  Every new placement
+ * (the group commit with store_msg.webhooks set, and store_message_move)
+ * writes a delivery row per matching webhook in the same transaction as
+ * the placement: nothing placed is lost across a crash.
+ *
+ * Order: a webhook's deliveries for one project (project "" for places
+ * outside projects) form a queue by seq.  Only its head is sendable
+ * ("queued"); the others are "waiting" and the head's success or final
+ * failure promotes the next.  States:
+ *
+ *   waiting --promoted--> queued --claim--> delivering --2xx--> delivered
+ *                           ^                  |   --other, not yet given up--> queued (later)
+ *                           |                  |   --other, past retry_for----> failed
+ *                           +-- lease expired (the node died): claimable again
+ *   failed/queued --retry--> queued (or waiting behind its queue's head), now
+ *
+ * Leases as in the outbound queue: a claim takes due heads whose lease is
+ * free or expired, stamps owner, lease_until and a new lease number; a
+ * result is recorded only while that lease still holds. */
+enum store_webhook_state {
+	WEBHOOK_WAITING, WEBHOOK_QUEUED, WEBHOOK_DELIVERING, WEBHOOK_DELIVERED, WEBHOOK_FAILED,
+};
+const char *store_webhook_state_name(enum store_webhook_state s);   /* "queued", ... */
+
+struct store_webhook {
+	int64_t id;
+	const char *url;
+	const char *project;        /* NULL: every placement */
+	const char *secret;         /* filled only by store_webhook_claim's rows */
+	time_t created_at;
+	bool active;
+};
+/* 0 with *id_r, or -1 with why. */
+int store_webhook_add(struct store *st, const char *url, const char *project, const char *secret,
+                      time_t now, int64_t *id_r, struct pr_why *why);
+/* Removes the webhook and its deliveries.  PR_E_NOT_FOUND. */
+int store_webhook_remove(struct store *st, int64_t id, struct pr_why *why);
+/* Every webhook, oldest first (secret NULL). */
+int store_webhook_list(struct store *st, struct arena *a, struct store_webhook **out, size_t *n,
+                       struct pr_why *why);
+/* Whether any active webhook exists (one read of a tiny table). */
+int store_webhooks_exist(struct store *st, bool *any_r, struct pr_why *why);
+
+struct store_webhook_delivery {
+	int64_t id;
+	int64_t webhook_id;
+	const char *url;
+	const char *secret;         /* claimed rows only (else NULL) */
+	const char *project;        /* "" outside projects */
+	int64_t seq;
+	int64_t message_id;         /* the stored message placed */
+	const char *event;          /* the event document (JSON) without delivery_id */
+	enum store_webhook_state state;
+	int attempts;
+	time_t created_at, next_attempt_at, delivered_at, retry_from;
+	int last_status;            /* HTTP status of the last answer, 0: none */
+	const char *last_error;     /* NULL after success */
+	const char *lease_owner;
+	time_t lease_until;
+	int64_t lease;
+};
+/* Claim up to max due queue heads (see above) for lease_seconds. */
+int store_webhook_claim(struct store *st, struct arena *a, const char *owner, time_t now,
+                        int lease_seconds, size_t max, struct store_webhook_delivery **out,
+                        size_t *n, struct pr_why *why);
+/* Record an attempt: ok (a 2xx) -> delivered; else failed when
+ * now >= retry_from + retry_for, or queued again for next_at.  status 0
+ * when no HTTP answer came; error says what went wrong (NULL when ok).
+ * 1 when (owner, lease) no longer holds the row (nothing written), 0. */
+int store_webhook_result(struct store *st, int64_t id, const char *owner, int64_t lease, time_t now,
+                         bool ok, int status, const char *error, time_t next_at, time_t retry_for,
+                         struct pr_why *why);
+struct store_webhook_filter {
+	bool failed_only;
+	int64_t webhook_id;         /* 0: every webhook */
+	size_t limit;               /* 0: 100 */
+	int64_t before;             /* keyset paging (0: from the newest) */
+};
+/* Newest first (secret NULL). */
+int store_webhook_deliveries(struct store *st, struct arena *a, const struct store_webhook_filter *f,
+                             struct store_webhook_delivery **out, size_t *n, struct pr_why *why);
+/* Try again now, with retry_from = now: a failed or queued delivery (or
+ * one whose lease expired).  Delivered, or being delivered: PR_E_INVALID. */
+int store_webhook_retry(struct store *st, int64_t id, time_t now, struct pr_why *why);
 
 #endif

@@ -154,6 +154,24 @@ static const char *const migrations[] = {
 	"CREATE TABLE IF NOT EXISTS api_tokens(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
 	" scope TEXT NOT NULL CHECK(scope IN ('admin', 'read')), hash BLOB NOT NULL UNIQUE,"
 	" created_at INTEGER NOT NULL);",
+	/* 10: webhooks and their deliveries (store_sqlite_webhook.c,
+	 * store_sqlite_whq.c).  A delivery is one placement for one webhook;
+	 * its queue is (webhook_id, project) -- project '' for placements
+	 * outside projects -- ordered by seq.  The partial index holds only
+	 * the deliveries still to send, so finding a queue's head or asking
+	 * whether it has one costs the same however long its history. */
+	"CREATE TABLE IF NOT EXISTS webhooks(id INTEGER PRIMARY KEY, url TEXT NOT NULL, project TEXT,"
+	" secret TEXT NOT NULL, created_at INTEGER NOT NULL, active INTEGER NOT NULL DEFAULT 1);"
+	"CREATE TABLE IF NOT EXISTS webhook_deliveries(id INTEGER PRIMARY KEY,"
+	" webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,"
+	" project TEXT NOT NULL DEFAULT '', seq INTEGER NOT NULL, event TEXT NOT NULL, state TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, lease_owner TEXT,"
+	" lease_until INTEGER NOT NULL DEFAULT 0, lease INTEGER NOT NULL DEFAULT 0, last_status INTEGER,"
+	" last_error TEXT, created_at INTEGER NOT NULL, retry_from INTEGER NOT NULL, delivered_at INTEGER,"
+	" UNIQUE(webhook_id, project, seq));"
+	"CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);"
+	"CREATE INDEX IF NOT EXISTS webhook_deliveries_pending ON webhook_deliveries(webhook_id, project, seq)"
+	" WHERE state IN ('queued','delivering','waiting');",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -178,4 +178,21 @@ int sq_outbound_row(struct store *st, struct arena *a, int64_t id, struct store_
 int sq_outbound_rcpts(struct store *st, struct arena *a, struct store_outbound *o, bool queued_only,
                       struct pr_why *why);
 
+/* Webhooks (store_sqlite_webhook.c): inside the caller's transaction,
+ * after message_id got a new placement, a delivery row for each active
+ * webhook that wants it. */
+int sq_webhook_placed(struct store *st, int64_t message_id, const char *kind, const char *target,
+                      struct pr_why *why);
+/* One delivery row by id (0 found, 1 none); the columns WH_COLS selects,
+ * read by sq_webhook_read (store_sqlite_webhook.c). */
+struct store_webhook_delivery;
+#define WH_COLS "d.id, d.webhook_id, w.url, d.project, d.seq, d.event, d.state, d.attempts," \
+	" d.created_at, d.next_attempt_at, coalesce(d.delivered_at, 0), d.retry_from," \
+	" coalesce(d.last_status, 0), d.last_error, d.lease_owner, d.lease_until, d.lease," \
+	" coalesce(json_extract(d.event, '$.message.id'), 0)" \
+	" FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
+void sq_webhook_read(struct arena *a, sqlite3_stmt *s, void *p);
+int sq_webhook_row(struct store *st, struct arena *a, int64_t id, struct store_webhook_delivery *out,
+                   struct pr_why *why);
+
 #endif

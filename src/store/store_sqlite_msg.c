@@ -224,9 +224,12 @@ insert_placements(struct store *st, const struct store_msg *m, struct pr_why *wh
 		sq_bind_text(s, 4, p->via ? p->via : "");
 		if (sq_step_done(st, s, "storing a placement", why) < 0)
 			return -1;
-		/* a new row (not one the message had) is one more use of the place */
-		if (sqlite3_changes(st->db) > 0 &&
-		    sq_thread_place_added(st, m->id_r, route_kind_name(p->kind), p->target, why) < 0)
+		/* a new row (not one the message had) is one more use of the
+		 * place, and a placement to tell the webhooks about */
+		if (sqlite3_changes(st->db) == 0)
+			continue;
+		if (sq_thread_place_added(st, m->id_r, route_kind_name(p->kind), p->target, why) < 0 ||
+		    (m->webhooks && sq_webhook_placed(st, m->id_r, route_kind_name(p->kind), p->target, why) < 0))
 			return -1;
 	}
 	return 0;

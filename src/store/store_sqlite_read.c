@@ -295,7 +295,8 @@ store_message_move(struct store *st, int64_t id, const struct store_placement *t
 		pr_why_set(why, PR_E_NOT_FOUND, "no message %lld", (long long)id);
 		goto fail;
 	}
-	if (sq_thread_place_added(st, id, route_kind_name(to->kind), to->target, why) < 0)
+	if (sq_thread_place_added(st, id, route_kind_name(to->kind), to->target, why) < 0 ||
+	    sq_webhook_placed(st, id, route_kind_name(to->kind), to->target, why) < 0)
 		goto fail;
 	return sq_commit(st, why);
 fail:

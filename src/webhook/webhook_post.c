@@ -1,0 +1,197 @@
+/* webhook_post.c - one delivery attempt: the body, its signature, and the
+ * POST with libcurl.
+ *
+ * The receiver is someone else's server: its answer is read only as far
+ * as WEBHOOK_ANSWER_MAX (then the transfer is cut), only its status and
+ * first WEBHOOK_ANSWER_KEEP bytes are kept, sanitised, and nothing in it
+ * is acted on beyond "2xx or not".  Redirects are not followed (a 3xx is
+ * a failure: the URL is wrong), and only http and https are spoken, so a
+ * URL can never make postroom open a file or another protocol.
+ */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/log.h"
+#include "store/store.h"
+#include "webhook/webhook.h"
+
+time_t
+webhook_backoff(int attempts)
+{
+	time_t t = 1;
+	for (int i = 1; i < attempts && t < 600; i++)
+		t *= 2;
+	return t < 600 ? t : 600;
+}
+
+int
+webhook_check_url(const char *url, struct pr_why *why)
+{
+	size_t len = url ? strlen(url) : 0;
+	const char *host = NULL;
+	if (len > 0 && !strncmp(url, "https://", 8))
+		host = url + 8;
+	else if (len > 0 && !strncmp(url, "http://", 7))
+		host = url + 7;
+	if (host == NULL) {
+		pr_why_set(why, PR_E_INVALID, "a webhook URL must start with http:// or https://");
+		return -1;
+	}
+	if (len > WEBHOOK_URL_MAX) {
+		pr_why_set(why, PR_E_INVALID, "the webhook URL is longer than %d bytes", WEBHOOK_URL_MAX);
+		return -1;
+	}
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+		if (*p <= ' ' || *p == 0x7f) {
+			pr_why_set(why, PR_E_INVALID, "the webhook URL holds a blank or control character");
+			return -1;
+		}
+	if (*host == '\0' || *host == '/' || *host == ':' || *host == '?' || *host == '#') {
+		pr_why_set(why, PR_E_INVALID, "the webhook URL names no host");
+		return -1;
+	}
+	return 0;
+}
+
+void
+webhook_sign(const char *secret, const char *timestamp, const char *body, size_t len, char hex[65])
+{
+	size_t tl = strlen(timestamp);
+	unsigned char *msg = xmalloc(tl + 1 + len + 1), mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	memcpy(msg, timestamp, tl);
+	msg[tl] = '.';
+	memcpy(msg + tl + 1, body, len);
+	if (HMAC(EVP_sha256(), secret, (int)strlen(secret), msg, tl + 1 + len, mac, &maclen) == NULL ||
+	    maclen != 32)
+		pr_panic("HMAC-SHA256 failed");
+	free(msg);
+	static const char digits[] = "0123456789abcdef";
+	for (unsigned int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[mac[i] >> 4];
+		hex[2 * i + 1] = digits[mac[i] & 15];
+	}
+	hex[64] = '\0';
+}
+
+char *
+webhook_body(const struct store_webhook_delivery *d)
+{
+	json_t *ev = json_loads(d->event, 0, NULL);
+	if (!json_is_object(ev)) {
+		json_decref(ev);
+		return NULL;
+	}
+	/* delivery_id second, as documented; the rest in the stored order */
+	json_t *doc = json_object();
+	json_object_set(doc, "event", json_object_get(ev, "event"));
+	json_object_set_new(doc, "delivery_id", json_integer(d->id));
+	const char *key;
+	json_t *v;
+	json_object_foreach(ev, key, v)
+		if (strcmp(key, "event") != 0 && strcmp(key, "delivery_id") != 0)
+			json_object_set(doc, key, v);
+	char *body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	json_decref(ev);
+	return body;
+}
+
+struct answer_buf {
+	char keep[WEBHOOK_ANSWER_KEEP + 1];
+	size_t kept, total;
+};
+
+static size_t
+on_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct answer_buf *b = arg;
+	size_t len = size * n;
+	if (b->kept < WEBHOOK_ANSWER_KEEP) {
+		size_t take = len < WEBHOOK_ANSWER_KEEP - b->kept ? len : WEBHOOK_ANSWER_KEEP - b->kept;
+		memcpy(b->keep + b->kept, p, take);
+		b->kept += take;
+	}
+	b->total += len;
+	return b->total > WEBHOOK_ANSWER_MAX ? 0 : len;     /* 0: cut the transfer */
+}
+
+static struct curl_slist *
+headers_for(const struct store_webhook_delivery *d, const char *body, time_t now)
+{
+	char ts[32], hex[65], line[160];
+	snprintf(ts, sizeof(ts), "%lld", (long long)now);
+	webhook_sign(d->secret ? d->secret : "", ts, body, strlen(body), hex);
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	h = curl_slist_append(h, "Expect:");           /* no 100-continue round trip */
+	h = curl_slist_append(h, "X-Postroom-Event: message.placed");
+	snprintf(line, sizeof(line), "X-Postroom-Delivery: %lld", (long long)d->id);
+	h = curl_slist_append(h, line);
+	snprintf(line, sizeof(line), "X-Postroom-Timestamp: %s", ts);
+	h = curl_slist_append(h, line);
+	snprintf(line, sizeof(line), "X-Postroom-Signature: sha256=%s", hex);
+	return curl_slist_append(h, line);
+}
+
+/* The answer's words for the deliveries log: status and first bytes. */
+static void
+describe(struct webhook_answer *ans, CURLcode rc, const char *errbuf, struct answer_buf *b)
+{
+	char first[WEBHOOK_ANSWER_KEEP * 4 + 1];
+	b->keep[b->kept] = '\0';
+	log_sanitize(first, sizeof(first), b->keep, b->kept);
+	if (ans->status != 0 && rc == CURLE_OK)
+		snprintf(ans->error, sizeof(ans->error), "HTTP %d%s%.*s", ans->status, b->kept ? ": " : "",
+		         WEBHOOK_ANSWER_KEEP, first);
+	else if (rc == CURLE_WRITE_ERROR)
+		snprintf(ans->error, sizeof(ans->error), "HTTP %d: the answer was longer than %d bytes "
+		         "and was cut off", ans->status, WEBHOOK_ANSWER_MAX);
+	else if (rc == CURLE_OPERATION_TIMEDOUT)
+		snprintf(ans->error, sizeof(ans->error), "timeout: no complete answer within %d s (%s)",
+		         WEBHOOK_TIMEOUT_S, *errbuf ? errbuf : curl_easy_strerror(rc));
+	else
+		snprintf(ans->error, sizeof(ans->error), "%s", *errbuf ? errbuf : curl_easy_strerror(rc));
+}
+
+void
+webhook_post(const struct store_webhook_delivery *d, const char *body, time_t now,
+             struct webhook_answer *ans)
+{
+	memset(ans, 0, sizeof(*ans));
+	CURL *h = curl_easy_init();
+	if (h == NULL) {
+		snprintf(ans->error, sizeof(ans->error), "libcurl could not start a transfer");
+		return;
+	}
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct answer_buf b = {.kept = 0};
+	struct curl_slist *hdrs = headers_for(d, body, now);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_URL, d->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)WEBHOOK_CONNECT_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)WEBHOOK_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "postroom-webhook/1");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	CURLcode rc = curl_easy_perform(h);
+	long status = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	ans->status = status > 0 && status < 1000 ? (int)status : 0;
+	ans->ok = rc == CURLE_OK && ans->status >= 200 && ans->status < 300;
+	if (!ans->ok)
+		describe(ans, rc, errbuf, &b);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(h);
+}
