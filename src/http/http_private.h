@@ -44,6 +44,7 @@ struct http_req {
 extern const struct http_route http_routes_core[];
 extern const struct http_route http_routes_console[];
 extern const struct http_route http_routes_metrics[];
+extern const struct http_route http_routes_webhook[];
 
 /* Find the route for a method and decoded path (http_routes.c): 0 with
  * r->route and the params set; 404 no path matches; 405 the path matches

@@ -31,6 +31,7 @@ static const struct http_route *const tables[] = {
 	http_routes_core,
 	http_routes_metrics,
 	http_routes_console,
+	http_routes_webhook,
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

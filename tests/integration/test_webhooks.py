@@ -11,6 +11,8 @@ serve's webhook thread.
   restart, once.
 - A receiver that hangs: the timeout is recorded and the delivery retried.
 - Refiling a message (`messages move`) is a placement too.
+- The HTTP API: /api/v1/webhooks (admin to change, the secret in the POST
+  answer only) and /api/v1/webhooks/deliveries.
 """
 import hashlib
 import hmac
@@ -251,6 +253,49 @@ class TestHang(WebhookCase):
         d = eventually(lambda: (lambda d: d if d["state"] == "delivered" else None)(self.deliveries()[0]), 10)
         self.assertTrue(d)
         self.assertGreaterEqual(d["attempts"], 2)
+
+
+class TestHttp(WebhookCase):
+    def test_register_list_deliveries_remove_over_http(self):
+        self.pr.start()
+        admin, read = self.pr.token("admin"), self.pr.token("read")
+        st, _, body = self.pr.http("POST", "/api/v1/webhooks", {"url": self.rx.url}, token=read)
+        self.assertEqual((st, body["error"]["code"]), (403, "forbidden"))
+        st, _, body = self.pr.http("POST", "/api/v1/webhooks", {"url": "ftp://x/"}, token=admin)
+        self.assertEqual((st, body["error"]["code"]), (400, "invalid"))
+        st, _, body = self.pr.http("POST", "/api/v1/webhooks", {"url": self.rx.url, "project": "9999"},
+                                   token=admin)
+        self.assertEqual(st, 404, body)
+        st, _, hook = self.pr.http("POST", "/api/v1/webhooks",
+                                   {"url": self.rx.url, "project": "1234", "secret": "s" * 20}, token=admin)
+        self.assertEqual(st, 201, hook)
+        self.assertEqual((hook["secret"], hook["project"]), ("s" * 20, "1234"))
+        st, _, raw = self.pr.http("GET", "/api/v1/webhooks", token=read, raw=True)
+        self.assertEqual(st, 200)
+        self.assertNotIn(b"secret", raw)
+        self.assertEqual([w["url"] for w in json.loads(raw)["webhooks"]], [self.rx.url])
+        self.send(2)
+        self.wait_delivered(2)
+        self.assertTrue(all(signature_ok("s" * 20, r) for r in self.rx.got()))
+        st, _, doc = self.pr.http("GET", "/api/v1/webhooks/deliveries?limit=1", token=read)
+        self.assertEqual(st, 200, doc)
+        self.assertEqual(len(doc["deliveries"]), 1)
+        self.assertEqual(doc["deliveries"][0]["state"], "delivered")
+        st, _, doc2 = self.pr.http("GET", f"/api/v1/webhooks/deliveries?before={doc['next']}", token=read)
+        self.assertEqual([d["seq"] for d in doc2["deliveries"]], [1])
+        self.assertIsNone(doc2["next"])
+        st, _, doc = self.pr.http("GET", "/api/v1/webhooks/deliveries?failed=1", token=read)
+        self.assertEqual(doc["deliveries"], [])
+        st, _, body = self.pr.http("GET", "/api/v1/webhooks/deliveries?failed=x", token=read)
+        self.assertEqual(st, 400)
+        st, _, body = self.pr.http("DELETE", f"/api/v1/webhooks/{hook['id']}", token=read)
+        self.assertEqual(st, 403)
+        st, _, body = self.pr.http("DELETE", f"/api/v1/webhooks/{hook['id']}", token=admin)
+        self.assertEqual((st, body["removed"]), (200, True))
+        st, _, body = self.pr.http("DELETE", f"/api/v1/webhooks/{hook['id']}", token=admin)
+        self.assertEqual(st, 404)
+        st, _, body = self.pr.http("GET", "/api/v1/webhooks/deliveries")
+        self.assertEqual(st, 401)
 
 
 if __name__ == "__main__":

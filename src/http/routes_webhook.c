@@ -1,0 +1,90 @@
+/* routes_webhook.c - /api/v1/webhooks: the host application registers the
+ * URLs told of every placement, and reads the deliveries log.  The same
+ * documents as `postroom webhook ... --json` (api_webhook_*); the secret
+ * is in the POST answer only. */
+#include <stdlib.h>
+
+#include "api/postroom.h"
+#include "http/http_private.h"
+
+static void
+answer(struct http_req *r, int status, json_t *doc, const struct pr_why *why)
+{
+	if (doc != NULL)
+		http_reply_json(r, status, doc);
+	else
+		http_reply_why(r, why);
+}
+
+static void
+get_webhooks(struct http_req *r)
+{
+	struct pr_why why;
+	answer(r, 200, api_webhook_list(http_api(r), &why), &why);
+}
+
+/* {"url", "project"?, "secret"?} */
+static void
+post_webhook(struct http_req *r)
+{
+	struct pr_why why;
+	json_t *body = http_body_json(r, &why);
+	if (body == NULL) {
+		http_reply_why(r, &why);
+		return;
+	}
+	json_t *url = json_object_get(body, "url"), *project = json_object_get(body, "project"),
+	       *secret = json_object_get(body, "secret");
+	if (!json_is_string(url) || !(project == NULL || json_is_null(project) || json_is_string(project)) ||
+	    !(secret == NULL || json_is_null(secret) || json_is_string(secret))) {
+		json_decref(body);
+		http_reply_error(r, 400, PR_E_INVALID, "give {\"url\": \"https://...\"} and optionally "
+		                 "\"project\" and \"secret\" as strings");
+		return;
+	}
+	json_t *doc = api_webhook_add(http_api(r), json_string_value(url), json_string_value(project),
+	                              json_string_value(secret), &why);
+	json_decref(body);
+	answer(r, 201, doc, &why);
+}
+
+static void
+delete_webhook(struct http_req *r)
+{
+	struct pr_why why;
+	char *end;
+	long long id = strtoll(http_param(r, "id"), &end, 10);
+	if (*end || id <= 0) {
+		http_reply_error(r, 400, PR_E_INVALID, "a webhook id is a positive number");
+		return;
+	}
+	if (api_webhook_remove(http_api(r), id, &why) < 0)
+		http_reply_why(r, &why);
+	else
+		http_reply_json(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "removed", 1));
+}
+
+/* ?failed=1&limit=&before= */
+static void
+get_deliveries(struct http_req *r)
+{
+	struct pr_why why;
+	int64_t failed, limit, before;
+	if (http_query_int(r, "failed", 0, 0, 1, &failed, &why) < 0 ||
+	    http_query_int(r, "limit", 0, 1, API_PAGE_MAX, &limit, &why) < 0 ||
+	    http_query_int(r, "before", 0, 0, INT64_MAX, &before, &why) < 0) {
+		http_reply_why(r, &why);
+		return;
+	}
+	answer(r, 200, api_webhook_deliveries(http_api(r), failed == 1, (size_t)limit, before, &why), &why);
+}
+
+const struct http_route http_routes_webhook[] = {
+	{"GET", "/api/v1/webhooks", HTTP_READ, get_webhooks, "registered webhooks (never their secrets)"},
+	{"POST", "/api/v1/webhooks", HTTP_ADMIN, post_webhook,
+	 "register a URL told of every placement (of one project); its secret is in this answer only"},
+	{"GET", "/api/v1/webhooks/deliveries", HTTP_READ, get_deliveries,
+	 "webhook deliveries, newest first: state, attempts, the receiver's last answer"},
+	{"DELETE", "/api/v1/webhooks/{id}", HTTP_ADMIN, delete_webhook, "remove a webhook and its deliveries"},
+	{0},
+};
