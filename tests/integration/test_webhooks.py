@@ -114,9 +114,13 @@ class WebhookCase(PostroomCase):
         return self.pr.cli_json("webhook", "deliveries", *args)["deliveries"]
 
     def wait_delivered(self, count, timeout=30):
+        """Until the receiver answered 2xx count times and serve recorded
+        that many deliveries as delivered."""
         ok = eventually(lambda: len(self.rx.delivered()) >= count, timeout)
         self.assertTrue(ok, f"{len(self.rx.delivered())} of {count} delivered: {self.rx.got()}\n"
                             f"{self.pr.log_text()[-3000:]}")
+        recorded = eventually(lambda: sum(d["state"] == "delivered" for d in self.deliveries()) >= count, 10)
+        self.assertTrue(recorded, self.deliveries())
 
 
 class TestDelivery(WebhookCase):
