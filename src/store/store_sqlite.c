@@ -205,7 +205,15 @@ migrate(struct store *st, struct pr_why *why)
 	int version = 0;
 	if (pragma_int(st, "PRAGMA user_version", &version, why) < 0)
 		return -1;
-	if (version >= NMIGRATIONS)
+	/* A newer postroom wrote this store: this binary does not know what
+	 * its tables mean now, and writing would corrupt them. */
+	if (version > NMIGRATIONS) {
+		pr_why_set(why, PR_E_CONFIG, "%s: the store has schema version %d, this postroom knows only up "
+		           "to %d: run the newer postroom that wrote it (or restore a backup)",
+		           st->path, version, NMIGRATIONS);
+		return -1;
+	}
+	if (version == NMIGRATIONS)
 		return 0;
 	/* Re-read under the write lock: another process may have migrated. */
 	if (sq_begin(st, why) < 0 || pragma_int(st, "PRAGMA user_version", &version, why) < 0)

@@ -566,6 +566,23 @@ TEST(migration_keeps_pop3_seen)
 	store_close(&st);
 }
 
+/* A store written by a newer postroom (a schema version past ours) is
+ * refused with a message that says so, and left as it is. */
+TEST(newer_store_refused)
+{
+	struct store *st = fresh();
+	store_close(&st);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(uri + 7, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "PRAGMA user_version = 9999", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	struct pr_why why;
+	st = store_open(uri, &why);
+	CHECK(st == NULL);
+	CHECK_INT(why.code, PR_E_CONFIG);
+	CHECK(strstr(why.detail, "schema version 9999") != NULL);
+}
+
 int
 main(void)
 {
@@ -585,6 +602,7 @@ main(void)
 	RUN(log_keyset_paging);
 	RUN(reopen_keeps_data);
 	RUN(migration_keeps_pop3_seen);
+	RUN(newer_store_refused);
 	char cmd[400];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
