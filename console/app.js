@@ -120,10 +120,16 @@ export function status(text, kind = 'info') {
   window.setTimeout(() => { el.textContent = text ? prefix + text : ''; }, 30);
 }
 
+// "check the name" -> "Check the name" (a fix follows a full stop).
+export function sentence(text) {
+  const t = String(text || '');
+  return t.charAt(0).toUpperCase() + t.slice(1);
+}
+
 // An error as a person should read it: what went wrong, then what to do.
 export function errorText(e) {
   if (e instanceof ApiError) {
-    return e.fix && e.fix !== 'nothing' ? `${e.message}. ${e.fix}` : e.message;
+    return e.fix && e.fix !== 'nothing' ? `${e.message}. ${sentence(e.fix)}` : e.message;
   }
   if (e instanceof TypeError) return `the server could not be reached (${e.message})`;
   return String((e && e.message) || e);

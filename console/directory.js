@@ -47,7 +47,9 @@ function userRow(u, refresh) {
     h('td', {}, u.display || ''),
     h('td', {}, (u.emails || []).join(', ')),
     h('td', {}, h('span', { class: `badge ${active ? 'ok' : 'bad'}` }, active ? 'Active' : 'Disabled')),
-    h('td', {}, admin ? 'Administrator' : 'Member'),
+    h('td', {}, admin ? 'Administrator' : 'Member',
+      u.password_set === undefined ? null : h('br'), u.password_set === undefined ? null
+        : h('span', { class: 'hint' }, u.password_set ? 'can sign in' : 'no password')),
     h('td', {}, h('div', { class: 'actions' },
       actionButton(active ? 'Disable' : 'Enable', `${active ? 'Disable' : 'Enable'} ${u.name}`, async () => {
         await api('PATCH', `/api/v1/users/${enc(u.name)}`, { active: !active });

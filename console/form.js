@@ -3,7 +3,7 @@
 // Every control has a <label> (or a fieldset legend), a hint tied to it by
 // aria-describedby, and reads/writes a setting's text value, so the pages
 // can compare what the form says with what the server stored.
-import { h, uid, status, errorText } from './app.js';
+import { h, uid, status, errorText, sentence } from './app.js';
 
 export const TRUE_RE = /^(true|yes|on|1)$/i;
 
@@ -74,6 +74,21 @@ export function resultBox() {
 export function showResult(box, kind, headline, ...details) {
   box.className = `result ${kind}`;
   box.replaceChildren(h('p', { class: 'verdict' }, headline), ...details.filter(Boolean));
+}
+
+// A check that ran and failed: {"ok": false, "error": {"code", "message",
+// "fix"}} (or the CLI's flat {"code", "error"}).
+export function checkFailure(doc) {
+  const e = (doc && doc.error) || {};
+  if (typeof e === 'string') return { message: e, code: doc.code || '' };
+  const fix = e.fix && e.fix !== 'nothing' ? `. ${sentence(e.fix)}` : '';
+  return { message: `${e.message || 'the server gave no reason'}${fix}`, code: e.code || '' };
+}
+
+export function showFailure(box, doc) {
+  const f = checkFailure(doc);
+  showResult(box, 'bad', `Failed: ${f.message}`,
+    f.code ? h('p', {}, 'Reason code: ', h('code', {}, f.code)) : null);
 }
 
 // "a, b  c" -> ['a', 'b', 'c'] (lists typed into one field).

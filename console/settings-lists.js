@@ -4,7 +4,7 @@
 // GET /api/v1/domains: the SPF, DKIM and DMARC records to publish).
 // Each change is made at once (these are directory rows, not settings).
 import { h, fill, api, errorText, errorBox } from './app.js';
-import { textField, resultBox, showResult, splitList, card, table, addForm, actionButton } from './form.js';
+import { textField, resultBox, showResult, showFailure, splitList, card, table, addForm, actionButton } from './form.js';
 
 // ---- Aliases ----
 
@@ -80,6 +80,7 @@ function domainBlock(domain) {
     showResult(box, 'busy', `Looking up ${domain}…`);
     try {
       const doc = await api('POST', '/api/v1/check/domain', { domain });
+      if (doc && doc.ok === false && doc.error) { showFailure(box, doc); return; }
       showResult(box, doc.ok ? 'ok' : 'bad',
         doc.ok ? `OK: ${domain} publishes sound SPF, DKIM and DMARC records.`
           : `Failed: something is missing or broken for ${domain} (see below).`,

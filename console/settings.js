@@ -12,7 +12,7 @@
 // the exact reason.  Secrets come back as "********": their inputs start
 // empty and are sent only when something is typed.
 import { registerPage, h, fill, api, status, errorText, ApiError } from './app.js';
-import { textField, selectField, checkField, radioGroup, resultBox, showResult, card, TRUE_RE } from './form.js';
+import { textField, selectField, checkField, radioGroup, resultBox, showResult, showFailure, card, TRUE_RE } from './form.js';
 import { aliasesSection, spamSection } from './settings-lists.js';
 
 // [key, label, host, security, port]
@@ -237,7 +237,7 @@ class SettingsForm {
       const row = input.closest('.field, fieldset');
       if (!row || row.querySelector('.from-file')) continue;
       if (s && s.source === 'file') {
-        row.append(h('p', { class: 'hint from-file' },
+        (row.querySelector('.control') || row).append(h('p', { class: 'hint from-file' },
           `${name} is set in this node's config file, which wins here over a value saved from this page.`));
       }
     }
@@ -303,8 +303,7 @@ class SettingsForm {
     try {
       const doc = await api('POST', `/api/v1/check/${kind}`, { settings: this.values(true) });
       if (doc && doc.ok) showResult(box, 'ok', ...checkOk(kind, doc));
-      else showResult(box, 'bad', `Failed: ${(doc && (doc.error || doc.message)) || 'the server gave no reason'}`,
-        doc && doc.code ? h('p', {}, 'Reason code: ', h('code', {}, doc.code)) : null);
+      else showFailure(box, doc);
     } catch (e) {
       showResult(box, 'bad', `Failed: ${errorText(e)}`,
         e instanceof ApiError ? h('p', {}, 'Reason code: ', h('code', {}, e.code)) : null);
@@ -332,17 +331,22 @@ async function loadStored() {
   return new Map((doc.settings || []).map((s) => [s.name, s]));
 }
 
-// What the save changed, by when it applies.
+// What the save changed, by when it applies: the server's answer
+// ({"applies": {"now": [...], "connection": [...], "restart": [...]},
+// "file_wins": [...]}), else what GET /api/v1/settings said of each key.
 function appliedText(changed, stored, answer) {
-  const groups = {};
-  for (const name of changed) {
-    const when = (stored.get(name) || {}).applies || 'now';
-    (groups[when] = groups[when] || []).push(name);
+  let groups = answer && answer.applies;
+  if (!groups || typeof groups !== 'object') {
+    groups = {};
+    for (const name of changed) {
+      const when = (stored.get(name) || {}).applies || 'now';
+      (groups[when] = groups[when] || []).push(name);
+    }
   }
-  const parts = Object.entries(groups).map(([when, names]) => `${names.join(', ')}: applies ${APPLIES_TEXT[when] || when}`);
-  if (answer && Array.isArray(answer.restart) && answer.restart.length && !groups.restart) {
-    parts.push(`${answer.restart.join(', ')}: applies after a restart of serve`);
-  }
+  const parts = Object.entries(groups).filter(([, names]) => names && names.length)
+    .map(([when, names]) => `${names.join(', ')}: applies ${APPLIES_TEXT[when] || when}`);
+  const file = (answer && answer.file_wins) || [];
+  if (file.length) parts.push(`${file.join(', ')}: stored, but this node's config file sets it and wins here`);
   return `Saved. ${parts.join('; ')}.`;
 }
 
