@@ -10,7 +10,7 @@
 //   #/mail/message/ID, #/mail/compose/PROJECT[?reply=ID], #/mail/outbox
 // Every list is one page of GET /api/v1/messages, newest first; "Older
 // messages" follows the document's next (the API's cursor), never an offset.
-import { registerPage, h, fill, api, query, status, errorText, go } from './app.js';
+import { registerPage, h, fill, api, query, status, errorText, errorBox, go } from './app.js';
 import { when } from './mailkit.js';
 import { renderMessage, renderCompose } from './message.js';
 import { renderOutbox } from './outbox.js';
@@ -18,8 +18,18 @@ import { renderOutbox } from './outbox.js';
 const PAGE = 50;
 
 // route.parts are the path segments after "mail"; the query becomes a
-// plain object.  An error thrown here is shown and announced by app.js.
+// plain object.  A page that could not be read still has its heading, the
+// error and the way back.
 async function renderMail(main, route) {
+  try {
+    await renderMailPage(main, route);
+  } catch (e) {
+    fill(main, h('h1', {}, 'Mailboxes'), errorBox(e), h('p', {}, h('a', { href: '#/mail' }, 'All mailboxes')));
+    status(errorText(e), 'error');
+  }
+}
+
+async function renderMailPage(main, route) {
   const [kind, id] = route.parts;
   const params = Object.fromEntries(route.query);
   if (!kind) return renderIndex(main, route.session);
