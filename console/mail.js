@@ -88,7 +88,7 @@ async function renderIndex(main, who) {
       h('h2', { id: 'mb-users' }, "Users' mailboxes"),
       h('ul', { class: 'mail-boxes' }, others.map((u) => h('li', {},
         h('a', { href: boxHref('user', u.name) }, u.display ? `${u.display} (${u.name})` : u.name))))) : null);
-  status(`${list.length} projects`);
+  status(`${list.length} project${list.length === 1 ? '' : 's'} you may read.`);
 }
 
 // ---- one mailbox ----
