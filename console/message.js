@@ -68,6 +68,8 @@ function htmlPart(m) {
   const frame = h('iframe', {
     class: 'mail-html', sandbox: '', src: base, title: `HTML version of “${m.subject || 'the message'}”`,
     referrerpolicy: 'no-referrer',
+    // Marks a frame whose content has arrived (the browser tests wait for it).
+    onload: () => { frame.dataset.loaded = String(Number(frame.dataset.loaded || 0) + 1); },
   });
   const toggle = h('button', {
     type: 'button', 'aria-pressed': 'false',

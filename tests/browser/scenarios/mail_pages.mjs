@@ -12,7 +12,8 @@ export default async function (t) {
       await t.page.goto(t.base + '/' + p.hash);
       await t.page.locator('h1').first().waitFor();
       if (p.expect) await t.page.getByText(p.expect, { exact: false }).first().waitFor();
-      await t.page.waitForFunction(() => (document.querySelector('[role=status]') || {}).textContent);
+      await t.page.waitForFunction(() => (document.querySelector('[role=status]') || {}).textContent &&
+        [...document.querySelectorAll('iframe')].every((f) => f.dataset.loaded));
       const axe = await t.axe(`${p.name} at ${width}px`);
       const overflow = await t.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       if (overflow > 1) throw new Error(`${p.name} at ${width}px is ${overflow}px wider than the screen`);
