@@ -1,5 +1,5 @@
-/* api.c - opening the API, the settings merge, `settings set`, and the
- * sample organisation.  See postroom.h.
+/* api.c - opening the API, the settings merge and the sample
+ * organisation (changing settings: api_settings.c).  See postroom.h.
  *
  * Settings precedence (core/settings.h): built-in default < value stored
  * with `settings set` < config file.  A stored value that no longer
@@ -93,53 +93,6 @@ api_settings_replace(struct pr_api *api, struct settings *s)
 	api->settings = s;
 }
 const struct settings *api_settings(const struct pr_api *api) { return api->settings; }
-
-int
-api_settings_set(struct pr_api *api, const char *key, const char *value, struct pr_why *why)
-{
-	struct settings *trial = settings_clone(api->settings);
-	struct pr_why w;
-	int k = settings_key(key);
-	int rc = settings_set_named(trial, key, value, SRC_STORE, &w);
-	if (rc == 0)
-		rc = settings_check(trial, &w);
-	if (rc < 0) {
-		pr_why_set(why, w.code == PR_E_NOT_FOUND ? PR_E_NOT_FOUND : PR_E_INVALID, "%s", w.detail);
-		settings_unref(&trial);
-		return -1;
-	}
-	if (store_setting_put(api->store, key, value, why) < 0) {
-		settings_unref(&trial);
-		return -1;
-	}
-	/* The file still wins on this node; keep its value in the snapshot. */
-	if (settings_source(api->settings, (enum setting_key)k) == SRC_FILE)
-		settings_unref(&trial);
-	else
-		settings_unref(&api->settings), api->settings = trial;
-	return 0;
-}
-
-static const char *
-source_name(enum setting_source s)
-{
-	return s == SRC_FILE ? "file" : s == SRC_STORE ? "store" : "default";
-}
-
-json_t *
-api_settings_json(const struct settings *s)
-{
-	json_t *arr = json_array();
-	for (int k = 0; k < SET__COUNT; k++) {
-		const struct setting_def *d = settings_def((enum setting_key)k);
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "name", d->name,
-		                                     "value", settings_display(s, (enum setting_key)k),
-		                                     "source", source_name(settings_source(s, (enum setting_key)k)),
-		                                     "applies", settings_applies_name(d->applies),
-		                                     "secret", d->secret, "help", d->help ? d->help : ""));
-	}
-	return json_pack("{s:o}", "settings", arr);
-}
 
 /* ---- the sample organisation ---- */
 

@@ -1,5 +1,7 @@
-/* api_check.c - `check smtp` as a call the CLI and the HTTP API share:
- * the relay's answer as a document, or NULL with why saying what failed. */
+/* api_check.c - `check smtp` and `check pop` as calls the CLI and the HTTP
+ * API share: the server's answer as a document, or NULL with why saying
+ * exactly what failed.  Neither document holds a password or token.
+ * (`check domain`: api_check_domain.c.) */
 #include <jansson.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +11,7 @@
 #include "api/postroom.h"
 #include "core/settings.h"
 #include "outbound/transport.h"
+#include "pop3/pop3.h"
 
 /* "AUTH PLAIN LOGIN\nSIZE 10240000" -> ["AUTH PLAIN LOGIN", "SIZE 10240000"] */
 static json_t *
@@ -34,6 +37,22 @@ api_check_smtp(const struct settings *set, struct pr_why *why)
 	                      "ehlo", lines(c.ehlo));
 	json_object_set_new(j, "size", c.size < 0 ? json_null() : json_integer((json_int_t)c.size));
 	return j;
+}
+
+json_t *
+api_check_pop(const struct settings *set, struct pr_why *why)
+{
+	const char *server = settings_str(set, SET_POP_SERVER);
+	size_t n = 0;
+	pr_why_clear(why);
+	if (*server == '\0') {
+		pr_why_set(why, PR_E_CONFIG, "pop_server is not set: set it to ssl://host:995 or tcp://host:110");
+		return NULL;
+	}
+	if (pop3_check(set, &n, why) < 0)
+		return NULL;
+	return json_pack("{s:b, s:s, s:s, s:I}", "ok", 1, "server", server, "user",
+	                 settings_str(set, SET_POP_USERNAME), "messages", (json_int_t)n);
 }
 
 /* A short message naming where it came from, for a test without a file. */

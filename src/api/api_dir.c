@@ -264,7 +264,7 @@ api_alias_list(struct pr_api *api, struct pr_why *why)
 }
 
 int
-api_domain_add(struct pr_api *api, const char *domain, struct pr_why *why)
+api_check_domain_name(const char *domain, struct pr_why *why)
 {
 	struct arena *a = arena_new();
 	struct address ad;
@@ -273,7 +273,13 @@ api_domain_add(struct pr_api *api, const char *domain, struct pr_why *why)
 	if (rc < 0 || strchr(domain, '.') == NULL || domain[0] == '[')
 		pr_why_set(why, PR_E_INVALID, "'%s' is not a domain name like firm.example", domain), rc = -1;
 	arena_free(&a);
-	return rc < 0 ? -1 : store_domain_add(api->store, domain, why);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+api_domain_add(struct pr_api *api, const char *domain, struct pr_why *why)
+{
+	return api_check_domain_name(domain, why) < 0 ? -1 : store_domain_add(api->store, domain, why);
 }
 
 int

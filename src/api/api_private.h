@@ -42,4 +42,17 @@ int api_page_ask(size_t asked, size_t def, size_t *store_limit_r, struct pr_why 
 size_t api_page_shown(size_t n, size_t store_limit);
 void api_page_set_next(json_t *doc, int64_t next);
 
+/* A domain name like firm.example (no address literal): 0, or -1 with
+ * PR_E_INVALID. */
+int api_check_domain_name(const char *domain, struct pr_why *why);
+
+/* `check domain`'s outgoing half (api_check_signing.c): our DKIM keys for
+ * domain with the record to publish and whether DNS has it, and the SPF
+ * term for direct delivery; *bad set when a key is not published or
+ * dkim_keys cannot be loaded. */
+struct arena;
+struct dns;
+json_t *api_check_signing(const struct settings *set, struct dns *d, struct arena *a,
+                          const char *domain, int *bad);
+
 #endif

@@ -48,6 +48,29 @@ int api_settings_set(struct pr_api *api, const char *key, const char *value, str
 /* Make s (taken over) the API's settings snapshot: a long-lived API (an
  * HTTP worker) follows the stored settings with a watch. */
 void api_settings_replace(struct pr_api *api, struct settings *s);
+/* Several settings as one change (the HTTP API's PATCH, a settings form):
+ * every value validated, then the cross-field checks on the whole, then
+ * all stored in one transaction (one settings-version bump), or nothing
+ * stored.  A secret given as "********" (its mask in api_settings_json)
+ * keeps its stored value.  {"changed": [names], "applies": {"now": [...],
+ * "connection": [...], "restart": [...]}, "file_wins": [names the config
+ * file overrides on this node]}; NULL with why (PR_E_INVALID naming the
+ * key, also for an unknown key or none at all). */
+struct api_setting { const char *key, *value; };
+json_t *api_settings_set_many(struct pr_api *api, const struct api_setting *kv, size_t n,
+                              struct pr_why *why);
+/* The current settings with kv over them, validated as set_many does but
+ * stored nowhere: a check tests a form's values before they are saved.
+ * The caller owns the snapshot (settings_unref); NULL with why. */
+struct settings *api_settings_trial(struct pr_api *api, const struct api_setting *kv, size_t n,
+                                    struct pr_why *why);
+/* {"name": "value" | whole number | true | false, ...} (NULL: none) as
+ * kv pairs allocated in a (strings borrowed from obj); an unknown name, a
+ * value of another type or one holding a control character is
+ * PR_E_INVALID. */
+struct arena;
+int api_settings_from_json(json_t *obj, struct arena *a, struct api_setting **out, size_t *n,
+                           struct pr_why *why);
 /* Following the stored settings from a running serve (api_watch.c): poll
  * once a second; 1 with *out a new merged snapshot (the caller owns it)
  * when a setting was stored since the last poll (by any process or node
@@ -130,6 +153,27 @@ json_t *api_why(struct pr_api *api, const char *query, size_t limit, int64_t bef
  * failed (relay_port_25, not_found, unreachable, tls_failed,
  * tls_certificate, relay_auth with the server's words, config). */
 json_t *api_check_smtp(const struct settings *set, struct pr_why *why);
+/* `check pop`: connect to pop_server, log in, count the messages:
+ * {"ok": true, "server", "user", "messages"}; NULL with why saying exactly
+ * what failed (config: pop_server unset or IMAP's port; not_found,
+ * unreachable, tls_failed, tls_certificate, login refused). */
+json_t *api_check_pop(const struct settings *set, struct pr_why *why);
+/* `check domain`: the domain's SPF (worst-case lookups through every
+ * include), DMARC and, with a selector, DKIM records, each with a
+ * "status" (ok, missing, broken, dns_error, skipped), "record", "detail"
+ * and "suggest" (the record to add); "signing": our keys for the domain
+ * with the TXT record to publish ("zone": split for a zone file) and
+ * whether DNS has it; with an ip, "evaluation": the SPF verdict a server
+ * there gets; "ok": all present and sound.  NULL with why: PR_E_INVALID
+ * for a bad domain, selector, ip or sender; PR_E_CONFIG when dns_server
+ * cannot be used. */
+struct api_domain_check {
+	const char *domain;
+	const char *selector;        /* NULL: DKIM skipped */
+	const char *ip, *sender;     /* NULL: no evaluation; sender for macros */
+};
+json_t *api_check_domain(const struct settings *set, const struct api_domain_check *q,
+                         struct pr_why *why);
 /* `check smtp --to`: send one message now, outside the queue, through
  * smtp_server (relay or direct) and report each recipient:
  * {"status": "sent"|"deferred"|"failed", "server", "recipients":

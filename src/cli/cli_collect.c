@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "api/postroom.h"
 #include "cli/cli_private.h"
 #include "core/err.h"
 #include "core/settings.h"
@@ -118,25 +119,20 @@ cli_check_pop(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	const char *server = settings_str(ctx->settings, SET_POP_SERVER);
 	const char *user = settings_str(ctx->settings, SET_POP_USERNAME);
-	size_t n = 0;
 	struct pr_why why;
-	pr_why_clear(&why);
-	int rc = *server ? pop3_check(ctx->settings, &n, &why) : -1;
-	if (*server == '\0')
-		pr_why_set(&why, PR_E_CONFIG, "pop_server is not set: set it to ssl://host:995 or tcp://host:110");
+	json_t *doc = api_check_pop(ctx->settings, &why);
+	int rc = doc ? 0 : -1;
 	if (json) {
-		json_t *j = json_pack("{s:b, s:s, s:s}", "ok", rc == 0, "server", server, "user", user);
-		if (rc == 0) {
-			json_object_set_new(j, "messages", json_integer((json_int_t)n));
-		} else {
-			json_object_set_new(j, "code", json_string(pr_err_name(why.code)));
-			json_object_set_new(j, "error", json_string(pr_why_text(&why)));
-		}
-		print_json(j);
-	} else if (rc == 0) {
-		printf("pop: %s as %s: ok, %zu message%s in the mailbox\n", server, user, n,
+		if (doc == NULL)
+			doc = json_pack("{s:b, s:s, s:s, s:s, s:s}", "ok", 0, "server", server, "user", user,
+			                "code", pr_err_name(why.code), "error", pr_why_text(&why));
+		print_json(json_incref(doc));
+	} else if (doc) {
+		long long n = json_integer_value(json_object_get(doc, "messages"));
+		printf("pop: %s as %s: ok, %lld message%s in the mailbox\n", server, user, n,
 		       n == 1 ? "" : "s");
 	}
+	json_decref(doc);
 	if (rc < 0) {
 		fprintf(stderr, "postroom: check pop: %s\n", pr_why_text(&why));
 		return fail_exit(&why);

@@ -350,28 +350,40 @@ store_settings_load(struct store *st, struct arena *a, struct store_setting **ou
 	return sq_list(st, a, sql, sizeof(**out), read_setting, out, n, "reading settings", why);
 }
 
-/* The value and the version bump commit together: a serve that sees the
- * new version always reads the new value. */
+/* The values and the version bump commit together: a serve that sees the
+ * new version always reads every new value, and a change of several keys
+ * (which the cross-field checks judged together) is never seen half done. */
 int
-store_setting_put(struct store *st, const char *key, const char *value, struct pr_why *why)
+store_settings_put(struct store *st, const struct store_setting *kv, size_t n, struct pr_why *why)
 {
 	static const char sql[] = "INSERT INTO settings(key, value) VALUES(?1, ?2)"
 	                          " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
 	static const char bump[] = "UPDATE settings_version SET version = version + 1 WHERE id = 1";
+	sqlite3_stmt *s;
 	if (sq_begin(st, why) < 0)
 		return -1;
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	if (s == NULL)
-		goto fail;
-	sq_bind_text(s, 1, key);
-	sq_bind_text(s, 2, value);
-	if (sq_step_done(st, s, "saving a setting", why) < 0 || (s = sq_prep(st, bump, why)) == NULL ||
+	for (size_t i = 0; i < n; i++) {
+		if ((s = sq_prep(st, sql, why)) == NULL)
+			goto fail;
+		sq_bind_text(s, 1, kv[i].key);
+		sq_bind_text(s, 2, kv[i].value);
+		if (sq_step_done(st, s, "saving a setting", why) < 0)
+			goto fail;
+	}
+	if ((s = sq_prep(st, bump, why)) == NULL ||
 	    sq_step_done(st, s, "counting a settings change", why) < 0)
 		goto fail;
 	return sq_commit(st, why);
 fail:
 	sq_rollback(st);
 	return -1;
+}
+
+int
+store_setting_put(struct store *st, const char *key, const char *value, struct pr_why *why)
+{
+	struct store_setting kv = {key, value};
+	return store_settings_put(st, &kv, 1, why);
 }
 
 int

@@ -1,12 +1,12 @@
-/* cli_check_signing.c - the outgoing half of `check domain`: for each DKIM
+/* api_check_signing.c - the outgoing half of `check domain`: for each DKIM
  * key in dkim_keys that signs for the domain, the TXT record to publish and
  * whether DNS already has it; and the SPF terms that let postroom's own
  * delivery (smtp_server = direct) pass.
  *
  * A record is "published" only when the p= in DNS is our public key: a
  * different key at the selector (an old one, a typo) makes every signature
- * we send fail, which is worse than none.  Records longer than 255 bytes
- * are shown split into quoted strings, as a zone file needs them.
+ * we send fail, which is worse than none.  "zone" is the record split into
+ * quoted strings of at most 255 bytes, as a zone file needs it.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -17,7 +17,7 @@
 #include "auth/dkim_private.h"
 #include "auth/dkim_sign.h"
 #include "auth/dns.h"
-#include "cli/cli_check.h"
+#include "api/api_private.h"
 #include "core/arena.h"
 #include "core/settings.h"
 #include "core/text.h"
@@ -74,7 +74,7 @@ zone_strings(struct arena *a, const char *rec)
 }
 
 static json_t *
-one_key(struct dns *d, struct arena *a, const struct dkim_signer *s, size_t i, bool text, int *bad)
+one_key(struct dns *d, struct arena *a, const struct dkim_signer *s, size_t i, int *bad)
 {
 	struct dkim_signkey_info in;
 	struct buf rec;
@@ -86,31 +86,22 @@ one_key(struct dns *d, struct arena *a, const struct dkim_signer *s, size_t i, b
 	const char *state = dns_state(d, a, name, (const char *)rec.data);
 	const char *zone = zone_strings(a, (const char *)rec.data);
 	*bad |= strcmp(state, "published") != 0;
-	if (text) {
-		printf("DKIM signing key %s (%s, %d bits, %s): %s\n", in.selector, in.algorithm, in.bits,
-		       in.path, state);
-		if (!strcmp(state, "different"))
-			printf("  DNS has another key at %s: every message we sign would fail\n", name);
-		printf("  publish: %s. IN TXT %s\n", name, zone);
-	}
-	json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "selector", in.selector,
+	json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "selector", in.selector,
 	                      "algorithm", in.algorithm, "bits", in.bits, "file", in.path, "name", name,
-	                      "record", (const char *)rec.data, "status", state);
+	                      "record", (const char *)rec.data, "status", state, "zone", zone);
 	buf_free(&rec);
 	return o;
 }
 
 json_t *
-cli_check_signing(const struct settings *set, struct dns *d, struct arena *a, const char *domain,
-                  bool text, int *bad)
+api_check_signing(const struct settings *set, struct dns *d, struct arena *a, const char *domain,
+                  int *bad)
 {
 	struct pr_why why;
 	json_t *keys = json_array();
 	struct dkim_signer *s = dkim_signer_load(settings_str(set, SET_DKIM_KEYS), &why);
 	if (s == NULL) {
 		*bad = 1;
-		if (text)
-			printf("DKIM signing: broken\n  %s\n", pr_why_text(&why));
 		return json_pack("{s:s, s:s, s:o}", "status", "broken", "detail", pr_why_text(&why), "keys", keys);
 	}
 	size_t n = 0;
@@ -119,21 +110,11 @@ cli_check_signing(const struct settings *set, struct dns *d, struct arena *a, co
 		dkim_signer_info(s, i, &in);
 		if (strcasecmp(in.domain, domain) != 0)
 			continue;
-		json_array_append_new(keys, one_key(d, a, s, i, text, bad));
+		json_array_append_new(keys, one_key(d, a, s, i, bad));
 		n++;
 	}
 	dkim_signer_free(&s);
-	if (n == 0 && text)
-		printf("DKIM signing: no key for %s in dkim_keys (mail we send is not signed)\n"
-		       "  make one: openssl genpkey -algorithm ed25519 -out /etc/postroom/%s-ed.pem (and/or "
-		       "-algorithm rsa -pkeyopt rsa_keygen_bits:2048), chmod 600, then\n"
-		       "  postroom settings set dkim_keys %s:<selector>:/etc/postroom/%s-ed.pem\n",
-		       domain, domain, domain, domain);
 	const char *host = settings_str(set, SET_HOSTNAME);
-	const char *spf = arena_printf(a, "a:%s (or ip4:/ip6: of this server's public address)", host);
-	if (text)
-		printf("SPF for postroom's own delivery (smtp_server = direct): the record must include %s\n",
-		       spf);
 	return json_pack("{s:s, s:o, s:s}", "status", n ? "configured" : "none", "keys", keys,
 	                 "spf_direct", arena_printf(a, "a:%s", host));
 }
