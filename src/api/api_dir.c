@@ -85,7 +85,7 @@ check_owner_emails(const char *kind, const char *const *emails, size_t n, struct
 	if (check_emails(emails, n, why) < 0)
 		return -1;
 	if (n == 0) {
-		pr_why_set(why, PR_E_INVALID, "a %s needs at least one --email address", kind);
+		pr_why_set(why, PR_E_INVALID, "a %s needs at least one email address", kind);
 		return -1;
 	}
 	return 0;
@@ -124,6 +124,16 @@ user_json(const void *row)
 }
 
 json_t *
+api_user_get(struct pr_api *api, const char *name, struct pr_why *why)
+{
+	struct arena *a = arena_new();
+	struct store_user u;
+	json_t *doc = store_user_get(api->store, a, name, &u, why) == 0 ? user_json(&u) : NULL;
+	arena_free(&a);
+	return doc;
+}
+
+json_t *
 api_user_list(struct pr_api *api, struct pr_why *why)
 {
 	struct arena *a = arena_new();
@@ -151,6 +161,16 @@ project_json(const void *row)
 	return json_pack("{s:s, s:s, s:o, s:o}", "id", p->id, "name", p->name,
 	                 "members", api_strings(p->members, p->nmembers),
 	                 "stakeholders", api_strings(p->stakeholders, p->nstakeholders));
+}
+
+json_t *
+api_project_get(struct pr_api *api, const char *id, struct pr_why *why)
+{
+	struct arena *a = arena_new();
+	struct store_project p;
+	json_t *doc = store_project_get(api->store, a, id, &p, why) == 0 ? project_json(&p) : NULL;
+	arena_free(&a);
+	return doc;
 }
 
 json_t *
@@ -203,6 +223,16 @@ stakeholder_json(const void *row)
 }
 
 json_t *
+api_stakeholder_get(struct pr_api *api, const char *name, struct pr_why *why)
+{
+	struct arena *a = arena_new();
+	struct store_stakeholder k;
+	json_t *doc = store_stakeholder_get(api->store, a, name, &k, why) == 0 ? stakeholder_json(&k) : NULL;
+	arena_free(&a);
+	return doc;
+}
+
+json_t *
 api_stakeholder_list(struct pr_api *api, struct pr_why *why)
 {
 	struct arena *a = arena_new();
@@ -248,6 +278,16 @@ alias_json(const void *row)
 {
 	const struct store_alias *al = row;
 	return json_pack("{s:s, s:o}", "address", al->address, "users", api_strings(al->users, al->nusers));
+}
+
+json_t *
+api_alias_get(struct pr_api *api, const char *address, struct pr_why *why)
+{
+	struct arena *a = arena_new();
+	struct store_alias al;
+	json_t *doc = store_alias_get(api->store, a, address, &al, why) == 0 ? alias_json(&al) : NULL;
+	arena_free(&a);
+	return doc;
 }
 
 json_t *

@@ -98,9 +98,12 @@ int api_user_add(struct pr_api *api, const char *name, const char *display,
 int api_user_remove(struct pr_api *api, const char *name, struct pr_why *why);
 int api_user_set_active(struct pr_api *api, const char *name, bool active, struct pr_why *why);
 json_t *api_user_list(struct pr_api *api, struct pr_why *why);      /* {"users":[...]} */
+/* One entry, shaped as in its list; NULL with why (PR_E_NOT_FOUND). */
+json_t *api_user_get(struct pr_api *api, const char *name, struct pr_why *why);
 
 int api_project_add(struct pr_api *api, const char *id, const char *name, struct pr_why *why);
 json_t *api_project_list(struct pr_api *api, struct pr_why *why);   /* {"projects":[...]} */
+json_t *api_project_get(struct pr_api *api, const char *id, struct pr_why *why);
 int api_project_grant(struct pr_api *api, const char *id, const char *user, struct pr_why *why);
 int api_project_revoke(struct pr_api *api, const char *id, const char *user, struct pr_why *why);
 int api_project_stakeholder(struct pr_api *api, const char *id, const char *name, struct pr_why *why);
@@ -108,12 +111,14 @@ int api_project_stakeholder(struct pr_api *api, const char *id, const char *name
 int api_stakeholder_add(struct pr_api *api, const char *name, const char *const *emails, size_t n,
                         struct pr_why *why);
 json_t *api_stakeholder_list(struct pr_api *api, struct pr_why *why);  /* {"stakeholders":[...]} */
+json_t *api_stakeholder_get(struct pr_api *api, const char *name, struct pr_why *why);
 
 /* The alias's domain must be served (mail to it would be refused otherwise). */
 int api_alias_add(struct pr_api *api, const char *address, const char *const *users, size_t n,
                   struct pr_why *why);
 int api_alias_remove(struct pr_api *api, const char *address, struct pr_why *why);
 json_t *api_alias_list(struct pr_api *api, struct pr_why *why);     /* {"aliases":[...]} */
+json_t *api_alias_get(struct pr_api *api, const char *address, struct pr_why *why);
 
 int api_domain_add(struct pr_api *api, const char *domain, struct pr_why *why);
 int api_domain_remove(struct pr_api *api, const char *domain, struct pr_why *why);

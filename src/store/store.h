@@ -121,6 +121,9 @@ int store_stakeholder_list(struct store *st, struct arena *a, struct store_stake
 /* 0 found, 1 none. */
 int store_stakeholder_by_email(struct store *st, struct arena *a, const char *email,
                                struct store_stakeholder *out, struct pr_why *why);
+/* 0 found, 1 none. */
+int store_stakeholder_get(struct store *st, struct arena *a, const char *name,
+                          struct store_stakeholder *out, struct pr_why *why);
 int store_project_add_stakeholder(struct store *st, const char *project, const char *name,
                                   struct pr_why *why);
 

@@ -313,6 +313,14 @@ store_stakeholder_by_email(struct store *st, struct arena *a, const char *email,
 }
 
 int
+store_stakeholder_get(struct store *st, struct arena *a, const char *name,
+                      struct store_stakeholder *out, struct pr_why *why)
+{
+	static const char sql[] = STAKE_COLS "WHERE k.name = ?1";
+	return sq_get(st, a, sql, name, read_stakeholder, out, "looking up a stakeholder", why);
+}
+
+int
 store_project_add_stakeholder(struct store *st, const char *project, const char *name,
                               struct pr_why *why)
 {

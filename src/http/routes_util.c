@@ -1,0 +1,61 @@
+/* routes_util.c - see routes_util.h. */
+#include "http/routes_util.h"
+
+#include <string.h>
+
+#include "http/http_route.h"
+
+/* A JSON string may hold "\u0000": C would read only the text before it,
+ * so such a value is refused rather than quietly cut. */
+static const char *
+text_of(json_t *v)
+{
+	const char *s = json_string_value(v);
+	return s != NULL && strlen(s) == json_string_length(v) ? s : NULL;
+}
+
+void
+routes_reply_doc(struct http_req *r, int status, json_t *doc, const struct pr_why *why)
+{
+	if (doc)
+		http_reply_json(r, status, doc);
+	else
+		http_reply_why(r, why);
+}
+
+int
+routes_str(json_t *body, const char *key, bool required, const char **out, struct pr_why *why)
+{
+	json_t *v = json_object_get(body, key);
+	*out = text_of(v);
+	if (*out != NULL || (v == NULL && !required))
+		return 0;
+	if (v == NULL)
+		pr_why_set(why, PR_E_INVALID, "give \"%s\" in the request body", key);
+	else
+		pr_why_set(why, PR_E_INVALID, "\"%s\" must be a string (without NUL)", key);
+	return -1;
+}
+
+int
+routes_strs(json_t *body, const char *key, const char **out, size_t max, size_t *n,
+            struct pr_why *why)
+{
+	json_t *arr = json_object_get(body, key), *v;
+	size_t i;
+	*n = 0;
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > max) {
+		pr_why_set(why, PR_E_INVALID, "\"%s\" must be a list of at most %zu strings", key, max);
+		return -1;
+	}
+	json_array_foreach(arr, i, v) {
+		if ((out[i] = text_of(v)) == NULL) {
+			pr_why_set(why, PR_E_INVALID, "\"%s\" must be a list of strings (without NUL)", key);
+			return -1;
+		}
+	}
+	*n = json_array_size(arr);
+	return 0;
+}
