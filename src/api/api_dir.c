@@ -124,16 +124,6 @@ user_json(const void *row)
 }
 
 json_t *
-api_user_get(struct pr_api *api, const char *name, struct pr_why *why)
-{
-	struct arena *a = arena_new();
-	struct store_user u;
-	json_t *doc = store_user_get(api->store, a, name, &u, why) == 0 ? user_json(&u) : NULL;
-	arena_free(&a);
-	return doc;
-}
-
-json_t *
 api_user_list(struct pr_api *api, struct pr_why *why)
 {
 	struct arena *a = arena_new();
@@ -161,16 +151,6 @@ project_json(const void *row)
 	return json_pack("{s:s, s:s, s:o, s:o}", "id", p->id, "name", p->name,
 	                 "members", api_strings(p->members, p->nmembers),
 	                 "stakeholders", api_strings(p->stakeholders, p->nstakeholders));
-}
-
-json_t *
-api_project_get(struct pr_api *api, const char *id, struct pr_why *why)
-{
-	struct arena *a = arena_new();
-	struct store_project p;
-	json_t *doc = store_project_get(api->store, a, id, &p, why) == 0 ? project_json(&p) : NULL;
-	arena_free(&a);
-	return doc;
 }
 
 json_t *
@@ -223,16 +203,6 @@ stakeholder_json(const void *row)
 }
 
 json_t *
-api_stakeholder_get(struct pr_api *api, const char *name, struct pr_why *why)
-{
-	struct arena *a = arena_new();
-	struct store_stakeholder k;
-	json_t *doc = store_stakeholder_get(api->store, a, name, &k, why) == 0 ? stakeholder_json(&k) : NULL;
-	arena_free(&a);
-	return doc;
-}
-
-json_t *
 api_stakeholder_list(struct pr_api *api, struct pr_why *why)
 {
 	struct arena *a = arena_new();
@@ -278,16 +248,6 @@ alias_json(const void *row)
 {
 	const struct store_alias *al = row;
 	return json_pack("{s:s, s:o}", "address", al->address, "users", api_strings(al->users, al->nusers));
-}
-
-json_t *
-api_alias_get(struct pr_api *api, const char *address, struct pr_why *why)
-{
-	struct arena *a = arena_new();
-	struct store_alias al;
-	json_t *doc = store_alias_get(api->store, a, address, &al, why) == 0 ? alias_json(&al) : NULL;
-	arena_free(&a);
-	return doc;
 }
 
 json_t *
@@ -340,3 +300,21 @@ api_domain_list(struct pr_api *api, struct pr_why *why)
 	arena_free(&a);
 	return doc;
 }
+
+/* One entry by its key, shaped as in its list: get is the store's
+ * store_*_get (0 found; 1 none, why PR_E_NOT_FOUND). */
+#define API_GET(fn, type, get, row_json)                                        \
+json_t *                                                                        \
+fn(struct pr_api *api, const char *key, struct pr_why *why)                    \
+{                                                                               \
+	struct arena *a = arena_new();                                          \
+	struct type row;                                                        \
+	json_t *doc = get(api->store, a, key, &row, why) == 0 ? row_json(&row) : NULL; \
+	arena_free(&a);                                                         \
+	return doc;                                                             \
+}
+
+API_GET(api_user_get, store_user, store_user_get, user_json)
+API_GET(api_project_get, store_project, store_project_get, project_json)
+API_GET(api_stakeholder_get, store_stakeholder, store_stakeholder_get, stakeholder_json)
+API_GET(api_alias_get, store_alias, store_alias_get, alias_json)

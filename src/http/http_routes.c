@@ -29,6 +29,9 @@
 
 static const struct http_route *const tables[] = {
 	http_routes_core,
+	http_routes_dir,
+	http_routes_settings,
+	http_routes_check,
 	http_routes_metrics,
 	http_routes_console,
 	http_routes_webhook,

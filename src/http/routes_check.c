@@ -61,62 +61,54 @@ failed(const struct pr_why *why, json_t *beside)
 	return doc;
 }
 
+/* One check: what it found, or NULL with why only for bad input. */
+typedef json_t *check_fn(const struct settings *set, json_t *body, struct pr_why *why);
+
 static void
-post_check_pop(struct http_req *r)
+run_check(struct http_req *r, check_fn *fn)
 {
 	json_t *body;
 	struct settings *set = check_settings(r, &body);
 	if (set == NULL)
 		return;
 	struct pr_why why;
-	json_t *doc = api_check_pop(set, &why);
-	if (doc == NULL)
-		doc = failed(&why, json_pack("{s:s, s:s}", "server", settings_str(set, SET_POP_SERVER),
-		                             "user", settings_str(set, SET_POP_USERNAME)));
-	http_reply_json(r, 200, doc);
+	routes_reply_doc(r, 200, fn(set, body, &why), &why);
 	settings_unref(&set);
 	json_decref(body);
 }
 
-static void
-post_check_smtp(struct http_req *r)
+static json_t *
+check_pop(const struct settings *set, json_t *body, struct pr_why *why)
 {
-	json_t *body;
-	struct settings *set = check_settings(r, &body);
-	if (set == NULL)
-		return;
-	struct pr_why why;
-	json_t *doc = api_check_smtp(set, &why);
-	if (doc == NULL)
-		doc = failed(&why, json_pack("{s:s}", "server", settings_str(set, SET_SMTP_SERVER)));
-	http_reply_json(r, 200, doc);
-	settings_unref(&set);
-	json_decref(body);
+	json_t *doc = api_check_pop(set, why);
+	return doc ? doc : failed(why, json_pack("{s:s, s:s}", "server", settings_str(set, SET_POP_SERVER),
+	                                         "user", settings_str(set, SET_POP_USERNAME)));
+}
+
+static json_t *
+check_smtp(const struct settings *set, json_t *body, struct pr_why *why)
+{
+	json_t *doc = api_check_smtp(set, why);
+	return doc ? doc : failed(why, json_pack("{s:s}", "server", settings_str(set, SET_SMTP_SERVER)));
 }
 
 /* {"domain", "selector"?, "ip"?, "sender"?}: as `check domain`'s options. */
-static void
-post_check_domain(struct http_req *r)
+static json_t *
+check_domain(const struct settings *set, json_t *body, struct pr_why *why)
 {
-	json_t *body;
-	struct settings *set = check_settings(r, &body);
-	if (set == NULL)
-		return;
-	struct pr_why why;
 	struct api_domain_check q = {0};
-	json_t *doc = NULL;
-	if (routes_str(body, "domain", true, &q.domain, &why) == 0 &&
-	    routes_str(body, "selector", false, &q.selector, &why) == 0 &&
-	    routes_str(body, "ip", false, &q.ip, &why) == 0 &&
-	    routes_str(body, "sender", false, &q.sender, &why) == 0) {
-		doc = api_check_domain(set, &q, &why);
-		if (doc == NULL && why.code != PR_E_INVALID)
-			doc = failed(&why, json_pack("{s:s}", "domain", q.domain));
-	}
-	routes_reply_doc(r, 200, doc, &why);
-	settings_unref(&set);
-	json_decref(body);
+	if (routes_str(body, "domain", true, &q.domain, why) < 0 ||
+	    routes_str(body, "selector", false, &q.selector, why) < 0 ||
+	    routes_str(body, "ip", false, &q.ip, why) < 0 ||
+	    routes_str(body, "sender", false, &q.sender, why) < 0)
+		return NULL;
+	json_t *doc = api_check_domain(set, &q, why);
+	return doc || why->code == PR_E_INVALID ? doc : failed(why, json_pack("{s:s}", "domain", q.domain));
 }
+
+static void post_check_pop(struct http_req *r) { run_check(r, check_pop); }
+static void post_check_smtp(struct http_req *r) { run_check(r, check_smtp); }
+static void post_check_domain(struct http_req *r) { run_check(r, check_domain); }
 
 const struct http_route http_routes_check[] = {
 	{"POST", "/api/v1/check/pop", HTTP_ADMIN, post_check_pop,

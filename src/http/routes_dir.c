@@ -9,6 +9,7 @@
  * are READ, and a member signed in without admin rights sees only their
  * own projects.  (PATCH /users/{name} and its password: routes_session.c.)
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "api/postroom.h"
@@ -129,17 +130,29 @@ post_alias(struct http_req *r)
 	json_decref(body);
 }
 
+/* The domain as stored (and listed): ASCII letters lowercased. */
+static const char *
+lower(char *buf, size_t size, const char *s)
+{
+	size_t i = 0;
+	for (; s[i] && i + 1 < size; i++)
+		buf[i] = (char)tolower((unsigned char)s[i]);
+	buf[i] = '\0';
+	return buf;
+}
+
 static void
 post_domain(struct http_req *r)
 {
 	struct pr_why why;
 	const char *domain;
+	char name[256];
 	json_t *body = http_body_json(r, &why);
 	if (body == NULL || routes_str(body, "domain", true, &domain, &why) < 0 ||
 	    api_domain_add(http_api(r), domain, &why) < 0)
 		http_reply_why(r, &why);
 	else
-		http_reply_json(r, 201, json_pack("{s:s}", "domain", domain));
+		http_reply_json(r, 201, json_pack("{s:s}", "domain", lower(name, sizeof(name), domain)));
 	json_decref(body);
 }
 

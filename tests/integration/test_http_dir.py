@@ -98,7 +98,7 @@ class HttpDirectory(PostroomCase):
                 s.sendmail("bob@firm.example", ["a77@firm.example"],
                            make_message("bob@firm.example", "a77@firm.example"))
             self.assertEqual(e.exception.smtp_code, 550)
-            self.assertIn(b"access", e.exception.smtp_error)
+            self.assertIn(b"not a member", e.exception.smtp_error)
 
     def test_aliases(self):
         status, doc = self.call("POST", "/api/v1/aliases", {"address": "Office@firm.example",

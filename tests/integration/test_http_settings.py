@@ -83,10 +83,11 @@ class HttpSettings(PostroomCase):
                          ("catchall", "store"))
 
     def test_applies_and_file_wins(self):
-        status, doc = self.patch({"unknown_recipient": "reject", "max_message_size": "2M",
+        status, doc = self.patch({"auto_stakeholders": False, "max_message_size": "2M",
                                   "dns_cache_size": "8M", "dns_timeout_ms": 1500})
         self.assertEqual(status, 200, doc)
-        self.assertEqual(doc["applies"], {"now": ["unknown_recipient"], "connection": ["max_message_size"],
+        self.assertEqual(self.stored()[0]["auto_stakeholders"], "false")
+        self.assertEqual(doc["applies"], {"now": ["auto_stakeholders"], "connection": ["max_message_size"],
                                           "restart": ["dns_cache_size", "dns_timeout_ms"]})
         self.assertEqual(doc["file_wins"], ["dns_timeout_ms"])     # the harness's config file sets it
 

@@ -152,11 +152,18 @@ TEST(stakeholders_and_settings)
 	CHECK_INT(store_settings_version(other, &v2, &why), 0);
 	store_close(&other);
 	CHECK(v0 != v1 && v1 != v2 && v0 != v2);
+	/* Several keys: all in one transaction, the version moved once. */
+	const struct store_setting two[] = {{"max_recipients", "70"}, {"unknown_recipient", "reject"}};
+	int64_t v3;
+	CHECK_INT(store_settings_put(st, two, 2, &why), 0);
+	CHECK_INT(store_settings_version(st, &v3, &why), 0);
+	CHECK_INT(v3, v2 + 1);
 	struct store_setting *set;
 	size_t n;
 	CHECK_INT(store_settings_load(st, a, &set, &n, &why), 0);
-	CHECK_INT(n, 1);
-	CHECK_STR(set[0].value, "60");
+	CHECK_INT(n, 2);
+	CHECK_STR(set[0].value, "70");
+	CHECK_STR(set[1].value, "reject");
 	arena_free(&a);
 	store_close(&st);
 }
