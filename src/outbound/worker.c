@@ -23,7 +23,6 @@
  * rows once a second when it found none (one indexed read), and goes on
  * at once while there are more.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 #include "core/arena.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/poll_thread.h"
 #include "core/private.h"
 #include "core/settings.h"
 #include "outbound/outbound_private.h"
@@ -159,49 +159,20 @@ struct outbound_worker {
 	struct outbound_worker_options opt;
 	char *uri, *node;
 	struct store *st;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stop;
+	bool failing;               /* the last round could not read the store */
+	struct poll_thread *thread;
 };
 
-/* Sleep until the next poll, or until asked to stop. */
-static void
-nap(struct outbound_worker *w)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += WORKER_POLL_SECONDS;
-	pthread_mutex_lock(&w->mu);
-	if (!w->stop)
-		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-	pthread_mutex_unlock(&w->mu);
-}
-
-static bool
-stopping(struct outbound_worker *w)
-{
-	pthread_mutex_lock(&w->mu);
-	bool s = w->stop;
-	pthread_mutex_unlock(&w->mu);
-	return s;
-}
-
-static void *
-worker_main(void *arg)
+static int
+worker_round(void *arg)
 {
 	struct outbound_worker *w = arg;
-	bool failing = false;
-	while (!stopping(w)) {
-		struct pr_why why;
-		int n = outbound_worker_round(w->st, &w->opt, time(NULL), &why);
-		if (n < 0 && !failing)
-			log_warn("outbound: cannot read the queue (%s); trying again every second", pr_why_text(&why));
-		failing = n < 0;
-		if (n <= 0)
-			nap(w);
-	}
-	return NULL;
+	struct pr_why why;
+	int n = outbound_worker_round(w->st, &w->opt, time(NULL), &why);
+	if (n < 0 && !w->failing)
+		log_warn("outbound: cannot read the queue (%s); trying again every second", pr_why_text(&why));
+	w->failing = n < 0;
+	return n;
 }
 
 struct outbound_worker *
@@ -209,8 +180,7 @@ outbound_worker_start(const struct outbound_worker_options *opt, struct pr_why *
 {
 	struct outbound_worker *w = xcalloc(1, sizeof(*w));
 	w->opt = *opt;
-	w->uri = xstrdup(opt->store_uri);
-	w->opt.store_uri = w->uri;
+	w->opt.store_uri = w->uri = xstrdup(opt->store_uri);
 	if (opt->node_id)
 		w->opt.node_id = w->node = xstrdup(opt->node_id);
 	if ((w->st = store_open(w->uri, why)) == NULL) {
@@ -219,10 +189,7 @@ outbound_worker_start(const struct outbound_worker_options *opt, struct pr_why *
 		free(w);
 		return NULL;
 	}
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
-		pr_panic("cannot start the outbound delivery thread");
+	w->thread = poll_thread_start(worker_round, w, WORKER_POLL_SECONDS * 1000);
 	return w;
 }
 
@@ -233,14 +200,8 @@ outbound_worker_stop(struct outbound_worker **wp)
 	*wp = NULL;
 	if (w == NULL)
 		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
+	poll_thread_stop(&w->thread);
 	store_close(&w->st);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
 	free(w->uri);
 	free(w->node);
 	free(w);

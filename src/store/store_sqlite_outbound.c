@@ -98,6 +98,10 @@ store_outbound_enqueue(struct store *st, struct store_msg *m, struct pr_why *why
 		pr_why_set(why, PR_E_INTERNAL, "store_outbound_enqueue: the message has no queue row");
 		return -1;
 	}
+	/* Where a message we send is filed (its project, internal recipients)
+	 * is told to the webhooks like any placement; not the hot path, so
+	 * without the committer's cache. */
+	m->webhooks = true;
 	return store_commit_batch(st, &m, 1, why);
 }
 

@@ -20,7 +20,6 @@
  * The thread polls the store once a second when nothing was due (the
  * commits that write deliveries run in other threads and processes).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 
 #include "core/arena.h"
 #include "core/log.h"
+#include "core/poll_thread.h"
 #include "core/settings.h"
 #include "store/store.h"
 #include "webhook/webhook.h"
@@ -111,49 +111,20 @@ struct webhook_worker {
 	struct webhook_worker_options opt;
 	char *uri, *node;
 	struct store *st;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stop;
+	bool failing;               /* the last round could not read the store */
+	struct poll_thread *thread;
 };
 
-static void
-nap(struct webhook_worker *w)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += WORKER_POLL_SECONDS;
-	pthread_mutex_lock(&w->mu);
-	if (!w->stop)
-		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-	pthread_mutex_unlock(&w->mu);
-}
-
-static bool
-stopping(struct webhook_worker *w)
-{
-	pthread_mutex_lock(&w->mu);
-	bool s = w->stop;
-	pthread_mutex_unlock(&w->mu);
-	return s;
-}
-
-static void *
-worker_main(void *arg)
+static int
+worker_round(void *arg)
 {
 	struct webhook_worker *w = arg;
-	bool failing = false;
-	while (!stopping(w)) {
-		struct pr_why why;
-		int n = webhook_worker_round(w->st, &w->opt, time(NULL), &why);
-		if (n < 0 && !failing)
-			log_warn("webhooks: cannot read the deliveries (%s); trying again every second",
-			         pr_why_text(&why));
-		failing = n < 0;
-		if (n <= 0)
-			nap(w);
-	}
-	return NULL;
+	struct pr_why why;
+	int n = webhook_worker_round(w->st, &w->opt, time(NULL), &why);
+	if (n < 0 && !w->failing)
+		log_warn("webhooks: cannot read the deliveries (%s); trying again every second", pr_why_text(&why));
+	w->failing = n < 0;
+	return n;
 }
 
 struct webhook_worker *
@@ -170,10 +141,7 @@ webhook_worker_start(const struct webhook_worker_options *opt, struct pr_why *wh
 		free(w);
 		return NULL;
 	}
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
-		pr_panic("cannot start the webhook delivery thread");
+	w->thread = poll_thread_start(worker_round, w, WORKER_POLL_SECONDS * 1000);
 	return w;
 }
 
@@ -184,14 +152,8 @@ webhook_worker_stop(struct webhook_worker **wp)
 	*wp = NULL;
 	if (w == NULL)
 		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
+	poll_thread_stop(&w->thread);
 	store_close(&w->st);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
 	free(w->uri);
 	free(w->node);
 	free(w);

@@ -10,7 +10,8 @@ serve's webhook thread.
   while one is in flight (its lease then expires): delivered after the
   restart, once.
 - A receiver that hangs: the timeout is recorded and the delivery retried.
-- Refiling a message (`messages move`) is a placement too.
+- Refiling a message (`messages move`) and mail we send (`postroom send`)
+  are placements too.
 - The HTTP API: /api/v1/webhooks (admin to change, the secret in the POST
   answer only) and /api/v1/webhooks/deliveries.
 """
@@ -194,6 +195,16 @@ class TestDelivery(WebhookCase):
         p = self.pr.cli("webhook", "add", "file:///etc/passwd", check=False)
         self.assertEqual(p.returncode, 65, p.stderr)
         self.assertIn(b"http:// or https://", p.stderr)
+
+    def test_mail_we_send_is_placed_too(self):
+        self.add_hook()
+        self.pr.start()
+        self.pr.cli("send", "--project", "1234", "--as", "alice", "--to", "bob@firm.example",
+                    "--subject", "Sent by us", "--body-stdin", input=b"Hello Bob\n")
+        self.wait_delivered(2)
+        got = sorted((b["placement"]["kind"], b["placement"]["target"], b["message"]["subject"])
+                     for b in self.rx.delivered())
+        self.assertEqual(got, [("project", "1234", "Sent by us"), ("user", "bob", "Sent by us")])
 
 
 class TestCrash(WebhookCase):

@@ -1,0 +1,88 @@
+/* poll_thread.c - see poll_thread.h. */
+#include "core/poll_thread.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+
+struct poll_thread {
+	poll_round_fn *round;
+	void *arg;
+	int nap_ms;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+};
+
+/* Sleep nap_ms, or until asked to stop; true when asked. */
+static bool
+nap(struct poll_thread *t)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += t->nap_ms / 1000;
+	ts.tv_nsec += (long)(t->nap_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L)
+		ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+	pthread_mutex_lock(&t->mu);
+	if (!t->stop)
+		pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+	bool stop = t->stop;
+	pthread_mutex_unlock(&t->mu);
+	return stop;
+}
+
+static bool
+stopping(struct poll_thread *t)
+{
+	pthread_mutex_lock(&t->mu);
+	bool s = t->stop;
+	pthread_mutex_unlock(&t->mu);
+	return s;
+}
+
+static void *
+poll_main(void *arg)
+{
+	struct poll_thread *t = arg;
+	while (!stopping(t))
+		if (t->round(t->arg) <= 0 && nap(t))
+			break;
+	return NULL;
+}
+
+struct poll_thread *
+poll_thread_start(poll_round_fn *round, void *arg, int nap_ms)
+{
+	struct poll_thread *t = xcalloc(1, sizeof(*t));
+	t->round = round;
+	t->arg = arg;
+	t->nap_ms = nap_ms;
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_cond_init(&t->cv, NULL);
+	if (pthread_create(&t->thread, NULL, poll_main, t) != 0)
+		pr_panic("cannot start a worker thread");
+	return t;
+}
+
+void
+poll_thread_stop(struct poll_thread **tp)
+{
+	struct poll_thread *t = *tp;
+	*tp = NULL;
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&t->mu);
+	t->stop = true;
+	pthread_cond_signal(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+	pthread_join(t->thread, NULL);
+	pthread_mutex_destroy(&t->mu);
+	pthread_cond_destroy(&t->cv);
+	free(t);
+}

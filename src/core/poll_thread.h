@@ -1,0 +1,20 @@
+/* poll_thread.h - a thread that polls for work until it is stopped.
+ *
+ * round(arg) runs again at once while it reports work done (> 0), else
+ * after a nap of nap_ms, or sooner when the thread is stopped.  The
+ * queues that serve works through (outbound mail, webhook deliveries) are
+ * written by other processes too, so they are polled: one cheap indexed
+ * read per nap while idle.
+ */
+#ifndef PR_POLL_THREAD_H
+#define PR_POLL_THREAD_H
+
+typedef int poll_round_fn(void *arg);
+
+struct poll_thread;
+/* Starts the thread (a failure to create it is fatal). */
+struct poll_thread *poll_thread_start(poll_round_fn *round, void *arg, int nap_ms);
+/* Ask it to stop and wait for the round in progress to end. */
+void poll_thread_stop(struct poll_thread **t);
+
+#endif
