@@ -58,16 +58,7 @@ get_list(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 static int
 outbox_list(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 {
-	struct cli_opts o;
-	CLI_PARSE(self, "failed,json,limit,before", argc, argv, &o, 0, 0);
-	size_t limit;
-	int64_t page[2];
-	int rc = cli_page(self, &o, 100, &limit, &page[1]);
-	if (rc != 0)
-		return rc;
-	page[0] = (int64_t)limit;
-	o.data = page;
-	return cli_show(ctx, &o, get_list, print_list);
+	return cli_paged(ctx, self, argc, argv, "failed,json,limit,before", 100, get_list, print_list);
 }
 
 static void

@@ -43,6 +43,22 @@ cli_parse_id(const char *what, const char *s, int64_t *out, const char *fix)
 }
 
 int
+cli_paged(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv, const char *allowed,
+          size_t def, cli_get_fn get, void (*print)(json_t *doc))
+{
+	struct cli_opts o;
+	CLI_PARSE(self, allowed, argc, argv, &o, 0, 0);
+	size_t limit;
+	int64_t page[2];
+	int rc = cli_page(self, &o, def, &limit, &page[1]);
+	if (rc != 0)
+		return rc;
+	page[0] = (int64_t)limit;
+	o.data = page;
+	return cli_show(ctx, &o, get, print);
+}
+
+int
 cli_page(const struct cli_sub *sub, const struct cli_opts *o, size_t def, size_t *limit_r,
          int64_t *before_r)
 {

@@ -87,6 +87,12 @@ int cli_list(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **a
  * list: 0 with both set, or a usage exit code after printing the error. */
 int cli_page(const struct cli_sub *sub, const struct cli_opts *o, size_t def, size_t *limit_r,
              int64_t *before_r);
+/* A paged list sub-command (`outbox`, `webhook deliveries`): parse the
+ * options in allowed (which should hold limit and before) without
+ * positional arguments, check the page (def rows by default), and
+ * cli_show get, whose o->data then points at {limit, before} (int64_t[2]). */
+int cli_paged(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv,
+              const char *allowed, size_t def, cli_get_fn get, void (*print)(json_t *doc));
 /* A positive id (of a `what`, e.g. "delivery") in s: 0 with *out, or a
  * usage exit code after printing the error with fix. */
 int cli_parse_id(const char *what, const char *s, int64_t *out, const char *fix);
