@@ -6,21 +6,13 @@
 
 #include "api/postroom.h"
 #include "http/http_private.h"
-
-static void
-answer(struct http_req *r, int status, json_t *doc, const struct pr_why *why)
-{
-	if (doc != NULL)
-		http_reply_json(r, status, doc);
-	else
-		http_reply_why(r, why);
-}
+#include "http/routes_util.h"
 
 static void
 get_webhooks(struct http_req *r)
 {
 	struct pr_why why;
-	answer(r, 200, api_webhook_list(http_api(r), &why), &why);
+	routes_reply_doc(r, 200, api_webhook_list(http_api(r), &why), &why);
 }
 
 /* {"url", "project"?, "secret"?} */
@@ -28,24 +20,14 @@ static void
 post_webhook(struct http_req *r)
 {
 	struct pr_why why;
-	json_t *body = http_body_json(r, &why);
-	if (body == NULL) {
-		http_reply_why(r, &why);
-		return;
-	}
-	json_t *url = json_object_get(body, "url"), *project = json_object_get(body, "project"),
-	       *secret = json_object_get(body, "secret");
-	if (!json_is_string(url) || !(project == NULL || json_is_null(project) || json_is_string(project)) ||
-	    !(secret == NULL || json_is_null(secret) || json_is_string(secret))) {
-		json_decref(body);
-		http_reply_error(r, 400, PR_E_INVALID, "give {\"url\": \"https://...\"} and optionally "
-		                 "\"project\" and \"secret\" as strings");
-		return;
-	}
-	json_t *doc = api_webhook_add(http_api(r), json_string_value(url), json_string_value(project),
-	                              json_string_value(secret), &why);
+	const char *url, *project, *secret;
+	json_t *body = http_body_json(r, &why), *doc = NULL;
+	if (body != NULL && routes_str(body, "url", true, &url, &why) == 0 &&
+	    routes_str(body, "project", false, &project, &why) == 0 &&
+	    routes_str(body, "secret", false, &secret, &why) == 0)
+		doc = api_webhook_add(http_api(r), url, project, secret, &why);
+	routes_reply_doc(r, 201, doc, &why);
 	json_decref(body);
-	answer(r, 201, doc, &why);
 }
 
 static void
@@ -76,7 +58,7 @@ get_deliveries(struct http_req *r)
 		http_reply_why(r, &why);
 		return;
 	}
-	answer(r, 200, api_webhook_deliveries(http_api(r), failed == 1, (size_t)limit, before, &why), &why);
+	routes_reply_doc(r, 200, api_webhook_deliveries(http_api(r), failed == 1, (size_t)limit, before, &why), &why);
 }
 
 const struct http_route http_routes_webhook[] = {
