@@ -18,7 +18,11 @@
 
 struct arena;
 
-#define SQ_MAX_STMTS 96
+/* Every distinct statement a connection has run stays prepared.  The
+ * store files hold about 120 (and grow): a long-lived connection that
+ * serves every area -- an HTTP worker -- prepares them all, and the
+ * 97th used to be a panic. */
+#define SQ_MAX_STMTS 256
 
 struct sq_cached {
 	const char *sql;
