@@ -105,7 +105,8 @@ api_message_list(struct pr_api *api, const struct store_message_filter *f, struc
 	memset(&ff, 0, sizeof(ff));
 	if (f != NULL)
 		ff = *f;
-	if (api_page_ask(ff.limit, 100, &ff.limit, why) < 0)
+	if (api_page_ask(ff.limit, 100, &ff.limit, why) < 0 ||
+	    (ff.search != NULL && api_search_check(ff.search, why) < 0))
 		return NULL;
 	struct arena *a = arena_new();
 	struct store_message_summary *m;
@@ -128,6 +129,13 @@ message_found(int rc, int64_t id, struct pr_why *why)
 	if (rc == 1)
 		pr_why_set(why, PR_E_NOT_FOUND, "no message %lld (see `postroom messages list`)", (long long)id);
 	return rc == 0 ? 0 : -1;
+}
+
+int
+api_message_read(struct pr_api *api, struct arena *a, int64_t id, struct store_message *m,
+                 struct pr_why *why)
+{
+	return message_found(store_message_get(api->store, a, id, m, why), id, why);
 }
 
 /* Embedded JSON produced by mime/ or auth/; null if absent or broken. */

@@ -55,4 +55,12 @@ struct dns;
 json_t *api_check_signing(const struct settings *set, struct dns *d, struct arena *a,
                           const char *domain, int *bad);
 
+/* A search text fit for the store (api_mail.c): 0, or -1 with why. */
+int api_search_check(const char *text, struct pr_why *why);
+/* Stored message id read (bytes too) into *m: 0, or -1 with why
+ * (PR_E_NOT_FOUND saying where the ids are). */
+struct store_message;
+int api_message_read(struct pr_api *api, struct arena *a, int64_t id, struct store_message *m,
+                     struct pr_why *why);
+
 #endif

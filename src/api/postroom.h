@@ -141,6 +141,33 @@ int api_message_write_raw(struct pr_api *api, int64_t id, FILE *out, struct pr_w
 int api_message_move(struct pr_api *api, int64_t id, const char *project, struct pr_why *why);
 /* Attachment n (1-based) of message id, decoded, byte-exact, to out. */
 int api_message_attachment(struct pr_api *api, int64_t id, int n, FILE *out, struct pr_why *why);
+/* f->search (a full-text search, see store.h) must be UTF-8 without
+ * control characters, at most API_SEARCH_MAX bytes: else PR_E_INVALID. */
+#define API_SEARCH_MAX 1000
+/* Attachment n as api_message_attachment, with what to serve it as: its
+ * Content-Type ("type/subtype" checked to be a token, else
+ * application/octet-stream) and file name (UTF-8 as the part gave it, ""
+ * when none; the caller sanitises it for a header). */
+struct api_attachment {
+	char content_type[128];
+	char filename[256];
+};
+int api_message_attachment_info(struct pr_api *api, int64_t id, int n, FILE *out,
+                                struct api_attachment *info, struct pr_why *why);
+/* The message's HTML part made safe to show (mime_html_safe: no script,
+ * handlers, forms, frames; images only data: and cid:, the latter
+ * pointing at cid_base + the attachment's number, and https: with
+ * remote_images): a whole document, malloc'd in *out (the caller frees).
+ * PR_E_NOT_FOUND when the message has no HTML part (plain text). */
+int api_message_html(struct pr_api *api, int64_t id, bool remote_images, const char *cid_base,
+                     char **out, size_t *len, struct pr_why *why);
+/* A project's threads, newest activity first, a page of limit (0: 50)
+ * below before (0: the newest): {"threads": [{"id", "subject",
+ * "messages", "last_message", "last_at", "participants": [...]}],
+ * "next"}; next is the last thread's last_message.  PR_E_NOT_FOUND for
+ * an unknown project. */
+json_t *api_project_threads(struct pr_api *api, const char *project, size_t limit, int64_t before,
+                            struct pr_why *why);
 /* {"log":[...], "next"}, newest first, 100 a page.  With f->project,
  * refusals sent to the project's address (project_prefix + id) are
  * included too. */

@@ -46,6 +46,7 @@ get_list(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 	f.unassigned = o->unassigned;
 	f.fallback = o->fallback;
 	f.stakeholder = o->stakeholder;
+	f.search = o->search;
 	return api_message_list(api, &f, why);
 }
 
@@ -68,7 +69,7 @@ static int
 messages_list(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char **argv)
 {
 	struct cli_opts o;
-	CLI_PARSE(self, "project,user,unassigned,fallback,stakeholder,json,limit,before", argc, argv, &o, 0, 0);
+	CLI_PARSE(self, "project,user,unassigned,fallback,stakeholder,search,json,limit,before", argc, argv, &o, 0, 0);
 	if ((o.project != NULL) + (o.user != NULL) + o.unassigned + o.fallback > 1)
 		return cli_usage(self, "use only one of --project, --user, --unassigned, --fallback");
 	struct store_message_filter page = {0};
@@ -214,10 +215,11 @@ messages_attachment(struct cli_ctx *ctx, const struct cli_sub *self, int argc, c
 }
 
 static const struct cli_sub subs[] = {
-	{"list", messages_list, "messages list [--project ID | --user NAME | --unassigned | --fallback] [--stakeholder NAME] [--json]"
-	 " [--limit N] [--before ID]",
+	{"list", messages_list, "messages list [--project ID | --user NAME | --unassigned | --fallback] [--stakeholder NAME]"
+	 " [--search TEXT] [--json] [--limit N] [--before ID]",
 	 "Messages, newest first, 100 a page (--limit; --before the \"next\" id of a page gives the following one), "
-	 "optionally of one project, user mailbox, Unassigned or Fallback."},
+	 "optionally of one project, user mailbox, Unassigned or Fallback; --search: only those whose subject, "
+	 "From/To/Cc addresses or text hold every word (word* for a prefix)."},
 	{"show", messages_show, "messages show ID [--raw | --json]",
 	 "One message: envelope, headers, placements, attachments and text; --raw writes the stored bytes."},
 	{"move", messages_move, "messages move ID --project ID", "Refile a message (from Unassigned) into a project."},

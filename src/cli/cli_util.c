@@ -99,6 +99,7 @@ static const struct option longopts[] = {
 	{"verdict", required_argument, NULL, 'v'},
 	{"sender", required_argument, NULL, 'S'},
 	{"stakeholder", required_argument, NULL, 'K'},
+	{"search", required_argument, NULL, 'Q'},
 	{"json", no_argument, NULL, 'j'},
 	{"raw", no_argument, NULL, 'r'},
 	{"unassigned", no_argument, NULL, 'U'},
@@ -138,6 +139,7 @@ store_opt(struct cli_opts *o, int c, const char *arg)
 	case 'v': o->verdict = arg; break;
 	case 'S': o->sender = arg; break;
 	case 'K': o->stakeholder = arg; break;
+	case 'Q': o->search = arg; break;
 	case 'o': o->output = arg; break;
 	case 'f': o->from_file = arg; break;
 	case 'L': o->limit = arg; break;

@@ -39,6 +39,7 @@ struct cli_opts {
 	const char *from_file;
 	const char *scope;              /* token create --scope */
 	const char *secret;             /* webhook add --secret */
+	const char *search;             /* messages list --search */
 	const char *limit, *before;     /* paging: checked by cli_page */
 	bool json, raw, unassigned, fallback, failed;
 	void *data;     /* what a command hands its callback beyond the options (NULL) */

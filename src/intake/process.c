@@ -217,6 +217,7 @@ build_record(struct intake_eval *ev, struct intake_job *j)
 		sm->from_addr = *ev->sender ? text_clean(a, ev->sender) : NULL;
 		sm->date = text_clean(a, ev->mi.date);
 		sm->parsed_json = ev->mi.json;
+		sm->search_text = mime_search_text(a, &ev->mi);
 		sm->auto_reply = intake_is_automatic(ev);
 		collect_people(ev, sm);
 	}

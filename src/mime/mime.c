@@ -209,6 +209,14 @@ mime_parse(struct spool *raw, struct arena *a, struct mime_info *out, struct pr_
 	return rc;
 }
 
+const char *
+mime_search_text(struct arena *a, const struct mime_info *m)
+{
+	if (m->text_body != NULL || m->html_body == NULL)
+		return m->text_body;
+	return mime_html_to_text(a, m->html_body);
+}
+
 int
 mime_write_attachment(const uint8_t *raw, size_t len, int n, FILE *out, struct pr_why *why)
 {

@@ -37,6 +37,8 @@ struct mime_part {
 	const char *disposition;     /* "attachment", "inline" or "" */
 	uint64_t size;               /* decoded bytes */
 	char sha256[65];             /* of the decoded bytes */
+	const char *content_id;      /* Content-ID without <> (an HTML body's
+	                              * cid: images), or NULL */
 	const char *path;            /* IMAP-style part number ("2.1"); files
 	                              * unpacked from winmail.dat add "/k" */
 };
@@ -83,6 +85,25 @@ void mime_init(void);
 
 /* 0 ok; -1 with why (PR_E_UNREADABLE and the reason). */
 int mime_parse(struct spool *raw, struct arena *a, struct mime_info *out, struct pr_why *why);
+
+/* The text a search should find m by: its text body, or for HTML-only
+ * mail the HTML's text; NULL if it has neither. */
+const char *mime_search_text(struct arena *a, const struct mime_info *m);
+
+/* An HTML body made safe to show (mime_html_safe.c): a new document
+ * written from the parsed HTML by an allowlist -- no script, handlers,
+ * forms, frames or style that fetches; links only http(s), mailto and
+ * #fragments; images only data:image and cid: (pointing at cid_base + the
+ * part's number; dropped without cid_base), https: too with
+ * remote_images.  *out in the arena.  -1 with why (PR_E_TOO_BIG). */
+struct mime_html_opts {
+	bool remote_images;
+	const char *cid_base;          /* "/api/v1/messages/7/attachments/" */
+	const struct mime_part *parts;  /* the message's, for cid: */
+	size_t nparts;
+};
+int mime_html_safe(struct arena *a, const char *html, const struct mime_html_opts *o,
+                   const char **out, struct pr_why *why);
 
 /* The JSON of m with its bodies, for `messages show`. */
 const char *mime_show_json(struct arena *a, const struct mime_info *m);

@@ -219,6 +219,9 @@ leaf(struct mime_walk *w, GMimePart *part, const char *path, bool nested)
 	           !strcmp(type, "message/global-delivery-status"));
 	w->info->is_bounce |= dsn;
 	struct mime_part *p = mime_part_add(w, path, type, fn, disp);
+	const char *cid = g_mime_object_get_content_id(o);
+	if (cid != NULL && strlen(cid) < 1000)
+		p->content_id = mime_to_utf8(w, "utf-8", cid, strlen(cid));
 	bool tnef = mime_is_tnef(type, fn);
 	g_free(type);
 	struct sink k;

@@ -322,6 +322,7 @@ record(struct send_ctx *c, time_t now, struct spool *raw, const struct mime_info
 	m->from_addr = c->sender;
 	m->date = mi->date;
 	m->parsed_json = mi->json;
+	m->search_text = mime_search_text(c->a, mi);
 	m->thread_id = c->thread_id;
 	m->placements = c->places;
 	m->nplacements = c->nplaces;

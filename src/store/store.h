@@ -174,6 +174,8 @@ struct store_msg {
 	const char *message_id, *in_reply_to, *references;
 	const char *subject, *from_addr, *date;
 	const char *parsed_json;    /* mime/ JSON: bodies, parts, attachments */
+	const char *search_text;    /* the text to index for search (its first
+	                             * STORE_SEARCH_TEXT_MAX bytes are), or NULL */
 	const char *auth_json;      /* auth/ results as JSON */
 	bool unreadable;
 	bool auto_reply;
@@ -259,6 +261,26 @@ int store_message_find_duplicate(struct store *st, const char *msgid, const char
 /* Places where messages of a thread live (so a reply lands there too). */
 int store_thread_placements(struct store *st, struct arena *a, int64_t thread_id,
                             struct store_placement **out, size_t *n, struct pr_why *why);
+/* A project's threads, newest activity first (the latest message filed
+ * in the project), a page of limit (0: 50) whose latest message is below
+ * before (0: from the newest); the next page's before is the last row's
+ * last_id.  A thread that gets a message while a client pages moves to
+ * the top (it is not seen twice, but it may be missed by that walk). */
+#define STORE_THREAD_PEOPLE 20
+struct store_thread_summary {
+	int64_t thread_id;
+	int64_t last_id;            /* the thread's latest message in the project */
+	int64_t messages;           /* how many of its messages are in the project */
+	const char *subject;        /* of its first message; may be NULL */
+	time_t last_at;             /* when last_id was received */
+	const char *participants;   /* "a@x,b@y": at most STORE_THREAD_PEOPLE */
+};
+int store_project_threads(struct store *st, struct arena *a, const char *project, size_t limit,
+                          int64_t before, struct store_thread_summary **out, size_t *n,
+                          struct pr_why *why);
+/* How much of a message's text is indexed for search: enough for any
+ * letter or note; the rest of a longer text is not searchable. */
+#define STORE_SEARCH_TEXT_MAX (128 * 1024)
 /* 1 if addr appeared in From/To/Cc of any message of the thread that is
  * not automatic (auto_reply): an auto-reply or bounce makes no participant. */
 int store_thread_has_participant(struct store *st, int64_t thread_id, const char *addr,
@@ -279,9 +301,17 @@ struct store_message_filter {
 	size_t limit;               /* 0: 100 */
 	const char *stakeholder;    /* only messages naming this stakeholder in From/To/Cc */
 	int64_t before;             /* keyset paging: only ids below this (0: from the newest) */
+	/* Full-text search: only messages whose subject, From/To/Cc addresses
+	 * or text hold every word of this text (whole words, any case; a word
+	 * ending in '*' matches as a prefix).  It is the user's text: the
+	 * backend quotes it (no query syntax reaches its engine); the caller
+	 * checks it is UTF-8 without control characters (api/).  A text with
+	 * no word in it is PR_E_INVALID.  NULL: no search. */
+	const char *search;
 };
 /* Newest first, by id, walking the id index down from f->before: a page
- * deep in the list costs what the first one costs (no OFFSET). */
+ * deep in the list costs what the first one costs (no OFFSET).  With
+ * f->search, the search index is walked instead, in the same order. */
 int store_message_list(struct store *st, struct arena *a, const struct store_message_filter *f,
                        struct store_message_summary **out, size_t *n, struct pr_why *why);
 

@@ -172,6 +172,25 @@ static const char *const migrations[] = {
 	"CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);"
 	"CREATE INDEX IF NOT EXISTS webhook_deliveries_pending ON webhook_deliveries(webhook_id, project, seq)"
 	" WHERE state IN ('queued','delivering','waiting');",
+	/* 11: full-text search (store_sqlite_search.c): an FTS5 index of each
+	 * message's subject, From/To/Cc addresses and text, keyed by message
+	 * id; contentless (content=''), so the text is not stored a second
+	 * time -- the index only points at messages.  Messages stored before
+	 * it get their subject and addresses indexed here; their text is not
+	 * (it is in the MIME bytes, which SQL cannot read).  And a thread's
+	 * latest message in each place (last_id), so a project's threads list
+	 * newest activity first by an index (store_project_threads). */
+	"DROP TABLE IF EXISTS message_search;"
+	"CREATE VIRTUAL TABLE message_search USING fts5(subject, addresses, body, content='',"
+	" tokenize='unicode61 remove_diacritics 2');"
+	"INSERT INTO message_search(rowid, subject, addresses, body) SELECT m.id, coalesce(m.subject, ''),"
+	" coalesce(m.from_addr, '') || ' ' || coalesce((SELECT group_concat(address, ' ') FROM people"
+	" WHERE message_id = m.id), ''), '' FROM messages m;"
+	"ALTER TABLE thread_places ADD COLUMN last_id INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE thread_places SET last_id = coalesce((SELECT max(p.message_id) FROM placements p"
+	" JOIN messages m ON m.id = p.message_id WHERE m.thread_id = thread_places.thread_id"
+	" AND p.kind = thread_places.kind AND p.target = thread_places.target), 0);"
+	"CREATE INDEX thread_places_activity ON thread_places(kind, target, last_id);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -114,6 +114,30 @@ int sq_get(struct store *st, struct arena *a, const char *sql, const char *key, 
 int sq_user_id(struct store *st, const char *name, int64_t *id_r, struct pr_why *why);
 int sq_project_exists(struct store *st, const char *id, struct pr_why *why);
 
+/* Listing messages (store_sqlite_read.c): the summary columns (read by
+ * sq_read_summary into a struct store_message_summary), a filter on
+ * messages m by ?1 project, ?2 user, ?3 unassigned, ?4 fallback and ?6
+ * stakeholder, and its binding (with ?5 the limit and ?7 before). */
+#define SQ_SUMMARY_COLS "SELECT m.id, m.received_at, m.from_addr, m.subject, m.message_id, m.size," \
+	" (SELECT group_concat(CASE WHEN target = '' THEN kind ELSE kind || ':' || target END, ',')" \
+	"  FROM placements WHERE message_id = m.id), m.unreadable "
+#define SQ_MESSAGE_FILTER \
+	" (?1 IS NULL OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id AND kind = 'project' AND target = ?1))" \
+	" AND (?2 IS NULL OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id AND kind = 'user' AND target = ?2))" \
+	" AND (?3 = 0 OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id AND kind = 'unassigned'))" \
+	" AND (?4 = 0 OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id AND kind = 'fallback'))" \
+	" AND (?6 IS NULL OR EXISTS (SELECT 1 FROM people WHERE message_id = m.id AND stakeholder_name = ?6))"
+struct store_message_filter;
+void sq_read_summary(struct arena *a, sqlite3_stmt *s, void *p);
+void sq_bind_message_filter(sqlite3_stmt *s, const struct store_message_filter *f);
+/* Full-text search (store_sqlite_search.c): store_message_list with
+ * f->search; and indexing a message just stored, in the commit. */
+struct store_message_summary;
+int sq_message_search(struct store *st, struct arena *a, const struct store_message_filter *f,
+                      struct store_message_summary **out, size_t *n, struct pr_why *why);
+struct store_msg;
+int sq_search_add(struct store *st, struct arena *a, const struct store_msg *m, struct pr_why *why);
+
 /* Message-ID as stored and looked up: without <> and surrounding blanks
  * (store_sqlite_msg.c). */
 const char *sq_msgid(struct arena *a, const char *msgid);

@@ -416,7 +416,7 @@ commit_one(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 	    add_stakeholders(st, a, m, why) < 0)
 		return -1;
 	if (name_new_stakeholders(st, m, why) < 0 || sq_thread_people_add(st, a, m, why) < 0 ||
-	    mark_collected(st, m, why) < 0)
+	    sq_search_add(st, a, m, why) < 0 || mark_collected(st, m, why) < 0)
 		return -1;
 	if (m->outbound)
 		return sq_outbound_insert(st, m, why);

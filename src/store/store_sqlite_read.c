@@ -54,12 +54,10 @@ store_message_find_duplicate(struct store *st, const char *msgid, const char *sh
 	return ret;
 }
 
-#define SUMMARY_COLS "SELECT m.id, m.received_at, m.from_addr, m.subject, m.message_id, m.size," \
-	" (SELECT group_concat(CASE WHEN target = '' THEN kind ELSE kind || ':' || target END, ',')" \
-	"  FROM placements WHERE message_id = m.id), m.unreadable "
+#define SUMMARY_COLS SQ_SUMMARY_COLS
 
-static void
-read_summary(struct arena *a, sqlite3_stmt *s, void *p)
+void
+sq_read_summary(struct arena *a, sqlite3_stmt *s, void *p)
 {
 	struct store_message_summary *m = p;
 	m->id = sqlite3_column_int64(s, 0);
@@ -76,19 +74,22 @@ int
 store_message_list(struct store *st, struct arena *a, const struct store_message_filter *f,
                    struct store_message_summary **out, size_t *n, struct pr_why *why)
 {
-	static const char sql[] = SUMMARY_COLS "FROM messages m WHERE"
-		" (?1 IS NULL OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id AND kind = 'project' AND target = ?1))"
-		" AND (?2 IS NULL OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id AND kind = 'user' AND target = ?2))"
-		" AND (?3 = 0 OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id AND kind = 'unassigned'))"
-		" AND (?4 = 0 OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id AND kind = 'fallback'))"
-		" AND (?6 IS NULL OR EXISTS (SELECT 1 FROM people WHERE message_id = m.id AND stakeholder_name = ?6))"
-		" AND m.id < ?7"
-		" ORDER BY m.id DESC LIMIT ?5";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
+	static const char sql[] = SUMMARY_COLS "FROM messages m WHERE" SQ_MESSAGE_FILTER
+		" AND m.id < ?7 ORDER BY m.id DESC LIMIT ?5";
 	*out = NULL;
 	*n = 0;
+	if (f != NULL && f->search != NULL)
+		return sq_message_search(st, a, f, out, n, why);
+	sqlite3_stmt *s = sq_prep(st, sql, why);
 	if (s == NULL)
 		return -1;
+	sq_bind_message_filter(s, f);
+	return sq_collect(st, a, s, sizeof(**out), sq_read_summary, out, n, "listing messages", why);
+}
+
+void
+sq_bind_message_filter(sqlite3_stmt *s, const struct store_message_filter *f)
+{
 	sq_bind_text(s, 1, f ? f->project : NULL);
 	sq_bind_text(s, 2, f ? f->user : NULL);
 	sqlite3_bind_int(s, 3, f && f->unassigned);
@@ -96,7 +97,6 @@ store_message_list(struct store *st, struct arena *a, const struct store_message
 	sqlite3_bind_int64(s, 5, f && f->limit ? (sqlite3_int64)f->limit : 100);
 	sq_bind_text(s, 6, f ? f->stakeholder : NULL);
 	sqlite3_bind_int64(s, 7, sq_before(f ? f->before : 0));
-	return sq_collect(st, a, s, sizeof(**out), read_summary, out, n, "listing messages", why);
 }
 
 /* A struct store_message without its bytes (columns 0-19). */
@@ -105,7 +105,7 @@ read_message(struct arena *a, sqlite3_stmt *s, void *p)
 {
 	struct store_message *m = p;
 	memset(m, 0, sizeof(*m));
-	read_summary(a, s, &m->s);
+	sq_read_summary(a, s, &m->s);
 	m->source = sq_col_str(a, s, 8);
 	m->peer_ip = sq_col_str(a, s, 9);
 	m->helo = sq_col_str(a, s, 10);

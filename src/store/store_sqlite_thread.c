@@ -15,6 +15,9 @@
  *     there), in the order they first appeared (rowid), with the number of
  *     placement rows behind each, so a refile (store_message_move) can take
  *     a place away once no message of the thread is left there.
+ *     last_id is the newest message of the thread filed there: a project's
+ *     threads are listed by it, newest activity first
+ *     (store_project_threads), one index walk.
  *   thread_people(thread_id, address): every address in From/To/Cc of a
  *     message that is not automatic -- an auto-reply or bounce makes no
  *     participant (issue #10).  Only grows: messages are never removed.
@@ -37,9 +40,10 @@ int
 sq_thread_place_added(struct store *st, int64_t message_id, const char *kind, const char *target,
                       struct pr_why *why)
 {
-	static const char sql[] = "INSERT INTO thread_places(thread_id, kind, target, uses)"
-		" SELECT thread_id, ?2, ?3, 1 FROM messages WHERE id = ?1 AND ?2 <> 'fallback'"
-		" ON CONFLICT(thread_id, kind, target) DO UPDATE SET uses = uses + 1";
+	static const char sql[] = "INSERT INTO thread_places(thread_id, kind, target, uses, last_id)"
+		" SELECT thread_id, ?2, ?3, 1, ?1 FROM messages WHERE id = ?1 AND ?2 <> 'fallback'"
+		" ON CONFLICT(thread_id, kind, target) DO UPDATE SET uses = uses + 1,"
+		" last_id = max(last_id, excluded.last_id)";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
 	if (s == NULL)
 		return -1;
@@ -146,4 +150,43 @@ store_thread_has_participant(struct store *st, int64_t thread_id, const char *ad
 	sqlite3_bind_int64(s, 1, thread_id);
 	sq_bind_text(s, 2, addr);
 	return sq_exists(st, s, "reading a thread", why);
+}
+
+static void
+read_thread(struct arena *a, sqlite3_stmt *s, void *p)
+{
+	struct store_thread_summary *t = p;
+	t->thread_id = sqlite3_column_int64(s, 0);
+	t->last_id = sqlite3_column_int64(s, 1);
+	t->messages = sqlite3_column_int64(s, 2);
+	t->subject = sq_col_text(a, s, 3);
+	t->last_at = (time_t)sqlite3_column_int64(s, 4);
+	t->participants = sq_col_str(a, s, 5);
+}
+
+/* Walks thread_places_activity down from before: each row then reads
+ * its first message (the thread's id is its first message's), its last
+ * one and at most STORE_THREAD_PEOPLE participants, all by key. */
+int
+store_project_threads(struct store *st, struct arena *a, const char *project, size_t limit,
+                      int64_t before, struct store_thread_summary **out, size_t *n,
+                      struct pr_why *why)
+{
+	static const char sql[] = "SELECT t.thread_id, t.last_id, t.uses,"
+		" (SELECT subject FROM messages WHERE id = t.thread_id),"
+		" (SELECT received_at FROM messages WHERE id = t.last_id),"
+		" (SELECT group_concat(address, ',') FROM (SELECT address FROM thread_people"
+		"  WHERE thread_id = t.thread_id LIMIT ?4))"
+		" FROM thread_places t WHERE t.kind = 'project' AND t.target = ?1 AND t.last_id < ?2"
+		" ORDER BY t.last_id DESC LIMIT ?3";
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	sq_bind_text(s, 1, project);
+	sqlite3_bind_int64(s, 2, sq_before(before));
+	sqlite3_bind_int64(s, 3, limit ? (sqlite3_int64)limit : 50);
+	sqlite3_bind_int(s, 4, STORE_THREAD_PEOPLE);
+	return sq_collect(st, a, s, sizeof(**out), read_thread, out, n, "listing a project's threads", why);
 }
