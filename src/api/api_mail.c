@@ -120,11 +120,8 @@ thread_json(const void *row)
 	const struct store_thread_summary *t = row;
 	char at[32];
 	json_t *people = json_array();
-	for (const char *p = t->participants; p && *p;) {
-		size_t n = strcspn(p, ",");
-		json_array_append_new(people, api_textn(p, n));
-		p += n + (p[n] == ',');
-	}
+	for (size_t i = 0; i < t->nparticipants; i++)
+		json_array_append_new(people, api_text(t->participants[i]));
 	return json_pack("{s:I, s:o, s:I, s:I, s:s, s:o}", "id", (json_int_t)t->thread_id,
 	                 "subject", api_text(t->subject), "messages", (json_int_t)t->messages,
 	                 "last_message", (json_int_t)t->last_id,
@@ -143,10 +140,12 @@ api_project_threads(struct pr_api *api, const char *project, size_t limit, int64
 	struct store_thread_summary *t;
 	size_t n;
 	json_t *doc = NULL;
-	int found = store_project_get(api->store, a, project, &p, why);
-	if (found == 1)
+	int rc = store_project_threads(api->store, a, project, ask, before, &t, &n, why);
+	/* No thread at all: is there such a project? (Read only then: the
+	 * project's record comes with its members and stakeholders.) */
+	if (rc == 0 && n == 0 && before == 0 && (rc = store_project_get(api->store, a, project, &p, why)) == 1)
 		pr_why_set(why, PR_E_NOT_FOUND, "no project '%s' (see `postroom project list`)", project);
-	if (found == 0 && store_project_threads(api->store, a, project, ask, before, &t, &n, why) == 0) {
+	if (rc == 0) {
 		size_t shown = api_page_shown(n, ask);
 		doc = api_rows("threads", t, shown, sizeof(*t), thread_json);
 		api_page_set_next(doc, shown < n ? t[shown - 1].last_id : 0);

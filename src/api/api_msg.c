@@ -138,6 +138,18 @@ api_message_read(struct pr_api *api, struct arena *a, int64_t id, struct store_m
 	return message_found(store_message_get(api->store, a, id, m, why), id, why);
 }
 
+json_t *
+api_message_summary(struct pr_api *api, int64_t id, struct pr_why *why)
+{
+	struct arena *a = arena_new();
+	struct store_message m;
+	json_t *doc = NULL;
+	if (message_found(store_message_meta(api->store, a, id, &m, why), id, why) == 0)
+		doc = summary_json(&m.s);
+	arena_free(&a);
+	return doc;
+}
+
 /* Embedded JSON produced by mime/ or auth/; null if absent or broken. */
 static json_t *
 embedded(const char *text)

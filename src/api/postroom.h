@@ -133,6 +133,9 @@ json_t *api_domain_list(struct pr_api *api, struct pr_why *why);    /* {"domains
 #define API_PAGE_MAX 10000
 json_t *api_message_list(struct pr_api *api, const struct store_message_filter *f,
                          struct pr_why *why);        /* {"messages":[...], "next"}; 100 a page */
+/* One message's list entry ({"id", "placements", ...} as in the list),
+ * read without its bytes: where it is filed, cheaply. */
+json_t *api_message_summary(struct pr_api *api, int64_t id, struct pr_why *why);
 /* One message with its envelope, parsed parts and auth results (no bytes). */
 json_t *api_message_get(struct pr_api *api, int64_t id, struct pr_why *why);
 /* The stored bytes, exactly, to out. */

@@ -35,6 +35,7 @@ static const struct http_route *const tables[] = {
 	http_routes_metrics,
 	http_routes_console,
 	http_routes_webhook,
+	http_routes_msg,
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

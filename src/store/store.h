@@ -273,7 +273,8 @@ struct store_thread_summary {
 	int64_t messages;           /* how many of its messages are in the project */
 	const char *subject;        /* of its first message; may be NULL */
 	time_t last_at;             /* when last_id was received */
-	const char *participants;   /* "a@x,b@y": at most STORE_THREAD_PEOPLE */
+	const char **participants;  /* addresses, at most STORE_THREAD_PEOPLE */
+	size_t nparticipants;
 };
 int store_project_threads(struct store *st, struct arena *a, const char *project, size_t limit,
                           int64_t before, struct store_thread_summary **out, size_t *n,

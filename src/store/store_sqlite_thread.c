@@ -161,7 +161,27 @@ read_thread(struct arena *a, sqlite3_stmt *s, void *p)
 	t->messages = sqlite3_column_int64(s, 2);
 	t->subject = sq_col_text(a, s, 3);
 	t->last_at = (time_t)sqlite3_column_int64(s, 4);
-	t->participants = sq_col_str(a, s, 5);
+}
+
+static void
+read_address(struct arena *a, sqlite3_stmt *s, void *p)
+{
+	*(const char **)p = sq_col_str(a, s, 0);
+}
+
+/* At most STORE_THREAD_PEOPLE of the thread's participants, by address. */
+static int
+thread_people(struct store *st, struct arena *a, struct store_thread_summary *t, struct pr_why *why)
+{
+	static const char sql[] = "SELECT address FROM thread_people WHERE thread_id = ?1"
+	                          " ORDER BY address LIMIT ?2";
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, t->thread_id);
+	sqlite3_bind_int(s, 2, STORE_THREAD_PEOPLE);
+	return sq_collect(st, a, s, sizeof(*t->participants), read_address, &t->participants,
+	                  &t->nparticipants, "reading a thread's participants", why);
 }
 
 /* Walks thread_places_activity down from before: each row then reads
@@ -174,9 +194,7 @@ store_project_threads(struct store *st, struct arena *a, const char *project, si
 {
 	static const char sql[] = "SELECT t.thread_id, t.last_id, t.uses,"
 		" (SELECT subject FROM messages WHERE id = t.thread_id),"
-		" (SELECT received_at FROM messages WHERE id = t.last_id),"
-		" (SELECT group_concat(address, ',') FROM (SELECT address FROM thread_people"
-		"  WHERE thread_id = t.thread_id LIMIT ?4))"
+		" (SELECT received_at FROM messages WHERE id = t.last_id)"
 		" FROM thread_places t WHERE t.kind = 'project' AND t.target = ?1 AND t.last_id < ?2"
 		" ORDER BY t.last_id DESC LIMIT ?3";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
@@ -187,6 +205,10 @@ store_project_threads(struct store *st, struct arena *a, const char *project, si
 	sq_bind_text(s, 1, project);
 	sqlite3_bind_int64(s, 2, sq_before(before));
 	sqlite3_bind_int64(s, 3, limit ? (sqlite3_int64)limit : 50);
-	sqlite3_bind_int(s, 4, STORE_THREAD_PEOPLE);
-	return sq_collect(st, a, s, sizeof(**out), read_thread, out, n, "listing a project's threads", why);
+	if (sq_collect(st, a, s, sizeof(**out), read_thread, out, n, "listing a project's threads", why) < 0)
+		return -1;
+	for (size_t i = 0; i < *n; i++)
+		if (thread_people(st, a, &(*out)[i], why) < 0)
+			return -1;
+	return 0;
 }

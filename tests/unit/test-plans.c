@@ -1,6 +1,7 @@
 /* test-plans.c - the read commands cost the same however large the store
  * (issue 12).  Every statement that `messages list` (first and a deep
- * page), `messages show` (JSON and --raw), `why ADDRESS` and `log` run
+ * page; and searching), `messages show` (JSON and --raw), a project's
+ * threads, `why ADDRESS` and `log` run
  * through the api is caught with sqlite3_trace_v2 and
  * - planned with EXPLAIN QUERY PLAN: each step must be an index search --
  *   no full scan ("SCAN t" without an index), no sort of everything it
@@ -66,8 +67,12 @@ plan_is_flat(sqlite3 *db, const char *sql)
 	while (s != NULL && sqlite3_step(s) == SQLITE_ROW) {
 		const char *d = (const char *)sqlite3_column_text(s, 3);
 		/* "SCAN x USING COVERING INDEX" reads a whole index: a scan too.
-		 * Only a constant row ("SCAN CONSTANT ROW") is free. */
-		if (d && ((strncmp(d, "SCAN ", 5) == 0 && strstr(d, "CONSTANT ROW") == NULL) ||
+		 * Only a constant row ("SCAN CONSTANT ROW") is free, and a
+		 * full-text MATCH: FTS5 plans it as "SCAN f VIRTUAL TABLE INDEX
+		 * n:M..." (M: a MATCH constraint), a search of its inverted
+		 * index; without the M it would read every row of the index. */
+		bool fts = d && strstr(d, "VIRTUAL TABLE INDEX") != NULL && strstr(d, ":M") != NULL;
+		if (d && ((strncmp(d, "SCAN ", 5) == 0 && strstr(d, "CONSTANT ROW") == NULL && !fts) ||
 		          strstr(d, "TEMP B-TREE") != NULL)) {
 			fprintf(stderr, "not an index search: %s\n  in: %s\n", d, sql);
 			bad = 1;
@@ -100,6 +105,7 @@ commit_one(struct store *st, struct arena *a, const char *msgid)
 	m->subject = "x";
 	m->from_addr = "alice@firm.example";
 	m->parsed_json = "{\"to\":[],\"cc\":[]}";
+	m->search_text = "hello hello hello";
 	m->placements = pl;
 	m->nplacements = 1;
 	struct pr_why why;
@@ -124,6 +130,18 @@ read_commands(struct pr_api *api)
 	CHECK(w != NULL && json_array_size(json_object_get(w, "attempts")) == 1);
 	json_decref(w);
 	json_decref(api_why(api, "Alice@Firm.example", 20, 40, &why));
+	/* full-text search (first and a deeper page) and a project's threads */
+	struct store_message_filter sf = {.limit = 20, .search = "hello"};
+	w = api_message_list(api, &sf, &why);
+	CHECK(w != NULL && json_array_size(json_object_get(w, "messages")) == 20);
+	json_decref(w);
+	sf.before = 30;
+	sf.project = "1234";
+	json_decref(api_message_list(api, &sf, &why));
+	w = api_project_threads(api, "1234", 20, 0, &why);
+	CHECK(w != NULL && json_array_size(json_object_get(w, "threads")) == 20);
+	json_decref(w);
+	json_decref(api_project_threads(api, "1234", 20, 30, &why));
 	struct store_log_filter lf = {.limit = 20};
 	json_decref(api_log_list(api, &lf, &why));
 	lf.before = 30;
@@ -162,8 +180,13 @@ TEST(read_commands_are_flat)
 	int bad = 0;
 	for (int i = 0; i < nseen; i++) {
 		bad += plan_is_flat(st->db, seen[i].sql);
-		/* Tenfold the store: at most a few more steps (a deeper b-tree). */
-		if (seen[i].steps[1] > seen[i].steps[0] + seen[i].steps[0] / 4 + 20) {
+		/* Tenfold the store: at most a few more steps (a deeper b-tree).
+		 * FTS5's own statements (its shadow tables, the data_version
+		 * it polls) are planned above but not counted: the steps of an
+		 * index walk's blocks are FTS5's, whose cost per hit is fixed. */
+		bool fts5_own = strncmp(seen[i].sql, "PRAGMA", 6) == 0 || strstr(seen[i].sql, "_data'") != NULL ||
+		                strstr(seen[i].sql, "_idx'") != NULL;
+		if (!fts5_own && seen[i].steps[1] > seen[i].steps[0] + seen[i].steps[0] / 4 + 20) {
 			fprintf(stderr, "grows with the store: %d VM steps at 50 messages, %d at 500\n  in: %s\n",
 			        seen[i].steps[0], seen[i].steps[1], seen[i].sql);
 			bad++;
