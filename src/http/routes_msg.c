@@ -24,6 +24,7 @@
 
 #include "api/postroom.h"
 #include "http/http_private.h"
+#include "http/routes_util.h"
 #include "store/store.h"
 
 /* A positive id from the path; false after answering 400. */
@@ -83,15 +84,6 @@ seen_message(struct http_req *r, int64_t *id)
 		http_reply_error(r, 404, PR_E_NOT_FOUND, "no message %lld in your projects or mailbox",
 		                 (long long)*id);
 	return ok;
-}
-
-static void
-reply_doc(struct http_req *r, int status, json_t *doc, const struct pr_why *why)
-{
-	if (doc)
-		http_reply_json(r, status, doc);
-	else
-		http_reply_why(r, why);
 }
 
 /* limit and before, as the CLI's --limit and --before. */
@@ -154,7 +146,7 @@ get_messages(struct http_req *r)
 	struct pr_why why;
 	if (!list_filter(r, &f) || !member_may_list(r, &f))
 		return;
-	reply_doc(r, 200, api_message_list(http_api(r), &f, &why), &why);
+	routes_reply_doc(r, 200, api_message_list(http_api(r), &f, &why), &why);
 }
 
 static void
@@ -163,7 +155,7 @@ get_message(struct http_req *r)
 	int64_t id;
 	struct pr_why why;
 	if (seen_message(r, &id))
-		reply_doc(r, 200, api_message_get(http_api(r), id, &why), &why);
+		routes_reply_doc(r, 200, api_message_get(http_api(r), id, &why), &why);
 }
 
 /* An unlinked temporary file to write an answer's bytes into. */
@@ -268,9 +260,9 @@ post_move(struct http_req *r)
 		http_reply_why(r, &why);
 		return;
 	}
-	const char *project = json_string_value(json_object_get(body, "project"));
-	if (project == NULL)
-		http_reply_error(r, 400, PR_E_INVALID, "say where to: {\"project\": \"ID\"}");
+	const char *project;
+	if (routes_str(body, "project", true, &project, &why) < 0)
+		http_reply_why(r, &why);
 	else if (is_member(r) && !http_may_see_project(r, project))
 		http_reply_error(r, 403, PR_E_FORBIDDEN, "you may file messages into your own projects only, "
 		                 "not into '%s'", project);
@@ -294,7 +286,7 @@ get_threads(struct http_req *r)
 		http_reply_error(r, 403, PR_E_FORBIDDEN, "you are not a member of project '%s'", project);
 		return;
 	}
-	reply_doc(r, 200, api_project_threads(http_api(r), project, limit, before, &why), &why);
+	routes_reply_doc(r, 200, api_project_threads(http_api(r), project, limit, before, &why), &why);
 }
 
 const struct http_route http_routes_msg[] = {
