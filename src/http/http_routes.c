@@ -172,7 +172,9 @@ parse_query(struct http_req *r, const struct evhttp_uri *uri)
 	r->query_parsed = true;
 	if (q == NULL)
 		return true;
-	if (evhttp_parse_query_str(q, &r->query) != 0)
+	/* libevent decodes %00 into a string that ends there: "a%00b" would
+	 * reach a handler as "a".  Refuse it rather than cut it. */
+	if (strstr(q, "%00") != NULL || evhttp_parse_query_str(q, &r->query) != 0)
 		return false;
 	struct evkeyval *kv;
 	for (kv = r->query.tqh_first; kv; kv = kv->next.tqe_next)

@@ -3,6 +3,7 @@
 
 #include "api/postroom.h"
 #include "http/http_private.h"
+#include "http/routes_util.h"
 
 static void
 get_reasons(struct http_req *r)
@@ -11,19 +12,10 @@ get_reasons(struct http_req *r)
 }
 
 static void
-reply_doc(struct http_req *r, int status, json_t *doc, const struct pr_why *why)
-{
-	if (doc)
-		http_reply_json(r, status, doc);
-	else
-		http_reply_why(r, why);
-}
-
-static void
 get_tokens(struct http_req *r)
 {
 	struct pr_why why;
-	reply_doc(r, 200, api_token_list(http_api(r), &why), &why);
+	routes_reply_doc(r, 200, api_token_list(http_api(r), &why), &why);
 }
 
 static void
@@ -44,7 +36,7 @@ post_token(struct http_req *r)
 	}
 	json_t *doc = api_token_create(http_api(r), name, scope ? scope : "read", &why);
 	json_decref(body);
-	reply_doc(r, 201, doc, &why);
+	routes_reply_doc(r, 201, doc, &why);
 }
 
 static void

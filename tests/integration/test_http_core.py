@@ -93,7 +93,7 @@ class HttpCore(PostroomCase):
         # Bytes that are not UTF-8, or control characters, in the path or
         # the query never reach a handler.
         for path in ("/api/v1/tokens/%ff", "/api/v1/tokens/%00", "/api/v1/reasons?x=%1b%5b31m",
-                     "/api/v1/reasons?x=%c3"):
+                     "/api/v1/reasons?x=%c3", "/api/v1/reasons?x=a%00b"):
             status, _, body = self.pr.http("GET", path, token=admin)
             self.assertEqual(status, 400, path)
             self.assertEqual(body["error"]["code"], "invalid")

@@ -133,7 +133,7 @@ class HttpMessages(PostroomCase):
                 self.assertEqual(doc["error"]["code"], "invalid", q)
         for escaped in ("%FF", "%C3%28", "%0Azebra", "%ED%A0%80", "zebra%00x"):
             status, _, doc = self.get("/api/v1/messages?q=" + escaped)
-            self.assertIn(status, (200, 400) if "%00" in escaped else (400,), (escaped, doc))
+            self.assertEqual(status, 400, (escaped, doc))
         # Query syntax is only words: these find the message by "zebra" ...
         for q in ('"zebra', 'zebra"', "(zebra)", "-zebra", "^zebra", "harbour* zebra"):
             self.assertEqual(self.search(q), {"Harbour zebra plans"}, q)
