@@ -404,7 +404,7 @@ int store_log_prune_days(struct store *st, time_t now, long long days, int64_t *
 struct store_depths {
 	int64_t outbound_queued;    /* outbound messages waiting for an attempt */
 	int64_t outbound_sending;   /* claimed by a delivery worker (a lease) */
-	int64_t webhook_pending;    /* -1: this store keeps no webhook queue */
+	int64_t webhook_pending;    /* webhook deliveries not yet delivered */
 };
 /* Counts by index: cheap enough for every scrape.  0, or -1 with why. */
 int store_queue_depths(struct store *st, struct store_depths *out, struct pr_why *why);

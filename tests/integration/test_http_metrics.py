@@ -133,6 +133,8 @@ class TestQueuesAndCollection(MetricsCase):
     def test_queue_depth_follows_outbound_queue(self):
         s = self.scrape()
         self.assertEqual(value(s, "postroom_store_up"), 1)
+        self.assertIn(("postroom_webhook_deliveries_pending", ()), s)
+        self.assertEqual(value(s, "postroom_webhook_deliveries_pending"), 0)
         self.assertEqual(self.queued(), 0)
         first, second = self.send_out(), self.send_out()
         self.assertEqual(eventually(lambda: self.queued() == 2, 10) and self.queued(), 2)
