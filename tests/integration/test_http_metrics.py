@@ -187,3 +187,14 @@ class TestAccess(MetricsCase):
         self.assertNotEqual(doc.get("store"), "ok", doc)
         status, _, body = self.http("/healthz")
         self.assertEqual(status, 200, body)
+
+    def test_webhook_deliveries_pending_gauge(self):
+        # A receiver that is down: the delivery stays to be delivered.
+        self.pr.cli("webhook", "add", f"http://127.0.0.1:{free_port()}/hook", "--project", "1234")
+        pending = lambda: value(self.scrape(), "postroom_webhook_deliveries_pending")
+        self.assertEqual(pending(), 0)
+        with smtplib.SMTP("127.0.0.1", self.pr.smtp_port, timeout=30) as c:
+            c.sendmail("alice@firm.example", ["a1234@firm.example"],
+                       make_message("alice@firm.example", "a1234@firm.example"))
+        self.assertTrue(eventually(lambda: pending() == 1, 10), pending())
+
