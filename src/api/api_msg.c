@@ -258,6 +258,8 @@ api_log_list(struct pr_api *api, const struct store_log_filter *f, struct pr_why
 	}
 	if (ff.project != NULL && ff.project_local == NULL)
 		ff.project_local = arena_printf(a, "%s%s", settings_str(api->settings, SET_PROJECT_PREFIX), ff.project);
+	if (ff.member != NULL && ff.member_prefix == NULL)
+		ff.member_prefix = settings_str(api->settings, SET_PROJECT_PREFIX);
 	struct store_log_entry *e;
 	size_t n;
 	json_t *doc = NULL;

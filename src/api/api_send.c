@@ -63,9 +63,10 @@ outbound_json(const void *row)
 }
 
 json_t *
-api_outbox_list(struct pr_api *api, bool failed_only, size_t limit, int64_t before, struct pr_why *why)
+api_outbox_list(struct pr_api *api, bool failed_only, size_t limit, int64_t before, const char *member,
+                struct pr_why *why)
 {
-	struct store_outbound_filter f = {failed_only, 0, before};
+	struct store_outbound_filter f = {failed_only, 0, before, member};
 	if (api_page_ask(limit, 100, &f.limit, why) < 0)
 		return NULL;
 	struct arena *a = arena_new();

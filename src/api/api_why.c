@@ -15,6 +15,7 @@
 #include "api/api_private.h"
 #include "api/postroom.h"
 #include "core/arena.h"
+#include "core/settings.h"
 #include "store/store.h"
 
 static bool
@@ -76,13 +77,16 @@ lookup(struct pr_api *api, struct arena *a, struct store_log_filter *f,
 }
 
 json_t *
-api_why(struct pr_api *api, const char *query, size_t limit, int64_t before, struct pr_why *why)
+api_why(struct pr_api *api, const char *query, size_t limit, int64_t before, const char *member,
+        struct pr_why *why)
 {
 	struct store_log_filter f;
 	memset(&f, 0, sizeof(f));
 	if (api_page_ask(limit, 20, &f.limit, why) < 0)
 		return NULL;
 	f.before = before;
+	f.member = member;
+	f.member_prefix = settings_str(api->settings, SET_PROJECT_PREFIX);
 	struct arena *a = arena_new();
 	if (all_digits(query))
 		f.id = strtoll(query, NULL, 10);

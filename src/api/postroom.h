@@ -173,14 +173,16 @@ json_t *api_project_threads(struct pr_api *api, const char *project, size_t limi
                             struct pr_why *why);
 /* {"log":[...], "next"}, newest first, 100 a page.  With f->project,
  * refusals sent to the project's address (project_prefix + id) are
- * included too. */
+ * included too; likewise for each of f->member's projects. */
 json_t *api_log_list(struct pr_api *api, const struct store_log_filter *f, struct pr_why *why);
 
 /* `why`: the attempts matching an address, a Message-ID or a log id,
  * newest first, a page of limit (0: 20) below before (0: the newest):
- * {"query", "attempts":[log entry + smtp, dsn, filed_in], "next"}. */
+ * {"query", "attempts":[log entry + smtp, dsn, filed_in], "next"}.
+ * member non-NULL: only attempts concerning that user's projects (see
+ * store_log_filter.member). */
 json_t *api_why(struct pr_api *api, const char *query, size_t limit, int64_t before,
-                struct pr_why *why);
+                const char *member, struct pr_why *why);
 /* `check smtp`: connect to smtp_server, negotiate TLS, log in, read the
  * EHLO keywords; no mail is sent.  {"ok":true, "server", "tls",
  * "authenticated", "greeting", "ehlo":[keyword lines], "size": bytes, 0 for
@@ -241,12 +243,19 @@ const char *api_format_time(time_t t, char *buf, size_t len);
  *  "queued", "internal", "size", "warning" (null, or a size warning)}. */
 struct outbound_send_req;
 json_t *api_send(struct pr_api *api, const struct outbound_send_req *req, struct pr_why *why);
+/* The same from a JSON request (`POST /api/v1/send`, api_send_doc.c):
+ * {"project", "user", "to", "cc"?, "bcc"?, "subject", "text", "html"?,
+ *  "in_reply_to"?, "reply_to_message"?, "attachments"?: [{"filename",
+ *  "content_type"?, "data" (base64)}]}; unknown fields are refused, the
+ * decoded content must fit in max_message_size (PR_E_TOO_BIG). */
+json_t *api_send_doc(struct pr_api *api, json_t *doc, struct pr_why *why);
 /* The outbound queue, newest first: {"outbox":[{"id", "message",
  * "message_id", "sender", "project", "sent_by", "subject", "state",
  * "attempts", "created_at", "next_attempt_at", "expires_at", "done_at",
- * "last_reply"}], "next"}; only failed ones with failed_only. */
+ * "last_reply"}], "next"}; only failed ones with failed_only; only those
+ * sent from projects the user `member` belongs to unless member is NULL. */
 json_t *api_outbox_list(struct pr_api *api, bool failed_only, size_t limit, int64_t before,
-                        struct pr_why *why);
+                        const char *member, struct pr_why *why);
 /* One row with "recipients": [{"address", "kind", "state", "reply"}]. */
 json_t *api_outbox_get(struct pr_api *api, int64_t id, struct pr_why *why);
 /* The same for the stored message message_id, or null if we did not send it. */

@@ -52,7 +52,7 @@ static json_t *
 get_list(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 {
 	const int64_t *page = o->data;
-	return api_outbox_list(api, o->failed, (size_t)page[0], page[1], why);
+	return api_outbox_list(api, o->failed, (size_t)page[0], page[1], NULL, why);
 }
 
 static int

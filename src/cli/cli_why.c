@@ -98,7 +98,7 @@ explain(struct cli_ctx *ctx, const char *query, bool json, size_t limit, int64_t
 	if (api == NULL)
 		return rc;
 	struct pr_why why;
-	json_t *doc = api_why(api, query, limit, before, &why);
+	json_t *doc = api_why(api, query, limit, before, NULL, &why);
 	api_close(&api);
 	if (doc == NULL)
 		return cli_fail(&why, NULL);

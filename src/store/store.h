@@ -387,6 +387,12 @@ struct store_log_filter {
 	 * domain (e.g. "a1234"), which never got a placement */
 	const char *project_local;
 	int64_t before;             /* keyset paging: only ids below this (0: from the newest) */
+	const char *recipient;      /* NULL, or only attempts naming this envelope recipient */
+	time_t until;               /* 0: any; else only attempts before this time */
+	/* NULL, or only attempts placed in a project this user belongs to, or
+	 * refused on its way to one: a recipient's local part is
+	 * member_prefix (project_prefix) + one of the user's project ids. */
+	const char *member, *member_prefix;
 };
 /* Newest first, by id, from below f->before (see store_message_list). */
 int store_log_list(struct store *st, struct arena *a, const struct store_log_filter *f,
@@ -537,6 +543,7 @@ struct store_outbound_filter {
 	bool failed_only;           /* only failed rows */
 	size_t limit;               /* 0: 100 */
 	int64_t before;             /* keyset paging (0: from the newest) */
+	const char *member;         /* NULL, or only rows sent from projects this user belongs to */
 };
 /* Newest first (recipients not filled: nrcpts 0). */
 int store_outbound_list(struct store *st, struct arena *a, const struct store_outbound_filter *f,

@@ -191,6 +191,9 @@ static const char *const migrations[] = {
 	" JOIN messages m ON m.id = p.message_id WHERE m.thread_id = thread_places.thread_id"
 	" AND p.kind = thread_places.kind AND p.target = thread_places.target), 0);"
 	"CREATE INDEX thread_places_activity ON thread_places(kind, target, last_id);",
+	/* 12: a user's projects by user (the HTTP API narrows a member's
+	 * `log`, `why` and outbox to them, store_sqlite_log.c). */
+	"CREATE INDEX IF NOT EXISTS project_members_user ON project_members(user_id);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

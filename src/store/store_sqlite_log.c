@@ -181,9 +181,13 @@ read_entry(struct arena *a, sqlite3_stmt *s, void *p)
 /* ?5 project: the logged message was placed in it, or a recipient's local
  * part is ?6 (the project address, e.g. "a1234", for refusals that never
  * got placed).  ?7 address: the sender or any recipient -- looked up by
- * address_sql in the address index, never by walking the log. */
+ * address_sql in the address index, never by walking the log; a sender
+ * (?3) or recipient (?11) filter uses the same index and then checks the
+ * address's role.  ?13 member: the same project rule for every project the
+ * user belongs to (?14 the project prefix). */
 #define LOG_COLS "SELECT l.id, l.at, l.source, l.peer_ip, l.helo, l.mail_from, l.rcpts," \
 	" l.size, l.verdict, l.reason, l.detail, l.message_id_hdr, l.message_id FROM "
+#define LOG_MEMBER "(SELECT id FROM users WHERE name = ?13)"
 #define LOG_FILTERS " (?1 = 0 OR l.at >= ?1)" \
 	" AND (?2 IS NULL OR l.verdict = ?2)" \
 	" AND (?3 IS NULL OR lower(l.mail_from) = lower(?3))" \
@@ -191,7 +195,14 @@ read_entry(struct arena *a, sqlite3_stmt *s, void *p)
 	" AND (?5 IS NULL OR EXISTS (SELECT 1 FROM placements p WHERE p.message_id = l.message_id" \
 	"      AND p.kind = 'project' AND p.target = ?5)" \
 	"      OR (?6 IS NOT NULL AND instr(',' || lower(l.rcpts), ',' || lower(?6) || '@') > 0))" \
-	" AND (?8 IS NULL OR l.message_id_hdr = ?8)"
+	" AND (?8 IS NULL OR l.message_id_hdr = ?8)" \
+	" AND (?11 IS NULL OR instr(',' || lower(l.rcpts) || ',', ',' || lower(?11) || ',') > 0)" \
+	" AND (?12 = 0 OR l.at < ?12)" \
+	" AND (?13 IS NULL OR EXISTS (SELECT 1 FROM placements p JOIN project_members m" \
+	"      ON m.project_id = p.target WHERE p.message_id = l.message_id AND p.kind = 'project'" \
+	"      AND m.user_id = " LOG_MEMBER ")" \
+	"      OR EXISTS (SELECT 1 FROM project_members m WHERE m.user_id = " LOG_MEMBER \
+	"      AND instr(',' || lower(l.rcpts), ',' || lower(?14 || m.project_id) || '@') > 0))"
 static const char list_sql[] = LOG_COLS "intake_log l WHERE" LOG_FILTERS
 	" AND ?7 IS NULL AND l.id < ?10 ORDER BY l.id DESC LIMIT ?9";
 static const char address_sql[] = LOG_COLS "intake_log_addr a JOIN intake_log l ON l.id = a.log_id"
@@ -205,7 +216,11 @@ store_log_list(struct store *st, struct arena *a, const struct store_log_filter 
 	static const struct store_log_filter none;
 	if (f == NULL)
 		f = &none;
-	sqlite3_stmt *s = sq_prep(st, f->address ? address_sql : list_sql, why);
+	/* The address index serves every filter that names an address (it
+	 * holds no empty one: a null sender is found by walking the log). */
+	const char *key = f->address ? f->address : f->recipient && *f->recipient ? f->recipient
+	                  : f->sender && *f->sender ? f->sender : NULL;
+	sqlite3_stmt *s = sq_prep(st, key ? address_sql : list_sql, why);
 	*out = NULL;
 	*n = 0;
 	if (s == NULL)
@@ -216,9 +231,13 @@ store_log_list(struct store *st, struct arena *a, const struct store_log_filter 
 	sqlite3_bind_int64(s, 4, f->id);
 	sq_bind_text(s, 5, f->project);
 	sq_bind_text(s, 6, f->project ? f->project_local : NULL);
-	sq_bind_text(s, 7, f->address);
+	sq_bind_text(s, 7, key);
 	sq_bind_text(s, 8, sq_msgid(a, f->message_id_hdr));
 	sqlite3_bind_int64(s, 9, f->limit ? (sqlite3_int64)f->limit : 100);
 	sqlite3_bind_int64(s, 10, sq_before(f->before));
+	sq_bind_text(s, 11, f->recipient);
+	sqlite3_bind_int64(s, 12, (sqlite3_int64)f->until);
+	sq_bind_text(s, 13, f->member);
+	sq_bind_text(s, 14, f->member ? (f->member_prefix ? f->member_prefix : "") : NULL);
 	return sq_collect(st, a, s, sizeof(**out), read_entry, out, n, "reading the intake log", why);
 }

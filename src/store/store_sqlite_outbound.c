@@ -214,6 +214,8 @@ store_outbound_list(struct store *st, struct arena *a, const struct store_outbou
                     struct store_outbound **out, size_t *n, struct pr_why *why)
 {
 	static const char sql[] = "SELECT " OUT_COLS " WHERE o.id < ?1 AND (?2 = 0 OR o.state = 'failed')"
+	                          " AND (?4 IS NULL OR EXISTS (SELECT 1 FROM project_members m"
+	                          "  WHERE m.project_id = o.project AND m.user_id = (SELECT id FROM users WHERE name = ?4)))"
 	                          " ORDER BY o.id DESC LIMIT ?3";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
 	*out = NULL;
@@ -223,6 +225,7 @@ store_outbound_list(struct store *st, struct arena *a, const struct store_outbou
 	sqlite3_bind_int64(s, 1, sq_before(f->before));
 	sqlite3_bind_int(s, 2, f->failed_only);
 	sqlite3_bind_int64(s, 3, f->limit ? (sqlite3_int64)f->limit : 100);
+	sq_bind_text(s, 4, f->member);
 	return sq_collect(st, a, s, sizeof(**out), read_row, out, n, "listing the outbound queue", why);
 }
 
