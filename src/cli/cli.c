@@ -53,6 +53,7 @@ static const struct command {
 	{"token", cli_token, "API tokens for the HTTP API (create, list, revoke)"},
 	{"outbox", cli_outbox, "mail we send: queued, sent, failed (list, show, retry, cancel)"},
 	{"webhook", cli_webhook, "URLs told of every placement (add, list, remove, deliveries, retry)"},
+	{"http", cli_http, "http routes: the HTTP API's routes as this binary serves them"},
 	{NULL, NULL, NULL},
 };
 
@@ -212,8 +213,9 @@ cli_main(int argc, char **argv)
 		fprintf(stderr, "postroom: unknown command '%s': see `postroom --help`\n", argv[cmd]);
 		return EX_USAGE;
 	}
-	/* serve opens nothing before it has bound its ports and dropped root. */
-	if (wants_help(argc - cmd, argv + cmd) || !strcmp(c->name, "serve"))
+	/* serve opens nothing before it has bound its ports and dropped root;
+	 * `http routes` reads only the binary. */
+	if (wants_help(argc - cmd, argv + cmd) || !strcmp(c->name, "serve") || !strcmp(c->name, "http"))
 		ctx.settings = settings_new();
 	else if ((rc = become_service_user(&ctx)) != EX_OK || (rc = build_settings(&ctx)) != EX_OK)
 		return rc;

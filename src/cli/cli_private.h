@@ -29,5 +29,6 @@ int cli_check_pop(struct cli_ctx *ctx, int argc, char **argv); /* cli_collect.c 
 int cli_check_smtp(struct cli_ctx *ctx, int argc, char **argv); /* cli_check_smtp.c */
 int cli_check_domain(struct cli_ctx *ctx, int argc, char **argv); /* cli_check_domain.c */
 int cli_why(struct cli_ctx *ctx, int argc, char **argv);       /* cli_why.c */
+int cli_http(struct cli_ctx *ctx, int argc, char **argv);      /* cli_http.c */
 
 #endif

@@ -49,6 +49,8 @@ extern const struct http_route http_routes_dir[];        /* routes_dir.c */
 extern const struct http_route http_routes_settings[];   /* routes_settings.c */
 extern const struct http_route http_routes_check[];      /* routes_check.c */
 extern const struct http_route http_routes_msg[];
+extern const struct http_route http_routes_send[];      /* routes_send.c */
+extern const struct http_route http_routes_why[];       /* routes_why.c */
 
 /* Find the route for a method and decoded path (http_routes.c): 0 with
  * r->route and the params set; 404 no path matches; 405 the path matches

@@ -36,6 +36,8 @@ static const struct http_route *const tables[] = {
 	http_routes_console,
 	http_routes_webhook,
 	http_routes_msg,
+	http_routes_send,
+	http_routes_why,
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

@@ -41,7 +41,7 @@ send_mail(struct http_req *r)
 	json_t *user = json_object_get(doc, "user");
 	if (who->session && user != NULL && !json_is_null(user) &&
 	    !(json_is_string(user) && strcmp(json_string_value(user), who->name) == 0)) {
-		http_reply_error(r, 403, PR_E_NOT_A_MEMBER, "signed in as %s: a session sends as its own "
+		http_reply_error(r, 403, PR_E_FORBIDDEN, "signed in as %s: a session sends as its own "
 		                 "user (leave \"user\" out)", who->name);
 		json_decref(doc);
 		return;

@@ -1,5 +1,6 @@
 /* routes_why.c - "why didn't my email come through?" over HTTP: the intake
- * log (`postroom log`), `why` (`postroom why`) and the reason table.
+ * log (`postroom log`) and `why` (`postroom why`); the reason table is
+ * routes_core.c's.
  *
  * The documents are the CLI's --json ones.  A member's session sees only
  * the attempts that concern their projects: placed in one, or refused on
@@ -73,7 +74,7 @@ log_list(struct http_req *r)
 		return;
 	}
 	if (f.project != NULL && f.member != NULL && !http_may_see_project(r, f.project)) {
-		http_reply_error(r, 403, PR_E_NOT_A_MEMBER, "you are not a member of project %s", f.project);
+		http_reply_error(r, 403, PR_E_FORBIDDEN, "you are not a member of project %s", f.project);
 		return;
 	}
 	json_t *doc = api_log_list(http_api(r), &f, &why);
@@ -106,16 +107,9 @@ why_query(struct http_req *r)
 		http_reply_json(r, 200, doc);
 }
 
-static void
-reasons(struct http_req *r)
-{
-	http_reply_json(r, 200, api_reasons());
-}
-
 const struct http_route http_routes_why[] = {
 	{"GET", "/api/v1/log", HTTP_READ, log_list, "intake attempts, newest first, with verdict and reason"},
 	{"GET", "/api/v1/why", HTTP_READ, why_query,
 	 "why a message did or did not arrive: attempts by address, Message-ID or log id"},
-	{"GET", "/api/v1/reasons", HTTP_READ, reasons, "every reason code with its reply, explanation and fix"},
 	{NULL, NULL, 0, NULL, NULL},
 };
