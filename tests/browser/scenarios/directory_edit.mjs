@@ -1,0 +1,72 @@
+// Directory: add a user (with a password), disable another, make a third
+// an administrator, grant the new user a project, add a stakeholder and a
+// domain, remove a domain (confirmed by a second press) - all with the
+// keyboard where it matters.  The test reads the result back from the
+// server.  axe-core and screenshots at desktop and phone width.
+export default async function (t) {
+  const { page } = t;
+  const p = t.params;
+  await t.signIn();
+  await page.goto(t.base + '/#/directory');
+  await page.getByRole('heading', { name: 'Directory', level: 1 }).waitFor();
+  await page.getByRole('button', { name: `Disable ${p.disable}` }).waitFor();
+  await t.shot('directory');
+  await t.axe('Directory');
+
+  const said = async () => page.locator('#status').filter({ hasText: /\S/ }).innerText();
+  const waitStatus = (re) => page.locator('#status').filter({ hasText: re }).waitFor();
+
+  // Add a user: the form filled and sent with the keyboard only.
+  await page.getByLabel('User name', { exact: true }).fill(p.user);
+  await page.getByLabel('Display name').fill(p.display);
+  await page.getByLabel('Addresses', { exact: true }).fill(p.email);
+  await page.getByLabel('Password (optional)').fill(p.password);
+  await page.getByLabel('Password (optional)').press('Enter');
+  await waitStatus(new RegExp(`user ${p.user} added`));
+  await page.getByRole('button', { name: `Disable ${p.user}` }).waitFor();
+
+  await page.getByRole('button', { name: `Disable ${p.disable}` }).click();
+  await page.getByRole('button', { name: `Enable ${p.disable}` }).waitFor();
+  await page.getByRole('button', { name: `Make administrator: ${p.admin}` }).click();
+  await page.getByRole('button', { name: `Make member: ${p.admin}` }).waitFor();
+
+  await page.getByLabel(`Add a member to project ${p.project}`).selectOption(p.user);
+  await page.getByRole('button', { name: 'Grant' }).first().click();
+  await page.getByRole('button', { name: `Revoke ${p.user} from project ${p.project}` }).waitFor();
+
+  await page.getByLabel('Stakeholder name').fill(p.stakeholder);
+  await page.getByLabel('Stakeholder addresses').fill(p.stakeholderEmail);
+  await page.getByRole('button', { name: 'Add stakeholder' }).last().click();
+  await waitStatus(new RegExp(`stakeholder ${p.stakeholder} added`));
+
+  await page.getByLabel('Domain', { exact: true }).fill(p.domain);
+  await page.getByRole('button', { name: 'Add domain' }).click();
+  const remove = page.getByRole('button', { name: `Remove domain ${p.domain}` });
+  await remove.waitFor();
+  await remove.focus();
+  await page.keyboard.press('Enter');
+  const confirm = page.getByRole('button', { name: `Confirm: remove ${p.domain}` });
+  await confirm.waitFor();
+  const armed = await confirm.evaluate((el) => el === document.activeElement);
+  await page.keyboard.press('Enter');
+  await waitStatus(new RegExp(`domain ${p.domain} removed`));
+
+  // A refusal is shown with the server's reason.
+  await page.getByLabel('User name', { exact: true }).fill(p.user);
+  await page.getByLabel('Addresses', { exact: true }).fill(p.email);
+  await page.getByRole('button', { name: 'Add user' }).click();
+  const failed = page.locator('form', { has: page.getByRole('button', { name: 'Add user' }) }).locator('.result.bad');
+  await failed.waitFor();
+  const refusal = await failed.innerText();
+  const last = await said();
+  await t.shot('directory-edited');
+
+  await page.setViewportSize({ width: 360, height: 800 });
+  await t.shot('directory-360');
+  await t.axe('Directory at 360 px');
+  // Anything wider than the screen, named (the page must hold at 360 px).
+  const overflow = await page.evaluate(() => [...document.querySelectorAll('body *')]
+    .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1 && !(el.parentElement && el.parentElement.closest('.table-wrap')))
+    .slice(0, 5).map((el) => `${el.tagName.toLowerCase()}.${el.className} ${Math.round(el.getBoundingClientRect().right)}px`));
+  return { armed, refusal, last, overflow };
+}
