@@ -9,7 +9,11 @@
  * control characters, or the request is refused before any handler runs:
  * handlers, the store and the JSON answers never see such bytes.
  */
+#include <event2/bufferevent.h>
 #include <event2/http.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <event2/keyvalq_struct.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -219,6 +223,19 @@ route_request(struct http_req *r, const char *method)
 	}
 }
 
+/* An answer is written as headers and body: with Nagle's algorithm the
+ * body's last segment waits for the client's delayed ACK (40 ms on Linux)
+ * whenever it is larger than one segment.  Send at once instead. */
+static void
+no_delay(struct evhttp_connection *conn)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+	int one = 1;
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 void
 http_dispatch(struct evhttp_request *ev, void *arg)
 {
@@ -229,7 +246,9 @@ http_dispatch(struct evhttp_request *ev, void *arg)
 	const char *method = cmd == EVHTTP_REQ_HEAD ? "GET" : http_method_name(cmd);
 	char *host = NULL;
 	uint16_t port = 0;
-	evhttp_connection_get_peer(evhttp_request_get_connection(ev), &host, &port);
+	struct evhttp_connection *conn = evhttp_request_get_connection(ev);
+	evhttp_connection_get_peer(conn, &host, &port);
+	no_delay(conn);
 	snprintf(r.peer, sizeof(r.peer), "%s", host ? host : "");
 	r.path = uri ? evhttp_uri_get_path(uri) : NULL;
 	if (r.path == NULL || r.path[0] != '/') {
