@@ -84,6 +84,21 @@ def run_scenario(testcase, name, base, user=None, password=None, params=None, vi
     return doc
 
 
+_sign_in = None
+
+
+def sign_in_built():
+    """Console sign-in (`user passwd`, /api/v1/session) is another part of
+    issue 14, landing separately; until it is in the binary no console test
+    can sign in.  Asked once per run."""
+    global _sign_in
+    if _sign_in is None:
+        from harness import BIN
+        p = subprocess.run([BIN, "user", "passwd", "--help"], capture_output=True, timeout=60)
+        _sign_in = p.returncode == 0
+    return _sign_in
+
+
 class ConsoleCase(PostroomCase):
     """A started, seeded postroom with its HTTP server, and a console user
     (alice, an administrator, with a password) to sign in as."""
@@ -93,6 +108,8 @@ class ConsoleCase(PostroomCase):
 
     def setUp(self):
         browser_or_skip(self)
+        if not sign_in_built():
+            self.skipTest("console sign-in (user passwd, POST /api/v1/session) is not in this build")
         super().setUp()
         self.base = f"http://127.0.0.1:{self.pr.http_port}"
         self.set_password(self.user, self.password)
