@@ -18,26 +18,7 @@ from relay import RELAY_PASSWORD, Capture, Relay, relay_or_skip
 POP_PASSWORD = "pop-Pa55word"
 
 
-def sign_in_built():
-    """Console sign-in (`user passwd`, /api/v1/session) is another part of
-    issue 14; until it is in the binary these tests cannot sign in."""
-    import subprocess
-    from harness import BIN
-    p = subprocess.run([BIN, "user", "passwd", "--help"], capture_output=True, timeout=60)
-    return p.returncode == 0
-
-
-SIGN_IN = sign_in_built()
-
-
-class SignInCase(ConsoleCase):
-    def setUp(self):
-        if not SIGN_IN:
-            self.skipTest("console sign-in (user passwd, POST /api/v1/session) is not in this build")
-        super().setUp()
-
-
-class ConsoleSettingsSave(SignInCase):
+class ConsoleSettingsSave(ConsoleCase):
     def ehlo_size(self):
         with smtplib.SMTP("127.0.0.1", self.pr.smtp_port, timeout=30) as s:
             s.ehlo("probe.example")
@@ -70,7 +51,7 @@ class ConsoleSettingsSave(SignInCase):
         self.assertEqual(len(doc["screenshots"]), 4)
 
 
-class ConsoleCheckPop(SignInCase):
+class ConsoleCheckPop(ConsoleCase):
     def setUp(self):
         if shutil.which("dovecot") is None:
             self.skipTest("dovecot is not installed (Debian package dovecot-pop3d)")
@@ -105,7 +86,7 @@ class ConsoleCheckPop(SignInCase):
         self.assertEqual(self.dc.count("sys"), 1)
 
 
-class ConsoleCheckSmtp(SignInCase):
+class ConsoleCheckSmtp(ConsoleCase):
     def setUp(self):
         relay_or_skip(self)
         super().setUp()
@@ -131,7 +112,7 @@ class ConsoleCheckSmtp(SignInCase):
         self.assertNotIn(RELAY_PASSWORD, str(doc))
 
 
-class ConsoleDirectory(SignInCase):
+class ConsoleDirectory(ConsoleCase):
     def test_directory_changes_are_stored(self):
         doc = self.scenario("directory_edit", params={
             "user": "dave", "display": "Dave Diver", "email": "dave@firm.example",
