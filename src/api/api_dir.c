@@ -119,8 +119,9 @@ static json_t *
 user_json(const void *row)
 {
 	const struct store_user *u = row;
-	return json_pack("{s:s, s:s, s:b, s:o}", "name", u->name, "display", u->display,
-	                 "active", u->active, "emails", api_strings(u->emails, u->nemails));
+	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:o}", "name", u->name, "display", u->display,
+	                 "active", u->active, "admin", u->admin, "password_set", u->has_password,
+	                 "emails", api_strings(u->emails, u->nemails));
 }
 
 json_t *

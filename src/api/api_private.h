@@ -63,4 +63,23 @@ struct store_message;
 int api_message_read(struct pr_api *api, struct arena *a, int64_t id, struct store_message *m,
                      struct pr_why *why);
 
+/* API_RANDOM_BYTES from the system's generator as base64url without
+ * padding (API_RANDOM_TEXT_LEN characters) into out: API tokens and
+ * console session ids and CSRF tokens (api_token.c).  0 or -1 with why. */
+#define API_RANDOM_BYTES 32
+#define API_RANDOM_TEXT_LEN 43
+int api_random_text(char *out, size_t cap, struct pr_why *why);
+
+/* Argon2id (api_password.c).  rules: 0 or -1 with PR_E_INVALID saying
+ * which rule the password breaks.  hash: the encoded hash into out (cap
+ * >= API_PASSWORD_HASH_MAX).  verify: 1 the password matches the encoded
+ * hash, 0 not (or the hash is not "$argon2id$..."). */
+#define API_PASSWORD_HASH_MAX 128
+/* A user name as typed at sign-in is kept to this many bytes (the rate
+ * limit's key; names are at most 64). */
+#define API_NAME_TYPED_MAX 64
+int api_password_rules(const char *pw, struct pr_why *why);
+int api_password_hash(const char *pw, char *out, size_t cap, struct pr_why *why);
+int api_password_verify(const char *encoded, const char *pw);
+
 #endif

@@ -17,7 +17,6 @@
 #include "store/store.h"
 
 #define TOKEN_PREFIX "prt_"
-#define TOKEN_RANDOM 32
 /* "prt_" + 43 base64url characters. */
 #define TOKEN_TEXT_MAX 128
 
@@ -28,11 +27,10 @@ token_hash(const char *text, unsigned char out[STORE_TOKEN_HASH_LEN])
 	EVP_Digest(text, strlen(text), out, &len, EVP_sha256(), NULL);
 }
 
-/* 32 random bytes as "prt_" + base64url without padding. */
-static int
-token_make(char *out, size_t cap, struct pr_why *why)
+int
+api_random_text(char *out, size_t cap, struct pr_why *why)
 {
-	unsigned char rnd[TOKEN_RANDOM];
+	unsigned char rnd[API_RANDOM_BYTES];
 	unsigned char b64[64];
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
 		pr_why_set(why, PR_E_INTERNAL, "the system's random generator failed");
@@ -43,7 +41,18 @@ token_make(char *out, size_t cap, struct pr_why *why)
 		n--;
 	for (int i = 0; i < n; i++)
 		b64[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
-	snprintf(out, cap, TOKEN_PREFIX "%.*s", n, (const char *)b64);
+	snprintf(out, cap, "%.*s", n, (const char *)b64);
+	return 0;
+}
+
+/* 32 random bytes as "prt_" + base64url without padding. */
+static int
+token_make(char *out, size_t cap, struct pr_why *why)
+{
+	char rnd[API_RANDOM_TEXT_LEN + 1];
+	if (api_random_text(rnd, sizeof(rnd), why) < 0)
+		return -1;
+	snprintf(out, cap, TOKEN_PREFIX "%s", rnd);
 	return 0;
 }
 

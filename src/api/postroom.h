@@ -310,6 +310,42 @@ int api_metrics_text(struct pr_api *api, struct buf *out, struct pr_why *why);
  * (a 503; the detail goes to the daemon log).  *doc_r is the caller's. */
 int api_health(struct pr_api *api, json_t **doc_r);
 
+/* ---- console sign-in and passwords (api_session.c, api_password.c) ----
+ * Passwords are hashed with Argon2id (parameters and why in
+ * api_password.c); the hash never leaves the store (`user list` says only
+ * "password_set").  A password is API_PASSWORD_MIN characters or more, at
+ * most API_PASSWORD_MAX bytes. */
+#define API_PASSWORD_MIN 10
+#define API_PASSWORD_MAX 1024
+/* A session id (the cookie's value) and a CSRF token: 43 base64url characters. */
+#define API_SESSION_ID_LEN 43
+/* Set a user's password (PR_E_INVALID with the rule it breaks); ends every
+ * session of theirs. */
+int api_user_set_password(struct pr_api *api, const char *name, const char *password, struct pr_why *why);
+/* An administrator may sign in to the console with full rights (scope
+ * admin); other users see the projects they belong to. */
+int api_user_set_admin(struct pr_api *api, const char *name, bool admin, struct pr_why *why);
+/* Sign in from client address peer: {"user", "admin", "csrf"} with the new
+ * session's id in cookie; NULL with why: PR_E_UNAUTHORIZED (wrong user or
+ * password: the same answer and work for both), PR_E_FORBIDDEN (the user
+ * is disabled), PR_E_RATE_LIMITED (*retry_after_r seconds), PR_E_INVALID,
+ * store errors. */
+json_t *api_session_create(struct pr_api *api, const char *user, const char *password, const char *peer,
+                           char cookie[API_SESSION_ID_LEN + 1], int *retry_after_r, struct pr_why *why);
+struct api_session {
+	char user[128];
+	bool admin;
+	char csrf[API_SESSION_ID_LEN + 1];
+};
+/* The live session a cookie names (not expired, not idle, its user
+ * active): 0 with out set, 1 none, -1 with why (store). */
+int api_session_find(struct pr_api *api, const char *cookie, struct api_session *out, struct pr_why *why);
+/* Sign out: the session is gone on every node (0 also if it was). */
+int api_session_end(struct pr_api *api, const char *cookie, struct pr_why *why);
+/* May a signed-in member see project's mail: 1 they belong to it, 0 not
+ * (or no such project), -1 with why. */
+int api_user_in_project(struct pr_api *api, const char *project, const char *user, struct pr_why *why);
+
 /* Name rules shared by every client: user and project ids are 1-64 of
  * [A-Za-z0-9._-] starting with a letter or digit. */
 int api_check_name(const char *what, const char *name, struct pr_why *why);

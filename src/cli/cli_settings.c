@@ -11,8 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
-#include <termios.h>
-#include <unistd.h>
 
 #include "api/postroom.h"
 #include "cli/cli_private.h"
@@ -58,59 +56,6 @@ call_set(struct pr_api *api, const struct cli_opts *o, struct pr_why *why)
 	return 0;
 }
 
-/* Read a value from f: one line, its newline stripped.  The value stays
- * out of argv and shell history (secrets).  0, or -1 with *err set. */
-static int
-read_value(FILE *f, char *out, size_t size, const char **err)
-{
-	size_t n = 0;
-	int c;
-	while ((c = getc(f)) != EOF && c != '\n') {
-		if (n + 1 >= size) {
-			*err = "the value is longer than the limit";
-			return -1;
-		}
-		if (c == '\0' || c == '\r') {
-			*err = "the value holds a NUL or CR byte";
-			return -1;
-		}
-		out[n++] = (char)c;
-	}
-	out[n] = '\0';
-	if (ferror(f)) {
-		*err = strerror(errno);
-		return -1;
-	}
-	if (c == '\n' && getc(f) != EOF) {
-		*err = "more than one line: give the value alone on one line";
-		return -1;
-	}
-	return 0;
-}
-
-/* stdin, with the terminal's echo off while a person types a secret. */
-static int
-read_stdin(const char *key, char *out, size_t size, const char **err)
-{
-	struct termios old, quiet;
-	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
-	if (tty) {
-		fprintf(stderr, "%s: ", key);
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-	}
-	int rc = tty ? (fgets(out, (int)size, stdin) ? 0 : -1) : read_value(stdin, out, size, err);
-	if (tty) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-		fputc('\n', stderr);
-		out[strcspn(out, "\r\n")] = '\0';
-		if (rc < 0)
-			*err = "no value typed";
-	}
-	return rc;
-}
-
 /* When the value of d reaches a running serve. */
 static void
 print_applies(const struct setting_def *d)
@@ -140,14 +85,14 @@ settings_set_cmd(struct cli_ctx *ctx, const struct cli_sub *self, int argc, char
 	o.data = (void *)o.pos[1];
 	if (o.from_file) {
 		FILE *f = fopen(o.from_file, "r");
-		rc = f ? read_value(f, buf, sizeof(buf), &err) : -1;
+		rc = f ? cli_read_line(f, buf, sizeof(buf), &err) : -1;
 		if (f == NULL)
 			err = strerror(errno);
 		else
 			fclose(f);
 		o.data = buf;
 	} else if (strcmp(o.pos[1], "-") == 0) {
-		rc = read_stdin(d->name, buf, sizeof(buf), &err);
+		rc = cli_read_secret(d->name, buf, sizeof(buf), &err);
 		o.data = buf;
 	}
 	if (rc < 0) {

@@ -111,6 +111,7 @@ static const struct option longopts[] = {
 	{"failed", no_argument, NULL, 'X'},
 	{"scope", required_argument, NULL, 'c'},
 	{"secret", required_argument, NULL, 'W'},
+	{"password-stdin", no_argument, NULL, 'P'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -151,6 +152,7 @@ store_opt(struct cli_opts *o, int c, const char *arg)
 	case 'X': o->failed = true; break;
 	case 'c': o->scope = arg; break;
 	case 'W': o->secret = arg; break;
+	case 'P': o->password_stdin = true; break;
 	default: return -1;
 	}
 	return 0;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/err.h"
 
@@ -42,6 +43,7 @@ struct cli_opts {
 	const char *search;             /* messages list --search */
 	const char *limit, *before;     /* paging: checked by cli_page */
 	bool json, raw, unassigned, fallback, failed;
+	bool password_stdin;            /* user passwd --password-stdin */
 	void *data;     /* what a command hands its callback beyond the options (NULL) */
 };
 /* allowed: the long option names this sub-command accepts, comma
@@ -111,6 +113,13 @@ void cli_print_list(json_t *arr);
 /* obj[key] as text ("" if absent or not a string) or as a number (0). */
 const char *cli_str(json_t *obj, const char *key);
 long long cli_int(json_t *obj, const char *key);
+
+/* Secrets kept out of argv (cli_secret.c).  read_line: one line of f, its
+ * newline stripped (NUL, CR, a second line or more than size-1 bytes
+ * refused).  read_secret: from stdin; on a terminal after printing
+ * "prompt: " to stderr, typed without echo.  0, or -1 with *err set. */
+int cli_read_line(FILE *f, char *out, size_t size, const char **err);
+int cli_read_secret(const char *prompt, char *out, size_t size, const char **err);
 
 /* The noun commands (one file each); argv[0] is the noun. */
 int cli_user(struct cli_ctx *ctx, int argc, char **argv);

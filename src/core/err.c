@@ -162,6 +162,8 @@ static const struct pr_err_info table[PR_E_MAX] = {
 	 "sign in to the console, or send \"Authorization: Bearer TOKEN\" with a token from `postroom token create`"},
 	[PR_E_FORBIDDEN] = {"forbidden", 0, "", "who is asking may not do this",
 	 "use an admin token (`postroom token create --scope admin`) or ask an administrator"},
+	[PR_E_RATE_LIMITED] = {"rate_limited", 0, "", "too many failed sign-ins from this address or for "
+	 "this user", "wait the time Retry-After gives, then sign in with the right password"},
 };
 
 const struct pr_err_info *

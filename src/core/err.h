@@ -102,6 +102,7 @@ enum pr_err {
 	/* the HTTP API */
 	PR_E_UNAUTHORIZED,
 	PR_E_FORBIDDEN,
+	PR_E_RATE_LIMITED,
 	PR_E_MAX
 };
 

@@ -257,6 +257,13 @@ static const struct setting_def table[] = {
 	 .min = 2, .max = 86400,
 	 .help = "test only: how long a webhook worker holds a delivery it claimed; a node that dies "
 	 "leaves it to be claimed again after this (the default outlasts the 15 s request timeout)"},
+	/* console sign-in (api/api_session.c) */
+	[SET_HTTP_SESSION_HOURS] = {"http_session_hours", STYPE_INT, APPLIES_NOW, "12", .min = 1,
+	 .max = 720,
+	 .help = "a console session ends this many hours after sign-in, however active"},
+	[SET_HTTP_SESSION_IDLE_MINUTES] = {"http_session_idle_minutes", STYPE_INT, APPLIES_NOW, "60",
+	 .min = 5, .max = 43200,
+	 .help = "a console session ends after this many minutes without a request"},
 };
 _Static_assert(sizeof(table) / sizeof(table[0]) == SET__COUNT, "one row per enum setting_key");
 

@@ -17,8 +17,8 @@
 
 /* The value of cookie name in a Cookie header, copied into out; false if
  * absent or too long. */
-static bool
-cookie_value(const char *header, const char *name, char *out, size_t cap)
+bool
+http_cookie_value(const char *header, const char *name, char *out, size_t cap)
 {
 	size_t nlen = strlen(name);
 	for (const char *p = header; p && *p;) {
@@ -52,15 +52,6 @@ token_principal(struct http_req *r, const char *authz, struct pr_why *why)
 	if (rc == 0)
 		r->who.scope = admin ? HTTP_SCOPE_ADMIN : HTTP_SCOPE_READ;
 	return rc;
-}
-
-/* Sessions are the sessions engineer's (routes_session.c): until then,
- * no cookie signs anyone in.  0 signed in (r->who set), 1 not, -1 why. */
-static int
-session_principal(struct http_req *r, const char *cookie, struct pr_why *why)
-{
-	(void)r, (void)cookie, (void)why;
-	return 1;
 }
 
 static bool
@@ -99,8 +90,12 @@ http_authorize(struct http_req *r)
 			            "postroom token): make one with `postroom token create`");
 	} else {
 		const char *h = http_header(r, "Cookie");
-		if (h && cookie_value(h, SESSION_COOKIE, cookie, sizeof(cookie)))
-			rc = session_principal(r, cookie, &why);
+		if (h && http_cookie_value(h, SESSION_COOKIE, cookie, sizeof(cookie)))
+			rc = http_session_principal(r, cookie, &why);
+		if (rc == 2)
+			return deny(r, 403, "a change made with the session cookie must carry the header "
+			            "X-CSRF-Token with the csrf value the sign-in answered (GET /api/v1/session "
+			            "gives it again)");
 	}
 	if (rc < 0) {
 		http_reply_why(r, &why);
@@ -113,12 +108,4 @@ http_authorize(struct http_req *r)
 	if (r->who.scope == HTTP_SCOPE_READ)
 		return deny(r, 403, "this API token is read-only: changes need a token made with --scope admin");
 	return deny(r, 403, "only an administrator may do this");
-}
-
-bool
-http_may_see_project(struct http_req *r, const char *project)
-{
-	(void)project;
-	/* A member's projects are the sessions engineer's to check. */
-	return r->who.scope == HTTP_SCOPE_ADMIN || r->who.scope == HTTP_SCOPE_READ;
 }

@@ -51,6 +51,7 @@ extern const struct http_route http_routes_check[];      /* routes_check.c */
 extern const struct http_route http_routes_msg[];
 extern const struct http_route http_routes_send[];      /* routes_send.c */
 extern const struct http_route http_routes_why[];       /* routes_why.c */
+extern const struct http_route http_routes_session[];
 
 /* Find the route for a method and decoded path (http_routes.c): 0 with
  * r->route and the params set; 404 no path matches; 405 the path matches
@@ -59,6 +60,13 @@ int http_route_find(struct http_req *r, const char *method, char *allow, size_t 
 /* Authenticate the request and check r->route->need (http_auth.c): true
  * to go on; false after replying (401, 403, 503). */
 bool http_authorize(struct http_req *r);
+/* The value of cookie name in a Cookie header, copied into out; false if
+ * absent or too long (http_auth.c). */
+bool http_cookie_value(const char *header, const char *name, char *out, size_t cap);
+/* The console session a cookie names (http_session.c): 0 signed in
+ * (r->who set), 1 no live session, 2 a change without the session's
+ * X-CSRF-Token (refuse it), -1 with why (store). */
+int http_session_principal(struct http_req *r, const char *cookie, struct pr_why *why);
 /* Default headers every answer carries (http_req.c). */
 void http_common_headers(struct http_req *r);
 /* Free what the request allocated (params, query, body). */

@@ -182,6 +182,7 @@ status_of(enum pr_err code)
 	case PR_E_STORE_BUSY: case PR_E_SHUTDOWN: case PR_E_DNS_TEMP: return 503;
 	case PR_E_CONFIG: return 409;
 	case PR_E_UNAUTHORIZED: return 401;
+	case PR_E_RATE_LIMITED: return 429;
 	case PR_E_FORBIDDEN: case PR_E_RELAY_DENIED: case PR_E_NOT_A_MEMBER: case PR_E_NOT_A_USER: case PR_E_USER_INACTIVE:
 		return 403;
 	default: return 500;

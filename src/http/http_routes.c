@@ -42,6 +42,7 @@ static const struct http_route *const tables[] = {
 	http_routes_msg,
 	http_routes_send,
 	http_routes_why,
+	http_routes_session,
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

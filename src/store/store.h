@@ -47,6 +47,8 @@ struct store_user {
 	const char *name;
 	const char *display;
 	bool active;
+	bool admin;                 /* may administer postroom from the console */
+	bool has_password;          /* a console password is set (never the hash) */
 	const char **emails;
 	size_t nemails;
 };
@@ -74,7 +76,8 @@ int store_user_add(struct store *st, const char *name, const char *display,
                    const char *const *emails, size_t nemails, struct pr_why *why);
 int store_user_remove(struct store *st, const char *name, struct pr_why *why);
 /* An inactive user keeps their addresses and memberships but may not
- * send into postroom (user_inactive) until enabled again. */
+ * send into postroom (user_inactive) until enabled again, nor sign in to
+ * the console: disabling ends their console sessions. */
 int store_user_set_active(struct store *st, const char *name, bool active, struct pr_why *why);
 int store_user_list(struct store *st, struct arena *a, struct store_user **out, size_t *n,
                     struct pr_why *why);
@@ -674,5 +677,57 @@ int store_webhook_deliveries(struct store *st, struct arena *a, const struct sto
 /* Try again now, with retry_from = now: a failed or queued delivery (or
  * one whose lease expired).  Delivered, or being delivered: PR_E_INVALID. */
 int store_webhook_retry(struct store *st, int64_t id, time_t now, struct pr_why *why);
+/* ---- console sign-in (store_sqlite_session.c) ----
+ * Passwords are kept as encoded Argon2id hashes (made and checked in
+ * api/, never here); sessions only as the SHA-256 of their random id, so
+ * a copy of the store yields no cookie that works. */
+struct store_login {
+	int64_t user_id;
+	const char *name;
+	const char *hash;           /* "$argon2id$..."; NULL when no password is set */
+	bool active, admin;
+};
+/* 0 found, 1 no such user, -1 with why. */
+int store_user_login(struct store *st, struct arena *a, const char *name, struct store_login *out,
+                     struct pr_why *why);
+/* Store a new hash and end every session of the user, in one transaction.
+ * PR_E_NOT_FOUND. */
+int store_user_set_password(struct store *st, const char *name, const char *hash, struct pr_why *why);
+int store_user_set_admin(struct store *st, const char *name, bool admin, struct pr_why *why);
+
+#define STORE_SESSION_HASH_LEN 32
+struct store_session {
+	const char *user;
+	bool admin;
+	const char *csrf;
+	time_t created_at, expires_at, last_seen;
+};
+int store_session_add(struct store *st, const unsigned char hash[STORE_SESSION_HASH_LEN],
+                      int64_t user_id, const char *csrf, time_t now, time_t expires_at,
+                      struct pr_why *why);
+/* The session with this hash if it expires after now, was seen at or after
+ * idle_since, and its user is active: 0, 1 none, -1 with why. */
+int store_session_get(struct store *st, struct arena *a, const unsigned char hash[STORE_SESSION_HASH_LEN],
+                      time_t now, time_t idle_since, struct store_session *out, struct pr_why *why);
+int store_session_touch(struct store *st, const unsigned char hash[STORE_SESSION_HASH_LEN], time_t now,
+                        struct pr_why *why);
+/* Ends the session (0 also when there was none). */
+int store_session_remove(struct store *st, const unsigned char hash[STORE_SESSION_HASH_LEN],
+                         struct pr_why *why);
+/* Delete sessions that expired or were idle since before idle_since. */
+int store_session_prune(struct store *st, time_t now, time_t idle_since, struct pr_why *why);
+
+/* Failed sign-ins, counted per client address and per user name as typed
+ * (kinds "addr" and "user").  failed: one row of each at now, and rows
+ * older than forget_before deleted.  nth: the time of the n-th newest
+ * failure of kind/key at or after since: 0 with *at_r (there are n or
+ * more: the limit is reached until that one is older than the window), 1
+ * fewer than n, -1.  clear: forget the failures of a user name (a
+ * successful sign-in). */
+int store_login_failed(struct store *st, const char *addr, const char *user, time_t now,
+                       time_t forget_before, struct pr_why *why);
+int store_login_nth(struct store *st, const char *kind, const char *key, time_t since, int n,
+                    time_t *at_r, struct pr_why *why);
+int store_login_clear(struct store *st, const char *user, struct pr_why *why);
 
 #endif

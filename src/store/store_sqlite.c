@@ -194,6 +194,24 @@ static const char *const migrations[] = {
 	/* 12: a user's projects by user (the HTTP API narrows a member's
 	 * `log`, `why` and outbox to them, store_sqlite_log.c). */
 	"CREATE INDEX IF NOT EXISTS project_members_user ON project_members(user_id);",
+	/* 13: console sign-in (store_sqlite_session.c): a user's Argon2id
+	 * password hash (encoded, "$argon2id$..."; NULL: cannot sign in) and
+	 * administrator flag, in a table beside users (a row only for users
+	 * who have either: a migration must run again on a rewound store, and
+	 * SQLite has no ADD COLUMN IF NOT EXISTS); sessions kept only as the
+	 * SHA-256 of their id; failed sign-ins by client address and by user
+	 * name, for the rate limit every node sharing the store applies. */
+	"CREATE TABLE IF NOT EXISTS user_console(user_id INTEGER PRIMARY KEY"
+	" REFERENCES users(id) ON DELETE CASCADE, password_hash TEXT, admin INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS http_sessions(id_hash BLOB PRIMARY KEY,"
+	" user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, csrf TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS http_sessions_user ON http_sessions(user_id);"
+	"CREATE INDEX IF NOT EXISTS http_sessions_expires ON http_sessions(expires_at);"
+	"CREATE TABLE IF NOT EXISTS login_failures(kind TEXT NOT NULL, key TEXT NOT NULL,"
+	" at INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures(kind, key, at);"
+	"CREATE INDEX IF NOT EXISTS login_failures_at ON login_failures(at);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

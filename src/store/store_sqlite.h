@@ -113,6 +113,9 @@ int sq_get(struct store *st, struct arena *a, const char *sql, const char *key, 
  * to PR_E_NOT_FOUND with the text "no <kind> '<name>'"), -1 error. */
 int sq_user_id(struct store *st, const char *name, int64_t *id_r, struct pr_why *why);
 int sq_project_exists(struct store *st, const char *id, struct pr_why *why);
+/* End every console session of a user, inside the caller's transaction
+ * (store_sqlite_session.c). */
+int sq_user_sessions_end(struct store *st, const char *name, struct pr_why *why);
 
 /* Listing messages (store_sqlite_read.c): the summary columns (read by
  * sq_read_summary into a struct store_message_summary), a filter on

@@ -124,7 +124,9 @@ fail:
 /* ---- users ---- */
 
 #define USER_COLS "SELECT u.id, u.name, u.display, u.active, (SELECT group_concat(address, char(10))" \
-	" FROM (SELECT address FROM user_emails WHERE user_id = u.id ORDER BY address)) FROM users u "
+	" FROM (SELECT address FROM user_emails WHERE user_id = u.id ORDER BY address))," \
+	" coalesce(c.admin, 0), c.password_hash IS NOT NULL" \
+	" FROM users u LEFT JOIN user_console c ON c.user_id = u.id "
 
 static void
 read_user(struct arena *a, sqlite3_stmt *s, void *p)
@@ -136,6 +138,8 @@ read_user(struct arena *a, sqlite3_stmt *s, void *p)
 	u->display = sq_col_str(a, s, 2);
 	u->active = sqlite3_column_int(s, 3) != 0;
 	sq_split(a, sq_col_text(a, s, 4), &u->emails, &u->nemails);
+	u->admin = sqlite3_column_int(s, 5) != 0;
+	u->has_password = sqlite3_column_int(s, 6) != 0;
 }
 
 int
@@ -153,15 +157,25 @@ store_user_remove(struct store *st, const char *name, struct pr_why *why)
 	return s ? sq_step_changed(st, s, "changing the directory", why, "no user named '%s'", name) : -1;
 }
 
+/* A disabled user's console sessions end with the change (same
+ * transaction), so no node keeps serving them. */
 int
 store_user_set_active(struct store *st, const char *name, bool active, struct pr_why *why)
 {
 	static const char sql[] = "UPDATE users SET active = ?2 WHERE name = ?1";
+	if (sq_begin(st, why) < 0)
+		return -1;
 	sqlite3_stmt *s = sq_prep_key(st, sql, name, why);
 	if (s == NULL)
-		return -1;
+		goto fail;
 	sqlite3_bind_int(s, 2, active);
-	return sq_step_changed(st, s, "changing the directory", why, "no user named '%s'", name);
+	if (sq_step_changed(st, s, "changing the directory", why, "no user named '%s'", name) < 0 ||
+	    (!active && sq_user_sessions_end(st, name, why) < 0))
+		goto fail;
+	return sq_commit(st, why);
+fail:
+	sq_rollback(st);
+	return -1;
 }
 
 int

@@ -29,8 +29,8 @@ class HttpDirectory(PostroomCase):
         status, doc = self.call("POST", "/api/v1/users", {"name": "dave", "display": "Dave Dyer",
                                                           "emails": ["Dave@Firm.example", "d@home.example"]})
         self.assertEqual(status, 201, doc)
-        self.assertEqual(doc, {"name": "dave", "display": "Dave Dyer", "active": True,
-                               "emails": ["d@home.example", "dave@firm.example"]})
+        self.assertEqual(doc, {"name": "dave", "display": "Dave Dyer", "active": True, "admin": False,
+                               "password_set": False, "emails": ["d@home.example", "dave@firm.example"]})
         status, doc = self.call("GET", "/api/v1/users", token=self.read)
         self.assertEqual(status, 200)
         self.assertEqual([u["name"] for u in doc["users"]], ["alice", "bob", "carol", "dave"])
