@@ -36,6 +36,9 @@ export default async function (t) {
   await save.click();
   await result.filter({ hasText: /^OK/ }).waitFor();
   const saved = await result.innerText();
+  // The status line is written 30 ms after it is emptied (so a repeated
+  // message is announced again): wait for it, with the scenario's limit.
+  await page.locator('#status').filter({ hasText: /^OK: Saved\./ }).waitFor();
   const live = await page.locator('#status').innerText();
   const afterSave = await settingsNow(page);
   await t.shot('settings-saved');
