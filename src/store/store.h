@@ -33,9 +33,14 @@ struct store;
 struct store_outbound_new;
 struct store_body;
 
-/* uri: "sqlite:PATH" (creates the file and schema) or "postgres://..." */
+/* uri: "sqlite:PATH" (creates the file and schema) or a libpq URI
+ * "postgres://..." / "postgresql://..." (several hosts allowed: see the
+ * README).  Either way the schema is brought up to date, and a store
+ * whose schema is newer than this binary is refused. */
 struct store *store_open(const char *uri, struct pr_why *why);
 void store_close(struct store **st);
+/* "sqlite" or "postgres". */
+const char *store_backend_name(const struct store *st);
 /* How long a writer waits for the lock before PR_E_STORE_BUSY (default 5 s). */
 void store_set_busy_timeout(struct store *st, int ms);
 /* True if the directory is empty (no users, no projects): seed it. */

@@ -28,6 +28,8 @@
 
 #define SQ_BUSY_TIMEOUT_MS 5000
 
+static void sqlite_store_close(struct store *st);
+
 static const char *const migrations[] = {
 	/* 1: directory, settings, messages, placements, people, intake log */
 	"CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
@@ -302,25 +304,18 @@ configure(struct store *st, struct pr_why *why)
 }
 
 struct store *
-store_open(const char *uri, struct pr_why *why)
+sqlite_store_open(const char *path, struct pr_why *why)
 {
-	if (!strncmp(uri, "postgres://", 11) || !strncmp(uri, "postgresql://", 13)) {
-		pr_why_set(why, PR_E_CONFIG, "PostgreSQL support is not built yet: use --store sqlite:PATH");
-		return NULL;
-	}
-	if (strncmp(uri, "sqlite:", 7) != 0 || uri[7] == '\0') {
-		pr_why_set(why, PR_E_CONFIG, "store '%s' is not sqlite:PATH or postgres://...", uri);
-		return NULL;
-	}
 	struct store *st = xcalloc(1, sizeof(*st));
-	st->path = xstrdup(uri + 7);
+	st->ops = &sqlite_store_ops;
+	st->path = xstrdup(path);
 	st->bodies_fd = -1;
 	/* Mail at rest is the owner's alone: the file is created 0600 before
 	 * SQLite opens it (its -wal and -shm take the same mode). */
 	struct pr_why w;
 	if (private_file(st->path, true, &w) < 0 || private_wal(st->path, &w) < 0) {
 		pr_why_set(why, PR_E_STORE_FAILED, "cannot open store %s: %s", st->path, w.detail);
-		store_close(&st);
+		sqlite_store_close(st);
 		return NULL;
 	}
 	int rc = sqlite3_open_v2(st->path, &st->db,
@@ -328,21 +323,19 @@ store_open(const char *uri, struct pr_why *why)
 	if (rc != SQLITE_OK) {
 		pr_why_set(why, PR_E_STORE_FAILED, "cannot open store %s: %s", st->path,
 		           st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
-		store_close(&st);
+		sqlite_store_close(st);
 		return NULL;
 	}
-	if (configure(st, why) < 0)
-		store_close(&st);
+	if (configure(st, why) < 0) {
+		sqlite_store_close(st);
+		st = NULL;
+	}
 	return st;
 }
 
-void
-store_close(struct store **stp)
+static void
+sqlite_store_close(struct store *st)
 {
-	struct store *st = *stp;
-	*stp = NULL;
-	if (st == NULL)
-		return;
 	for (int i = 0; i < st->ncache; i++)
 		sqlite3_finalize(st->cache[i].stmt);
 	sqlite3_close(st->db);
@@ -354,13 +347,13 @@ store_close(struct store **stp)
 }
 
 void
-store_set_busy_timeout(struct store *st, int ms)
+sqlite_store_set_busy_timeout(struct store *st, int ms)
 {
 	sqlite3_busy_timeout(st->db, ms);
 }
 
 int
-store_is_empty(struct store *st, bool *empty_r, struct pr_why *why)
+sqlite_store_is_empty(struct store *st, bool *empty_r, struct pr_why *why)
 {
 	static const char sql[] = "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM projects)"
 	                          " + (SELECT count(*) FROM domains)";
@@ -383,7 +376,7 @@ read_setting(struct arena *a, sqlite3_stmt *s, void *p)
 }
 
 int
-store_settings_load(struct store *st, struct arena *a, struct store_setting **out, size_t *n,
+sqlite_store_settings_load(struct store *st, struct arena *a, struct store_setting **out, size_t *n,
                     struct pr_why *why)
 {
 	static const char sql[] = "SELECT key, value FROM settings ORDER BY key";
@@ -394,7 +387,7 @@ store_settings_load(struct store *st, struct arena *a, struct store_setting **ou
  * new version always reads every new value, and a change of several keys
  * (which the cross-field checks judged together) is never seen half done. */
 int
-store_settings_put(struct store *st, const struct store_setting *kv, size_t n, struct pr_why *why)
+sqlite_store_settings_put(struct store *st, const struct store_setting *kv, size_t n, struct pr_why *why)
 {
 	static const char sql[] = "INSERT INTO settings(key, value) VALUES(?1, ?2)"
 	                          " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
@@ -420,14 +413,14 @@ fail:
 }
 
 int
-store_setting_put(struct store *st, const char *key, const char *value, struct pr_why *why)
+sqlite_store_setting_put(struct store *st, const char *key, const char *value, struct pr_why *why)
 {
 	struct store_setting kv = {key, value};
 	return store_settings_put(st, &kv, 1, why);
 }
 
 int
-store_settings_version(struct store *st, int64_t *version_r, struct pr_why *why)
+sqlite_store_settings_version(struct store *st, int64_t *version_r, struct pr_why *why)
 {
 	static const char sql[] = "SELECT version FROM settings_version WHERE id = 1";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
@@ -436,3 +429,11 @@ store_settings_version(struct store *st, int64_t *version_r, struct pr_why *why)
 		return -1;
 	return sq_one(st, NULL, s, sq_read_int64, version_r, "reading the settings version", why) < 0 ? -1 : 0;
 }
+
+const struct store_ops sqlite_store_ops = {
+	.name = "sqlite",
+	.close = sqlite_store_close,
+#define SQLITE_OP(ret, name, params, args) .name = sqlite_store_##name,
+	STORE_CALLS(SQLITE_OP)
+#undef SQLITE_OP
+};

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "store/store_backend.h"
 
 struct arena;
 
@@ -30,6 +31,7 @@ struct sq_cached {
 };
 
 struct store {
+	const struct store_ops *ops;   /* first: see store_backend.h */
 	sqlite3 *db;
 	char *path;
 	char *bodies;               /* <path>.bodies, once needed (store_sqlite_body.c) */
@@ -37,6 +39,13 @@ struct store {
 	struct sq_cached cache[SQ_MAX_STMTS];
 	int ncache;
 };
+
+/* This backend's implementation of every call of store.h (store.c
+ * forwards to them through sqlite_store_ops). */
+#define BACKEND_PREFIX(name) sqlite_store_##name
+STORE_CALLS(STORE_DECLARE_BACKEND_CALL)
+#undef BACKEND_PREFIX
+extern const struct store_ops sqlite_store_ops;
 
 /* The cached statement for sql (prepared on first use), or NULL with why. */
 sqlite3_stmt *sq_prep(struct store *st, const char *sql, struct pr_why *why);
@@ -57,16 +66,10 @@ int sq_commit(struct store *st, struct pr_why *why);
 void sq_rollback(struct store *st);
 
 void sq_bind_text(sqlite3_stmt *s, int i, const char *v);   /* NULL binds NULL */
-/* A keyset page's upper id bound for "id < ?": before, or every id (0). */
-sqlite3_int64 sq_before(int64_t before);
 /* Column as an arena string; NULL stays NULL. */
 const char *sq_col_text(struct arena *a, sqlite3_stmt *s, int col);
 /* Column as an arena string; NULL becomes "". */
 const char *sq_col_str(struct arena *a, sqlite3_stmt *s, int col);
-/* Split a '\n'-joined group_concat() into an arena array. */
-void sq_split(struct arena *a, const char *joined, const char ***out, size_t *n);
-/* ASCII-lowercased arena copy (addresses and domains are stored so). */
-char *sq_lower(struct arena *a, const char *s);
 
 /* Grow an arena array of elem-sized items to hold n+1; returns the array. */
 void *sq_grow(struct arena *a, void *arr, size_t n, size_t *cap, size_t elem);

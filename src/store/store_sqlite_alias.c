@@ -24,7 +24,7 @@ read_alias(struct arena *a, sqlite3_stmt *s, void *p)
 	struct store_alias *al = p;
 	memset(al, 0, sizeof(*al));
 	al->address = sq_col_str(a, s, 0);
-	sq_split(a, sq_col_text(a, s, 1), &al->users, &al->nusers);
+	store_split(a, sq_col_text(a, s, 1), &al->users, &al->nusers);
 }
 
 static int
@@ -42,12 +42,12 @@ add_members(struct store *st, const char *addr, const char *const *users, size_t
 }
 
 int
-store_alias_add(struct store *st, const char *address, const char *const *users, size_t nusers,
+sqlite_store_alias_add(struct store *st, const char *address, const char *const *users, size_t nusers,
                 struct pr_why *why)
 {
 	static const char sql[] = "INSERT INTO aliases(address) VALUES(?1)";
 	struct arena *a = arena_new();
-	char *addr = sq_lower(a, address);
+	char *addr = store_lower(a, address);
 	if (sq_begin(st, why) < 0)
 		goto out;
 	sqlite3_stmt *s = sq_prep_key(st, sql, addr, why);
@@ -66,7 +66,7 @@ out:
 }
 
 int
-store_alias_remove(struct store *st, const char *address, struct pr_why *why)
+sqlite_store_alias_remove(struct store *st, const char *address, struct pr_why *why)
 {
 	static const char sql[] = "DELETE FROM aliases WHERE address = lower(?1)";
 	sqlite3_stmt *s = sq_prep_key(st, sql, address, why);
@@ -74,7 +74,7 @@ store_alias_remove(struct store *st, const char *address, struct pr_why *why)
 }
 
 int
-store_alias_list(struct store *st, struct arena *a, struct store_alias **out, size_t *n,
+sqlite_store_alias_list(struct store *st, struct arena *a, struct store_alias **out, size_t *n,
                  struct pr_why *why)
 {
 	static const char sql[] = ALIAS_COLS "ORDER BY a.address";
@@ -82,7 +82,7 @@ store_alias_list(struct store *st, struct arena *a, struct store_alias **out, si
 }
 
 int
-store_alias_get(struct store *st, struct arena *a, const char *address,
+sqlite_store_alias_get(struct store *st, struct arena *a, const char *address,
                 struct store_alias *out, struct pr_why *why)
 {
 	static const char sql[] = ALIAS_COLS "WHERE a.address = lower(?1)";
@@ -92,7 +92,7 @@ store_alias_get(struct store *st, struct arena *a, const char *address,
 /* ---- domains ---- */
 
 int
-store_domain_add(struct store *st, const char *domain, struct pr_why *why)
+sqlite_store_domain_add(struct store *st, const char *domain, struct pr_why *why)
 {
 	static const char sql[] = "INSERT INTO domains(name) VALUES(lower(?1))";
 	sqlite3_stmt *s = sq_prep_key(st, sql, domain, why);
@@ -100,7 +100,7 @@ store_domain_add(struct store *st, const char *domain, struct pr_why *why)
 }
 
 int
-store_domain_remove(struct store *st, const char *domain, struct pr_why *why)
+sqlite_store_domain_remove(struct store *st, const char *domain, struct pr_why *why)
 {
 	static const char sql[] = "DELETE FROM domains WHERE name = lower(?1)";
 	sqlite3_stmt *s = sq_prep_key(st, sql, domain, why);
@@ -108,7 +108,7 @@ store_domain_remove(struct store *st, const char *domain, struct pr_why *why)
 }
 
 int
-store_domain_list(struct store *st, struct arena *a, const char ***out, size_t *n,
+sqlite_store_domain_list(struct store *st, struct arena *a, const char ***out, size_t *n,
                   struct pr_why *why)
 {
 	static const char sql[] = "SELECT name FROM domains ORDER BY name";
@@ -116,7 +116,7 @@ store_domain_list(struct store *st, struct arena *a, const char ***out, size_t *
 }
 
 int
-store_domain_first(struct store *st, struct arena *a, const char **out, struct pr_why *why)
+sqlite_store_domain_first(struct store *st, struct arena *a, const char **out, struct pr_why *why)
 {
 	static const char sql[] = "SELECT name FROM domains ORDER BY rowid LIMIT 1";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
@@ -125,7 +125,7 @@ store_domain_first(struct store *st, struct arena *a, const char **out, struct p
 }
 
 int
-store_domain_served(struct store *st, const char *domain, struct pr_why *why)
+sqlite_store_domain_served(struct store *st, const char *domain, struct pr_why *why)
 {
 	static const char sql[] = "SELECT 1 FROM domains WHERE name = lower(?1)";
 	sqlite3_stmt *s = sq_prep_key(st, sql, domain, why);

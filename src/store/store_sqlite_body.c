@@ -182,7 +182,7 @@ write_body(struct store *st, struct store_body *b, struct spool *sp, struct pr_w
 }
 
 int
-store_body_put(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
+sqlite_store_body_put(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
 {
 	m->body = NULL;
 	if (m->raw == NULL || spool_size(m->raw) < PR_STORE_BODY_MIN)
@@ -397,7 +397,7 @@ remove_orphan(struct store *st, int dfd, const char *name, int64_t *removed_r, s
 }
 
 int
-store_body_sweep(struct store *st, time_t live_since, int64_t *removed_r, struct pr_why *why)
+sqlite_store_body_sweep(struct store *st, time_t live_since, int64_t *removed_r, struct pr_why *why)
 {
 	*removed_r = 0;
 	const char *dir = bodies_path(st);

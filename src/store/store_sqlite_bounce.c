@@ -13,7 +13,7 @@
 #include "store/store_sqlite.h"
 
 int
-store_outbound_bounced(struct store *st, int64_t id, const char *rcpt, const char *reply,
+sqlite_store_outbound_bounced(struct store *st, int64_t id, const char *rcpt, const char *reply,
                        time_t now, struct pr_why *why)
 {
 	static const char r_sql[] = "UPDATE outbound_rcpts SET state = 'failed', reply = ?3"

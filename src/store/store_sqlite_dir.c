@@ -86,7 +86,7 @@ add_emails(struct store *st, const char *sql, int64_t owner, const char *const *
 	struct arena *a = arena_new();
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		sqlite3_stmt *s = sq_prep_key(st, sql, sq_lower(a, emails[i]), why);
+		sqlite3_stmt *s = sq_prep_key(st, sql, store_lower(a, emails[i]), why);
 		if (s == NULL) {
 			rc = -1;
 			break;
@@ -137,20 +137,20 @@ read_user(struct arena *a, sqlite3_stmt *s, void *p)
 	u->name = sq_col_str(a, s, 1);
 	u->display = sq_col_str(a, s, 2);
 	u->active = sqlite3_column_int(s, 3) != 0;
-	sq_split(a, sq_col_text(a, s, 4), &u->emails, &u->nemails);
+	store_split(a, sq_col_text(a, s, 4), &u->emails, &u->nemails);
 	u->admin = sqlite3_column_int(s, 5) != 0;
 	u->has_password = sqlite3_column_int(s, 6) != 0;
 }
 
 int
-store_user_add(struct store *st, const char *name, const char *display,
+sqlite_store_user_add(struct store *st, const char *name, const char *display,
                const char *const *emails, size_t nemails, struct pr_why *why)
 {
 	return add_owner(st, &user_sql, name, display ? display : "", emails, nemails, why);
 }
 
 int
-store_user_remove(struct store *st, const char *name, struct pr_why *why)
+sqlite_store_user_remove(struct store *st, const char *name, struct pr_why *why)
 {
 	static const char sql[] = "DELETE FROM users WHERE name = ?1";
 	sqlite3_stmt *s = sq_prep_key(st, sql, name, why);
@@ -160,7 +160,7 @@ store_user_remove(struct store *st, const char *name, struct pr_why *why)
 /* A disabled user's console sessions end with the change (same
  * transaction), so no node keeps serving them. */
 int
-store_user_set_active(struct store *st, const char *name, bool active, struct pr_why *why)
+sqlite_store_user_set_active(struct store *st, const char *name, bool active, struct pr_why *why)
 {
 	static const char sql[] = "UPDATE users SET active = ?2 WHERE name = ?1";
 	if (sq_begin(st, why) < 0)
@@ -179,7 +179,7 @@ fail:
 }
 
 int
-store_user_list(struct store *st, struct arena *a, struct store_user **out, size_t *n,
+sqlite_store_user_list(struct store *st, struct arena *a, struct store_user **out, size_t *n,
                 struct pr_why *why)
 {
 	static const char sql[] = USER_COLS "ORDER BY u.name";
@@ -187,7 +187,7 @@ store_user_list(struct store *st, struct arena *a, struct store_user **out, size
 }
 
 int
-store_user_by_email(struct store *st, struct arena *a, const char *email,
+sqlite_store_user_by_email(struct store *st, struct arena *a, const char *email,
                     struct store_user *out, struct pr_why *why)
 {
 	static const char sql[] = USER_COLS
@@ -196,7 +196,7 @@ store_user_by_email(struct store *st, struct arena *a, const char *email,
 }
 
 int
-store_user_get(struct store *st, struct arena *a, const char *name,
+sqlite_store_user_get(struct store *st, struct arena *a, const char *name,
                struct store_user *out, struct pr_why *why)
 {
 	static const char sql[] = USER_COLS "WHERE u.name = ?1";
@@ -219,12 +219,12 @@ read_project(struct arena *a, sqlite3_stmt *s, void *out)
 	memset(p, 0, sizeof(*p));
 	p->id = sq_col_str(a, s, 0);
 	p->name = sq_col_str(a, s, 1);
-	sq_split(a, sq_col_text(a, s, 2), &p->members, &p->nmembers);
-	sq_split(a, sq_col_text(a, s, 3), &p->stakeholders, &p->nstakeholders);
+	store_split(a, sq_col_text(a, s, 2), &p->members, &p->nmembers);
+	store_split(a, sq_col_text(a, s, 3), &p->stakeholders, &p->nstakeholders);
 }
 
 int
-store_project_add(struct store *st, const char *id, const char *name, struct pr_why *why)
+sqlite_store_project_add(struct store *st, const char *id, const char *name, struct pr_why *why)
 {
 	static const char sql[] = "INSERT INTO projects(id, name) VALUES(?1, ?2)";
 	sqlite3_stmt *s = sq_prep_key(st, sql, id, why);
@@ -235,7 +235,7 @@ store_project_add(struct store *st, const char *id, const char *name, struct pr_
 }
 
 int
-store_project_list(struct store *st, struct arena *a, struct store_project **out, size_t *n,
+sqlite_store_project_list(struct store *st, struct arena *a, struct store_project **out, size_t *n,
                    struct pr_why *why)
 {
 	/* Numeric ids sort as numbers, then the rest by text. */
@@ -244,7 +244,7 @@ store_project_list(struct store *st, struct arena *a, struct store_project **out
 }
 
 int
-store_project_get(struct store *st, struct arena *a, const char *id,
+sqlite_store_project_get(struct store *st, struct arena *a, const char *id,
                   struct store_project *out, struct pr_why *why)
 {
 	static const char sql[] = PROJECT_COLS "WHERE p.id = ?1";
@@ -252,7 +252,7 @@ store_project_get(struct store *st, struct arena *a, const char *id,
 }
 
 int
-store_project_grant(struct store *st, const char *id, const char *user, struct pr_why *why)
+sqlite_store_project_grant(struct store *st, const char *id, const char *user, struct pr_why *why)
 {
 	static const char sql[] = "INSERT OR IGNORE INTO project_members(project_id, user_id) VALUES(?1, ?2)";
 	int64_t uid;
@@ -262,7 +262,7 @@ store_project_grant(struct store *st, const char *id, const char *user, struct p
 }
 
 int
-store_project_revoke(struct store *st, const char *id, const char *user, struct pr_why *why)
+sqlite_store_project_revoke(struct store *st, const char *id, const char *user, struct pr_why *why)
 {
 	static const char sql[] = "DELETE FROM project_members WHERE project_id = ?1"
 	                          " AND user_id = (SELECT id FROM users WHERE name = ?2)";
@@ -278,7 +278,7 @@ store_project_revoke(struct store *st, const char *id, const char *user, struct 
 }
 
 int
-store_project_is_member(struct store *st, const char *id, const char *user, struct pr_why *why)
+sqlite_store_project_is_member(struct store *st, const char *id, const char *user, struct pr_why *why)
 {
 	static const char sql[] = "SELECT 1 FROM project_members m JOIN users u ON u.id = m.user_id"
 	                          " WHERE m.project_id = ?1 AND u.name = ?2";
@@ -299,18 +299,18 @@ read_stakeholder(struct arena *a, sqlite3_stmt *s, void *p)
 	memset(k, 0, sizeof(*k));
 	k->id = sqlite3_column_int64(s, 0);
 	k->name = sq_col_str(a, s, 1);
-	sq_split(a, sq_col_text(a, s, 2), &k->emails, &k->nemails);
+	store_split(a, sq_col_text(a, s, 2), &k->emails, &k->nemails);
 }
 
 int
-store_stakeholder_add(struct store *st, const char *name, const char *const *emails, size_t n,
+sqlite_store_stakeholder_add(struct store *st, const char *name, const char *const *emails, size_t n,
                       struct pr_why *why)
 {
 	return add_owner(st, &stakeholder_sql, name, NULL, emails, n, why);
 }
 
 int
-store_stakeholder_list(struct store *st, struct arena *a, struct store_stakeholder **out,
+sqlite_store_stakeholder_list(struct store *st, struct arena *a, struct store_stakeholder **out,
                        size_t *n, struct pr_why *why)
 {
 	static const char sql[] = STAKE_COLS "ORDER BY k.name";
@@ -318,7 +318,7 @@ store_stakeholder_list(struct store *st, struct arena *a, struct store_stakehold
 }
 
 int
-store_stakeholder_by_email(struct store *st, struct arena *a, const char *email,
+sqlite_store_stakeholder_by_email(struct store *st, struct arena *a, const char *email,
                            struct store_stakeholder *out, struct pr_why *why)
 {
 	static const char sql[] = STAKE_COLS
@@ -327,7 +327,7 @@ store_stakeholder_by_email(struct store *st, struct arena *a, const char *email,
 }
 
 int
-store_stakeholder_get(struct store *st, struct arena *a, const char *name,
+sqlite_store_stakeholder_get(struct store *st, struct arena *a, const char *name,
                       struct store_stakeholder *out, struct pr_why *why)
 {
 	static const char sql[] = STAKE_COLS "WHERE k.name = ?1";
@@ -335,7 +335,7 @@ store_stakeholder_get(struct store *st, struct arena *a, const char *name,
 }
 
 int
-store_project_add_stakeholder(struct store *st, const char *project, const char *name,
+sqlite_store_project_add_stakeholder(struct store *st, const char *project, const char *name,
                               struct pr_why *why)
 {
 	static const char sql[] = "INSERT OR IGNORE INTO project_stakeholders(project_id, stakeholder_id)"
@@ -347,7 +347,7 @@ store_project_add_stakeholder(struct store *st, const char *project, const char 
 }
 
 void
-store_person_resolve(struct store *st, struct arena *a, struct store_person *p)
+sqlite_store_person_resolve(struct store *st, struct arena *a, struct store_person *p)
 {
 	struct store_user u;
 	struct store_stakeholder k;

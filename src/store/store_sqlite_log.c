@@ -75,7 +75,7 @@ sq_log_insert(struct store *st, const struct store_log_entry *e, int64_t *id_r, 
 }
 
 int
-store_log_append(struct store *st, const struct store_log_entry *e, int64_t *id_r,
+sqlite_store_log_append(struct store *st, const struct store_log_entry *e, int64_t *id_r,
                  struct pr_why *why)
 {
 	return sq_log_insert(st, e, id_r, why);
@@ -132,7 +132,7 @@ prune_batch(struct store *st, time_t before, size_t batch, struct pr_why *why)
 }
 
 int
-store_log_prune(struct store *st, time_t before, size_t batch, int64_t *deleted_r, struct pr_why *why)
+sqlite_store_log_prune(struct store *st, time_t before, size_t batch, int64_t *deleted_r, struct pr_why *why)
 {
 	*deleted_r = 0;
 	if (batch == 0)
@@ -148,7 +148,7 @@ store_log_prune(struct store *st, time_t before, size_t batch, int64_t *deleted_
 }
 
 int
-store_log_prune_days(struct store *st, time_t now, long long days, int64_t *deleted_r,
+sqlite_store_log_prune_days(struct store *st, time_t now, long long days, int64_t *deleted_r,
                      struct pr_why *why)
 {
 	*deleted_r = 0;
@@ -210,7 +210,7 @@ static const char address_sql[] = LOG_COLS "intake_log_addr a JOIN intake_log l 
 	" ORDER BY a.log_id DESC LIMIT ?9";
 
 int
-store_log_list(struct store *st, struct arena *a, const struct store_log_filter *f,
+sqlite_store_log_list(struct store *st, struct arena *a, const struct store_log_filter *f,
                struct store_log_entry **out, size_t *n, struct pr_why *why)
 {
 	static const struct store_log_filter none;
@@ -234,7 +234,7 @@ store_log_list(struct store *st, struct arena *a, const struct store_log_filter 
 	sq_bind_text(s, 7, key);
 	sq_bind_text(s, 8, sq_msgid(a, f->message_id_hdr));
 	sqlite3_bind_int64(s, 9, f->limit ? (sqlite3_int64)f->limit : 100);
-	sqlite3_bind_int64(s, 10, sq_before(f->before));
+	sqlite3_bind_int64(s, 10, store_before(f->before));
 	sq_bind_text(s, 11, f->recipient);
 	sqlite3_bind_int64(s, 12, (sqlite3_int64)f->until);
 	sq_bind_text(s, 13, f->member);

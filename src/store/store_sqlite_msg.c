@@ -91,7 +91,7 @@ insert_row(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 	sq_bind_text(s, 9, m->in_reply_to);
 	sq_bind_text(s, 10, m->references);
 	sq_bind_text(s, 11, m->subject);
-	sq_bind_text(s, 12, m->from_addr ? sq_lower(a, m->from_addr) : NULL);
+	sq_bind_text(s, 12, m->from_addr ? store_lower(a, m->from_addr) : NULL);
 	sq_bind_text(s, 13, m->date);
 	sq_bind_text(s, 14, m->raw ? spool_sha256_hex(m->raw) : NULL);
 	sqlite3_bind_int64(s, 15, (sqlite3_int64)msg_size(m));
@@ -246,7 +246,7 @@ insert_people(struct store *st, struct arena *a, const struct store_msg *m, stru
 		if (s == NULL)
 			return -1;
 		sqlite3_bind_int64(s, 1, m->id_r);
-		sq_bind_text(s, 2, sq_lower(a, p->address));
+		sq_bind_text(s, 2, store_lower(a, p->address));
 		sq_bind_text(s, 3, p->role ? p->role : "");
 		sq_bind_text(s, 4, p->user);
 		sq_bind_text(s, 5, p->stakeholder);
@@ -272,7 +272,7 @@ add_stakeholder(struct store *st, struct arena *a, const char *pair, struct pr_w
 	if (tab == NULL)
 		return 0;
 	const char *project = arena_strndup(a, pair, (size_t)(tab - pair));
-	const char *addr = sq_lower(a, tab + 1);
+	const char *addr = store_lower(a, tab + 1);
 	const char *sqls[] = {k, e, p};
 	for (int i = 0; i < 3; i++) {
 		sqlite3_stmt *s = sq_prep(st, sqls[i], why);
@@ -424,13 +424,13 @@ commit_one(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 }
 
 int
-store_commit_batch(struct store *st, struct store_msg **msgs, size_t n, struct pr_why *why)
+sqlite_store_commit_batch(struct store *st, struct store_msg **msgs, size_t n, struct pr_why *why)
 {
 	return store_commit_group(st, msgs, n, NULL, 0, why);
 }
 
 int
-store_commit_group(struct store *st, struct store_msg **msgs, size_t n,
+sqlite_store_commit_group(struct store *st, struct store_msg **msgs, size_t n,
                    const struct store_log_entry *const *log, size_t nlog, struct pr_why *why)
 {
 	if (n == 0 && nlog == 0)

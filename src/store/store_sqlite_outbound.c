@@ -10,26 +10,6 @@
 #include "store/store.h"
 #include "store/store_sqlite.h"
 
-static const char *const state_names[] = {
-	[OUTBOUND_QUEUED] = "queued", [OUTBOUND_SENDING] = "sending", [OUTBOUND_SENT] = "sent",
-	[OUTBOUND_FAILED] = "failed", [OUTBOUND_CANCELLED] = "cancelled",
-};
-
-const char *
-store_outbound_state_name(enum store_outbound_state s)
-{
-	return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "unknown";
-}
-
-static enum store_outbound_state
-state_of(const char *name)
-{
-	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
-		if (name && !strcmp(name, state_names[i]))
-			return (enum store_outbound_state)i;
-	return OUTBOUND_FAILED;     /* an unknown word in the store: never send it */
-}
-
 static int
 insert_rcpts(struct store *st, int64_t id, const struct store_outbound_new *q, size_t *queued_r,
              struct pr_why *why)
@@ -92,7 +72,7 @@ out:
 }
 
 int
-store_outbound_enqueue(struct store *st, struct store_msg *m, struct pr_why *why)
+sqlite_store_outbound_enqueue(struct store *st, struct store_msg *m, struct pr_why *why)
 {
 	if (m->outbound == NULL) {
 		pr_why_set(why, PR_E_INTERNAL, "store_outbound_enqueue: the message has no queue row");
@@ -123,7 +103,7 @@ read_row(struct arena *a, sqlite3_stmt *s, void *p)
 	o->project = sq_col_text(a, s, 4);
 	o->sent_by = sq_col_text(a, s, 5);
 	o->subject = sq_col_text(a, s, 6);
-	o->state = state_of((const char *)sqlite3_column_text(s, 7));
+	o->state = store_outbound_state_of((const char *)sqlite3_column_text(s, 7));
 	o->attempts = sqlite3_column_int(s, 8);
 	o->created_at = (time_t)sqlite3_column_int64(s, 9);
 	o->next_attempt_at = (time_t)sqlite3_column_int64(s, 10);
@@ -174,7 +154,7 @@ get_one(struct store *st, struct arena *a, sqlite3_stmt *s, struct store_outboun
 }
 
 int
-store_outbound_get(struct store *st, struct arena *a, int64_t id, struct store_outbound *out,
+sqlite_store_outbound_get(struct store *st, struct arena *a, int64_t id, struct store_outbound *out,
                    struct pr_why *why)
 {
 	static const char sql[] = "SELECT " OUT_COLS " WHERE o.id = ?1";
@@ -186,7 +166,7 @@ store_outbound_get(struct store *st, struct arena *a, int64_t id, struct store_o
 }
 
 int
-store_outbound_by_message(struct store *st, struct arena *a, int64_t message_id,
+sqlite_store_outbound_by_message(struct store *st, struct arena *a, int64_t message_id,
                           struct store_outbound *out, struct pr_why *why)
 {
 	static const char sql[] = "SELECT " OUT_COLS " WHERE o.message_id = ?1";
@@ -198,7 +178,7 @@ store_outbound_by_message(struct store *st, struct arena *a, int64_t message_id,
 }
 
 int
-store_outbound_by_msgid(struct store *st, struct arena *a, const char *msgid,
+sqlite_store_outbound_by_msgid(struct store *st, struct arena *a, const char *msgid,
                         struct store_outbound *out, struct pr_why *why)
 {
 	static const char sql[] = "SELECT " OUT_COLS " WHERE o.msgid = ?1";
@@ -210,7 +190,7 @@ store_outbound_by_msgid(struct store *st, struct arena *a, const char *msgid,
 }
 
 int
-store_outbound_list(struct store *st, struct arena *a, const struct store_outbound_filter *f,
+sqlite_store_outbound_list(struct store *st, struct arena *a, const struct store_outbound_filter *f,
                     struct store_outbound **out, size_t *n, struct pr_why *why)
 {
 	static const char sql[] = "SELECT " OUT_COLS " WHERE o.id < ?1 AND (?2 = 0 OR o.state = 'failed')"
@@ -222,7 +202,7 @@ store_outbound_list(struct store *st, struct arena *a, const struct store_outbou
 	*n = 0;
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, sq_before(f->before));
+	sqlite3_bind_int64(s, 1, store_before(f->before));
 	sqlite3_bind_int(s, 2, f->failed_only);
 	sqlite3_bind_int64(s, 3, f->limit ? (sqlite3_int64)f->limit : 100);
 	sq_bind_text(s, 4, f->member);

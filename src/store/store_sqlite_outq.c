@@ -61,7 +61,7 @@ take_row(struct store *st, struct arena *a, int64_t id, const char *owner, time_
 }
 
 int
-store_outbound_claim(struct store *st, struct arena *a, const char *owner, time_t now,
+sqlite_store_outbound_claim(struct store *st, struct arena *a, const char *owner, time_t now,
                      int lease_seconds, size_t max, struct store_outbound **out, size_t *n,
                      struct pr_why *why)
 {
@@ -173,7 +173,7 @@ settle(struct store *st, int64_t id, time_t now, time_t next_at, const char *rep
 }
 
 int
-store_outbound_result(struct store *st, int64_t id, const char *owner, int64_t lease, time_t now,
+sqlite_store_outbound_result(struct store *st, int64_t id, const char *owner, int64_t lease, time_t now,
                       const struct store_outbound_rcpt_result *r, size_t nr, time_t next_at,
                       const char *reply, struct pr_why *why)
 {
@@ -218,7 +218,7 @@ change(struct store *st, int64_t id, const char *sql, time_t t1, time_t t2, stru
 }
 
 int
-store_outbound_retry(struct store *st, int64_t id, time_t now, time_t retry_for, struct pr_why *why)
+sqlite_store_outbound_retry(struct store *st, int64_t id, time_t now, time_t retry_for, struct pr_why *why)
 {
 	static const char rcpts[] = "UPDATE outbound_rcpts SET state = 'queued', reply = NULL"
 	                            " WHERE outbound_id = ?1 AND state = 'failed'";
@@ -248,7 +248,7 @@ out:
 }
 
 int
-store_outbound_cancel(struct store *st, int64_t id, time_t now, struct pr_why *why)
+sqlite_store_outbound_cancel(struct store *st, int64_t id, time_t now, struct pr_why *why)
 {
 	static const char msg[] = "UPDATE outbound SET state = 'cancelled', done_at = ?2,"
 	                          " lease_until = 0 WHERE id = ?1";

@@ -50,14 +50,14 @@ known(struct store *st, const char *sql, const char *mailbox, const char *key, s
 }
 
 int
-store_pop3_known_uidl(struct store *st, const char *mailbox, const char *uidl, struct pr_why *why)
+sqlite_store_pop3_known_uidl(struct store *st, const char *mailbox, const char *uidl, struct pr_why *why)
 {
 	static const char sql[] = "SELECT 1 FROM pop3_collected WHERE mailbox = ?1 AND uidl = ?2";
 	return known(st, sql, mailbox, uidl, why);
 }
 
 int
-store_pop3_known_hash(struct store *st, const char *mailbox, const char *sha256_hex,
+sqlite_store_pop3_known_hash(struct store *st, const char *mailbox, const char *sha256_hex,
                       struct pr_why *why)
 {
 	/* mailbox '': records from before migration 2, mailbox unknown; the
@@ -68,7 +68,7 @@ store_pop3_known_hash(struct store *st, const char *mailbox, const char *sha256_
 }
 
 int
-store_pop3_mark(struct store *st, const char *mailbox, const struct store_pop3_mark *marks,
+sqlite_store_pop3_mark(struct store *st, const char *mailbox, const struct store_pop3_mark *marks,
                 size_t n, struct pr_why *why)
 {
 	if (n == 0)
@@ -85,7 +85,7 @@ store_pop3_mark(struct store *st, const char *mailbox, const struct store_pop3_m
 }
 
 int
-store_pop3_touch(struct store *st, const char *mailbox, const char *uidl, struct pr_why *why)
+sqlite_store_pop3_touch(struct store *st, const char *mailbox, const char *uidl, struct pr_why *why)
 {
 	static const char sql[] = "UPDATE pop3_collected SET at = strftime('%s','now')"
 	                          " WHERE mailbox = ?1 AND uidl = ?2";
@@ -94,7 +94,7 @@ store_pop3_touch(struct store *st, const char *mailbox, const char *uidl, struct
 }
 
 int
-store_pop3_expire(struct store *st, time_t before, struct pr_why *why)
+sqlite_store_pop3_expire(struct store *st, time_t before, struct pr_why *why)
 {
 	static const char sql[] = "DELETE FROM pop3_collected WHERE at < ?1";
 	sqlite3_stmt *s = sq_prep(st, sql, why);

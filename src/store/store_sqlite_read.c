@@ -21,7 +21,7 @@ read_ids(struct arena *a, sqlite3_stmt *s, void *p)
 }
 
 int
-store_message_by_msgid(struct store *st, const char *msgid, int64_t *id_r, int64_t *thread_r,
+sqlite_store_message_by_msgid(struct store *st, const char *msgid, int64_t *id_r, int64_t *thread_r,
                        struct pr_why *why)
 {
 	static const char sql[] = "SELECT id, thread_id FROM messages WHERE message_id = ?1 ORDER BY id LIMIT 1";
@@ -38,7 +38,7 @@ store_message_by_msgid(struct store *st, const char *msgid, int64_t *id_r, int64
 }
 
 int
-store_message_find_duplicate(struct store *st, const char *msgid, const char *sha256_hex,
+sqlite_store_message_find_duplicate(struct store *st, const char *msgid, const char *sha256_hex,
                              int64_t *id_r, struct pr_why *why)
 {
 	static const char sql[] = "SELECT id FROM messages WHERE message_id = ?1 AND sha256 = ?2"
@@ -71,7 +71,7 @@ sq_read_summary(struct arena *a, sqlite3_stmt *s, void *p)
 }
 
 int
-store_message_list(struct store *st, struct arena *a, const struct store_message_filter *f,
+sqlite_store_message_list(struct store *st, struct arena *a, const struct store_message_filter *f,
                    struct store_message_summary **out, size_t *n, struct pr_why *why)
 {
 	static const char sql[] = SUMMARY_COLS "FROM messages m WHERE" SQ_MESSAGE_FILTER
@@ -96,7 +96,7 @@ sq_bind_message_filter(sqlite3_stmt *s, const struct store_message_filter *f)
 	sqlite3_bind_int(s, 4, f && f->fallback);
 	sqlite3_bind_int64(s, 5, f && f->limit ? (sqlite3_int64)f->limit : 100);
 	sq_bind_text(s, 6, f ? f->stakeholder : NULL);
-	sqlite3_bind_int64(s, 7, sq_before(f ? f->before : 0));
+	sqlite3_bind_int64(s, 7, store_before(f ? f->before : 0));
 }
 
 /* A struct store_message without its bytes (columns 0-19). */
@@ -174,7 +174,7 @@ message_get(struct store *st, struct arena *a, int64_t id, struct store_message 
 }
 
 int
-store_message_get(struct store *st, struct arena *a, int64_t id, struct store_message *out,
+sqlite_store_message_get(struct store *st, struct arena *a, int64_t id, struct store_message *out,
                   struct pr_why *why)
 {
 	int rc = message_get(st, a, id, out, true, why);
@@ -189,7 +189,7 @@ store_message_get(struct store *st, struct arena *a, int64_t id, struct store_me
 }
 
 int
-store_message_meta(struct store *st, struct arena *a, int64_t id, struct store_message *out,
+sqlite_store_message_meta(struct store *st, struct arena *a, int64_t id, struct store_message *out,
                    struct pr_why *why)
 {
 	return message_get(st, a, id, out, false, why);
@@ -214,7 +214,7 @@ write_deflated(struct store *st, int64_t id, FILE *out, struct pr_why *why)
  * message should not need 20 MiB of heap.  A body file first (large
  * messages), else message_raw (small and older ones). */
 int
-store_message_write_raw(struct store *st, int64_t id, FILE *out, struct pr_why *why)
+sqlite_store_message_write_raw(struct store *st, int64_t id, FILE *out, struct pr_why *why)
 {
 	int body = sq_body_write(st, id, out, why);
 	if (body != 1)
@@ -270,7 +270,7 @@ check_target(struct store *st, const struct store_placement *to, struct pr_why *
 }
 
 int
-store_message_move(struct store *st, int64_t id, const struct store_placement *to,
+sqlite_store_message_move(struct store *st, int64_t id, const struct store_placement *to,
                    struct pr_why *why)
 {
 	static const char del[] = "DELETE FROM placements WHERE message_id = ?1";

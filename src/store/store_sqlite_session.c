@@ -25,7 +25,7 @@ read_login(struct arena *a, sqlite3_stmt *s, void *p)
 }
 
 int
-store_user_login(struct store *st, struct arena *a, const char *name, struct store_login *out,
+sqlite_store_user_login(struct store *st, struct arena *a, const char *name, struct store_login *out,
                  struct pr_why *why)
 {
 	static const char sql[] = "SELECT u.id, u.name, c.password_hash, u.active, coalesce(c.admin, 0)"
@@ -43,7 +43,7 @@ sq_user_sessions_end(struct store *st, const char *name, struct pr_why *why)
 }
 
 int
-store_user_set_password(struct store *st, const char *name, const char *hash, struct pr_why *why)
+sqlite_store_user_set_password(struct store *st, const char *name, const char *hash, struct pr_why *why)
 {
 	static const char sql[] = "INSERT INTO user_console(user_id, password_hash)"
 	                          " SELECT id, ?2 FROM users WHERE name = ?1"
@@ -61,7 +61,7 @@ store_user_set_password(struct store *st, const char *name, const char *hash, st
 }
 
 int
-store_user_set_admin(struct store *st, const char *name, bool admin, struct pr_why *why)
+sqlite_store_user_set_admin(struct store *st, const char *name, bool admin, struct pr_why *why)
 {
 	static const char sql[] = "INSERT INTO user_console(user_id, admin) SELECT id, ?2 FROM users WHERE name = ?1"
 	                          " ON CONFLICT(user_id) DO UPDATE SET admin = excluded.admin";
@@ -75,7 +75,7 @@ store_user_set_admin(struct store *st, const char *name, bool admin, struct pr_w
 /* ---- sessions ---- */
 
 int
-store_session_add(struct store *st, const unsigned char hash[STORE_SESSION_HASH_LEN],
+sqlite_store_session_add(struct store *st, const unsigned char hash[STORE_SESSION_HASH_LEN],
                   int64_t user_id, const char *csrf, time_t now, time_t expires_at,
                   struct pr_why *why)
 {
@@ -105,7 +105,7 @@ read_session(struct arena *a, sqlite3_stmt *s, void *p)
 }
 
 int
-store_session_get(struct store *st, struct arena *a, const unsigned char hash[STORE_SESSION_HASH_LEN],
+sqlite_store_session_get(struct store *st, struct arena *a, const unsigned char hash[STORE_SESSION_HASH_LEN],
                   time_t now, time_t idle_since, struct store_session *out, struct pr_why *why)
 {
 	static const char sql[] = "SELECT u.name, coalesce(c.admin, 0), s.csrf, s.created_at, s.expires_at,"
@@ -137,7 +137,7 @@ session_step(struct store *st, const char *sql, const unsigned char hash[STORE_S
 }
 
 int
-store_session_touch(struct store *st, const unsigned char hash[STORE_SESSION_HASH_LEN], time_t now,
+sqlite_store_session_touch(struct store *st, const unsigned char hash[STORE_SESSION_HASH_LEN], time_t now,
                     struct pr_why *why)
 {
 	static const char sql[] = "UPDATE http_sessions SET last_seen = ?2 WHERE id_hash = ?1";
@@ -145,7 +145,7 @@ store_session_touch(struct store *st, const unsigned char hash[STORE_SESSION_HAS
 }
 
 int
-store_session_remove(struct store *st, const unsigned char hash[STORE_SESSION_HASH_LEN],
+sqlite_store_session_remove(struct store *st, const unsigned char hash[STORE_SESSION_HASH_LEN],
                      struct pr_why *why)
 {
 	static const char sql[] = "DELETE FROM http_sessions WHERE id_hash = ?1";
@@ -153,7 +153,7 @@ store_session_remove(struct store *st, const unsigned char hash[STORE_SESSION_HA
 }
 
 int
-store_session_prune(struct store *st, time_t now, time_t idle_since, struct pr_why *why)
+sqlite_store_session_prune(struct store *st, time_t now, time_t idle_since, struct pr_why *why)
 {
 	static const char sql[] = "DELETE FROM http_sessions WHERE expires_at <= ?1 OR last_seen < ?2";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
@@ -178,7 +178,7 @@ failure_add(struct store *st, const char *kind, const char *key, time_t now, str
 }
 
 int
-store_login_failed(struct store *st, const char *addr, const char *user, time_t now,
+sqlite_store_login_failed(struct store *st, const char *addr, const char *user, time_t now,
                    time_t forget_before, struct pr_why *why)
 {
 	static const char sql[] = "DELETE FROM login_failures WHERE at < ?1";
@@ -198,7 +198,7 @@ fail:
 }
 
 int
-store_login_nth(struct store *st, const char *kind, const char *key, time_t since, int n,
+sqlite_store_login_nth(struct store *st, const char *kind, const char *key, time_t since, int n,
                 time_t *at_r, struct pr_why *why)
 {
 	static const char sql[] = "SELECT at FROM login_failures WHERE kind = ?1 AND key = ?2 AND at >= ?3"
@@ -215,7 +215,7 @@ store_login_nth(struct store *st, const char *kind, const char *key, time_t sinc
 }
 
 int
-store_login_clear(struct store *st, const char *user, struct pr_why *why)
+sqlite_store_login_clear(struct store *st, const char *user, struct pr_why *why)
 {
 	static const char sql[] = "DELETE FROM login_failures WHERE kind = 'user' AND key = ?1";
 	sqlite3_stmt *s = sq_prep_key(st, sql, user, why);

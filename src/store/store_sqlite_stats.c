@@ -18,7 +18,7 @@ count(struct store *st, const char *sql, int64_t *n_r, struct pr_why *why)
 }
 
 int
-store_queue_depths(struct store *st, struct store_depths *out, struct pr_why *why)
+sqlite_store_queue_depths(struct store *st, struct store_depths *out, struct pr_why *why)
 {
 	out->outbound_queued = out->outbound_sending = -1;
 	out->webhook_pending = -1;

@@ -267,12 +267,6 @@ sq_col_text(struct arena *a, sqlite3_stmt *s, int col)
 	return arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(s, col));
 }
 
-sqlite3_int64
-sq_before(int64_t before)
-{
-	return before > 0 ? (sqlite3_int64)before : INT64_MAX;
-}
-
 const char *
 sq_col_str(struct arena *a, sqlite3_stmt *s, int col)
 {
@@ -280,33 +274,3 @@ sq_col_str(struct arena *a, sqlite3_stmt *s, int col)
 	return t ? t : "";
 }
 
-void
-sq_split(struct arena *a, const char *joined, const char ***out, size_t *n)
-{
-	*out = NULL;
-	*n = 0;
-	if (joined == NULL || *joined == '\0')
-		return;
-	size_t count = 1;
-	for (const char *p = joined; *p; p++)
-		count += *p == '\n';
-	const char **v = arena_alloc(a, count * sizeof(*v));
-	const char *p = joined;
-	for (size_t i = 0; i < count; i++) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		v[i] = arena_strndup(a, p, len);
-		p += len + 1;
-	}
-	*out = v;
-	*n = count;
-}
-
-char *
-sq_lower(struct arena *a, const char *s)
-{
-	char *d = arena_strdup(a, s ? s : "");
-	for (char *p = d; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return d;
-}

@@ -85,7 +85,7 @@ add_participant(struct store *st, struct arena *a, int64_t thread, const char *a
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, thread);
-	sq_bind_text(s, 2, sq_lower(a, addr));
+	sq_bind_text(s, 2, store_lower(a, addr));
 	return sq_step_done(st, s, "noting a thread's participant", why);
 }
 
@@ -125,7 +125,7 @@ read_placement(struct arena *a, sqlite3_stmt *s, void *p)
 }
 
 int
-store_thread_placements(struct store *st, struct arena *a, int64_t thread_id,
+sqlite_store_thread_placements(struct store *st, struct arena *a, int64_t thread_id,
                         struct store_placement **out, size_t *n, struct pr_why *why)
 {
 	static const char sql[] = "SELECT kind, target FROM thread_places WHERE thread_id = ?1"
@@ -140,7 +140,7 @@ store_thread_placements(struct store *st, struct arena *a, int64_t thread_id,
 }
 
 int
-store_thread_has_participant(struct store *st, int64_t thread_id, const char *addr,
+sqlite_store_thread_has_participant(struct store *st, int64_t thread_id, const char *addr,
                              struct pr_why *why)
 {
 	static const char sql[] = "SELECT 1 FROM thread_people WHERE thread_id = ?1 AND address = lower(?2)";
@@ -188,7 +188,7 @@ thread_people(struct store *st, struct arena *a, struct store_thread_summary *t,
  * its first message (the thread's id is its first message's), its last
  * one and at most STORE_THREAD_PEOPLE participants, all by key. */
 int
-store_project_threads(struct store *st, struct arena *a, const char *project, size_t limit,
+sqlite_store_project_threads(struct store *st, struct arena *a, const char *project, size_t limit,
                       int64_t before, struct store_thread_summary **out, size_t *n,
                       struct pr_why *why)
 {
@@ -203,7 +203,7 @@ store_project_threads(struct store *st, struct arena *a, const char *project, si
 	if (s == NULL)
 		return -1;
 	sq_bind_text(s, 1, project);
-	sqlite3_bind_int64(s, 2, sq_before(before));
+	sqlite3_bind_int64(s, 2, store_before(before));
 	sqlite3_bind_int64(s, 3, limit ? (sqlite3_int64)limit : 50);
 	if (sq_collect(st, a, s, sizeof(**out), read_thread, out, n, "listing a project's threads", why) < 0)
 		return -1;

@@ -23,7 +23,7 @@ read_token(struct arena *a, sqlite3_stmt *s, void *p)
 }
 
 int
-store_token_add(struct store *st, const char *name, const char *scope,
+sqlite_store_token_add(struct store *st, const char *name, const char *scope,
                 const unsigned char hash[STORE_TOKEN_HASH_LEN], time_t now, int64_t *id_r,
                 struct pr_why *why)
 {
@@ -41,7 +41,7 @@ store_token_add(struct store *st, const char *name, const char *scope,
 }
 
 int
-store_token_find(struct store *st, struct arena *a, const unsigned char hash[STORE_TOKEN_HASH_LEN],
+sqlite_store_token_find(struct store *st, struct arena *a, const unsigned char hash[STORE_TOKEN_HASH_LEN],
                  struct store_token *out, struct pr_why *why)
 {
 	static const char sql[] = TOKEN_COLS "WHERE hash = ?1";
@@ -53,7 +53,7 @@ store_token_find(struct store *st, struct arena *a, const unsigned char hash[STO
 }
 
 int
-store_token_list(struct store *st, struct arena *a, struct store_token **out, size_t *n,
+sqlite_store_token_list(struct store *st, struct arena *a, struct store_token **out, size_t *n,
                  struct pr_why *why)
 {
 	static const char sql[] = TOKEN_COLS "ORDER BY id";
@@ -61,7 +61,7 @@ store_token_list(struct store *st, struct arena *a, struct store_token **out, si
 }
 
 int
-store_token_remove(struct store *st, int64_t id, struct pr_why *why)
+sqlite_store_token_remove(struct store *st, int64_t id, struct pr_why *why)
 {
 	static const char sql[] = "DELETE FROM api_tokens WHERE id = ?1";
 	sqlite3_stmt *s = sq_prep(st, sql, why);

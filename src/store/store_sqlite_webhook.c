@@ -11,28 +11,8 @@
 #include "store/store.h"
 #include "store/store_sqlite.h"
 
-static const char *const state_names[] = {
-	[WEBHOOK_WAITING] = "waiting", [WEBHOOK_QUEUED] = "queued", [WEBHOOK_DELIVERING] = "delivering",
-	[WEBHOOK_DELIVERED] = "delivered", [WEBHOOK_FAILED] = "failed",
-};
-
-const char *
-store_webhook_state_name(enum store_webhook_state s)
-{
-	return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "unknown";
-}
-
-static enum store_webhook_state
-state_of(const char *name)
-{
-	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
-		if (name && !strcmp(name, state_names[i]))
-			return (enum store_webhook_state)i;
-	return WEBHOOK_FAILED;      /* an unknown word in the store: never send it */
-}
-
 int
-store_webhook_add(struct store *st, const char *url, const char *project, const char *secret,
+sqlite_store_webhook_add(struct store *st, const char *url, const char *project, const char *secret,
                   time_t now, int64_t *id_r, struct pr_why *why)
 {
 	static const char sql[] = "INSERT INTO webhooks(url, project, secret, created_at, active)"
@@ -53,7 +33,7 @@ store_webhook_add(struct store *st, const char *url, const char *project, const 
 }
 
 int
-store_webhook_remove(struct store *st, int64_t id, struct pr_why *why)
+sqlite_store_webhook_remove(struct store *st, int64_t id, struct pr_why *why)
 {
 	static const char sql[] = "DELETE FROM webhooks WHERE id = ?1";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
@@ -76,7 +56,7 @@ read_webhook(struct arena *a, sqlite3_stmt *s, void *p)
 }
 
 int
-store_webhook_list(struct store *st, struct arena *a, struct store_webhook **out, size_t *n,
+sqlite_store_webhook_list(struct store *st, struct arena *a, struct store_webhook **out, size_t *n,
                    struct pr_why *why)
 {
 	static const char sql[] = "SELECT id, url, project, created_at, active FROM webhooks ORDER BY id";
@@ -84,7 +64,7 @@ store_webhook_list(struct store *st, struct arena *a, struct store_webhook **out
 }
 
 int
-store_webhooks_exist(struct store *st, bool *any_r, struct pr_why *why)
+sqlite_store_webhooks_exist(struct store *st, bool *any_r, struct pr_why *why)
 {
 	static const char sql[] = "SELECT 1 FROM webhooks WHERE active = 1 LIMIT 1";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
@@ -139,7 +119,7 @@ sq_webhook_read(struct arena *a, sqlite3_stmt *s, void *p)
 	d->project = sq_col_str(a, s, 3);
 	d->seq = sqlite3_column_int64(s, 4);
 	d->event = sq_col_str(a, s, 5);
-	d->state = state_of((const char *)sqlite3_column_text(s, 6));
+	d->state = store_webhook_state_of((const char *)sqlite3_column_text(s, 6));
 	d->attempts = sqlite3_column_int(s, 7);
 	d->created_at = (time_t)sqlite3_column_int64(s, 8);
 	d->next_attempt_at = (time_t)sqlite3_column_int64(s, 9);
@@ -166,7 +146,7 @@ sq_webhook_row(struct store *st, struct arena *a, int64_t id, struct store_webho
 }
 
 int
-store_webhook_deliveries(struct store *st, struct arena *a, const struct store_webhook_filter *f,
+sqlite_store_webhook_deliveries(struct store *st, struct arena *a, const struct store_webhook_filter *f,
                          struct store_webhook_delivery **out, size_t *n, struct pr_why *why)
 {
 	static const char sql[] = "SELECT " WH_COLS " WHERE d.id < ?1 AND (?2 = 0 OR d.state = 'failed')"
@@ -174,7 +154,7 @@ store_webhook_deliveries(struct store *st, struct arena *a, const struct store_w
 	sqlite3_stmt *s = sq_prep(st, sql, why);
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, sq_before(f->before));
+	sqlite3_bind_int64(s, 1, store_before(f->before));
 	sqlite3_bind_int(s, 2, f->failed_only);
 	sqlite3_bind_int64(s, 3, f->webhook_id);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)(f->limit ? f->limit : 100));

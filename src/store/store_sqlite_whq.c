@@ -55,7 +55,7 @@ take_row(struct store *st, struct arena *a, int64_t id, const char *owner, time_
 }
 
 int
-store_webhook_claim(struct store *st, struct arena *a, const char *owner, time_t now,
+sqlite_store_webhook_claim(struct store *st, struct arena *a, const char *owner, time_t now,
                     int lease_seconds, size_t max, struct store_webhook_delivery **out, size_t *n,
                     struct pr_why *why)
 {
@@ -139,7 +139,7 @@ record(struct store *st, int64_t id, time_t now, bool ok, int status, const char
 }
 
 int
-store_webhook_result(struct store *st, int64_t id, const char *owner, int64_t lease, time_t now,
+sqlite_store_webhook_result(struct store *st, int64_t id, const char *owner, int64_t lease, time_t now,
                      bool ok, int status, const char *error, time_t next_at, time_t retry_for,
                      struct pr_why *why)
 {
@@ -162,7 +162,7 @@ store_webhook_result(struct store *st, int64_t id, const char *owner, int64_t le
  * else it waits (promote_next gives the head to the lowest seq still to
  * send, which may be this one). */
 int
-store_webhook_retry(struct store *st, int64_t id, time_t now, struct pr_why *why)
+sqlite_store_webhook_retry(struct store *st, int64_t id, time_t now, struct pr_why *why)
 {
 	static const char sql[] = "UPDATE webhook_deliveries SET state = CASE WHEN EXISTS (SELECT 1"
 		" FROM webhook_deliveries o WHERE o.webhook_id = webhook_deliveries.webhook_id"

@@ -1,0 +1,119 @@
+/* store.c - store.h's calls, forwarded to the backend the store was
+ * opened with (see store_backend.h), and what every backend shares.
+ *
+ * The URI picks the backend: "sqlite:PATH" the embedded default,
+ * "postgres://..." or "postgresql://..." (a libpq connection URI, several
+ * hosts allowed) the shared one.
+ */
+#include "store/store.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/arena.h"
+
+#include "store/store_backend.h"
+
+struct store *
+store_open(const char *uri, struct pr_why *why)
+{
+	if (!strncmp(uri, "postgres://", 11) || !strncmp(uri, "postgresql://", 13))
+		return pg_store_open(uri, why);
+	if (!strncmp(uri, "sqlite:", 7) && uri[7] != '\0')
+		return sqlite_store_open(uri + 7, why);
+	pr_why_set(why, PR_E_CONFIG, "store '%s' is not sqlite:PATH or postgres://...", uri);
+	return NULL;
+}
+
+void
+store_close(struct store **stp)
+{
+	struct store *st = *stp;
+	*stp = NULL;
+	if (st != NULL)
+		store_ops_of(st)->close(st);
+}
+
+const char *
+store_backend_name(const struct store *st)
+{
+	return store_ops_of(st)->name;
+}
+
+/* Every call with a struct store: the same call of the store's backend. */
+#define STORE_FORWARD(ret, name, params, args) \
+	ret store_##name params { return store_ops_of(st)->name args; }
+STORE_CALLS(STORE_FORWARD)
+#undef STORE_FORWARD
+
+static const char *const outbound_states[] = {"queued", "sending", "sent", "failed", "cancelled"};
+static const char *const webhook_states[] = {"waiting", "queued", "delivering", "delivered", "failed"};
+#define NSTATES(t) (sizeof(t) / sizeof(t[0]))
+
+const char *
+store_outbound_state_name(enum store_outbound_state s)
+{
+	return (unsigned)s < NSTATES(outbound_states) ? outbound_states[s] : "unknown";
+}
+
+enum store_outbound_state
+store_outbound_state_of(const char *name)
+{
+	for (size_t i = 0; i < NSTATES(outbound_states); i++)
+		if (name && !strcmp(name, outbound_states[i]))
+			return (enum store_outbound_state)i;
+	return OUTBOUND_FAILED;     /* an unknown word in the store: never send it */
+}
+
+const char *
+store_webhook_state_name(enum store_webhook_state s)
+{
+	return (unsigned)s < NSTATES(webhook_states) ? webhook_states[s] : "unknown";
+}
+
+enum store_webhook_state
+store_webhook_state_of(const char *name)
+{
+	for (size_t i = 0; i < NSTATES(webhook_states); i++)
+		if (name && !strcmp(name, webhook_states[i]))
+			return (enum store_webhook_state)i;
+	return WEBHOOK_FAILED;      /* an unknown word in the store: never send it */
+}
+
+void
+store_split(struct arena *a, const char *joined, const char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (joined == NULL || *joined == '\0')
+		return;
+	size_t count = 1;
+	for (const char *p = joined; *p; p++)
+		count += *p == '\n';
+	const char **v = arena_alloc(a, count * sizeof(*v));
+	const char *p = joined;
+	for (size_t i = 0; i < count; i++) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		v[i] = arena_strndup(a, p, len);
+		p += len + 1;
+	}
+	*out = v;
+	*n = count;
+}
+
+char *
+store_lower(struct arena *a, const char *s)
+{
+	char *d = arena_strdup(a, s ? s : "");
+	for (char *p = d; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return d;
+}
+
+int64_t
+store_before(int64_t before)
+{
+	return before > 0 ? before : INT64_MAX;
+}

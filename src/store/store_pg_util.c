@@ -1,0 +1,394 @@
+/* store_pg_util.c - the statement helpers every store_pg_*.c file uses:
+ * parameters, prepared statements cached per connection, failures mapped
+ * to pr_err, transactions, and reading text-format results into arenas.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/private.h"
+#include "store/store.h"
+#include "store/store_pg.h"
+
+static void
+add(struct pg_params *p, const char *v, int len, int fmt)
+{
+	if (p->n == PG_MAX_PARAMS)
+		pr_panic("store: more than %d parameters in one statement", PG_MAX_PARAMS);
+	p->v[p->n] = v;
+	p->len[p->n] = len;
+	p->fmt[p->n] = fmt;
+	p->n++;
+}
+
+void
+pg_p_text(struct pg_params *p, const char *s)
+{
+	add(p, s, 0, 0);
+}
+
+void
+pg_p_int(struct pg_params *p, int64_t v)
+{
+	if (p->n == PG_MAX_PARAMS)
+		pr_panic("store: more than %d parameters in one statement", PG_MAX_PARAMS);
+	snprintf(p->num[p->n], sizeof(p->num[0]), "%" PRId64, v);
+	add(p, p->num[p->n], 0, 0);
+}
+
+void
+pg_p_bool(struct pg_params *p, bool v)
+{
+	pg_p_int(p, v ? 1 : 0);
+}
+
+void
+pg_p_bytes(struct pg_params *p, const void *b, size_t len)
+{
+	if (len > INT32_MAX)
+		pr_panic("store: a parameter of %zu bytes", len);
+	add(p, b ? b : "", (int)len, 1);
+}
+
+/* SQLSTATE classes and codes that mean "try again": the connection, a
+ * server going down or not yet up, a standby that cannot write, a lock
+ * or serialization conflict, a lock_timeout. */
+static bool
+temporary(const char *state)
+{
+	static const char *const codes[] = {
+		"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03", "25006", "53300", "53400",
+	};
+	if (state == NULL)
+		return true;
+	if (!strncmp(state, "08", 2) || !strncmp(state, "53", 2))
+		return true;
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (!strcmp(state, codes[i]))
+			return true;
+	return false;
+}
+
+/* The first line of libpq's message, without its trailing newline. */
+static void
+first_line(const char *msg, char *out, size_t cap)
+{
+	size_t n = strcspn(msg ? msg : "", "\n");
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, msg ? msg : "", n);
+	out[n] = '\0';
+}
+
+int
+pg_fail(struct store *st, const PGresult *r, const char *what, struct pr_why *why)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	char msg[256];
+	first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(st->conn), msg, sizeof(msg));
+	if (PQstatus(st->conn) != CONNECTION_OK || (r && !*PQresultErrorMessage(r) && !state))
+		pr_why_set(why, PR_E_STORE_BUSY, "%s: the store cannot be reached (%s)", what,
+		           *msg ? msg : "connection lost");
+	else if (temporary(state))
+		pr_why_set(why, PR_E_STORE_BUSY, "%s: the store is busy (%s)", what, msg);
+	else
+		pr_why_set(why, PR_E_STORE_FAILED, "%s: %s", what, msg);
+	/* A standby (25006) or a broken connection: reconnect next time, so a
+	 * multi-host URI finds the primary again. */
+	if (state && !strcmp(state, "25006"))
+		st->depth = -1;
+	return -1;
+}
+
+/* Settings every connection runs with: commits are durable before they
+ * return (what lets SMTP say 250), a lock wait ends in a BUSY answer. */
+static int
+session_setup(struct store *st, struct pr_why *why)
+{
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SET synchronous_commit = on; SET client_min_messages = warning;"
+	         " SET lock_timeout = %d; SET TIME ZONE 'UTC'", st->lock_timeout_ms);
+	PGresult *r = PQexec(st->conn, sql);
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(st, r, "setting up the store connection", why);
+	PQclear(r);
+	return rc;
+}
+
+/* Before each statement outside a transaction: a connection that broke
+ * (or found itself on a standby) is made again; prepared statements went
+ * with it. */
+static int
+ensure_connected(struct store *st, struct pr_why *why)
+{
+	if (PQstatus(st->conn) == CONNECTION_OK && st->depth >= 0)
+		return 0;
+	if (st->depth > 0) {
+		pr_why_set(why, PR_E_STORE_BUSY, "the store connection was lost inside a transaction");
+		return -1;
+	}
+	PQreset(st->conn);
+	st->depth = 0;
+	memset(st->prepared, 0, sizeof(st->prepared));
+	if (PQstatus(st->conn) != CONNECTION_OK) {
+		char msg[256];
+		first_line(PQerrorMessage(st->conn), msg, sizeof(msg));
+		pr_why_set(why, PR_E_STORE_BUSY, "the store cannot be reached (%s)", msg);
+		return -1;
+	}
+	return session_setup(st, why);
+}
+
+int
+pg_connect_setup(struct store *st, struct pr_why *why)
+{
+	return session_setup(st, why);
+}
+
+static int
+slot_of(struct store *st, const char *sql)
+{
+	for (int i = 0; i < st->ncache; i++)
+		if (st->cache[i] == sql)
+			return i;
+	if (st->ncache == PG_MAX_STMTS)
+		pr_panic("store: more than %d distinct statements; raise PG_MAX_STMTS", PG_MAX_STMTS);
+	st->cache[st->ncache] = sql;
+	return st->ncache++;
+}
+
+PGresult *
+pg_run(struct store *st, const char *sql, const struct pg_params *p, const char *what,
+       struct pr_why *why)
+{
+	if (st->depth <= 0 && ensure_connected(st, why) < 0)
+		return NULL;
+	int slot = slot_of(st, sql);
+	char name[16];
+	snprintf(name, sizeof(name), "s%d", slot);
+	if (!st->prepared[slot]) {
+		PGresult *r = PQprepare(st->conn, name, sql, 0, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			pg_fail(st, r, what, why);
+			PQclear(r);
+			return NULL;
+		}
+		PQclear(r);
+		st->prepared[slot] = true;
+	}
+	PGresult *r = PQexecPrepared(st->conn, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
+	                             p ? p->fmt : NULL, 0);
+	ExecStatusType s = PQresultStatus(r);
+	if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK)
+		return r;
+	pg_fail(st, r, what, why);
+	PQclear(r);
+	return NULL;
+}
+
+int64_t
+pg_do(struct store *st, const char *sql, const struct pg_params *p, const char *what,
+      struct pr_why *why)
+{
+	PGresult *r = pg_run(st, sql, p, what, why);
+	if (r == NULL)
+		return -1;
+	const char *n = PQcmdTuples(r);
+	int64_t changed = *n ? strtoll(n, NULL, 10) : 0;
+	PQclear(r);
+	return changed;
+}
+
+/* pr_why_set with a va_list (err.h has no such variant). */
+static void
+why_vset(struct pr_why *why, enum pr_err code, const char *fmt, va_list ap)
+{
+	char text[PR_WHY_DETAIL_MAX];
+	vsnprintf(text, sizeof(text), fmt, ap);
+	pr_why_set(why, code, "%s", text);
+}
+
+int
+pg_insert(struct store *st, const char *sql, const struct pg_params *p, struct pr_why *why,
+          const char *exists_fmt, ...)
+{
+	struct pr_why w;
+	if (pg_do(st, sql, p, "storing", &w) >= 0)
+		return 0;
+	if (strstr(w.detail, "duplicate key") != NULL) {
+		va_list ap;
+		va_start(ap, exists_fmt);
+		why_vset(why, PR_E_EXISTS, exists_fmt, ap);
+		va_end(ap);
+	} else if (strstr(w.detail, "foreign key") != NULL) {
+		pr_why_set(why, PR_E_NOT_FOUND, "%s", w.detail);
+	} else {
+		*why = w;
+	}
+	return -1;
+}
+
+int
+pg_changed(struct store *st, const char *sql, const struct pg_params *p, const char *what,
+           struct pr_why *why, const char *missing_fmt, ...)
+{
+	int64_t n = pg_do(st, sql, p, what, why);
+	if (n < 0)
+		return -1;
+	if (n > 0)
+		return 0;
+	va_list ap;
+	va_start(ap, missing_fmt);
+	why_vset(why, PR_E_NOT_FOUND, missing_fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+pg_int_of(struct store *st, const char *sql, const struct pg_params *p, int64_t *v,
+          const char *what, struct pr_why *why)
+{
+	PGresult *r = pg_run(st, sql, p, what, why);
+	if (r == NULL)
+		return -1;
+	int found = PQntuples(r) > 0;
+	if (found)
+		*v = pg_int(r, 0, 0);
+	PQclear(r);
+	return found ? 0 : 1;
+}
+
+int
+pg_exists(struct store *st, const char *sql, const struct pg_params *p, const char *what,
+          struct pr_why *why)
+{
+	PGresult *r = pg_run(st, sql, p, what, why);
+	if (r == NULL)
+		return -1;
+	int found = PQntuples(r) > 0;
+	PQclear(r);
+	return found;
+}
+
+int
+pg_collect(struct store *st, struct arena *a, const char *sql, const struct pg_params *p,
+           size_t elem, pg_read_fn read, void *out, size_t *n, const char *what,
+           struct pr_why *why)
+{
+	PGresult *r = pg_run(st, sql, p, what, why);
+	*(void **)out = NULL;
+	*n = 0;
+	if (r == NULL)
+		return -1;
+	int rows = PQntuples(r);
+	if (rows > 0) {
+		char *arr = arena_alloc(a, elem * (size_t)rows);
+		memset(arr, 0, elem * (size_t)rows);
+		for (int i = 0; i < rows; i++)
+			read(a, r, i, arr + elem * (size_t)i);
+		*(void **)out = arr;
+		*n = (size_t)rows;
+	}
+	PQclear(r);
+	return 0;
+}
+
+int
+pg_one(struct store *st, struct arena *a, const char *sql, const struct pg_params *p,
+       pg_read_fn read, void *out, const char *what, struct pr_why *why)
+{
+	PGresult *r = pg_run(st, sql, p, what, why);
+	if (r == NULL)
+		return -1;
+	int found = PQntuples(r) > 0;
+	if (found)
+		read(a, r, 0, out);
+	PQclear(r);
+	return found ? 0 : 1;
+}
+
+static int
+exec_plain(struct store *st, const char *sql, const char *what, struct pr_why *why)
+{
+	PGresult *r = PQexec(st->conn, sql);
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(st, r, what, why);
+	PQclear(r);
+	return rc;
+}
+
+int
+pg_begin(struct store *st, struct pr_why *why)
+{
+	if (ensure_connected(st, why) < 0 || exec_plain(st, "BEGIN", "starting a transaction", why) < 0)
+		return -1;
+	st->depth = 1;
+	return 0;
+}
+
+int
+pg_commit(struct store *st, struct pr_why *why)
+{
+	int rc = exec_plain(st, "COMMIT", "committing", why);
+	if (st->depth > 0)
+		st->depth = 0;
+	/* A COMMIT whose answer was lost may or may not have happened: it is
+	 * reported as a failure (4xx), and what was sent again is judged a
+	 * duplicate by the next commit. */
+	return rc;
+}
+
+void
+pg_rollback(struct store *st)
+{
+	if (PQstatus(st->conn) == CONNECTION_OK && PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
+		PGresult *r = PQexec(st->conn, "ROLLBACK");
+		PQclear(r);
+	}
+	if (st->depth > 0)
+		st->depth = 0;
+}
+
+const char *
+pg_text(struct arena *a, const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	return arena_strdup(a, PQgetvalue(r, row, col));
+}
+
+const char *
+pg_str(struct arena *a, const PGresult *r, int row, int col)
+{
+	const char *s = pg_text(a, r, row, col);
+	return s ? s : "";
+}
+
+int64_t
+pg_int(const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return 0;
+	return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+const uint8_t *
+pg_bytes(struct arena *a, const PGresult *r, int row, int col, size_t *len_r)
+{
+	*len_r = 0;
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	size_t len = 0;
+	unsigned char *b = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, col), &len);
+	if (b == NULL)
+		pr_panic("store: out of memory reading bytes");
+	uint8_t *out = arena_alloc(a, len + 1);
+	memcpy(out, b, len);
+	out[len] = 0;
+	PQfreemem(b);
+	*len_r = len;
+	return out;
+}
+
