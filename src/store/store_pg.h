@@ -33,6 +33,11 @@ struct arena;
 
 #define PG_MAX_STMTS 256
 #define PG_MAX_PARAMS 32
+/* A message's bytes (prepend + raw, byte-exact) are rows of
+ * message_chunks(message_id, seq 0.., data) of at most PG_CHUNK bytes:
+ * written and read one chunk at a time, so a 20 MiB message is never one
+ * value in memory. */
+#define PG_CHUNK (1024 * 1024)
 
 struct store {
 	const struct store_ops *ops;   /* first: see store_backend.h */
