@@ -171,10 +171,8 @@ pg_migrate(struct store *st, struct pr_why *why)
 	    read_version(st, &v, why) < 0)
 		goto fail;
 	if (v > NMIGRATIONS) {
-		pr_why_set(why, PR_E_STORE_FAILED,
-		           "the store's schema is version %d but this postroom knows only up to %d: "
-		           "it was written by a newer postroom; run that version (downgrades are not supported)",
-		           v, NMIGRATIONS);
+		pr_why_set(why, PR_E_CONFIG, "the store has schema version %d, this postroom knows only up "
+		           "to %d: run the newer postroom that wrote it (or restore a backup)", v, NMIGRATIONS);
 		goto fail;
 	}
 	for (int i = v; i < NMIGRATIONS; i++) {
