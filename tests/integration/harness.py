@@ -21,6 +21,99 @@ BIN = os.environ.get("POSTROOM_BIN", os.path.join(ROOT, "build-asan", "postroom"
 SHARED = os.environ.get("POSTROOM_SHARED", os.path.join(ROOT, "..", "shared"))
 TESTDATA = os.path.join(SHARED, "testdata")
 
+# Which store every Postroom gets: "sqlite" (the default: a file in its
+# directory) or "postgres" (POSTROOM_TEST_STORE=postgres, with POSTROOM_TEST_PG
+# the admin conninfo of a throw-away cluster, as scripts/pg-test-cluster start
+# prints it): then each Postroom gets a fresh database of its own.
+BACKEND = os.environ.get("POSTROOM_TEST_STORE", "sqlite") or "sqlite"
+if BACKEND not in ("sqlite", "postgres"):
+    raise SystemExit(f"POSTROOM_TEST_STORE={BACKEND!r}: use sqlite or postgres")
+PG_ADMIN = os.environ.get("POSTROOM_TEST_PG", "")
+if BACKEND == "postgres" and not PG_ADMIN:
+    raise SystemExit("POSTROOM_TEST_STORE=postgres needs POSTROOM_TEST_PG (the admin conninfo "
+                     "`scripts/pg-test-cluster start` prints)")
+PSQL = os.environ.get("POSTROOM_PSQL") or next(
+    (p for p in ("/usr/lib/postgresql/15/bin/psql",) if os.path.exists(p)), "psql")
+
+
+def sqlite_only(testcase, why):
+    """Skip testcase under PostgreSQL; why says which SQLite-only thing it
+    checks (the database file, its WAL, <store>.bodies...)."""
+    if BACKEND != "sqlite":
+        testcase.skipTest(f"SQLite only ({why}); this run uses the {BACKEND} store")
+
+
+def skip_unless_sqlite(why):
+    """sqlite_only() as a decorator, for a whole class (or a test method)."""
+    return unittest.skipIf(BACKEND != "sqlite", f"SQLite only ({why}); this run uses the {BACKEND} store")
+
+
+def psql(sql, conninfo=None, timeout=60):
+    """Run sql with psql against conninfo (default: the admin database);
+    stops at the first error.  Returns stdout (unaligned, tuples only,
+    fields separated by a tab)."""
+    p = subprocess.run([PSQL, "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+                        "-d", conninfo or PG_ADMIN, "-c", sql],
+                       capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError(f"psql failed ({p.returncode}) running {sql!r}: {p.stderr.strip()}")
+    return p.stdout
+
+
+def pg_database_url(name):
+    """POSTROOM_TEST_PG with its database replaced by name (same scheme,
+    user, host and port; query options kept)."""
+    import urllib.parse
+    u = urllib.parse.urlsplit(PG_ADMIN)
+    if u.scheme not in ("postgres", "postgresql"):
+        raise SystemExit(f"POSTROOM_TEST_PG={PG_ADMIN!r} is not a postgresql:// URL")
+    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, ""))
+
+
+def sql_literal(v):
+    """v as a PostgreSQL literal (standard_conforming_strings: a quote is
+    doubled, a backslash is itself).  For the tests' own values only."""
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return "'\\x" + bytes(v).hex() + "'::bytea"
+    if isinstance(v, str):
+        if "\0" in v:
+            raise ValueError("NUL in a text parameter")
+        return "'" + v.replace("'", "''") + "'"
+    raise TypeError(f"no SQL literal for {type(v).__name__}")
+
+
+def bind_params(sql, params):
+    """SQLite-style placeholders (? and ?N) outside quotes replaced by
+    literals: one statement text that runs on both backends."""
+    import re
+    out, n = [], 0
+    for tok in re.split(r"('(?:[^']|'')*'|\?\d*)", sql):
+        if tok.startswith("?"):
+            i = int(tok[1:]) - 1 if len(tok) > 1 else n
+            n += 1
+            out.append(sql_literal(params[i]))
+        else:
+            out.append(tok)
+    return "".join(out)
+
+
+_pg_serial = 0
+
+
+def pg_fresh_database():
+    """CREATE DATABASE pr_<pid>_<n>_<random>: (name, its URL)."""
+    global _pg_serial
+    _pg_serial += 1
+    name = f"pr_{os.getpid()}_{_pg_serial}_{os.urandom(3).hex()}"
+    psql(f"CREATE DATABASE {name}")
+    return name, pg_database_url(name)
+
 
 def service_user():
     """The unprivileged user serve runs as when the tests run as root (CI):
@@ -178,7 +271,11 @@ class Postroom:
     def __init__(self, workdir=None, config=None):
         self.dir = workdir or tempfile.mkdtemp(prefix="postroom-test-")
         self._own_dir = workdir is None
-        self.store = "sqlite:" + os.path.join(self.dir, "postroom.db")
+        self.pg_database = None
+        if BACKEND == "postgres":
+            self.pg_database, self.store = pg_fresh_database()
+        else:
+            self.store = "sqlite:" + os.path.join(self.dir, "postroom.db")
         self.smtp_port = free_port()
         self.http_port = free_port()
         self.config_path = os.path.join(self.dir, "postroom.conf")
@@ -274,8 +371,48 @@ class Postroom:
 
     def cleanup(self):
         self.stop()
-        if self._own_dir and not os.environ.get("POSTROOM_KEEP"):
+        if os.environ.get("POSTROOM_KEEP"):
+            return
+        if self._own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
+        if self.pg_database:
+            # FORCE: a CLI or serve a test left behind must not keep it alive.
+            psql(f"DROP DATABASE IF EXISTS {self.pg_database} WITH (FORCE)")
+            self.pg_database = None
+
+    def sql(self, query, *params):
+        """Rows (a list of tuples) of one SQL statement run on this store,
+        whichever the backend: SQLite through the sqlite3 module, PostgreSQL
+        through psql.  The same text serves both when it keeps to the SQL
+        they share (the logical schema is the same); placeholders are ? or
+        ?N.  A blob comes back as bytes from SQLite and as PostgreSQL's hex
+        text from psql: compare it through blob()."""
+        if self.pg_database:
+            import json
+            q = bind_params(query, params).strip().rstrip(";")
+            if not q.split(None, 1)[0].upper() in ("SELECT", "WITH", "VALUES"):
+                psql(q, self.store)
+                return []
+            text = psql(f"SELECT coalesce(json_agg(t), '[]') FROM ({q}) t", self.store).strip()
+            return [tuple(row) for row in json.loads(text, object_pairs_hook=lambda kv: [v for _, v in kv])]
+        import sqlite3
+        db = sqlite3.connect(self.store[len("sqlite:"):], timeout=30)
+        try:
+            with db:
+                return db.execute(query, params).fetchall()
+        finally:
+            db.close()
+
+    def sql_one(self, query, *params):
+        """The first column of the first row of sql(), or None."""
+        rows = self.sql(query, *params)
+        return rows[0][0] if rows else None
+
+    def blob(self, v):
+        """A blob column's value from sql() as bytes on either backend."""
+        if isinstance(v, str) and self.pg_database and v.startswith("\\x"):
+            return bytes.fromhex(v[2:])
+        return bytes(v) if v is not None else None
 
     def token(self, scope="admin", name=None):
         """A new API token's text (`postroom token create`)."""

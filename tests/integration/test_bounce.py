@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import smtplib
-import sqlite3
 import time
 import unittest
 
@@ -60,11 +59,7 @@ class BounceCase(PostroomCase):
             s.sendmail(sender, [rcpt], data)
 
     def thread_of(self, message_id):
-        con = sqlite3.connect(self.pr.store[len("sqlite:"):], timeout=30)
-        try:
-            return con.execute("SELECT thread_id FROM messages WHERE id = ?", (message_id,)).fetchone()[0]
-        finally:
-            con.close()
+        return self.pr.sql("SELECT thread_id FROM messages WHERE id = ?", message_id)[0][0]
 
     def messages_in_project(self):
         return self.pr.cli_json("messages", "list", "--project", "1234")["messages"]

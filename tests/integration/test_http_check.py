@@ -6,7 +6,6 @@ records from a loopback dnsmasq.  A check that ran answers 200 with
 only, never stored; the HTTP answer states the same facts as the CLI."""
 import json
 import os
-import sqlite3
 import tempfile
 import unittest
 
@@ -29,11 +28,7 @@ class CheckBase(unittest.TestCase):
         return status, doc
 
     def stored_settings(self):
-        db = sqlite3.connect(self.pr.store[len("sqlite:"):], timeout=30)
-        try:
-            return dict(db.execute("SELECT key, value FROM settings").fetchall())
-        finally:
-            db.close()
+        return dict(self.pr.sql("SELECT key, value FROM settings"))
 
 
 class CheckPop(CheckBase):

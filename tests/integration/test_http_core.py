@@ -3,7 +3,6 @@
 and refuses to start it."""
 import os
 import socket
-import sqlite3
 import ssl
 import subprocess
 import unittest
@@ -63,11 +62,9 @@ class HttpCore(PostroomCase):
 
     def test_store_keeps_only_the_tokens_hash(self):
         text = self.pr.token("admin", name="kept")
-        db = sqlite3.connect(self.pr.store[len("sqlite:"):])
-        rows = db.execute("SELECT name, hash FROM api_tokens").fetchall()
-        db.close()
+        rows = self.pr.sql("SELECT name, hash FROM api_tokens")
         self.assertEqual(len(rows), 1)
-        name, digest = rows[0]
+        name, digest = rows[0][0], self.pr.blob(rows[0][1])
         self.assertEqual((name, len(digest)), ("kept", 32))
         self.assertNotIn(text.encode(), digest)
         import hashlib

@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import re
-import sqlite3
 import ssl
 import unittest
 
@@ -251,10 +250,8 @@ class HttpSession(PostroomCase):
         return next(u for u in self.pr.cli_json("user", "list")["users"] if u["name"] == name)
 
     def test_the_store_keeps_an_argon2id_hash_that_nothing_returns(self):
-        db = sqlite3.connect(self.pr.store[len("sqlite:"):])
-        rows = dict(db.execute("SELECT name, password_hash FROM users LEFT JOIN user_console"
-                               " ON user_id = users.id").fetchall())
-        db.close()
+        rows = dict(self.pr.sql("SELECT name, password_hash FROM users LEFT JOIN user_console"
+                                " ON user_id = users.id"))
         self.assertRegex(rows["alice"], r"^\$argon2id\$v=19\$m=65536,t=3,p=1\$")
         self.assertIsNone(rows["carol"])
         self.assertNotEqual(rows["alice"], rows["bob"])

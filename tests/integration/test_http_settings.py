@@ -4,7 +4,6 @@ the whole, and stores all of it in one transaction or nothing; a secret
 sent back as its mask keeps its value; a change made over HTTP reaches the
 running server's SMTP listener within its poll."""
 import smtplib
-import sqlite3
 import unittest
 
 from harness import PostroomCase, eventually, make_message
@@ -29,12 +28,8 @@ class HttpSettings(PostroomCase):
 
     def stored(self):
         """(the settings table, the settings version) read from the store."""
-        db = sqlite3.connect(self.pr.store[len("sqlite:"):], timeout=30)
-        try:
-            rows = dict(db.execute("SELECT key, value FROM settings").fetchall())
-            version = db.execute("SELECT version FROM settings_version").fetchone()[0]
-        finally:
-            db.close()
+        rows = dict(self.pr.sql("SELECT key, value FROM settings"))
+        version = self.pr.sql_one("SELECT version FROM settings_version")
         return rows, version
 
     def test_get_is_settings_show(self):

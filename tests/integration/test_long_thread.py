@@ -22,7 +22,7 @@ import re
 import smtplib
 import sqlite3
 
-from harness import BIN, PostroomCase, make_message
+from harness import BACKEND, BIN, PostroomCase, make_message
 
 THREAD = 2000
 BATCH = 100
@@ -114,8 +114,11 @@ class TestLongThread(PostroomCase):
         self.assertEqual(cm.exception.smtp_code, 550)
         self.assertIn(b"not a postroom user", cm.exception.smtp_error)
 
-        self.assert_one_search(r"^SELECT \S*kind, \S*target FROM .*thread_id = \?1", "the thread's places")
-        self.assert_one_search(r"^SELECT 1 FROM .*thread_id = \?1.*lower\(\?2\)", "a thread participant")
+        # The plans are SQLite's (its statements in the binary, EXPLAIN QUERY
+        # PLAN); on PostgreSQL this test checks the behaviour above only.
+        if BACKEND == "sqlite":
+            self.assert_one_search(r"^SELECT \S*kind, \S*target FROM .*thread_id = \?1", "the thread's places")
+            self.assert_one_search(r"^SELECT 1 FROM .*thread_id = \?1.*lower\(\?2\)", "a thread participant")
 
     def assert_one_search(self, pattern, what):
         stmts = binary_statements(pattern)

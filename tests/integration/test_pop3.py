@@ -21,7 +21,7 @@ import zlib
 import unittest
 
 from dovecot import Dovecot
-from harness import BIN, Postroom, free_port, make_message
+from harness import BACKEND, BIN, Postroom, free_port, make_message
 
 PASSWORD = "s3cret-Pa55"
 
@@ -70,15 +70,20 @@ class Pop3Case(unittest.TestCase):
         self.assertNotIn(PASSWORD.encode(), p.stdout + p.stderr)
         return json.loads(p.stdout) if p.stdout.strip() else None
 
-    def db(self):
+    def stored(self, raw=False):
+        """{Message-ID: (count, raw bytes)} of every stored message.  On
+        PostgreSQL the bytes are read through `messages show --raw` (its
+        store keeps them in chunks), and only when raw is asked for."""
+        out = {}
+        if BACKEND != "sqlite":
+            for mid, ident in self.pr.sql("SELECT message_id, id FROM messages"):
+                n, _ = out.get(mid, (0, None))
+                body = self.pr.cli("messages", "show", ident, "--raw").stdout if raw else None
+                out[mid] = (n + 1, body)
+            return out
         con = sqlite3.connect(self.pr.store[len("sqlite:"):], timeout=30)
         self.addCleanup(con.close)
-        return con
-
-    def stored(self):
-        """{Message-ID: (count, raw bytes)} of every stored message."""
-        out = {}
-        for mid, raw, codec in self.db().execute(
+        for mid, raw, codec in con.execute(
                 "SELECT m.message_id, r.raw, r.codec FROM messages m JOIN message_raw r ON r.message_id = m.id"):
             n, _ = out.get(mid, (0, None))
             out[mid] = (n + 1, zlib.decompress(raw) if codec == 1 else bytes(raw))   # short ones deflated
@@ -102,7 +107,7 @@ class TestCollectSSL(Pop3Case):
         r = self.collect()
         self.assertEqual((r["ok"], r["listed"], r["collected"], r["deleted"]), (True, 7, 7, 7), r)
         self.assertEqual(self.dc.count("sys"), 0)
-        got = self.stored()
+        got = self.stored(raw=True)
         self.assertEqual(set(got), set(sent))
         for mid, raw in sent.items():
             n, stored = got[mid]
@@ -110,9 +115,9 @@ class TestCollectSSL(Pop3Case):
             # Our trace headers are prepended; the collected bytes follow
             # unchanged (dot-stuffing undone, CRLF kept).
             self.assertTrue(stored.endswith(raw), mid)
-        places = self.db().execute("SELECT DISTINCT kind, target FROM placements").fetchall()
+        places = self.pr.sql("SELECT DISTINCT kind, target FROM placements")
         self.assertEqual(places, [("project", "1234")])
-        src = self.db().execute("SELECT DISTINCT source FROM messages").fetchall()
+        src = self.pr.sql("SELECT DISTINCT source FROM messages")
         self.assertEqual(src, [("pop3",)])
         # A second round finds nothing and stores nothing.
         r = self.collect()
@@ -269,15 +274,14 @@ class TestCatchAll(Pop3Case):
                               extra=["Delivered-To: bob@firm.example"], tag="b")
         r = self.collect()
         self.assertEqual(r["collected"], 3, r)
-        rows = self.db().execute(
-            "SELECT m.message_id, p.kind, p.target FROM messages m JOIN placements p "
-            "ON p.message_id = m.id").fetchall()
+        rows = self.pr.sql("SELECT m.message_id, p.kind, p.target FROM messages m JOIN placements p "
+            "ON p.message_id = m.id")
         where = {mid: (kind, target) for mid, kind, target in rows}
         for mid in to_project:
             self.assertEqual(where[mid], ("project", "1234"))
         for mid in to_bob:
             self.assertEqual(where[mid], ("user", "bob"))
-        rcpts = dict(self.db().execute("SELECT message_id, rcpts FROM messages").fetchall())
+        rcpts = dict(self.pr.sql("SELECT message_id, rcpts FROM messages"))
         self.assertIn("bob@firm.example", rcpts[next(iter(to_bob))])
 
     def test_unplaceable_recipient_kept_in_unassigned(self):
@@ -287,7 +291,7 @@ class TestCatchAll(Pop3Case):
                             extra=["Delivered-To: someone@not-ours.example"], tag="u")
         r = self.collect()
         self.assertEqual(r["collected"], 1, r)
-        rows = self.db().execute("SELECT p.kind FROM placements p").fetchall()
+        rows = self.pr.sql("SELECT p.kind FROM placements p")
         self.assertEqual(rows, [("unassigned",)])
         self.assertEqual(len(self.stored()), len(sent))
         self.assertEqual(self.pr.cli_json("check", "pop")["messages"], 0)
@@ -298,7 +302,7 @@ class TestCatchAll(Pop3Case):
                             extra=["Delivered-To: nobody@firm.example",
                                    "X-Original-To: a1234@firm.example"])
         self.collect()
-        rows = self.db().execute("SELECT p.kind, p.target FROM placements p").fetchall()
+        rows = self.pr.sql("SELECT p.kind, p.target FROM placements p")
         self.assertEqual(rows, [("project", "1234")])
         self.assertEqual(len(self.stored()), len(sent))
 
@@ -418,9 +422,15 @@ def children_named(ppid, name):
     return out
 
 
-def stored_count(dbpath):
+def stored_count(pr):
+    """How many messages pr's store holds now (0 while it cannot say)."""
+    if BACKEND != "sqlite":
+        try:
+            return pr.sql_one("SELECT count(*) FROM messages")
+        except RuntimeError:                    # psql: e.g. no table yet
+            return 0
     try:
-        con = sqlite3.connect(dbpath, timeout=5)
+        con = sqlite3.connect(pr.store[len("sqlite:"):], timeout=5)
         try:
             return con.execute("SELECT count(*) FROM messages").fetchone()[0]
         finally:
@@ -439,11 +449,10 @@ class TestCrash(Pop3Case):
         sent = self.deliver(n_msgs, tag="c")
         cmd = [BIN, "--config", self.pr.config_path, "--store", self.pr.store, "collect", "--once"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        dbpath = self.pr.store[len("sqlite:"):]
         deadline = time.time() + 60
         cut = False
         while time.time() < deadline and proc.poll() is None:
-            if stored_count(dbpath) >= 100:
+            if stored_count(self.pr) >= 100:
                 for pid in children_named(self.dc.proc.pid, "pop3"):
                     os.kill(pid, 9)   # Dovecot's session process: the connection drops
                     cut = True
@@ -474,8 +483,8 @@ class TestCrash(Pop3Case):
         return subjects
 
     def stored_subjects(self):
-        rows = self.db().execute("SELECT subject, count(*) FROM messages WHERE message_id IS NULL"
-                                 " GROUP BY subject").fetchall()
+        rows = self.pr.sql("SELECT subject, count(*) FROM messages WHERE message_id IS NULL"
+                                 " GROUP BY subject")
         return dict(rows)
 
     def test_kill9_mid_round_then_again(self):
@@ -487,16 +496,10 @@ class TestCrash(Pop3Case):
         log = open(os.path.join(self.pr.dir, "collect1.log"), "wb")
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         # Kill once a good part (but not all) of the round is stored.
-        dbpath = self.pr.store[len("sqlite:"):]
         deadline = time.time() + 120
         n = 0
         while time.time() < deadline and proc.poll() is None:
-            try:
-                con = sqlite3.connect(dbpath, timeout=5)
-                n = con.execute("SELECT count(*) FROM messages").fetchone()[0]
-                con.close()
-            except sqlite3.Error:
-                n = 0
+            n = stored_count(self.pr)
             if n >= self.N // 4:
                 break
             time.sleep(0.02)

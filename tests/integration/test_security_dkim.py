@@ -14,7 +14,6 @@ import re
 import shutil
 import smtplib
 import socket
-import sqlite3
 import subprocess
 import tempfile
 import time
@@ -248,9 +247,7 @@ class TrustedProviderResults(unittest.TestCase):
         self.pr.cli("collect", "--once", "--json", timeout=300)
 
     def stored_ids(self):
-        con = sqlite3.connect(self.pr.store[len("sqlite:"):], timeout=30)
-        self.addCleanup(con.close)
-        return sorted(r[0] for r in con.execute("SELECT message_id FROM messages"))
+        return sorted(r[0] for r in self.pr.sql("SELECT message_id FROM messages"))
 
     def test_results_written_below_the_senders_received_are_not_adopted(self):
         provider = (b"Received: from attacker.example (attacker.example [203.0.113.66])\r\n"

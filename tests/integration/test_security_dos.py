@@ -9,7 +9,6 @@ import json
 import os
 import socket
 import socketserver
-import sqlite3
 import struct
 import threading
 import time
@@ -331,11 +330,8 @@ class LogRetention(PostroomCase):
                     c.sendmail("stranger@elsewhere.example", ["a1234@firm.example"], msg)
 
     def age_rows(self, count, days):
-        db = sqlite3.connect(self.pr.store.split(":", 1)[1], timeout=10)
-        with db:
-            db.execute("UPDATE intake_log SET at = at - ? WHERE id IN "
-                       "(SELECT id FROM intake_log ORDER BY id LIMIT ?)", (days * 86400, count))
-        db.close()
+        self.pr.sql("UPDATE intake_log SET at = at - ? WHERE id IN "
+                    "(SELECT id FROM intake_log ORDER BY id LIMIT ?)", days * 86400, count)
 
     def test_serve_deletes_rows_past_retention(self):
         self.refuse(3)

@@ -26,7 +26,7 @@ import sqlite3
 import threading
 import time
 
-from harness import PostroomCase, eventually, make_message
+from harness import PostroomCase, eventually, make_message, skip_unless_sqlite
 from test_pop3 import PASSWORD, Pop3Case
 from test_smtp import log_entries
 
@@ -130,6 +130,7 @@ def loop_message(tag):
                         extra_headers=OWN_RECEIVED, msgid=f"<{tag}.{time.time_ns()}@test.example>")
 
 
+@skip_unless_sqlite("blocks the store's readers by holding the wal-index locks of <store>-shm")
 class RcptOffTheLoop(PostroomCase):
     def open_transaction(self):
         a = Lines(self.pr.smtp_port)
@@ -213,6 +214,7 @@ class RcptOffTheLoop(PostroomCase):
         self.assertEqual((a.reply(BUSY_TIMEOUT * 3) or b"")[:3], b"550")
 
 
+@skip_unless_sqlite("holds SQLite's write lock (BEGIN IMMEDIATE) past its 5 s busy timeout")
 class OneLogWriter(PostroomCase):
     def test_refusal_during_long_write_lock_is_logged_afterwards(self):
         import smtplib
@@ -251,6 +253,7 @@ class OneLogWriter(PostroomCase):
         self.assertEqual([r["reason"] for r in rows], ["store_busy"], rows)
 
 
+@skip_unless_sqlite("holds SQLite's write lock (BEGIN IMMEDIATE) past its 5 s busy timeout")
 class Pop3RefusalRow(Pop3Case):
     def test_refused_message_kept_until_its_row_is_written(self):
         self.deliver(1, extra=OWN_RECEIVED, tag="loop")

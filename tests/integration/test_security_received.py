@@ -20,7 +20,6 @@ deferred: logged, and left in the mailbox for the next round.
 import json
 import os
 import shutil
-import sqlite3
 import tempfile
 import time
 import unittest
@@ -84,11 +83,7 @@ class TrustedReceived(unittest.TestCase):
         return json.loads(p.stdout)
 
     def stored(self):
-        con = sqlite3.connect(self.pr.store[len("sqlite:"):], timeout=30)
-        try:
-            return {r[0] for r in con.execute("SELECT message_id FROM messages")}
-        finally:
-            con.close()
+        return {r[0] for r in self.pr.sql("SELECT message_id FROM messages")}
 
     def log(self):
         """{Message-ID header: [intake log rows]}, oldest first."""

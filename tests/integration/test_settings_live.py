@@ -79,12 +79,10 @@ class SecretsOffArgv(PostroomCase):
         return text + self.pr.cli("settings", "show", "--json").stdout.decode()
 
     def stored(self, key):
-        import sqlite3
-        con = sqlite3.connect(self.pr.store[len("sqlite:"):])
-        try:
-            return con.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()[0]
-        finally:
-            con.close()
+        rows = self.pr.sql("SELECT value FROM settings WHERE key = ?", key)
+        if not rows:
+            raise TypeError(f"{key} is not in the settings table")   # as fetchone()[0] of None did
+        return rows[0][0]
 
     def test_every_secret_from_stdin_and_file(self):
         for i, key in enumerate(("pop_password", "pop_oauth_client_secret", "pop_oauth_refresh_token")):

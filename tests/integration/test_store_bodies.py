@@ -32,7 +32,7 @@ import stat
 import threading
 import time
 
-from harness import PostroomCase, eventually, make_message
+from harness import BACKEND, PostroomCase, eventually, make_message, sqlite_only
 from test_security_logwriter import block_writes
 
 KIB, MIB = 1024, 1024 * 1024
@@ -57,6 +57,8 @@ class BodyCase(PostroomCase):
 
     @property
     def bodies(self):
+        if BACKEND != "sqlite":                 # no such directory (an empty set of files)
+            return os.path.join(self.pr.dir, "no-bodies-with-" + BACKEND)
         return self.pr.store[len("sqlite:"):] + ".bodies"
 
     def body_files(self):
@@ -67,6 +69,8 @@ class BodyCase(PostroomCase):
 
     def named_bodies(self):
         """The body files stored messages name (read-only, beside serve)."""
+        if BACKEND != "sqlite":
+            return set()                        # no body files: every body is in the store
         db = sqlite3.connect(f"file:{self.pr.store[len('sqlite:'):]}?mode=ro", uri=True, timeout=30)
         try:
             return {r[0] for r in db.execute("SELECT name FROM message_body")}
@@ -109,10 +113,13 @@ class TestBodies(BodyCase):
             code, text = self.send(msg)
             self.assertEqual(code, 250, text)
             sent[msgid] = msg
-        # The bodies over 256 KiB are files; the smaller ones in the store.
-        self.assertEqual(len(self.body_files()), 2, self.body_files())
+        # The bodies over 256 KiB are files; the smaller ones in the store
+        # (SQLite's layout: PostgreSQL keeps every body in the store).
+        files = 2 if BACKEND == "sqlite" else 0
+        self.assertEqual(len(self.body_files()), files, self.body_files())
         self.assertEqual(self.body_files(), self.named_bodies())
-        self.assertEqual(stat.S_IMODE(os.stat(self.bodies).st_mode), 0o700)
+        if files:
+            self.assertEqual(stat.S_IMODE(os.stat(self.bodies).st_mode), 0o700)
         for name in self.body_files():
             self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.bodies, name)).st_mode), 0o600)
         ids = self.stored()
@@ -124,10 +131,12 @@ class TestBodies(BodyCase):
         big = [m for m in sent if m.startswith("body-4-")][0]
         code, text = self.send(sent[big])
         self.assertEqual(code, 250, text)
-        self.assertTrue(eventually(lambda: len(self.body_files()) == 2, 10), self.body_files())
+        self.assertTrue(eventually(lambda: len(self.body_files()) == files, 10), self.body_files())
         self.assertEqual(len(self.stored()), 4)
 
     def test_kill9_between_body_and_commit_leaves_only_a_swept_orphan(self):
+        sqlite_only(self, "a body file in <store>.bodies/ written before its commit, and the orphan sweep "
+                          "at start: SQLite's layout for large bodies; PostgreSQL keeps them in message_chunks")
         msgid, msg = message("held", 1 * MIB, 7)
         holder = block_writes(self.pr)          # the commit waits for this lock
         result = {}
@@ -182,10 +191,13 @@ class TestBodies(BodyCase):
             # written, and serve dies while the other clients stream.
             self.assertTrue(eventually(lambda: any(r[2] == 250 for r in results), 240),
                             f"no 20 MiB message was acknowledged: {results}")
-            holder = block_writes(self.pr)
-            named = self.named_bodies()
-            self.assertTrue(eventually(lambda: self.body_files() - named, 120),
-                            "no body file appeared while the commit was held")
+            if BACKEND == "sqlite":
+                holder = block_writes(self.pr)
+                named = self.named_bodies()
+                self.assertTrue(eventually(lambda: self.body_files() - named, 120),
+                                "no body file appeared while the commit was held")
+            # (PostgreSQL: no body file to wait for; serve dies while the
+            # other clients are streaming.)
             self.pr.kill9()
         finally:
             stop.set()
@@ -196,9 +208,11 @@ class TestBodies(BodyCase):
                 t.join(120)
         acked = [(msgid, msg, text) for msgid, msg, code, text in results if code == 250]
         self.assertTrue(acked)
-        self.assertTrue(self.body_files() - self.named_bodies(), "the crash left no orphan")
+        if BACKEND == "sqlite":
+            self.assertTrue(self.body_files() - self.named_bodies(), "the crash left no orphan")
         self.pr.start()
-        self.pr.wait_log("body sweep: removed")
+        if BACKEND == "sqlite":
+            self.pr.wait_log("body sweep: removed")
         ids = self.stored()
         for msgid, msg, text in acked:
             self.assertIn(msgid, ids, f"acknowledged ({text}) but not stored")
