@@ -1,26 +1,211 @@
-/* store_pg_search.c - STUBS, generated: the PostgreSQL side of store_sqlite_search.c is not
- * written yet.  Whoever owns this area replaces this file. */
-#include <stddef.h>
+/* store_pg_search.c - full-text search over the stored messages with
+ * PostgreSQL's tsvector (the PostgreSQL side of store_sqlite_search.c).
+ *
+ * message_search holds one row per message: a tsvector of its subject,
+ * its From/To/Cc addresses and its text (the first STORE_SEARCH_TEXT_MAX
+ * bytes), with a GIN index.  It is written in the group commit, in the
+ * same transaction as the message, so a message is searchable exactly
+ * when it is listed.  Only the vector is kept, never a second copy of
+ * the text.
+ *
+ * Words are made as SQLite's unicode61 tokenizer makes them: every ASCII
+ * character that is not a letter or digit separates words (PostgreSQL's
+ * own parser would keep "alice@example.com" or "foo-bar" as one lexeme,
+ * and "alice" would not find the address).  So the text is given to
+ * to_tsvector('simple', ...) with those characters already turned into
+ * blanks; 'simple' lowercases and does not stem.  Non-ASCII characters
+ * are left to the parser (letters are words, punctuation separates, in
+ * the database's locale).  A difference that remains: accents are kept
+ * (unaccent is not available), so "ete" does not find "été".
+ *
+ * The search text is the user's: it never reaches the engine as tsquery
+ * syntax.  Each blank-separated word becomes its runs of letters and
+ * digits, each single-quoted (so &, |, !, <->, :, parentheses and quotes
+ * are only separators), joined as a phrase (<->: the runs in a row, as an
+ * FTS5 string); a word ending in '*' is a prefix search (":*" on its last
+ * run).  The words are joined with & : all must match.
+ *
+ * A search takes the newest hits below before (the keyset bound on
+ * message_search's key) and checks the list filters on each hit by key,
+ * so paging is the same as the plain list's.
+ */
 #include <stdint.h>
+#include <string.h>
 
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/text.h"
 #include "store/store.h"
 #include "store/store_pg.h"
+#include "store/store_pg_read.h"
 
-static int
-not_yet(struct pr_why *why, const char *call)
+/* Words of one search: more is not a search a person types. */
+#define SEARCH_MAX_WORDS 32
+#define SEARCH_MAX_BYTES 4096
+/* PostgreSQL leaves longer words out of a tsvector (and a tsquery). */
+#define PG_LEXEME_MAX 2047
+
+static bool
+ascii_alnum(unsigned char c)
 {
-	pr_why_set(why, PR_E_STORE_FAILED, "%s is not built for PostgreSQL yet", call);
-	return -1;
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* s[0..n) with every byte that cannot be in a word -- ASCII other than
+ * letters and digits, and bytes that are not UTF-8 -- made a blank,
+ * appended to b.  The result is valid UTF-8 (PostgreSQL refuses text
+ * that is not) holding no quote, backslash or operator. */
+static void
+add_words_only(struct buf *b, const char *s, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t len = text_utf8_next(p + i, n - i, &cp);
+		if (cp == TEXT_INVALID || (cp < 0x80 && !ascii_alnum((unsigned char)cp)))
+			buf_add(b, " ", 1);
+		else
+			buf_add(b, p + i, len);
+		i += len;
+	}
+}
+
+/* Something the tokenizer keeps: a letter or digit (ASCII), or any
+ * non-ASCII character (as store_sqlite_search.c: a word of only
+ * punctuation is no word). */
+static bool
+has_token_char(const char *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)w[i] >= 0x80 || ascii_alnum((unsigned char)w[i]))
+			return true;
+	return false;
+}
+
+/* One word as tsquery text: ('ru' <-> 'ns'), the last run with :* for a
+ * prefix.  false when a run is longer than PostgreSQL indexes, or the
+ * word has none: no message can hold it, so the search finds nothing. */
+static bool
+add_word(struct buf *q, const char *w, size_t n)
+{
+	bool prefix = n > 1 && w[n - 1] == '*';
+	if (prefix)
+		n--;
+	struct buf runs;
+	buf_init(&runs, 4 * n + 1);
+	add_words_only(&runs, w, n);
+	buf_add(q, q->len ? " & (" : "(", q->len ? 4 : 1);
+	const char *r = buf_cstr(&runs);
+	bool first = true, fits = true;
+	for (;;) {
+		r += strspn(r, " ");
+		size_t len = strcspn(r, " ");
+		if (len == 0)
+			break;
+		fits = fits && len <= PG_LEXEME_MAX;
+		buf_add(q, first ? "'" : " <-> '", first ? 1 : 6);
+		buf_add(q, r, len);   /* no quote or backslash: see add_words_only */
+		buf_add(q, "'", 1);
+		first = false;
+		r += len;
+	}
+	if (prefix && !first)
+		buf_add(q, ":*", 2);
+	buf_add(q, ")", 1);
+	buf_free(&runs);
+	/* No run at all: bytes that are not UTF-8 (api/ refuses them). */
+	return fits && !first;
+}
+
+/* The tsquery text for the user's text, in the arena; NULL with why
+ * (PR_E_INVALID) when it has no word, too many, or is too long (the
+ * texts store_sqlite_search.c gives).  *none_r: a word no message can
+ * hold (the search finds nothing). */
+static const char *
+ts_query(struct arena *a, const char *text, bool *none_r, struct pr_why *why)
+{
+	size_t len = strlen(text), words = 0;
+	*none_r = false;
+	if (len > SEARCH_MAX_BYTES) {
+		pr_why_set(why, PR_E_INVALID, "the search text is %zu bytes, over %d: search for fewer words",
+		           len, SEARCH_MAX_BYTES);
+		return NULL;
+	}
+	struct buf q;
+	buf_init(&q, 8 * len + 16 * SEARCH_MAX_WORDS + 1);
+	for (const char *p = text; *p;) {
+		size_t skip = strspn(p, " \t\r\n\f\v"), n = strcspn(p + skip, " \t\r\n\f\v");
+		const char *w = p + skip;
+		p = w + n;
+		if (n == 0 || !has_token_char(w, n))
+			continue;
+		if (++words > SEARCH_MAX_WORDS)
+			break;
+		if (!add_word(&q, w, n))
+			*none_r = true;
+	}
+	const char *out = words && words <= SEARCH_MAX_WORDS && !q.err ? arena_strndup(a, (char *)q.data, q.len)
+	                                                                : NULL;
+	buf_free(&q);
+	if (out == NULL && words)
+		pr_why_set(why, PR_E_INVALID, "the search has more than %d words: search for fewer",
+		           SEARCH_MAX_WORDS);
+	else if (out == NULL)
+		pr_why_set(why, PR_E_INVALID, "the search has no word to look for: give letters or digits");
+	return out;
+}
+
+int
+pg_message_search(struct store *st, struct arena *a, const struct store_message_filter *f,
+                  struct store_message_summary **out, size_t *n, struct pr_why *why)
+{
+	static const char sql[] = PG_SUMMARY_COLS "FROM message_search f JOIN messages m"
+		" ON m.id = f.message_id WHERE f.doc @@ to_tsquery('simple', $8) AND f.message_id < $7 AND"
+		PG_MESSAGE_FILTER " ORDER BY f.message_id DESC LIMIT $5";
+	bool none;
+	*out = NULL;
+	*n = 0;
+	const char *q = ts_query(a, f->search, &none, why);
+	if (q == NULL)
+		return -1;
+	if (none)
+		return 0;
+	struct pg_params p = {0};
+	pg_message_filter_params(&p, f);
+	pg_p_text(&p, q);
+	return pg_collect(st, a, sql, &p, sizeof(**out), pg_read_summary, out, n, "searching messages", why);
 }
 
 int
 pg_search_add(struct store *st, struct arena *a, const struct store_msg *m, struct pr_why *why)
 {
-	return not_yet(why, "pg_search_add");
-}
-
-int
-pg_message_search(struct store *st, struct arena *a, const struct store_message_filter *f, struct store_message_summary **out, size_t *n, struct pr_why *why)
-{
-	return not_yet(why, "pg_message_search");
+	static const char sql[] = "INSERT INTO message_search(message_id, doc)"
+	                          " VALUES($1, to_tsvector('simple', $2))";
+	(void)a;
+	const char *text = m->search_text ? m->search_text : "";
+	size_t tlen = strlen(text);
+	struct buf doc;
+	buf_init(&doc, SIZE_MAX);
+	add_words_only(&doc, m->subject ? m->subject : "", m->subject ? strlen(m->subject) : 0);
+	buf_add(&doc, " ", 1);
+	if (m->from_addr)
+		add_words_only(&doc, m->from_addr, strlen(m->from_addr));
+	for (size_t i = 0; i < m->npeople; i++)
+		if (m->people[i].address != NULL) {
+			buf_add(&doc, " ", 1);
+			add_words_only(&doc, m->people[i].address, strlen(m->people[i].address));
+		}
+	buf_add(&doc, " ", 1);
+	/* A character cut at the limit is not UTF-8: it becomes a blank. */
+	add_words_only(&doc, text, tlen < STORE_SEARCH_TEXT_MAX ? tlen : STORE_SEARCH_TEXT_MAX);
+	struct pg_params p = {0};
+	pg_p_int(&p, m->id_r);
+	pg_p_text(&p, buf_cstr(&doc));
+	int rc = doc.err ? -1 : 0;
+	if (rc < 0)
+		pr_why_set(why, PR_E_STORE_FAILED, "indexing a message for search: out of memory");
+	else if (pg_do(st, sql, &p, "indexing a message for search", why) < 0)
+		rc = -1;
+	buf_free(&doc);
+	return rc;
 }
