@@ -1,38 +1,285 @@
-/* store_pg_outq.c - STUBS, generated: the PostgreSQL side of store_sqlite_outq.c is not
- * written yet.  Whoever owns this area replaces this file. */
-#include <stddef.h>
-#include <stdint.h>
+/* store_pg_outq.c - the outbound queue's state changes on PostgreSQL
+ * (mirrors store_sqlite_outq.c): claim with a lease, record an attempt's
+ * result, retry, cancel.  store.h has the state machine and why a message
+ * is sent at most once after its 250 was recorded.
+ *
+ * Several nodes share the queue.  SQLite gets its atomicity from having
+ * one writer; here every change is one transaction that LOCKS the rows it
+ * decides about before deciding:
+ * - a claim selects due rows FOR UPDATE SKIP LOCKED and stamps them in
+ *   the same transaction: a row another node is claiming (or recording a
+ *   result for) is skipped, never taken twice; once committed, its new
+ *   lease_until keeps it from being due;
+ * - a result locks its row FOR UPDATE before checking (owner, lease): if
+ *   another node re-claimed the row meanwhile, the check runs on the
+ *   re-claimed row (READ COMMITTED re-reads a row it waited for) and the
+ *   stale worker's result is refused (1), as in SQLite;
+ * - retry and cancel lock the row they judge, so a claim cannot slip in
+ *   between "it is queued" and "it is cancelled".
+ * The lease columns are exactly SQLite's.
+ */
+#include <string.h>
 
+#include "core/arena.h"
 #include "store/store.h"
 #include "store/store_pg.h"
+#include "store/store_pg_queue.h"
 
+/* Rows whose time ran out while they waited (or whose worker died past
+ * expires_at) fail with the last answer they had.  Rows another node has
+ * locked (claiming or recording them) are left to it. */
 static int
-not_yet(struct pr_why *why, const char *call)
+expire_due(struct store *st, time_t now, struct pr_why *why)
 {
-	pr_why_set(why, PR_E_STORE_FAILED, "%s is not built for PostgreSQL yet", call);
+	static const char rc_sql[] = "UPDATE outbound_rcpts SET state = 'failed', reply = coalesce(reply,"
+		" 'gave up: no delivery before the retry time (smtp_retry_for) ran out') WHERE state = 'queued'"
+		" AND outbound_id IN (SELECT id FROM outbound WHERE state IN ('queued','sending')"
+		" AND expires_at <= $1 AND lease_until < $1 FOR UPDATE SKIP LOCKED)";
+	static const char msg_sql[] = "UPDATE outbound SET state = 'failed', done_at = $1, lease_until = 0,"
+		" last_reply = 'gave up after ' || attempts || ' attempt(s): ' ||"
+		" coalesce(last_reply, 'no answer') WHERE id IN (SELECT id FROM outbound"
+		" WHERE state IN ('queued','sending') AND expires_at <= $1 AND lease_until < $1"
+		" FOR UPDATE SKIP LOCKED)";
+	const char *sqls[] = {rc_sql, msg_sql};
+	for (int i = 0; i < 2; i++) {
+		struct pg_params p = {0};
+		pg_p_int(&p, (int64_t)now);
+		if (pg_do(st, sqls[i], &p, "expiring outbound mail", why) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Stamp one row (locked by the claim) as ours and read it back with its
+ * queued recipients. */
+static int
+take_row(struct store *st, struct arena *a, int64_t id, const char *owner, time_t now,
+         int lease_seconds, struct store_outbound *out, struct pr_why *why)
+{
+	static const char sql[] = "UPDATE outbound SET state = 'sending', lease_owner = $2,"
+		" lease_until = $3, lease = lease + 1, attempts = attempts + 1 WHERE id = $1";
+	struct pg_params p = {0};
+	pg_p_int(&p, id);
+	pg_p_text(&p, owner);
+	pg_p_int(&p, (int64_t)now + lease_seconds);
+	if (pg_do(st, sql, &p, "claiming outbound mail", why) < 0 ||
+	    pg_outbound_row(st, a, id, false, out, why) != 0)
+		return -1;
+	return pg_outbound_rcpts(st, a, out, true, why);
+}
+
+static void
+read_id(struct arena *a, PGresult *r, int row, void *p)
+{
+	(void)a;
+	*(int64_t *)p = pg_int(r, row, 0);
+}
+
+int
+pg_store_outbound_claim(struct store *st, struct arena *a, const char *owner, time_t now,
+                        int lease_seconds, size_t max, struct store_outbound **out, size_t *n,
+                        struct pr_why *why)
+{
+	static const char due[] = "SELECT id FROM outbound WHERE state IN ('queued','sending')"
+		" AND next_attempt_at <= $1 AND lease_until < $1 ORDER BY next_attempt_at, id LIMIT $2"
+		" FOR UPDATE SKIP LOCKED";
+	*out = NULL;
+	*n = 0;
+	if (pg_begin(st, why) < 0)
+		return -1;
+	int64_t *ids = NULL;
+	size_t nids = 0;
+	struct pg_params p = {0};
+	pg_p_int(&p, (int64_t)now);
+	pg_p_int(&p, (int64_t)(max ? max : 1));
+	if (expire_due(st, now, why) < 0 ||
+	    pg_collect(st, a, due, &p, sizeof(*ids), read_id, &ids, &nids, "finding due mail", why) < 0)
+		goto fail;
+	struct store_outbound *rows = arena_alloc(a, (nids ? nids : 1) * sizeof(*rows));
+	for (size_t i = 0; i < nids; i++)
+		if (take_row(st, a, ids[i], owner, now, lease_seconds, &rows[i], why) < 0)
+			goto fail;
+	if (pg_commit(st, why) < 0)
+		return -1;
+	*out = rows;
+	*n = nids;
+	return 0;
+fail:
+	pg_rollback(st);
 	return -1;
 }
 
-int
-pg_store_outbound_claim(struct store *st, struct arena *a, const char *owner, time_t now, int lease_seconds, size_t max, struct store_outbound **out, size_t *n, struct pr_why *why)
+/* 1 if (owner, lease) still holds row id in state sending, 0 if not.
+ * The row stays locked until the result commits. */
+static int
+holds_lease(struct store *st, int64_t id, const char *owner, int64_t lease, struct pr_why *why)
 {
-	return not_yet(why, "store_outbound_claim");
+	static const char sql[] = "SELECT 1 FROM outbound WHERE id = $1 AND lease_owner = $2"
+	                          " AND lease = $3 AND state = 'sending' FOR UPDATE";
+	struct pg_params p = {0};
+	pg_p_int(&p, id);
+	pg_p_text(&p, owner);
+	pg_p_int(&p, lease);
+	return pg_exists(st, sql, &p, "checking an outbound lease", why);
+}
+
+static int
+record_rcpts(struct store *st, int64_t id, const struct store_outbound_rcpt_result *r, size_t nr,
+             struct pr_why *why)
+{
+	static const char sql[] = "UPDATE outbound_rcpts SET state = $3, reply = $4"
+	                          " WHERE outbound_id = $1 AND address = lower($2) AND state = 'queued'";
+	for (size_t i = 0; i < nr; i++) {
+		if (r[i].outcome == OUTBOUND_TEMPFAIL && r[i].reply == NULL)
+			continue;
+		struct pg_params p = {0};
+		pg_p_int(&p, id);
+		pg_p_text(&p, r[i].address);
+		pg_p_text(&p, r[i].outcome == OUTBOUND_OK ? "sent" :
+		              r[i].outcome == OUTBOUND_PERMFAIL ? "failed" : "queued");
+		pg_p_text(&p, r[i].reply);
+		if (pg_do(st, sql, &p, "recording a recipient's result", why) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The message's state from its recipients: sent when all are sent,
+ * failed when none is left to try and one failed (or time ran out),
+ * else queued again for next_at. */
+static int
+settle(struct store *st, int64_t id, time_t now, time_t next_at, const char *reply,
+       struct pr_why *why)
+{
+	static const char sql[] = "UPDATE outbound SET lease_until = 0, last_reply = coalesce($3::text, last_reply),"
+		" state = CASE"
+		"  WHEN NOT EXISTS (SELECT 1 FROM outbound_rcpts WHERE outbound_id = $1 AND state = 'queued')"
+		"   THEN CASE WHEN EXISTS (SELECT 1 FROM outbound_rcpts WHERE outbound_id = $1 AND state = 'failed')"
+		"    THEN 'failed' ELSE 'sent' END"
+		"  WHEN $2::bigint >= expires_at THEN 'failed' ELSE 'queued' END,"
+		" next_attempt_at = $2 WHERE id = $1";
+	static const char give_up[] = "UPDATE outbound_rcpts SET state = 'failed', reply = coalesce(reply,"
+		" 'gave up: no delivery before the retry time (smtp_retry_for) ran out')"
+		" WHERE outbound_id = $1 AND state = 'queued'"
+		" AND (SELECT state FROM outbound WHERE id = $1) = 'failed'";
+	static const char done[] = "UPDATE outbound SET done_at = $2 WHERE id = $1 AND state IN ('sent','failed')";
+	struct pg_params p = {0}, g = {0}, d = {0};
+	pg_p_int(&p, id);
+	pg_p_int(&p, (int64_t)next_at);
+	pg_p_text(&p, reply);
+	pg_p_int(&g, id);
+	pg_p_int(&d, id);
+	pg_p_int(&d, (int64_t)now);
+	if (pg_do(st, sql, &p, "recording an outbound result", why) < 0 ||
+	    pg_do(st, give_up, &g, "recording an outbound result", why) < 0 ||
+	    pg_do(st, done, &d, "recording an outbound result", why) < 0)
+		return -1;
+	return 0;
 }
 
 int
-pg_store_outbound_result(struct store *st, int64_t id, const char *owner, int64_t lease, time_t now, const struct store_outbound_rcpt_result *r, size_t nr, time_t next_at, const char *reply, struct pr_why *why)
+pg_store_outbound_result(struct store *st, int64_t id, const char *owner, int64_t lease, time_t now,
+                         const struct store_outbound_rcpt_result *r, size_t nr, time_t next_at,
+                         const char *reply, struct pr_why *why)
 {
-	return not_yet(why, "store_outbound_result");
+	if (pg_begin(st, why) < 0)
+		return -1;
+	int held = holds_lease(st, id, owner, lease, why);
+	if (held <= 0) {
+		pg_rollback(st);
+		return held < 0 ? -1 : 1;
+	}
+	if (record_rcpts(st, id, r, nr, why) < 0 || settle(st, id, now, next_at, reply, why) < 0) {
+		pg_rollback(st);
+		return -1;
+	}
+	return pg_commit(st, why);
+}
+
+/* Read a row's state for retry/cancel inside the transaction, locked
+ * until it ends: 0 with *o, or -1 (PR_E_NOT_FOUND when there is none). */
+static int
+row_for_change(struct store *st, struct arena *a, int64_t id, struct store_outbound *o,
+               struct pr_why *why)
+{
+	int rc = pg_outbound_row(st, a, id, true, o, why);
+	if (rc == 1)
+		pr_why_set(why, PR_E_NOT_FOUND, "no outbound message %lld", (long long)id);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Run sql with $1 = id and the nt times t as $2.. (PostgreSQL wants as
+ * many values as the statement has parameters). */
+static int
+change(struct store *st, int64_t id, const char *sql, const time_t *t, int nt, struct pr_why *why)
+{
+	struct pg_params p = {0};
+	pg_p_int(&p, id);
+	for (int i = 0; i < nt; i++)
+		pg_p_int(&p, (int64_t)t[i]);
+	return pg_do(st, sql, &p, "changing outbound mail", why) < 0 ? -1 : 0;
 }
 
 int
 pg_store_outbound_retry(struct store *st, int64_t id, time_t now, time_t retry_for, struct pr_why *why)
 {
-	return not_yet(why, "store_outbound_retry");
+	static const char rcpts[] = "UPDATE outbound_rcpts SET state = 'queued', reply = NULL"
+	                            " WHERE outbound_id = $1 AND state = 'failed'";
+	static const char msg[] = "UPDATE outbound SET state = 'queued', next_attempt_at = $2,"
+	                          " expires_at = $3, done_at = NULL, lease_until = 0 WHERE id = $1";
+	struct arena *a = arena_new();
+	struct store_outbound o;
+	time_t times[2] = {now, now + retry_for};
+	int rc = -1;
+	if (pg_begin(st, why) < 0)
+		goto out;
+	if (row_for_change(st, a, id, &o, why) < 0)
+		goto fail;
+	if (o.state == OUTBOUND_SENT || (o.state == OUTBOUND_SENDING && o.lease_until >= now)) {
+		pr_why_set(why, PR_E_INVALID, "outbound message %lld is %s: there is nothing to retry",
+		           (long long)id, o.state == OUTBOUND_SENT ? "sent already" : "being sent right now");
+		goto fail;
+	}
+	if (change(st, id, rcpts, NULL, 0, why) < 0 || change(st, id, msg, times, 2, why) < 0)
+		goto fail;
+	rc = pg_commit(st, why);
+	goto out;
+fail:
+	pg_rollback(st);
+out:
+	arena_free(&a);
+	return rc;
 }
 
 int
 pg_store_outbound_cancel(struct store *st, int64_t id, time_t now, struct pr_why *why)
 {
-	return not_yet(why, "store_outbound_cancel");
+	static const char msg[] = "UPDATE outbound SET state = 'cancelled', done_at = $2,"
+	                          " lease_until = 0 WHERE id = $1";
+	struct arena *a = arena_new();
+	struct store_outbound o;
+	int rc = -1;
+	if (pg_begin(st, why) < 0)
+		goto out;
+	if (row_for_change(st, a, id, &o, why) < 0)
+		goto fail;
+	if (o.state == OUTBOUND_SENDING && o.lease_until >= now) {
+		pr_why_set(why, PR_E_INVALID, "outbound message %lld is being sent right now: it cannot be "
+		           "stopped halfway; look again in a moment", (long long)id);
+		goto fail;
+	}
+	if (o.state == OUTBOUND_SENT || o.state == OUTBOUND_CANCELLED) {
+		pr_why_set(why, PR_E_INVALID, "outbound message %lld is %s already", (long long)id,
+		           store_outbound_state_name(o.state));
+		goto fail;
+	}
+	if (change(st, id, msg, &now, 1, why) < 0)
+		goto fail;
+	rc = pg_commit(st, why);
+	goto out;
+fail:
+	pg_rollback(st);
+out:
+	arena_free(&a);
+	return rc;
 }
