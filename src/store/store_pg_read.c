@@ -13,9 +13,32 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/text.h"
 #include "store/store.h"
 #include "store/store_pg.h"
 #include "store/store_pg_read.h"
+
+/* Whether s can be a text parameter: a UTF8 database refuses bytes that
+ * are not UTF-8 (an error), where SQLite compares any bytes and finds
+ * nothing.  A lookup by such a key finds nothing without asking. */
+static bool
+key_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		i += text_utf8_next((const uint8_t *)s + i, n - i, &cp);
+		if (cp == TEXT_INVALID)
+			return false;
+	}
+	return true;
+}
+
+bool
+pg_message_filter_ok(const struct store_message_filter *f)
+{
+	return f == NULL || (key_ok(f->project) && key_ok(f->user) && key_ok(f->stakeholder));
+}
 
 /* The first message with this Message-ID: its id and thread. */
 static void
@@ -36,7 +59,7 @@ pg_store_message_by_msgid(struct store *st, const char *msgid, int64_t *id_r, in
 	const char *key = pg_msgid(a, msgid);
 	int64_t ids[2];
 	int rc = 1;
-	if (key != NULL) {
+	if (key != NULL && key_ok(key)) {
 		struct pg_params p = {0};
 		pg_p_text(&p, key);
 		rc = pg_one(st, a, sql, &p, read_ids, ids, "looking up a Message-ID", why);
@@ -58,7 +81,7 @@ pg_store_message_find_duplicate(struct store *st, const char *msgid, const char 
 	struct arena *a = arena_new();
 	const char *key = pg_msgid(a, msgid);
 	int ret = 1;
-	if (key != NULL && sha256_hex != NULL) {
+	if (key != NULL && sha256_hex != NULL && key_ok(key) && key_ok(sha256_hex)) {
 		struct pg_params p = {0};
 		pg_p_text(&p, key);
 		pg_p_text(&p, sha256_hex);
@@ -104,6 +127,8 @@ pg_store_message_list(struct store *st, struct arena *a, const struct store_mess
 	*n = 0;
 	if (f != NULL && f->search != NULL)
 		return pg_message_search(st, a, f, out, n, why);
+	if (!pg_message_filter_ok(f))
+		return 0;
 	struct pg_params p = {0};
 	pg_message_filter_params(&p, f);
 	return pg_collect(st, a, sql, &p, sizeof(**out), pg_read_summary, out, n, "listing messages", why);

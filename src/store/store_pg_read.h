@@ -30,6 +30,9 @@
 
 struct store_message_filter;
 void pg_read_summary(struct arena *a, PGresult *r, int row, void *p);
+/* false when a filter's text is not UTF-8: nothing can match it (and
+ * PostgreSQL would refuse it as a parameter). */
+bool pg_message_filter_ok(const struct store_message_filter *f);
 /* $1..$7 of PG_MESSAGE_FILTER and the page, in order. */
 void pg_message_filter_params(struct pg_params *p, const struct store_message_filter *f);
 

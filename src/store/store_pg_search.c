@@ -8,15 +8,15 @@
  * when it is listed.  Only the vector is kept, never a second copy of
  * the text.
  *
- * Words are made as SQLite's unicode61 tokenizer makes them: every ASCII
- * character that is not a letter or digit separates words (PostgreSQL's
- * own parser would keep "alice@example.com" or "foo-bar" as one lexeme,
- * and "alice" would not find the address).  So the text is given to
- * to_tsvector('simple', ...) with those characters already turned into
- * blanks; 'simple' lowercases and does not stem.  Non-ASCII characters
- * are left to the parser (letters are words, punctuation separates, in
- * the database's locale).  A difference that remains: accents are kept
- * (unaccent is not available), so "ete" does not find "été".
+ * Words are made here, as SQLite's unicode61 tokenizer (remove_diacritics
+ * 2) makes them, not by PostgreSQL's parser: that one keeps
+ * "alice@example.com" or "foo-bar" as one lexeme (and "alice" would not
+ * find the address), and how it cases and splits non-ASCII text depends
+ * on the database's locale (a --no-locale cluster lowercases only ASCII).
+ * So the text reaches to_tsvector('simple', ...) as words only: letters
+ * and digits lowercased and without diacritics, everything else a blank;
+ * 'simple' then takes each word as it is (no stemming).  The query's
+ * words are made by the same function, so both sides always agree.
  *
  * The search text is the user's: it never reaches the engine as tsquery
  * syntax.  Each blank-separated word becomes its runs of letters and
@@ -29,6 +29,7 @@
  * message_search's key) and checks the list filters on each hit by key,
  * so paging is the same as the plain list's.
  */
+#include <glib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -51,10 +52,39 @@ ascii_alnum(unsigned char c)
 	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
 }
 
-/* s[0..n) with every byte that cannot be in a word -- ASCII other than
- * letters and digits, and bytes that are not UTF-8 -- made a blank,
- * appended to b.  The result is valid UTF-8 (PostgreSQL refuses text
- * that is not) holding no quote, backslash or operator. */
+/* Append code point cp to b as a word character, or a blank: letters,
+ * digits and marks (Unicode's L*, N*, M*, and private use) are word
+ * characters, lowercased, with their diacritics removed ("É" -> "e"), as
+ * unicode61 with remove_diacritics does; everything else separates. */
+static void
+add_word_char(struct buf *b, uint32_t cp)
+{
+	if (cp < 0x80) {
+		char c = !ascii_alnum((unsigned char)cp) ? ' ' : cp >= 'A' ? (char)(cp | 0x20) : (char)cp;
+		buf_add(b, &c, 1);
+		return;
+	}
+	if (!g_unichar_isalnum(cp) && !g_unichar_ismark(cp) &&
+	    g_unichar_type(cp) != G_UNICODE_PRIVATE_USE) {
+		buf_add(b, " ", 1);
+		return;
+	}
+	gunichar parts[G_UNICHAR_MAX_DECOMPOSITION_LENGTH];
+	gsize nparts = g_unichar_fully_decompose(cp, FALSE, parts, G_UNICHAR_MAX_DECOMPOSITION_LENGTH);
+	for (gsize i = 0; i < nparts; i++) {
+		if (g_unichar_ismark(parts[i]))
+			continue;   /* an accent (of this letter, or combining with the one before) */
+		char u[6];
+		buf_add(b, u, (size_t)g_unichar_to_utf8(g_unichar_tolower(parts[i]), u));
+	}
+}
+
+/* s[0..n) as words only: word characters lowercased and without
+ * diacritics, each other character and each byte that is not UTF-8 a
+ * blank, appended to b.  The result is valid UTF-8 (PostgreSQL refuses
+ * text that is not) holding no quote, backslash or operator, and the
+ * words PostgreSQL's parser finds in it are the words (whatever the
+ * database's locale: the folding is done here). */
 static void
 add_words_only(struct buf *b, const char *s, size_t n)
 {
@@ -62,10 +92,10 @@ add_words_only(struct buf *b, const char *s, size_t n)
 	for (size_t i = 0; i < n;) {
 		uint32_t cp;
 		size_t len = text_utf8_next(p + i, n - i, &cp);
-		if (cp == TEXT_INVALID || (cp < 0x80 && !ascii_alnum((unsigned char)cp)))
+		if (cp == TEXT_INVALID)
 			buf_add(b, " ", 1);
 		else
-			buf_add(b, p + i, len);
+			add_word_char(b, cp);
 		i += len;
 	}
 }
@@ -92,7 +122,7 @@ add_word(struct buf *q, const char *w, size_t n)
 	if (prefix)
 		n--;
 	struct buf runs;
-	buf_init(&runs, 4 * n + 1);
+	buf_init(&runs, SIZE_MAX);
 	add_words_only(&runs, w, n);
 	buf_add(q, q->len ? " & (" : "(", q->len ? 4 : 1);
 	const char *r = buf_cstr(&runs);
@@ -132,7 +162,7 @@ ts_query(struct arena *a, const char *text, bool *none_r, struct pr_why *why)
 		return NULL;
 	}
 	struct buf q;
-	buf_init(&q, 8 * len + 16 * SEARCH_MAX_WORDS + 1);
+	buf_init(&q, SIZE_MAX);
 	for (const char *p = text; *p;) {
 		size_t skip = strspn(p, " \t\r\n\f\v"), n = strcspn(p + skip, " \t\r\n\f\v");
 		const char *w = p + skip;
@@ -168,7 +198,7 @@ pg_message_search(struct store *st, struct arena *a, const struct store_message_
 	const char *q = ts_query(a, f->search, &none, why);
 	if (q == NULL)
 		return -1;
-	if (none)
+	if (none || !pg_message_filter_ok(f))
 		return 0;
 	struct pg_params p = {0};
 	pg_message_filter_params(&p, f);

@@ -581,6 +581,86 @@ TEST(log_and_list_filters)
 	store_close(&st);
 }
 
+/* Which of m[0..3) a search finds (bit i for m[i]), or -1 with why. */
+static int
+found(struct store *st, struct store_msg **m, const char *q, const char *project, int64_t before,
+      struct pr_why *why)
+{
+	struct arena *a = arena_new();
+	struct store_message_filter f = {.search = q, .project = project, .before = before};
+	struct store_message_summary *l;
+	size_t n;
+	int bits = store_message_list(st, a, &f, &l, &n, why) < 0 ? -1 : 0;
+	for (size_t i = 0; bits >= 0 && i < n; i++)
+		for (int j = 0; j < 3; j++)
+			bits |= l[i].id == m[j]->id_r ? 1 << j : 0;
+	arena_free(&a);
+	return bits;
+}
+
+/* Full-text search finds the same on every backend: words as unicode61
+ * cuts them (an address's parts, a phrase for "client.example"), any
+ * case, without diacritics, prefixes, only the first
+ * STORE_SEARCH_TEXT_MAX bytes of the text; the user's query syntax is
+ * only words; keys that are not UTF-8 find nothing (no store error). */
+TEST(message_search)
+{
+	struct store *st = seeded();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	struct store_msg *m[3];
+	struct store_person *pp = arena_alloc(a, 2 * sizeof(*pp));
+	pp[0] = (struct store_person){"Alice@firm.example", "from", "alice", NULL};
+	pp[1] = (struct store_person){"carol.dunn@client.example", "cc", NULL, NULL};
+	for (int i = 0; i < 3; i++)
+		m[i] = make_msg(a, "x\r\n", 3, arena_printf(a, "<s%d@test>", i), "1234");
+	m[0]->subject = "Harbour zebra plans";
+	m[0]->search_text = "Nothing special. The \xc3\x89T\xc3\x89 report: foo-bar, x.y.z!";
+	m[0]->people = pp;
+	m[0]->npeople = 2;
+	m[1]->subject = "Misc";
+	m[1]->search_text = "kumquat and zebras";
+	size_t big = STORE_SEARCH_TEXT_MAX + 100;
+	char *text = arena_alloc(a, big + 1);
+	for (size_t i = 0; i < big; i += 6)
+		memcpy(text + i, "lorem ", big - i < 6 ? big - i : 6);
+	memcpy(text, "headword caf\xff latte ", 20);
+	memcpy(text + STORE_SEARCH_TEXT_MAX + 10, " tailword ", 10);
+	text[big] = '\0';
+	m[2]->search_text = text;
+	CHECK_INT(store_commit_batch(st, m, 3, &why), 0);
+	static const struct { const char *q; int bits; } cases[] = {
+		{"zebra", 1}, {"zebra*", 3}, {"ZEBRA harbour", 1}, {"carol", 1}, {"client.example", 1},
+		{"dunn@client", 1}, {"carol.dunn@client.example", 1}, {"example.client", 0},
+		{"foo", 1}, {"foo-bar", 1}, {"bar-foo", 0}, {"x.y.z", 1}, {"ete", 1}, {"\xc3\xa9t\xc3\xa9", 1},
+		{"kumquat zebra", 0}, {"kumquat", 2}, {"zebra OR kumquat", 0}, {"\"zebra", 1}, {"'zebra'", 1},
+		{"zebra:*", 3}, {"!zebra", 1}, {"(zebra)", 1}, {"zebra & kumquat", 0}, {"zebra | kumquat", 0},
+		{"zebra <-> harbour", 1}, {"x\\'y", 1}, {"subject:zebra", 0}, {"NEAR(zebra harbour)", 0},
+		{"headword", 4}, {"latte", 4}, {"tailword", 0}, {"lor*", 4},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int got = found(st, m, cases[i].q, NULL, 0, &why);
+		if (got != cases[i].bits)
+			fprintf(stderr, "search '%s': %d, not %d\n", cases[i].q, got, cases[i].bits);
+		CHECK_INT(got, cases[i].bits);
+	}
+	char *longword = arena_alloc(a, 3001);
+	memset(longword, 'q', 3000);
+	CHECK_INT(found(st, m, longword, NULL, 0, &why), 0);
+	CHECK_INT(found(st, m, "zebra*", "1234", 0, &why), 3);
+	CHECK_INT(found(st, m, "zebra*", "nope", 0, &why), 0);
+	CHECK_INT(found(st, m, "zebra*", NULL, m[1]->id_r, &why), 1);   /* keyset: below m[1] */
+	CHECK_INT(found(st, m, "* ( )", NULL, 0, &why), -1);
+	CHECK_INT(why.code, PR_E_INVALID);
+	CHECK(strstr(why.detail, "no word") != NULL);
+	int64_t id, thread;
+	CHECK_INT(store_message_by_msgid(st, "<caf\xff@test>", &id, &thread, &why), 1);
+	CHECK_INT(store_message_find_duplicate(st, "<caf\xff@test>", "00", &id, &why), 1);
+	CHECK_INT(found(st, m, "zebra", "caf\xff", 0, &why), 0);
+	arena_free(&a);
+	store_close(&st);
+}
+
 /* Keyset paging: pages of 4 from below `before` see each of 25 rows once,
  * newest first, with the verdict filter applied inside every page. */
 TEST(log_keyset_paging)
@@ -705,6 +785,7 @@ main(void)
 	RUN(busy);
 	RUN(log_and_list_filters);
 	RUN(log_keyset_paging);
+	RUN(message_search);
 	RUN(reopen_keeps_data);
 	RUN(migration_keeps_pop3_seen);
 	RUN(newer_store_refused);
