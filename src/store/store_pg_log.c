@@ -74,14 +74,19 @@ pg_store_log_append(struct store *st, const struct store_log_entry *e, int64_t *
 /* One batch of the oldest rows before `before`, with their address rows,
  * in one statement (one transaction); the number deleted or -1.  SKIP
  * LOCKED: nodes pruning at once take different rows, and each counts
- * only what it deleted. */
+ * only what it deleted.  The address rows are found one by one through
+ * the (address, log_id) key and deleted by ctid: joined as a set, the
+ * planner hashes the whole address table instead (a full scan per batch,
+ * seconds once the log is large). */
 static int64_t
 prune_batch(struct store *st, time_t before, size_t batch, struct pr_why *why)
 {
 	static const char sql[] = "WITH old AS (SELECT id, mail_from, rcpts FROM intake_log WHERE at < $1"
 		" ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED),"
-		" unaddr AS (DELETE FROM intake_log_addr x USING old, " ADDRS("old.mail_from", "old.rcpts") " a"
-		" WHERE x.log_id = old.id AND x.address = " LOW("a") " COLLATE \"default\")"
+		" unaddr AS (DELETE FROM intake_log_addr WHERE ctid = ANY(ARRAY(SELECT x.ctid"
+		" FROM old, " ADDRS("old.mail_from", "old.rcpts") " a,"
+		" LATERAL (SELECT ctid FROM intake_log_addr y WHERE y.address = " LOW("a") " COLLATE \"default\""
+		" AND y.log_id = old.id LIMIT 1) x WHERE a <> '')))"
 		" DELETE FROM intake_log l USING old WHERE l.id = old.id";
 	struct pg_params p = {0};
 	pg_p_int(&p, (int64_t)before);

@@ -224,7 +224,8 @@ pg_insert(struct store *st, const char *sql, const struct pg_params *p, struct p
 		why_vset(why, PR_E_EXISTS, exists_fmt, ap);
 		va_end(ap);
 	} else if (strstr(w.detail, "foreign key") != NULL) {
-		pr_why_set(why, PR_E_NOT_FOUND, "%s", w.detail);
+		/* SQLite's words (sq_step_insert): callers and tests see one text */
+		pr_why_set(why, PR_E_NOT_FOUND, "a referenced item does not exist");
 	} else {
 		*why = w;
 	}
