@@ -54,18 +54,25 @@ expire_due(struct store *st, time_t now, struct pr_why *why)
  * queued recipients. */
 static int
 take_row(struct store *st, struct arena *a, int64_t id, const char *owner, time_t now,
-         int lease_seconds, struct store_outbound *out, struct pr_why *why)
+         int lease_seconds, void *row, struct pr_why *why)
 {
+	struct store_outbound *out = row;
 	static const char sql[] = "UPDATE outbound SET state = 'sending', lease_owner = $2,"
 		" lease_until = $3, lease = lease + 1, attempts = attempts + 1 WHERE id = $1";
 	struct pg_params p = {0};
-	pg_p_int(&p, id);
-	pg_p_text(&p, owner);
-	pg_p_int(&p, (int64_t)now + lease_seconds);
+	pg_p_lease(&p, id, owner, (int64_t)now + lease_seconds);
 	if (pg_do(st, sql, &p, "claiming outbound mail", why) < 0 ||
 	    pg_outbound_row(st, a, id, false, out, why) != 0)
 		return -1;
 	return pg_outbound_rcpts(st, a, out, true, why);
+}
+
+void
+pg_p_lease(struct pg_params *p, int64_t id, const char *owner, int64_t n)
+{
+	pg_p_int(p, id);
+	pg_p_text(p, owner);
+	pg_p_int(p, n);
 }
 
 static void
@@ -76,14 +83,10 @@ read_id(struct arena *a, PGresult *r, int row, void *p)
 }
 
 int
-pg_store_outbound_claim(struct store *st, struct arena *a, const char *owner, time_t now,
-                        int lease_seconds, size_t max, struct store_outbound **out, size_t *n,
-                        struct pr_why *why)
+pg_claim_rows(struct store *st, struct arena *a, const struct pg_claim *c, const char *owner,
+              time_t now, int lease_seconds, size_t max, void *out, size_t *n, struct pr_why *why)
 {
-	static const char due[] = "SELECT id FROM outbound WHERE state IN ('queued','sending')"
-		" AND next_attempt_at <= $1 AND lease_until < $1 ORDER BY next_attempt_at, id LIMIT $2"
-		" FOR UPDATE SKIP LOCKED";
-	*out = NULL;
+	*(void **)out = NULL;
 	*n = 0;
 	if (pg_begin(st, why) < 0)
 		return -1;
@@ -92,21 +95,35 @@ pg_store_outbound_claim(struct store *st, struct arena *a, const char *owner, ti
 	struct pg_params p = {0};
 	pg_p_int(&p, (int64_t)now);
 	pg_p_int(&p, (int64_t)(max ? max : 1));
-	if (expire_due(st, now, why) < 0 ||
-	    pg_collect(st, a, due, &p, sizeof(*ids), read_id, &ids, &nids, "finding due mail", why) < 0)
+	if ((c->before && c->before(st, now, why) < 0) ||
+	    pg_collect(st, a, c->due, &p, sizeof(*ids), read_id, &ids, &nids, c->what, why) < 0)
 		goto fail;
-	struct store_outbound *rows = arena_alloc(a, (nids ? nids : 1) * sizeof(*rows));
+	char *rows = arena_alloc(a, (nids ? nids : 1) * c->elem);
 	for (size_t i = 0; i < nids; i++)
-		if (take_row(st, a, ids[i], owner, now, lease_seconds, &rows[i], why) < 0)
+		if (c->take(st, a, ids[i], owner, now, lease_seconds, rows + i * c->elem, why) < 0)
 			goto fail;
 	if (pg_commit(st, why) < 0)
 		return -1;
-	*out = rows;
+	*(void **)out = rows;
 	*n = nids;
 	return 0;
 fail:
 	pg_rollback(st);
 	return -1;
+}
+
+int
+pg_store_outbound_claim(struct store *st, struct arena *a, const char *owner, time_t now,
+                        int lease_seconds, size_t max, struct store_outbound **out, size_t *n,
+                        struct pr_why *why)
+{
+	static const struct pg_claim claim = {
+		.due = "SELECT id FROM outbound WHERE state IN ('queued','sending')"
+		       " AND next_attempt_at <= $1 AND lease_until < $1 ORDER BY next_attempt_at, id LIMIT $2"
+		       " FOR UPDATE SKIP LOCKED",
+		.what = "finding due mail", .elem = sizeof(**out), .before = expire_due, .take = take_row,
+	};
+	return pg_claim_rows(st, a, &claim, owner, now, lease_seconds, max, out, n, why);
 }
 
 /* 1 if (owner, lease) still holds row id in state sending, 0 if not.
@@ -117,9 +134,7 @@ holds_lease(struct store *st, int64_t id, const char *owner, int64_t lease, stru
 	static const char sql[] = "SELECT 1 FROM outbound WHERE id = $1 AND lease_owner = $2"
 	                          " AND lease = $3 AND state = 'sending' FOR UPDATE";
 	struct pg_params p = {0};
-	pg_p_int(&p, id);
-	pg_p_text(&p, owner);
-	pg_p_int(&p, lease);
+	pg_p_lease(&p, id, owner, lease);
 	return pg_exists(st, sql, &p, "checking an outbound lease", why);
 }
 
@@ -196,18 +211,6 @@ pg_store_outbound_result(struct store *st, int64_t id, const char *owner, int64_
 	return pg_commit(st, why);
 }
 
-/* Read a row's state for retry/cancel inside the transaction, locked
- * until it ends: 0 with *o, or -1 (PR_E_NOT_FOUND when there is none). */
-static int
-row_for_change(struct store *st, struct arena *a, int64_t id, struct store_outbound *o,
-               struct pr_why *why)
-{
-	int rc = pg_outbound_row(st, a, id, true, o, why);
-	if (rc == 1)
-		pr_why_set(why, PR_E_NOT_FOUND, "no outbound message %lld", (long long)id);
-	return rc == 0 ? 0 : -1;
-}
-
 /* Run sql with $1 = id and the nt times t as $2.. (PostgreSQL wants as
  * many values as the statement has parameters). */
 static int
@@ -220,66 +223,81 @@ change(struct store *st, int64_t id, const char *sql, const time_t *t, int nt, s
 	return pg_do(st, sql, &p, "changing outbound mail", why) < 0 ? -1 : 0;
 }
 
-int
-pg_store_outbound_retry(struct store *st, int64_t id, time_t now, time_t retry_for, struct pr_why *why)
+/* What retry and cancel do to a row they may change: -1 with why when
+ * they may not (or the store failed). */
+typedef int (*act_fn)(struct store *st, const struct store_outbound *o, time_t now,
+                      time_t retry_for, struct pr_why *why);
+
+/* One retry or cancel: the row locked until the transaction ends (so a
+ * claim cannot slip in between judging it and changing it), then act. */
+static int
+act_on_row(struct store *st, int64_t id, time_t now, time_t retry_for, act_fn act,
+           struct pr_why *why)
 {
-	static const char rcpts[] = "UPDATE outbound_rcpts SET state = 'queued', reply = NULL"
-	                            " WHERE outbound_id = $1 AND state = 'failed'";
-	static const char msg[] = "UPDATE outbound SET state = 'queued', next_attempt_at = $2,"
-	                          " expires_at = $3, done_at = NULL, lease_until = 0 WHERE id = $1";
 	struct arena *a = arena_new();
 	struct store_outbound o;
-	time_t times[2] = {now, now + retry_for};
 	int rc = -1;
 	if (pg_begin(st, why) < 0)
 		goto out;
-	if (row_for_change(st, a, id, &o, why) < 0)
-		goto fail;
-	if (o.state == OUTBOUND_SENT || (o.state == OUTBOUND_SENDING && o.lease_until >= now)) {
-		pr_why_set(why, PR_E_INVALID, "outbound message %lld is %s: there is nothing to retry",
-		           (long long)id, o.state == OUTBOUND_SENT ? "sent already" : "being sent right now");
-		goto fail;
-	}
-	if (change(st, id, rcpts, NULL, 0, why) < 0 || change(st, id, msg, times, 2, why) < 0)
-		goto fail;
-	rc = pg_commit(st, why);
-	goto out;
-fail:
-	pg_rollback(st);
+	int found = pg_outbound_row(st, a, id, true, &o, why);
+	if (found == 1)
+		pr_why_set(why, PR_E_NOT_FOUND, "no outbound message %lld", (long long)id);
+	if (found != 0 || act(st, &o, now, retry_for, why) < 0)
+		pg_rollback(st);
+	else
+		rc = pg_commit(st, why);
 out:
 	arena_free(&a);
 	return rc;
 }
 
+static int
+retry_row(struct store *st, const struct store_outbound *o, time_t now, time_t retry_for,
+          struct pr_why *why)
+{
+	static const char rcpts[] = "UPDATE outbound_rcpts SET state = 'queued', reply = NULL"
+	                            " WHERE outbound_id = $1 AND state = 'failed'";
+	static const char msg[] = "UPDATE outbound SET state = 'queued', next_attempt_at = $2,"
+	                          " expires_at = $3, done_at = NULL, lease_until = 0 WHERE id = $1";
+	time_t times[2] = {now, now + retry_for};
+	if (o->state == OUTBOUND_SENT || (o->state == OUTBOUND_SENDING && o->lease_until >= now)) {
+		pr_why_set(why, PR_E_INVALID, "outbound message %lld is %s: there is nothing to retry",
+		           (long long)o->id, o->state == OUTBOUND_SENT ? "sent already" : "being sent right now");
+		return -1;
+	}
+	if (change(st, o->id, rcpts, NULL, 0, why) < 0)
+		return -1;
+	return change(st, o->id, msg, times, 2, why);
+}
+
 int
-pg_store_outbound_cancel(struct store *st, int64_t id, time_t now, struct pr_why *why)
+pg_store_outbound_retry(struct store *st, int64_t id, time_t now, time_t retry_for, struct pr_why *why)
+{
+	return act_on_row(st, id, now, retry_for, retry_row, why);
+}
+
+static int
+cancel_row(struct store *st, const struct store_outbound *o, time_t now, time_t retry_for,
+           struct pr_why *why)
 {
 	static const char msg[] = "UPDATE outbound SET state = 'cancelled', done_at = $2,"
 	                          " lease_until = 0 WHERE id = $1";
-	struct arena *a = arena_new();
-	struct store_outbound o;
-	int rc = -1;
-	if (pg_begin(st, why) < 0)
-		goto out;
-	if (row_for_change(st, a, id, &o, why) < 0)
-		goto fail;
-	if (o.state == OUTBOUND_SENDING && o.lease_until >= now) {
+	(void)retry_for;
+	if (o->state == OUTBOUND_SENDING && o->lease_until >= now) {
 		pr_why_set(why, PR_E_INVALID, "outbound message %lld is being sent right now: it cannot be "
-		           "stopped halfway; look again in a moment", (long long)id);
-		goto fail;
+		           "stopped halfway; look again in a moment", (long long)o->id);
+		return -1;
 	}
-	if (o.state == OUTBOUND_SENT || o.state == OUTBOUND_CANCELLED) {
-		pr_why_set(why, PR_E_INVALID, "outbound message %lld is %s already", (long long)id,
-		           store_outbound_state_name(o.state));
-		goto fail;
+	if (o->state == OUTBOUND_SENT || o->state == OUTBOUND_CANCELLED) {
+		pr_why_set(why, PR_E_INVALID, "outbound message %lld is %s already", (long long)o->id,
+		           store_outbound_state_name(o->state));
+		return -1;
 	}
-	if (change(st, id, msg, &now, 1, why) < 0)
-		goto fail;
-	rc = pg_commit(st, why);
-	goto out;
-fail:
-	pg_rollback(st);
-out:
-	arena_free(&a);
-	return rc;
+	return change(st, o->id, msg, &now, 1, why);
+}
+
+int
+pg_store_outbound_cancel(struct store *st, int64_t id, time_t now, struct pr_why *why)
+{
+	return act_on_row(st, id, now, 0, cancel_row, why);
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "store/store_pg.h"
 
@@ -24,6 +25,26 @@ int pg_outbound_row(struct store *st, struct arena *a, int64_t id, bool lock,
  * queued when queued_only. */
 int pg_outbound_rcpts(struct store *st, struct arena *a, struct store_outbound *o, bool queued_only,
                       struct pr_why *why);
+
+/* A claim's transaction, the same for both queues (store_pg_outq.c):
+ * before (may be NULL) runs first; then the ids due selects ($1 now,
+ * $2 max; FOR UPDATE SKIP LOCKED, so rows another node is claiming are
+ * passed over, never shared) are each stamped as ours by take, which
+ * reads the row into the next elem-sized element of *out. */
+struct pg_claim {
+	const char *due;
+	const char *what;           /* for messages: "finding due mail" */
+	size_t elem;
+	int (*before)(struct store *st, time_t now, struct pr_why *why);
+	int (*take)(struct store *st, struct arena *a, int64_t id, const char *owner, time_t now,
+	            int lease_seconds, void *row, struct pr_why *why);
+};
+int pg_claim_rows(struct store *st, struct arena *a, const struct pg_claim *c, const char *owner,
+                  time_t now, int lease_seconds, size_t max, void *out, size_t *n, struct pr_why *why);
+
+/* $1 a row's id, $2 a lease owner, $3 a number (lease_until when
+ * stamping a claim, the lease when checking a result's). */
+void pg_p_lease(struct pg_params *p, int64_t id, const char *owner, int64_t n);
 
 /* One webhook delivery by id (lock as above): 0 found, 1 none, -1. */
 int pg_webhook_row(struct store *st, struct arena *a, int64_t id, bool lock,

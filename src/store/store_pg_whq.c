@@ -38,16 +38,15 @@ run_id(struct store *st, const char *sql, int64_t id, const char *what, struct p
  * webhook's secret. */
 static int
 take_row(struct store *st, struct arena *a, int64_t id, const char *owner, time_t now,
-         int lease_seconds, struct store_webhook_delivery *out, struct pr_why *why)
+         int lease_seconds, void *row, struct pr_why *why)
 {
+	struct store_webhook_delivery *out = row;
 	static const char sql[] = "UPDATE webhook_deliveries SET state = 'delivering', lease_owner = $2,"
 		" lease_until = $3, lease = lease + 1, attempts = attempts + 1 WHERE id = $1";
 	static const char secret[] = "SELECT w.secret FROM webhooks w JOIN webhook_deliveries d"
 		" ON d.webhook_id = w.id WHERE d.id = $1";
 	struct pg_params p = {0};
-	pg_p_int(&p, id);
-	pg_p_text(&p, owner);
-	pg_p_int(&p, (int64_t)now + lease_seconds);
+	pg_p_lease(&p, id, owner, (int64_t)now + lease_seconds);
 	if (pg_do(st, sql, &p, "claiming a webhook delivery", why) < 0 ||
 	    pg_webhook_row(st, a, id, false, out, why) != 0)
 		return -1;
@@ -65,45 +64,18 @@ take_row(struct store *st, struct arena *a, int64_t id, const char *owner, time_
 	return found ? 0 : -1;
 }
 
-static void
-read_id(struct arena *a, PGresult *r, int row, void *p)
-{
-	(void)a;
-	*(int64_t *)p = pg_int(r, row, 0);
-}
-
 int
 pg_store_webhook_claim(struct store *st, struct arena *a, const char *owner, time_t now,
                        int lease_seconds, size_t max, struct store_webhook_delivery **out, size_t *n,
                        struct pr_why *why)
 {
-	static const char due[] = "SELECT id FROM webhook_deliveries WHERE state IN ('queued','delivering')"
-		" AND next_attempt_at <= $1 AND lease_until < $1 ORDER BY next_attempt_at, id LIMIT $2"
-		" FOR UPDATE SKIP LOCKED";
-	*out = NULL;
-	*n = 0;
-	if (pg_begin(st, why) < 0)
-		return -1;
-	int64_t *ids = NULL;
-	size_t nids = 0;
-	struct pg_params p = {0};
-	pg_p_int(&p, (int64_t)now);
-	pg_p_int(&p, (int64_t)(max ? max : 1));
-	if (pg_collect(st, a, due, &p, sizeof(*ids), read_id, &ids, &nids, "finding due webhook deliveries",
-	               why) < 0)
-		goto fail;
-	struct store_webhook_delivery *rows = arena_alloc(a, (nids ? nids : 1) * sizeof(*rows));
-	for (size_t i = 0; i < nids; i++)
-		if (take_row(st, a, ids[i], owner, now, lease_seconds, &rows[i], why) < 0)
-			goto fail;
-	if (pg_commit(st, why) < 0)
-		return -1;
-	*out = rows;
-	*n = nids;
-	return 0;
-fail:
-	pg_rollback(st);
-	return -1;
+	static const struct pg_claim claim = {
+		.due = "SELECT id FROM webhook_deliveries WHERE state IN ('queued','delivering')"
+		       " AND next_attempt_at <= $1 AND lease_until < $1 ORDER BY next_attempt_at, id LIMIT $2"
+		       " FOR UPDATE SKIP LOCKED",
+		.what = "finding due webhook deliveries", .elem = sizeof(**out), .take = take_row,
+	};
+	return pg_claim_rows(st, a, &claim, owner, now, lease_seconds, max, out, n, why);
 }
 
 /* The queue of delivery id has no head any more (it was delivered or
@@ -127,9 +99,7 @@ holds_lease(struct store *st, int64_t id, const char *owner, int64_t lease, stru
 	static const char sql[] = "SELECT 1 FROM webhook_deliveries WHERE id = $1 AND lease_owner = $2"
 	                          " AND lease = $3 AND state = 'delivering' FOR UPDATE";
 	struct pg_params p = {0};
-	pg_p_int(&p, id);
-	pg_p_text(&p, owner);
-	pg_p_int(&p, lease);
+	pg_p_lease(&p, id, owner, lease);
 	return pg_exists(st, sql, &p, "checking a webhook lease", why);
 }
 
