@@ -1,4 +1,5 @@
-/* test-outbound.c - the outbound queue against a real SQLite store:
+/* test-outbound.c - the outbound queue against a real store (SQLite, or
+ * PostgreSQL with POSTROOM_TEST_PG: test-pg.h):
  * send (compose, store in the thread, internal placement, queue row),
  * claims with leases (expired leases, a result without the lease refused,
  * two connections claiming at once never share a row), results per
@@ -13,8 +14,9 @@
 #include "outbound/outbound.h"
 #include "store/store.h"
 #include "test.h"
+#include "test-pg.h"
 
-static char dir[256], uri[300];
+static char dir[256], uri[600];
 static struct settings *set;
 
 static struct store *
@@ -22,7 +24,9 @@ seeded(void)
 {
 	static int n;
 	struct pr_why why;
-	snprintf(uri, sizeof(uri), "sqlite:%s/o%d.db", dir, ++n);
+	char name[16];
+	snprintf(name, sizeof(name), "o%d", ++n);
+	test_store_uri(uri, sizeof(uri), dir, name);
 	struct store *st = store_open(uri, &why);
 	const char *alice[] = {"alice@firm.example"}, *bob[] = {"bob@firm.example"};
 	CHECK(st != NULL);
@@ -413,5 +417,6 @@ main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
+	test_pg_drop_all();
 	return test_summary("outbound");
 }

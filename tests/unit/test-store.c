@@ -18,27 +18,10 @@
 #include "core/spool.h"
 #include "store/store.h"
 #include "test.h"
+#include "test-pg.h"
 
 static char dir[256], uri[600];
 static const char *pg_admin;     /* POSTROOM_TEST_PG, or NULL: SQLite */
-static char pg_dbs[32][64];      /* databases made, dropped at the end */
-static int pg_ndbs;
-
-/* A new empty PostgreSQL database; its URI in uri. */
-static void
-pg_fresh_uri(void)
-{
-	const char *slash = strrchr(pg_admin, '/');
-	const char *query = strchr(pg_admin, '?');
-	char *db = pg_dbs[pg_ndbs++ % 32];
-	snprintf(db, 64, "prunit_%d_%d", (int)getpid(), pg_ndbs);
-	PGconn *c = PQconnectdb(pg_admin);
-	char sql[128];
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
-	PQclear(PQexec(c, sql));
-	PQfinish(c);
-	snprintf(uri, sizeof(uri), "%.*s/%s%s", (int)(slash - pg_admin), pg_admin, db, query ? query : "");
-}
 
 /* Run sql on the current store's database, beside the store. */
 static int
@@ -98,10 +81,9 @@ static struct store *
 fresh(void)
 {
 	static int n;
-	if (pg_admin)
-		pg_fresh_uri();
-	else
-		snprintf(uri, sizeof(uri), "sqlite:%s/t%d.db", dir, ++n);
+	char name[16];
+	snprintf(name, sizeof(name), "t%d", ++n);
+	test_store_uri(uri, sizeof(uri), dir, name);
 	struct pr_why why;
 	struct store *st = store_open(uri, &why);
 	if (st == NULL)
@@ -751,26 +733,10 @@ TEST(newer_store_refused)
 	CHECK(strstr(why.detail, "schema version 9999") != NULL);
 }
 
-static void
-pg_drop_all(void)
-{
-	PGconn *c = PQconnectdb(pg_admin);
-	for (int i = 0; i < pg_ndbs && i < 32; i++) {
-		char sql[128];
-		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", pg_dbs[i]);
-		PQclear(PQexec(c, sql));
-	}
-	PQfinish(c);
-}
-
 int
 main(void)
 {
-	pg_admin = getenv("POSTROOM_TEST_PG");
-	if (pg_admin && (!*pg_admin || strrchr(pg_admin, '/') == NULL || strlen(pg_admin) > 400)) {
-		fprintf(stderr, "POSTROOM_TEST_PG must be a postgresql://.../DB URI\n");
-		return 1;
-	}
+	pg_admin = test_pg_admin();
 	snprintf(dir, sizeof(dir), "%s/store-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(dir) == NULL)
 		return 1;
@@ -789,8 +755,7 @@ main(void)
 	RUN(reopen_keeps_data);
 	RUN(migration_keeps_pop3_seen);
 	RUN(newer_store_refused);
-	if (pg_admin)
-		pg_drop_all();
+	test_pg_drop_all();
 	char cmd[400];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -1,4 +1,5 @@
-/* test-webhook.c - webhook deliveries against a real SQLite store: a
+/* test-webhook.c - webhook deliveries against a real store (SQLite, or
+ * PostgreSQL with POSTROOM_TEST_PG: test-pg.h): a
  * delivery per placement and matching webhook written by the commit (and
  * none without the flag) and by a move, order per (webhook, project) -- only the head is
  * claimable and its end promotes the next --, leases (a live lease is not
@@ -13,15 +14,18 @@
 #include "store/store.h"
 #include "webhook/webhook.h"
 #include "test.h"
+#include "test-pg.h"
 
-static char dir[256], uri[300];
+static char dir[256], uri[600];
 
 static struct store *
 seeded(void)
 {
 	static int n;
 	struct pr_why why;
-	snprintf(uri, sizeof(uri), "sqlite:%s/w%d.db", dir, ++n);
+	char name[16];
+	snprintf(name, sizeof(name), "w%d", ++n);
+	test_store_uri(uri, sizeof(uri), dir, name);
 	struct store *st = store_open(uri, &why);
 	CHECK(st != NULL);
 	CHECK_INT(store_project_add(st, "1234", "Harbour", &why), 0);
@@ -221,5 +225,6 @@ main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (getenv("KEEP") == NULL && system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
+	test_pg_drop_all();
 	return test_summary("webhook");
 }
