@@ -117,3 +117,16 @@ store_before(int64_t before)
 {
 	return before > 0 ? before : INT64_MAX;
 }
+
+/* Any backend's store_person_resolve: the directory calls answer it. */
+void
+store_person_by_address(struct store *st, struct arena *a, struct store_person *p)
+{
+	struct store_user u;
+	struct store_stakeholder k;
+	struct pr_why why;
+	if (store_user_by_email(st, a, p->address, &u, &why) == 0)
+		p->user = u.name;
+	else if (store_stakeholder_by_email(st, a, p->address, &k, &why) == 0)
+		p->stakeholder = k.name;
+}

@@ -141,6 +141,9 @@ struct arena;
 void store_split(struct arena *a, const char *joined, const char ***out, size_t *n);
 /* ASCII-lowercased arena copy (addresses and domains are stored so). */
 char *store_lower(struct arena *a, const char *s);
+/* Fill p->user or p->stakeholder from the directory (store_user_by_email,
+ * store_stakeholder_by_email): every backend's store_person_resolve. */
+void store_person_by_address(struct store *st, struct arena *a, struct store_person *p);
 /* A keyset page's upper id bound for "id < ?": before, or every id (0). */
 int64_t store_before(int64_t before);
 

@@ -83,6 +83,15 @@ int64_t pg_do(struct store *st, const char *sql, const struct pg_params *p, cons
  * exists_fmt makes, a foreign key violation PR_E_NOT_FOUND.  0 or -1. */
 int pg_insert(struct store *st, const char *sql, const struct pg_params *p, struct pr_why *why,
               const char *exists_fmt, ...) __attribute__((format(printf, 5, 6)));
+/* pg_insert for an INSERT ... RETURNING id: the new row's id in *id_r. */
+int pg_insert_id(struct store *st, const char *sql, const struct pg_params *p, int64_t *id_r,
+                 struct pr_why *why, const char *exists_fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Whether s can be a text value (valid UTF-8: a UTF8 database refuses
+ * anything else, where SQLite keeps any bytes).  A lookup by a key that
+ * is not finds nothing without asking; NULL is fine. */
+bool pg_text_ok(const char *s);
+/* A write of such text: -1 with PR_E_INVALID naming what ("domain"). */
+int pg_not_text(const char *what, struct pr_why *why);
 /* pg_do for a DELETE or UPDATE of one named thing: 0 if a row changed,
  * else -1 with PR_E_NOT_FOUND and the text missing_fmt makes. */
 int pg_changed(struct store *st, const char *sql, const struct pg_params *p, const char *what,

@@ -11,6 +11,7 @@
 
 #include "core/arena.h"
 #include "core/private.h"
+#include "core/text.h"
 #include "store/store.h"
 #include "store/store_pg.h"
 
@@ -211,25 +212,68 @@ why_vset(struct pr_why *why, enum pr_err code, const char *fmt, va_list ap)
 	pr_why_set(why, code, "%s", text);
 }
 
+/* Run an INSERT (with RETURNING id when id_r is not NULL); a failure as
+ * pg_insert reports it. */
+static int
+insert_v(struct store *st, const char *sql, const struct pg_params *p, int64_t *id_r,
+         struct pr_why *why, const char *exists_fmt, va_list ap)
+{
+	struct pr_why w;
+	PGresult *r = pg_run(st, sql, p, "storing", &w);
+	if (r != NULL) {
+		if (id_r != NULL)
+			*id_r = PQntuples(r) > 0 ? pg_int(r, 0, 0) : 0;
+		PQclear(r);
+		return 0;
+	}
+	if (strstr(w.detail, "duplicate key") != NULL)
+		why_vset(why, PR_E_EXISTS, exists_fmt, ap);
+	else if (strstr(w.detail, "foreign key") != NULL)
+		/* SQLite's words (sq_step_insert): callers and tests see one text */
+		pr_why_set(why, PR_E_NOT_FOUND, "a referenced item does not exist");
+	else
+		*why = w;
+	return -1;
+}
+
 int
 pg_insert(struct store *st, const char *sql, const struct pg_params *p, struct pr_why *why,
           const char *exists_fmt, ...)
 {
-	struct pr_why w;
-	if (pg_do(st, sql, p, "storing", &w) >= 0)
-		return 0;
-	if (strstr(w.detail, "duplicate key") != NULL) {
-		va_list ap;
-		va_start(ap, exists_fmt);
-		why_vset(why, PR_E_EXISTS, exists_fmt, ap);
-		va_end(ap);
-	} else if (strstr(w.detail, "foreign key") != NULL) {
-		/* SQLite's words (sq_step_insert): callers and tests see one text */
-		pr_why_set(why, PR_E_NOT_FOUND, "a referenced item does not exist");
-	} else {
-		*why = w;
+	va_list ap;
+	va_start(ap, exists_fmt);
+	int rc = insert_v(st, sql, p, NULL, why, exists_fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+pg_insert_id(struct store *st, const char *sql, const struct pg_params *p, int64_t *id_r,
+             struct pr_why *why, const char *exists_fmt, ...)
+{
+	va_list ap;
+	va_start(ap, exists_fmt);
+	int rc = insert_v(st, sql, p, id_r, why, exists_fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* PostgreSQL text holds valid UTF-8 only (a UTF8 database refuses other
+ * bytes with an error); SQLite keeps any bytes. */
+bool
+pg_text_ok(const char *s)
+{
+	const uint8_t *p = (const uint8_t *)(s ? s : "");
+	size_t n = strlen((const char *)p);
+	while (n > 0) {
+		uint32_t cp;
+		size_t len = text_utf8_next(p, n, &cp);
+		if (cp == TEXT_INVALID)
+			return false;
+		p += len;
+		n -= len;
 	}
-	return -1;
+	return true;
 }
 
 int
@@ -393,3 +437,10 @@ pg_bytes(struct arena *a, const PGresult *r, int row, int col, size_t *len_r)
 	return out;
 }
 
+int
+pg_not_text(const char *what, struct pr_why *why)
+{
+	pr_why_set(why, PR_E_INVALID, "the %s is not valid UTF-8 (the PostgreSQL store keeps text only)",
+	           what);
+	return -1;
+}

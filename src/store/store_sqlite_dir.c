@@ -349,11 +349,5 @@ sqlite_store_project_add_stakeholder(struct store *st, const char *project, cons
 void
 sqlite_store_person_resolve(struct store *st, struct arena *a, struct store_person *p)
 {
-	struct store_user u;
-	struct store_stakeholder k;
-	struct pr_why why;
-	if (store_user_by_email(st, a, p->address, &u, &why) == 0)
-		p->user = u.name;
-	else if (store_stakeholder_by_email(st, a, p->address, &k, &why) == 0)
-		p->stakeholder = k.name;
+	store_person_by_address(st, a, p);
 }
