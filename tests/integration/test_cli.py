@@ -10,7 +10,7 @@ import unittest
 
 from harness import BIN, Postroom, PostroomCase
 
-EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_CONFIG = 64, 65, 66, 78
+EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_TEMPFAIL, EX_CONFIG = 64, 65, 66, 75, 78
 
 
 class CliCase(PostroomCase):
@@ -259,10 +259,14 @@ class TestGlobal(unittest.TestCase):
             p = self.run_bin("--store=sqlite:" + os.path.join(d, "var", "postroom.db"), "domain", "list", "--json")
             self.assertEqual(json.loads(p.stdout), {"domains": ["firm.example"]})
 
-    def test_postgres_not_built(self):
-        p = self.run_bin("--store", "postgres://localhost/postroom", "user", "list")
-        self.assertEqual(p.returncode, EX_CONFIG)
-        self.assertIn(b"PostgreSQL support is not built yet", p.stderr)
+    def test_postgres_unreachable(self):
+        # Nothing listens on port 1: a temporary fault (EX_TEMPFAIL) that
+        # names the store without its password.
+        p = self.run_bin("--store", "postgres://pr:secret@127.0.0.1:1/postroom?connect_timeout=5",
+                         "user", "list")
+        self.assertEqual(p.returncode, EX_TEMPFAIL, p.stderr)
+        self.assertIn(b"cannot connect to the store postgres://pr:***@127.0.0.1:1/", p.stderr)
+        self.assertNotIn(b"secret", p.stderr)
 
 
 if __name__ == "__main__":
