@@ -26,28 +26,23 @@
 #include "store/store_pg_queue.h"
 
 /* Rows whose time ran out while they waited (or whose worker died past
- * expires_at) fail with the last answer they had.  Rows another node has
+ * expires_at) fail with the last answer they had.  One statement, so
+ * the recipients and their message fail together; rows another node has
  * locked (claiming or recording them) are left to it. */
 static int
 expire_due(struct store *st, time_t now, struct pr_why *why)
 {
-	static const char rc_sql[] = "UPDATE outbound_rcpts SET state = 'failed', reply = coalesce(reply,"
+	static const char sql[] = "WITH due AS (SELECT id FROM outbound WHERE state IN ('queued','sending')"
+		" AND expires_at <= $1 AND lease_until < $1 FOR UPDATE SKIP LOCKED),"
+		" r AS (UPDATE outbound_rcpts SET state = 'failed', reply = coalesce(reply,"
 		" 'gave up: no delivery before the retry time (smtp_retry_for) ran out') WHERE state = 'queued'"
-		" AND outbound_id IN (SELECT id FROM outbound WHERE state IN ('queued','sending')"
-		" AND expires_at <= $1 AND lease_until < $1 FOR UPDATE SKIP LOCKED)";
-	static const char msg_sql[] = "UPDATE outbound SET state = 'failed', done_at = $1, lease_until = 0,"
+		" AND outbound_id IN (SELECT id FROM due))"
+		" UPDATE outbound SET state = 'failed', done_at = $1, lease_until = 0,"
 		" last_reply = 'gave up after ' || attempts || ' attempt(s): ' ||"
-		" coalesce(last_reply, 'no answer') WHERE id IN (SELECT id FROM outbound"
-		" WHERE state IN ('queued','sending') AND expires_at <= $1 AND lease_until < $1"
-		" FOR UPDATE SKIP LOCKED)";
-	const char *sqls[] = {rc_sql, msg_sql};
-	for (int i = 0; i < 2; i++) {
-		struct pg_params p = {0};
-		pg_p_int(&p, (int64_t)now);
-		if (pg_do(st, sqls[i], &p, "expiring outbound mail", why) < 0)
-			return -1;
-	}
-	return 0;
+		" coalesce(last_reply, 'no answer') WHERE id IN (SELECT id FROM due)";
+	struct pg_params p = {0};
+	pg_p_int(&p, (int64_t)now);
+	return pg_do(st, sql, &p, "expiring outbound mail", why) < 0 ? -1 : 0;
 }
 
 /* Stamp one row (locked by the claim) as ours and read it back with its
