@@ -13,31 +13,14 @@
 #include <string.h>
 
 #include "core/arena.h"
-#include "core/text.h"
 #include "store/store.h"
 #include "store/store_pg.h"
 #include "store/store_pg_read.h"
 
-/* Whether s can be a text parameter: a UTF8 database refuses bytes that
- * are not UTF-8 (an error), where SQLite compares any bytes and finds
- * nothing.  A lookup by such a key finds nothing without asking. */
-static bool
-key_ok(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	for (size_t i = 0; i < n;) {
-		uint32_t cp;
-		i += text_utf8_next((const uint8_t *)s + i, n - i, &cp);
-		if (cp == TEXT_INVALID)
-			return false;
-	}
-	return true;
-}
-
 bool
 pg_message_filter_ok(const struct store_message_filter *f)
 {
-	return f == NULL || (key_ok(f->project) && key_ok(f->user) && key_ok(f->stakeholder));
+	return f == NULL || (pg_text_ok(f->project) && pg_text_ok(f->user) && pg_text_ok(f->stakeholder));
 }
 
 /* The first message with this Message-ID: its id and thread. */
@@ -59,7 +42,7 @@ pg_store_message_by_msgid(struct store *st, const char *msgid, int64_t *id_r, in
 	const char *key = pg_msgid(a, msgid);
 	int64_t ids[2];
 	int rc = 1;
-	if (key != NULL && key_ok(key)) {
+	if (key != NULL && pg_text_ok(key)) {
 		struct pg_params p = {0};
 		pg_p_text(&p, key);
 		rc = pg_one(st, a, sql, &p, read_ids, ids, "looking up a Message-ID", why);
@@ -81,7 +64,7 @@ pg_store_message_find_duplicate(struct store *st, const char *msgid, const char 
 	struct arena *a = arena_new();
 	const char *key = pg_msgid(a, msgid);
 	int ret = 1;
-	if (key != NULL && sha256_hex != NULL && key_ok(key) && key_ok(sha256_hex)) {
+	if (key != NULL && sha256_hex != NULL && pg_text_ok(key) && pg_text_ok(sha256_hex)) {
 		struct pg_params p = {0};
 		pg_p_text(&p, key);
 		pg_p_text(&p, sha256_hex);
