@@ -82,4 +82,18 @@ int api_password_rules(const char *pw, struct pr_why *why);
 int api_password_hash(const char *pw, char *out, size_t cap, struct pr_why *why);
 int api_password_verify(const char *encoded, const char *pw);
 
+/* Base64 text (line breaks allowed) to bytes in a (NUL-terminated);
+ * NULL when it is not base64 (api_send_doc.c). */
+uint8_t *api_base64_decode(struct arena *a, const char *in, size_t n, size_t *len);
+
+/* The export file (api_export.c writes it, api_import.c reads it; the
+ * format is described in api_export.c). */
+#define API_EXPORT_FORMAT "postroom-export"
+#define API_EXPORT_VERSION 1
+#define API_EXPORT_PIECE (1024 * 1024)     /* bytes per message_bytes line at most */
+#define API_EXPORT_MAX_COLS 24
+/* The logical table of that name, or NULL (names only ever come from here). */
+struct store_table;
+const struct store_table *api_export_table(const char *name);
+
 #endif

@@ -96,10 +96,9 @@ address_list(struct arena *a, json_t *doc, const char *key, const char *const **
 	return rc;
 }
 
-/* Base64 text (line breaks allowed) to bytes in a; -1 when it is not
- * base64.  OpenSSL's decoder: no parser of our own for a solved format. */
-static uint8_t *
-base64_decode(struct arena *a, const char *in, size_t n, size_t *len)
+/* OpenSSL's decoder: no parser of our own for a solved format. */
+uint8_t *
+api_base64_decode(struct arena *a, const char *in, size_t n, size_t *len)
 {
 	uint8_t *out = arena_alloc(a, n / 4 * 3 + 3);
 	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
@@ -130,7 +129,7 @@ attachment(struct arena *a, json_t *j, size_t i, struct outbound_attachment *at,
 		           "for the whole message)", i + 1, at->filename, (long long)*budget);
 		return -1;
 	}
-	if ((at->data = base64_decode(a, data, n, &at->len)) == NULL) {
+	if ((at->data = api_base64_decode(a, data, n, &at->len)) == NULL) {
 		pr_why_set(why, PR_E_INVALID, "attachment %zu (%s): \"data\" is not base64", i + 1, at->filename);
 		return -1;
 	}

@@ -350,4 +350,15 @@ int api_user_in_project(struct pr_api *api, const char *project, const char *use
  * [A-Za-z0-9._-] starting with a letter or digit. */
 int api_check_name(const char *what, const char *name, struct pr_why *why);
 
+/* ---- schema and moving between backends (api_export.c, api_import.c) ----
+ * schema: {"backend", "before", "version", "known"}: the schema version
+ * the store had, has (after applying pending migrations when apply), and
+ * the newest this binary knows; opened only when apply.  export: every
+ * row and message of the store into a new file at path (refused if it
+ * exists), {header fields, "rows", "messages"}.  import: such a file into
+ * this store, which must hold nothing yet, in one transaction. */
+json_t *api_schema(const char *store_uri, bool apply, struct pr_why *why);
+json_t *api_export(struct pr_api *api, const char *path, struct pr_why *why);
+json_t *api_import(struct pr_api *api, const char *path, struct pr_why *why);
+
 #endif

@@ -53,6 +53,9 @@ static const struct command {
 	{"token", cli_token, "API tokens for the HTTP API (create, list, revoke)"},
 	{"outbox", cli_outbox, "mail we send: queued, sent, failed (list, show, retry, cancel)"},
 	{"webhook", cli_webhook, "URLs told of every placement (add, list, remove, deliveries, retry)"},
+	{"migrate", cli_migrate, "migrate [--status]: bring the store's schema up to date, or report it"},
+	{"export", cli_export, "export FILE: every row and message of the store into FILE (JSON lines)"},
+	{"import", cli_import, "import FILE: load an export into a new, empty store (any backend)"},
 	{"http", cli_http, "http routes: the HTTP API's routes as this binary serves them"},
 	{NULL, NULL, NULL},
 };
@@ -147,7 +150,7 @@ wants_help(int argc, char **argv)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") || (i == 1 && !strcmp(argv[i], "help")))
 			return true;
 	return argc == 1 && strcmp(argv[0], "serve") && strcmp(argv[0], "collect") && strcmp(argv[0], "log") &&
-	       strcmp(argv[0], "outbox");
+	       strcmp(argv[0], "outbox") && strcmp(argv[0], "migrate");
 }
 
 int
@@ -215,7 +218,9 @@ cli_main(int argc, char **argv)
 	}
 	/* serve opens nothing before it has bound its ports and dropped root;
 	 * `http routes` reads only the binary. */
-	if (wants_help(argc - cmd, argv + cmd) || !strcmp(c->name, "serve") || !strcmp(c->name, "http"))
+	/* migrate opens the store only to migrate it (--status not at all). */
+	if (wants_help(argc - cmd, argv + cmd) || !strcmp(c->name, "serve") || !strcmp(c->name, "http") ||
+	    !strcmp(c->name, "migrate"))
 		ctx.settings = settings_new();
 	else if ((rc = become_service_user(&ctx)) != EX_OK || (rc = build_settings(&ctx)) != EX_OK)
 		return rc;

@@ -30,5 +30,8 @@ int cli_check_smtp(struct cli_ctx *ctx, int argc, char **argv); /* cli_check_smt
 int cli_check_domain(struct cli_ctx *ctx, int argc, char **argv); /* cli_check_domain.c */
 int cli_why(struct cli_ctx *ctx, int argc, char **argv);       /* cli_why.c */
 int cli_http(struct cli_ctx *ctx, int argc, char **argv);      /* cli_http.c */
+int cli_migrate(struct cli_ctx *ctx, int argc, char **argv);   /* cli_port.c */
+int cli_export(struct cli_ctx *ctx, int argc, char **argv);    /* cli_port.c */
+int cli_import(struct cli_ctx *ctx, int argc, char **argv);    /* cli_port.c */
 
 #endif

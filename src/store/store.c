@@ -9,21 +9,46 @@
 
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 
 #include "store/store_backend.h"
+
+/* Which backend a URI names: 1 SQLite (*rest its path), 2 PostgreSQL, 0 neither (why set). */
+static int
+backend_of(const char *uri, const char **rest, struct pr_why *why)
+{
+	*rest = uri;
+	if (!strncmp(uri, "postgres://", 11) || !strncmp(uri, "postgresql://", 13))
+		return 2;
+	if (!strncmp(uri, "sqlite:", 7) && uri[7] != '\0') {
+		*rest = uri + 7;
+		return 1;
+	}
+	pr_why_set(why, PR_E_CONFIG, "store '%s' is not sqlite:PATH or postgres://...", uri);
+	return 0;
+}
 
 struct store *
 store_open(const char *uri, struct pr_why *why)
 {
-	if (!strncmp(uri, "postgres://", 11) || !strncmp(uri, "postgresql://", 13))
-		return pg_store_open(uri, why);
-	if (!strncmp(uri, "sqlite:", 7) && uri[7] != '\0')
-		return sqlite_store_open(uri + 7, why);
-	pr_why_set(why, PR_E_CONFIG, "store '%s' is not sqlite:PATH or postgres://...", uri);
-	return NULL;
+	const char *rest;
+	int b = backend_of(uri, &rest, why);
+	return b == 2 ? pg_store_open(rest, why) : b == 1 ? sqlite_store_open(rest, why) : NULL;
+}
+
+int
+store_schema_peek(const char *uri, int *current_r, int *known_r, struct pr_why *why)
+{
+	const char *rest;
+	int b = backend_of(uri, &rest, why);
+	if (b == 0)
+		return -1;
+	return b == 2 ? pg_schema_peek(rest, current_r, known_r, why)
+	              : sqlite_schema_peek(rest, current_r, known_r, why);
 }
 
 void
@@ -129,4 +154,32 @@ store_person_by_address(struct store *st, struct arena *a, struct store_person *
 		p->user = u.name;
 	else if (store_stakeholder_by_email(st, a, p->address, &k, &why) == 0)
 		p->stakeholder = k.name;
+}
+
+int
+store_table_sql(const struct store_table *t, bool insert, char param, const char *order, char *out,
+                size_t cap, struct pr_why *why)
+{
+	struct buf b;
+	buf_init(&b, cap - 1);
+	buf_printf(&b, insert ? "INSERT INTO %s(" : "SELECT ", t->name);
+	for (size_t i = 0; i < t->ncols; i++)
+		buf_printf(&b, "%s%s", i ? ", " : "", t->cols[i]);
+	if (insert) {
+		buf_addstr(&b, ") VALUES(");
+		for (size_t i = 0; i < t->ncols; i++)
+			buf_printf(&b, "%s%c%zu", i ? ", " : "", param, i + 1);
+		buf_addstr(&b, ")");
+	} else {
+		buf_printf(&b, " FROM %s", t->name);
+		if (order)
+			buf_printf(&b, " ORDER BY %s", order);
+	}
+	int rc = b.err ? -1 : 0;
+	if (rc < 0)
+		pr_why_set(why, PR_E_INTERNAL, "the statement for table %s is too long", t->name);
+	else
+		snprintf(out, cap, "%s", buf_cstr(&b));
+	buf_free(&b);
+	return rc;
 }

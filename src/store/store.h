@@ -735,4 +735,52 @@ int store_login_nth(struct store *st, const char *kind, const char *key, time_t 
                     time_t *at_r, struct pr_why *why);
 int store_login_clear(struct store *st, const char *user, struct pr_why *why);
 
+/* ---- schema version, export and import (issue 15) ----
+ * schema_version: the store's schema version and the newest this binary
+ * knows (SQLite: PRAGMA user_version against its migrations; PostgreSQL:
+ * schema_version against its own, numbered apart).  schema_peek: the same
+ * for a store URI without opening it as a store, so nothing is migrated
+ * (*current_r 0 for a store not created yet).
+ *
+ * Moving an installation between backends (api_export.c holds the format
+ * and the one list of logical tables): a table is named with its logical
+ * columns and their kinds ('i' integer, 't' text, 'b' bytes); the names
+ * only ever come from that static list, never from a file.  table_rows
+ * calls fn with each row's values in column order (in the order the
+ * backend keeps the rows where that order means something: placements,
+ * thread_places, domains); fn returns 0 or -1 with why (which stops).
+ * port_begin opens one transaction: a consistent snapshot to export, or
+ * (import) the one write transaction an import runs in, after checking
+ * the store holds nothing yet (PR_E_EXISTS if it does).  import_row
+ * inserts one row with its ids as given; import_bytes writes len bytes at
+ * offset off of message message_id's stored bytes (total in all: pieces
+ * come in order, the first at 0).  port_end(commit): commit (an import
+ * first advances id sequences past the ids it wrote and rebuilds the
+ * search index from the stored subjects and addresses) or roll back. */
+enum store_value_kind { STORE_V_NULL, STORE_V_INT, STORE_V_TEXT, STORE_V_BLOB };
+struct store_value {
+	enum store_value_kind kind;
+	int64_t i;                  /* STORE_V_INT */
+	const void *p;              /* STORE_V_TEXT, STORE_V_BLOB */
+	size_t len;
+};
+struct store_table {
+	const char *name;
+	const char *const *cols;
+	const char *kinds;          /* one of 'i', 't', 'b' per column */
+	size_t ncols;
+	bool ordered;               /* the backend's row order is kept */
+};
+typedef int (*store_row_fn)(void *ctx, const struct store_value *v, struct pr_why *why);
+int store_schema_version(struct store *st, int *current_r, int *known_r, struct pr_why *why);
+int store_schema_peek(const char *uri, int *current_r, int *known_r, struct pr_why *why);
+int store_port_begin(struct store *st, bool import, struct pr_why *why);
+int store_port_end(struct store *st, bool commit, struct pr_why *why);
+int store_table_rows(struct store *st, const struct store_table *t, store_row_fn fn, void *ctx,
+                     struct pr_why *why);
+int store_import_row(struct store *st, const struct store_table *t, const struct store_value *v,
+                     struct pr_why *why);
+int store_import_bytes(struct store *st, int64_t message_id, int64_t total, int64_t off,
+                       const void *data, size_t len, struct pr_why *why);
+
 #endif

@@ -110,7 +110,13 @@
 	X(int, session_prune, (struct store *st, time_t now, time_t idle_since, struct pr_why *why), (st, now, idle_since, why)) \
 	X(int, login_failed, (struct store *st, const char *addr, const char *user, time_t now, time_t forget_before, struct pr_why *why), (st, addr, user, now, forget_before, why)) \
 	X(int, login_nth, (struct store *st, const char *kind, const char *key, time_t since, int n, time_t *at_r, struct pr_why *why), (st, kind, key, since, n, at_r, why)) \
-	X(int, login_clear, (struct store *st, const char *user, struct pr_why *why), (st, user, why))
+	X(int, login_clear, (struct store *st, const char *user, struct pr_why *why), (st, user, why)) \
+	X(int, schema_version, (struct store *st, int *current_r, int *known_r, struct pr_why *why), (st, current_r, known_r, why)) \
+	X(int, port_begin, (struct store *st, bool import, struct pr_why *why), (st, import, why)) \
+	X(int, port_end, (struct store *st, bool commit, struct pr_why *why), (st, commit, why)) \
+	X(int, table_rows, (struct store *st, const struct store_table *t, store_row_fn fn, void *ctx, struct pr_why *why), (st, t, fn, ctx, why)) \
+	X(int, import_row, (struct store *st, const struct store_table *t, const struct store_value *v, struct pr_why *why), (st, t, v, why)) \
+	X(int, import_bytes, (struct store *st, int64_t message_id, int64_t total, int64_t off, const void *data, size_t len, struct pr_why *why), (st, message_id, total, off, data, len, why))
 
 
 struct store_ops {
@@ -134,6 +140,9 @@ store_ops_of(const struct store *st)
 /* The backends: open one store (uri already told apart by store_open). */
 struct store *sqlite_store_open(const char *path, struct pr_why *why);
 struct store *pg_store_open(const char *conninfo, struct pr_why *why);
+/* Their schema versions without opening a store (store_schema_peek). */
+int sqlite_schema_peek(const char *path, int *current_r, int *known_r, struct pr_why *why);
+int pg_schema_peek(const char *conninfo, int *current_r, int *known_r, struct pr_why *why);
 
 /* Helpers every backend uses (store.c). */
 struct arena;
@@ -146,6 +155,14 @@ char *store_lower(struct arena *a, const char *s);
 void store_person_by_address(struct store *st, struct arena *a, struct store_person *p);
 /* A keyset page's upper id bound for "id < ?": before, or every id (0). */
 int64_t store_before(int64_t before);
+
+/* The statement that reads ("SELECT c1, c2 FROM t [ORDER BY order]") or
+ * writes ("INSERT INTO t(c1, c2) VALUES(?1, ?2)", with param '?' or '$')
+ * the logical columns of an exported table, into out: 0, or -1 with why.
+ * Names come from api_export.c's static list only. */
+#define STORE_TABLE_SQL_MAX 2048
+int store_table_sql(const struct store_table *t, bool insert, char param, const char *order,
+                    char *out, size_t cap, struct pr_why *why);
 
 /* State words as stored (the same in every backend). */
 enum store_outbound_state store_outbound_state_of(const char *name);

@@ -217,6 +217,12 @@ static const char *const migrations[] = {
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+int
+sq_migrations_known(void)
+{
+	return NMIGRATIONS;
+}
+
 /* -wal and -shm files an older version left readable by others. */
 static int
 private_wal(const char *path, struct pr_why *why)

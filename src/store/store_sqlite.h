@@ -47,6 +47,10 @@ STORE_CALLS(STORE_DECLARE_BACKEND_CALL)
 #undef BACKEND_PREFIX
 extern const struct store_ops sqlite_store_ops;
 
+/* How many schema migrations this binary has (store_sqlite.c): the
+ * newest PRAGMA user_version it knows. */
+int sq_migrations_known(void);
+
 /* The cached statement for sql (prepared on first use), or NULL with why. */
 sqlite3_stmt *sq_prep(struct store *st, const char *sql, struct pr_why *why);
 /* The SQL text of the i-th statement this connection has prepared and
