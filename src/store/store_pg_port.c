@@ -1,8 +1,8 @@
 /* store_pg_port.c - the PostgreSQL side of `postroom migrate`, `export`
  * and `import` (the format and the table list are api_export.c's).
  *
- * Rows are read through a cursor (a few hundred at a time, so a large
- * log or message table is never one result in memory) and written one
+ * Rows are read in single-row mode (a large log or message table is never
+ * one result in memory) and written one
  * INSERT at a time, by the logical columns of the caller's static table
  * list.  Those statements are built per table, so they run unprepared
  * (pg_run's cache is keyed by the address of a static string).  Ids are
@@ -17,8 +17,6 @@
 #include "core/arena.h"
 #include "store/store.h"
 #include "store/store_pg.h"
-
-#define PORT_FETCH "FETCH 500 FROM postroom_export"
 
 /* store_pg_schema.c: the store's schema version and the newest known. */
 int pg_schema_version(struct store *st, int *current_r, int *known_r, struct pr_why *why);
@@ -166,16 +164,7 @@ read_value(struct arena *a, PGresult *r, int row, int col, char kind, struct sto
 	}
 }
 
-static int
-exec_cmd(struct store *st, const char *sql, const char *what, struct pr_why *why)
-{
-	PGresult *r = PQexec(st->conn, sql);
-	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(st, r, what, why);
-	PQclear(r);
-	return rc;
-}
-
-/* Hand each row of one fetched batch to fn; 0, or fn's -1. */
+/* Hand each row of a result to fn; 0, or fn's -1. */
 static int
 batch_rows(PGresult *r, const struct store_table *t, store_row_fn fn, void *ctx, struct pr_why *why)
 {
@@ -195,25 +184,25 @@ int
 pg_store_table_rows(struct store *st, const struct store_table *t, store_row_fn fn, void *ctx,
                     struct pr_why *why)
 {
-	char sql[STORE_TABLE_SQL_MAX + 64], select[STORE_TABLE_SQL_MAX];
-	if (t->ncols > 64 || store_table_sql(t, false, '$', order_of(t), select, sizeof(select), why) < 0)
+	char sql[STORE_TABLE_SQL_MAX], what[96];
+	if (t->ncols > 64 || store_table_sql(t, false, '$', order_of(t), sql, sizeof(sql), why) < 0)
 		return -1;
-	snprintf(sql, sizeof(sql), "DECLARE postroom_export NO SCROLL CURSOR FOR %s", select);
-	if (exec_cmd(st, sql, t->name, why) < 0)
-		return -1;
-	char what[96];
 	snprintf(what, sizeof(what), "reading table %s to export", t->name);
+	/* Single-row mode: the rows stream in, never one result in memory. */
+	if (!PQsendQuery(st->conn, sql) || !PQsetSingleRowMode(st->conn))
+		return pg_fail(st, NULL, what, why);
 	int ret = 0;
-	for (bool more = true; ret == 0 && more;) {
-		PGresult *r = PQexec(st->conn, PORT_FETCH);
-		if (PQresultStatus(r) != PGRES_TUPLES_OK)
-			ret = pg_fail(st, r, what, why);
-		else if ((more = PQntuples(r) > 0))
+	PGresult *r;
+	/* Every result is read, even after a failure, so the connection is
+	 * free for the next statement. */
+	while ((r = PQgetResult(st->conn)) != NULL) {
+		ExecStatusType s = PQresultStatus(r);
+		if (s == PGRES_SINGLE_TUPLE && ret == 0)
 			ret = batch_rows(r, t, fn, ctx, why);
+		else if (s != PGRES_SINGLE_TUPLE && s != PGRES_TUPLES_OK && ret == 0)
+			ret = pg_fail(st, r, what, why);
 		PQclear(r);
 	}
-	if (ret == 0)
-		ret = exec_cmd(st, "CLOSE postroom_export", what, why);
 	return ret;
 }
 
