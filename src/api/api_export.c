@@ -61,21 +61,21 @@ static const struct store_table tables[] = {
 	TABLE("messages", "iiittttttttttttittii", false, "id", "thread_id", "received_at", "source",
 	      "peer_ip", "helo", "mail_from", "rcpts", "message_id", "in_reply_to", "refs", "subject",
 	      "from_addr", "date", "sha256", "size", "parsed_json", "auth_json", "unreadable", "auto_reply"),
-	TABLE("placements", "itttt", true, "message_id", "kind", "target", "via"),
-	TABLE("people", "ittttt", true, "message_id", "address", "role", "user_name", "stakeholder_name"),
-	TABLE("intake_log", "iitttttittttti", false, "id", "at", "source", "peer_ip", "helo", "mail_from",
+	TABLE("placements", "ittt", true, "message_id", "kind", "target", "via"),
+	TABLE("people", "itttt", true, "message_id", "address", "role", "user_name", "stakeholder_name"),
+	TABLE("intake_log", "iitttttitttti", false, "id", "at", "source", "peer_ip", "helo", "mail_from",
 	      "rcpts", "size", "verdict", "reason", "detail", "message_id_hdr", "message_id"),
 	TABLE("intake_log_addr", "ti", false, "address", "log_id"),
 	TABLE("pop3_collected", "ttttii", false, "mailbox", "uidl", "sha256", "state", "message_id", "at"),
-	TABLE("outbound", "iittttiiiiiittiii", false, "id", "message_id", "msgid", "mail_from", "project",
+	TABLE("outbound", "iitttttiiiiittii", false, "id", "message_id", "msgid", "mail_from", "project",
 	      "sent_by", "state", "attempts", "created_at", "next_attempt_at", "expires_at", "done_at",
 	      "last_reply", "lease_owner", "lease_until", "lease"),
 	TABLE("outbound_rcpts", "itttt", true, "outbound_id", "address", "kind", "state", "reply"),
 	TABLE("thread_places", "ittii", true, "thread_id", "kind", "target", "uses", "last_id"),
 	TABLE("thread_people", "it", false, "thread_id", "address"),
 	TABLE("api_tokens", "ittbi", false, "id", "name", "scope", "hash", "created_at"),
-	TABLE("webhooks", "ittti", false, "id", "url", "project", "secret", "created_at", "active"),
-	TABLE("webhook_deliveries", "iitittitiiiitiii", false, "id", "webhook_id", "project", "seq", "event",
+	TABLE("webhooks", "itttii", false, "id", "url", "project", "secret", "created_at", "active"),
+	TABLE("webhook_deliveries", "iitittiitiiitiii", false, "id", "webhook_id", "project", "seq", "event",
 	      "state", "attempts", "next_attempt_at", "lease_owner", "lease_until", "lease", "last_status",
 	      "last_error", "created_at", "retry_from", "delivered_at"),
 	TABLE("http_sessions", "bitiii", false, "id_hash", "user_id", "csrf", "created_at", "expires_at",
@@ -203,6 +203,11 @@ export_all(struct exporter *x, struct pr_why *why)
 {
 	for (size_t i = 0; i < NTABLES; i++) {
 		x->t = &tables[i];
+		if (strlen(x->t->kinds) != x->t->ncols || x->t->ncols > API_EXPORT_MAX_COLS) {
+			pr_why_set(why, PR_E_INTERNAL, "table %s: %zu columns, %zu kinds", x->t->name, x->t->ncols,
+			           strlen(x->t->kinds));
+			return -1;
+		}
 		if (store_table_rows(x->st, x->t, export_row, x, why) < 0)
 			return -1;
 		if (strcmp(x->t->name, "messages") != 0)

@@ -95,15 +95,17 @@ static const char *const setval_sql[] = {
 	PG_SETVAL("users", "id"), PG_SETVAL("stakeholders", "id"), PG_SETVAL("messages", "id"),
 	PG_SETVAL("placements", "id"), PG_SETVAL("intake_log", "id"), PG_SETVAL("outbound", "id"),
 	PG_SETVAL("thread_places", "ord"), PG_SETVAL("api_tokens", "id"), PG_SETVAL("webhooks", "id"),
-	PG_SETVAL("webhook_deliveries", "id"), PG_SETVAL("domains", "ord"),
+	PG_SETVAL("webhook_deliveries", "id"), PG_SETVAL("domains", "ord"), PG_SETVAL("outbound_rcpts", "ord"),
 #undef PG_SETVAL
 };
-/* And the search index of every imported message: its subject and
- * addresses (as SQLite's import indexes them). */
+/* And the search index of every imported message: the words of its
+ * subject and addresses, cut as store_pg_search.c cuts them (every ASCII
+ * byte but letters and digits is a blank). */
+#define PG_WORDS(x) "regexp_replace(" x ", '[\\x01-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7f]', ' ', 'g')"
 static const char reindex_sql[] =
-	"INSERT INTO message_search(message_id, doc) SELECT m.id, to_tsvector('simple',"
-	" coalesce(m.subject, '') || ' ' || coalesce(m.from_addr, '') || ' ' ||"
-	" coalesce((SELECT string_agg(address, ' ' ORDER BY address) FROM people WHERE message_id = m.id), ''))"
+	"INSERT INTO message_search(message_id, doc) SELECT m.id, to_tsvector('simple', " PG_WORDS(
+	"coalesce(m.subject, '') || ' ' || coalesce(m.from_addr, '') || ' ' ||"
+	" coalesce((SELECT string_agg(address, ' ') FROM people WHERE message_id = m.id), '')") ")"
 	" FROM messages m";
 
 static int
@@ -133,7 +135,7 @@ pg_store_port_end(struct store *st, bool commit, struct pr_why *why)
 }
 
 /* The column that keeps a table's row order (SQLite's rowid order);
- * tables without one (people, outbound_rcpts) come as the server reads them. */
+ * people has none: its rows come as the server reads them. */
 static const char *
 order_of(const struct store_table *t)
 {
@@ -141,7 +143,8 @@ order_of(const struct store_table *t)
 		return NULL;
 	if (!strcmp(t->name, "placements"))
 		return "id";
-	return !strcmp(t->name, "thread_places") || !strcmp(t->name, "domains") ? "ord" : NULL;
+	return !strcmp(t->name, "thread_places") || !strcmp(t->name, "domains") ||
+	       !strcmp(t->name, "outbound_rcpts") ? "ord" : NULL;
 }
 
 static void
