@@ -103,6 +103,59 @@ def bind_params(sql, params):
     return "".join(out)
 
 
+class PgLockHolder:
+    """Another session on a PostgreSQL store holding every table of it
+    locked until rollback()/close(): mode "EXCLUSIVE" lets reads go on and
+    stops writes (what SQLite's BEGIN IMMEDIATE does), "ACCESS EXCLUSIVE"
+    stops reads too.  The store's own lock_timeout (its busy timeout) then
+    decides what serve answers.  A psql kept open on a pipe."""
+
+    def __init__(self, conninfo, mode, timeout=30.0):
+        tables = psql("SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables"
+                      " WHERE schemaname = current_schema()", conninfo).strip()
+        if not tables:
+            raise RuntimeError(f"no tables to lock in {conninfo}")
+        self.proc = subprocess.Popen([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        # lock_timeout: never wait for a session of serve's without end.
+        self.proc.stdin.write(f"SET lock_timeout = '{int(timeout * 1000)}ms';\nBEGIN;\n"
+                              f"LOCK TABLE {tables} IN {mode} MODE;\n\\echo locked\n".encode())
+        self.proc.stdin.flush()
+        out, deadline = b"", time.time() + timeout + 10
+        while b"locked\n" not in out:
+            import select
+            left = deadline - time.time()
+            if self.proc.poll() is not None or left <= 0 or not select.select([self.proc.stdout], [], [], left)[0]:
+                self.close()
+                raise RuntimeError(f"could not lock the store's tables ({mode}): {out.decode(errors='replace')}")
+            chunk = os.read(self.proc.stdout.fileno(), 4096)
+            if not chunk:
+                continue
+            out += chunk
+
+    def rollback(self):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.proc.stdin.write(b"ROLLBACK;\n\\q\n")
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                stop_pid(self.proc)
+        self.proc = None
+
+    close = rollback
+
+    def execute(self, sql):
+        """For code written against sqlite3: execute("ROLLBACK")."""
+        if sql.strip().upper() != "ROLLBACK":
+            raise ValueError(f"PgLockHolder only ends its transaction, not {sql!r}")
+        self.rollback()
+
+
 _pg_serial = 0
 
 
@@ -402,6 +455,17 @@ class Postroom:
                 return db.execute(query, params).fetchall()
         finally:
             db.close()
+
+    def hold_writes(self):
+        """Another connection holding the store's write lock until its
+        rollback()/close(): readers go on, writers wait (and time out).
+        SQLite: BEGIN IMMEDIATE; PostgreSQL: every table locked EXCLUSIVE."""
+        if self.pg_database:
+            return PgLockHolder(self.store, "EXCLUSIVE")
+        import sqlite3
+        holder = sqlite3.connect(self.store[len("sqlite:"):], isolation_level=None, timeout=30)
+        holder.execute("BEGIN IMMEDIATE")
+        return holder
 
     def sql_one(self, query, *params):
         """The first column of the first row of sql(), or None."""

@@ -4,7 +4,7 @@ import json
 import smtplib
 import unittest
 
-from harness import PostroomCase, eventually, make_message, sqlite_only
+from harness import PostroomCase, eventually, make_message
 
 
 class PolicyCase(PostroomCase):
@@ -209,12 +209,9 @@ class TestThreads(PolicyCase):
     def test_duplicate_not_acknowledged_before_original_is_stored(self):
         """While the store cannot be written, neither a message nor its
         copies in the same commit batch may get 250."""
-        import sqlite3
         import threading
         import time
-        sqlite_only(self, "holds SQLite's write lock (BEGIN IMMEDIATE) past its 5 s busy timeout")
-        db = sqlite3.connect(self.pr.store[len("sqlite:"):], isolation_level=None, timeout=30)
-        db.execute("BEGIN IMMEDIATE")       # hold the write lock
+        db = self.pr.hold_writes()          # hold the write lock
         msg = make_message("alice@firm.example", "a1234@firm.example", msgid="<held-1@firm.example>")
         codes = []
 

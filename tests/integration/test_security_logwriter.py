@@ -22,17 +22,16 @@ code paths.
 import json
 import os
 import socket
-import sqlite3
 import threading
 import time
 
-from harness import PostroomCase, eventually, make_message, skip_unless_sqlite
+from harness import BACKEND, PgLockHolder, PostroomCase, eventually, make_message
 from test_pop3 import PASSWORD, Pop3Case
 from test_smtp import log_entries
 
 PROMPT = 2.0            # seconds: what "answered at once" means on a loaded 2-core machine
-BUSY_TIMEOUT = 5.0      # the store's busy timeout (store_sqlite.c)
-READ_RETRY = 10.0       # how long SQLite retries a read whose WAL locks are held
+BUSY_TIMEOUT = 5.0      # the store's busy timeout (store_sqlite.c; store_pg.c's lock_timeout)
+READ_RETRY = 10.0       # how long SQLite retries a read whose WAL locks are held (PostgreSQL: BUSY_TIMEOUT)
 
 
 def store_path(pr):
@@ -73,14 +72,17 @@ class ReadBlock:
 
 
 def block_reads(pr):
+    """SQLite: the wal-index locks (ReadBlock).  PostgreSQL: every table
+    locked ACCESS EXCLUSIVE, so a read waits out the store's lock_timeout
+    (its busy timeout, BUSY_TIMEOUT) and fails: a 451 as well."""
+    if BACKEND == "postgres":
+        return PgLockHolder(pr.store, "ACCESS EXCLUSIVE")
     return ReadBlock(pr)
 
 
 def block_writes(pr):
-    """Hold the write lock (WAL: readers go on, writers wait)."""
-    holder = sqlite3.connect(store_path(pr), isolation_level=None, timeout=30)
-    holder.execute("BEGIN IMMEDIATE")
-    return holder
+    """Hold the write lock (readers go on, writers wait): pr.hold_writes()."""
+    return pr.hold_writes()
 
 
 class Lines:
@@ -130,7 +132,6 @@ def loop_message(tag):
                         extra_headers=OWN_RECEIVED, msgid=f"<{tag}.{time.time_ns()}@test.example>")
 
 
-@skip_unless_sqlite("blocks the store's readers by holding the wal-index locks of <store>-shm")
 class RcptOffTheLoop(PostroomCase):
     def open_transaction(self):
         a = Lines(self.pr.smtp_port)
@@ -214,7 +215,6 @@ class RcptOffTheLoop(PostroomCase):
         self.assertEqual((a.reply(BUSY_TIMEOUT * 3) or b"")[:3], b"550")
 
 
-@skip_unless_sqlite("holds SQLite's write lock (BEGIN IMMEDIATE) past its 5 s busy timeout")
 class OneLogWriter(PostroomCase):
     def test_refusal_during_long_write_lock_is_logged_afterwards(self):
         import smtplib
@@ -253,7 +253,6 @@ class OneLogWriter(PostroomCase):
         self.assertEqual([r["reason"] for r in rows], ["store_busy"], rows)
 
 
-@skip_unless_sqlite("holds SQLite's write lock (BEGIN IMMEDIATE) past its 5 s busy timeout")
 class Pop3RefusalRow(Pop3Case):
     def test_refused_message_kept_until_its_row_is_written(self):
         self.deliver(1, extra=OWN_RECEIVED, tag="loop")
