@@ -5,11 +5,14 @@ every message arrives exactly once -- counted at the relay by
 Message-ID -- while both nodes took part (each row's lease_owner is the
 node that sent it).
 
-The relay answers each message after a short pause, so the two delivery
-workers claim from the queue at the same time for several rounds instead
-of one of them taking everything before the other starts.  Claims are
-FOR UPDATE SKIP LOCKED with a lease (store_pg_outq.c): without that, both
-nodes read the same due rows and the relay gets copies.
+The two nodes' claims are made to meet: the test holds an exclusive lock
+on the outbound table while both start, and lets go only once both
+delivery workers wait for it, so their first claims run at the same
+moment; the relay then answers each message after a short pause, so they
+keep claiming side by side.  Claims are FOR UPDATE SKIP LOCKED with a
+lease (store_pg_outq.c): without SKIP LOCKED both nodes read the same due
+rows, both stamp them, and the relay gets copies (seen: this test fails
+so).
 
 PostgreSQL only: on SQLite the store is one file on one machine (that
 case is test_outbound_e2e's kill -9 flush).
@@ -17,10 +20,11 @@ case is test_outbound_e2e's kill -9 flush).
 import email
 import json
 import os
+import subprocess
 import time
 import unittest
 
-from harness import BACKEND, Postroom, eventually
+from harness import BACKEND, PSQL, Postroom, eventually
 from relay import Capture
 
 COUNT = 50
@@ -60,6 +64,30 @@ class TestTwoNodesOneQueue(unittest.TestCase):
             ids.append(doc["message_id"].strip("<> "))
         return ids
 
+    def hold_queue(self):
+        """A psql session holding an exclusive lock on the outbound table
+        until COMMIT is written to it (killed at the end of the test)."""
+        p = subprocess.Popen([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.a.store],
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait(10)))
+        p.stdin.write("BEGIN; LOCK TABLE outbound IN ACCESS EXCLUSIVE MODE;\n"
+                      "SELECT 'locked';\n")
+        p.stdin.flush()
+        self.assertTrue(eventually(lambda: self.lock_waiters(granted=True) == 1, 20), "lock not taken")
+        return p
+
+    def lock_waiters(self, granted=False):
+        """The holder's lock on the outbound table (granted), or how many
+        claims wait for it (a claim starts with the expiry statement)."""
+        if granted:
+            return self.a.sql_one("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                                  " WHERE c.relname = 'outbound' AND l.granted"
+                                  " AND l.mode = 'AccessExclusiveLock'")
+        return self.a.sql_one("SELECT count(DISTINCT l.pid) FROM pg_locks l JOIN pg_class c"
+                              " ON c.oid = l.relation JOIN pg_stat_activity s ON s.pid = l.pid"
+                              " WHERE c.relname = 'outbound' AND NOT l.granted"
+                              " AND s.query LIKE '%expires_at <= $1%'")
+
     def sent(self):
         return self.a.sql_one("SELECT count(*) FROM outbound WHERE state = 'sent'")
 
@@ -67,8 +95,15 @@ class TestTwoNodesOneQueue(unittest.TestCase):
         self.a.seed_basic()
         msgids = self.queue(COUNT)
         self.assertEqual(len(set(msgids)), COUNT)
+        holder = self.hold_queue()
         self.a.start()
         self.b.start()
+        # Both delivery workers' claims wait behind the lock (each waits at
+        # most lock_timeout, 5 s, then tries again a second later).
+        self.assertTrue(eventually(lambda: self.lock_waiters() >= 2, 30), "the claims never met")
+        holder.stdin.write("COMMIT;\n")
+        holder.stdin.close()
+        holder.wait(20)
         self.assertTrue(eventually(lambda: self.sent() == COUNT, 120),
                         f"{self.sent()} of {COUNT} sent; node logs:\n{self.a.log_text()}\n{self.b.log_text()}")
         # Stopped, neither node has anything in flight: the relay's count is final.
