@@ -7,6 +7,11 @@
  * $5 the limit and $7 before): store_sqlite.h's SQ_SUMMARY_COLS and
  * SQ_MESSAGE_FILTER in PostgreSQL's words.  Placements are joined in
  * the order they were made (placements.id: SQLite's rowid order).
+ *
+ * OFFSET 0 keeps each EXISTS a probe of placements_msg per message walked
+ * (as SQLite does): without it PostgreSQL may hash every placement of the
+ * project first, so a page of a 100,000-message project cost 400 ms
+ * instead of 1 ms, the first page as much as the last.
  */
 #ifndef PR_STORE_PG_READ_H
 #define PR_STORE_PG_READ_H
@@ -18,9 +23,9 @@
 	"  ORDER BY id) FROM placements WHERE message_id = m.id), m.unreadable "
 #define PG_MESSAGE_FILTER \
 	" ($1::text IS NULL OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id" \
-	"  AND kind = 'project' AND target = $1))" \
+	"  AND kind = 'project' AND target = $1 OFFSET 0))" \
 	" AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id" \
-	"  AND kind = 'user' AND target = $2))" \
+	"  AND kind = 'user' AND target = $2 OFFSET 0))" \
 	" AND ($3::integer = 0 OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id" \
 	"  AND kind = 'unassigned'))" \
 	" AND ($4::integer = 0 OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id" \

@@ -26,8 +26,8 @@
  * run).  The words are joined with & : all must match.
  *
  * A search takes the newest hits below before (the keyset bound on
- * message_search's key) and checks the list filters on each hit by key,
- * so paging is the same as the plain list's.
+ * message_search's key: see SEARCH_WALK_1) and checks the list filters on
+ * each hit by key, so paging is the same as the plain list's.
  */
 #include <glib.h>
 #include <stdint.h>
@@ -185,13 +185,69 @@ ts_query(struct arena *a, const char *text, bool *none_r, struct pr_why *why)
 	return out;
 }
 
+/* How a search finds its page.  It walks messages below before in id
+ * order, by the primary key, checking each one's vector: a word that
+ * many messages hold fills its page at once, at the cost of the page (a
+ * GIN index hands its hits over in no order: asking it first would cost
+ * every hit of the word).  The walk is bounded: a window of
+ * SEARCH_WALK_1 ids, then SEARCH_WALK_2 more (a word in a small project);
+ * a page still short asks the GIN index for the hits below the windows
+ * (a rare word's few) and checks the filters on each.  So a page costs
+ * the windows plus what the rare word's hits cost, the first page as
+ * much as a deep one, whichever plan PostgreSQL caches for the
+ * statements (SQLite's FTS5 walks its index newest first the same way). */
+#define SEARCH_WALK_1 2000
+#define SEARCH_WALK_2 10000
+
+/* Append n rows at more to the list (*out, *n). */
+static void
+append(struct arena *a, struct store_message_summary **out, size_t *n,
+       const struct store_message_summary *more, size_t nmore)
+{
+	if (nmore == 0)
+		return;
+	struct store_message_summary *all = arena_alloc(a, (*n + nmore) * sizeof(*all));
+	if (*n)
+		memcpy(all, *out, *n * sizeof(*all));
+	memcpy(all + *n, more, nmore * sizeof(*all));
+	*out = all;
+	*n += nmore;
+}
+
+/* One step of the search: rows of f below f->before (down to low when
+ * sql is the window's), at most f->limit, appended to (*out, *n). */
+static int
+search_step(struct store *st, struct arena *a, const char *sql, const struct store_message_filter *f,
+            const char *q, int64_t low, struct store_message_summary **out, size_t *n,
+            struct pr_why *why)
+{
+	struct store_message_summary *more;
+	size_t nmore;
+	struct pg_params p = {0};
+	pg_message_filter_params(&p, f);
+	pg_p_text(&p, q);
+	if (low > 0)
+		pg_p_int(&p, low);
+	if (pg_collect(st, a, sql, &p, sizeof(*more), pg_read_summary, &more, &nmore, "searching messages",
+	               why) < 0)
+		return -1;
+	append(a, out, n, more, nmore);
+	return 0;
+}
+
 int
 pg_message_search(struct store *st, struct arena *a, const struct store_message_filter *f,
                   struct store_message_summary **out, size_t *n, struct pr_why *why)
 {
-	static const char sql[] = PG_SUMMARY_COLS "FROM message_search f JOIN messages m"
-		" ON m.id = f.message_id WHERE f.doc @@ to_tsquery('simple', $8) AND f.message_id < $7 AND"
-		PG_MESSAGE_FILTER " ORDER BY f.message_id DESC LIMIT $5";
+	static const char top[] = "SELECT max(message_id) FROM message_search WHERE message_id < $1";
+	static const char window[] = PG_SUMMARY_COLS "FROM message_search f JOIN messages m"
+		" ON m.id = f.message_id WHERE f.doc @@ to_tsquery('simple', $8) AND f.message_id < $7"
+		" AND f.message_id >= $9 AND" PG_MESSAGE_FILTER " ORDER BY f.message_id DESC LIMIT $5";
+	static const char below[] = "WITH f AS MATERIALIZED (SELECT message_id FROM message_search"
+		" WHERE doc @@ to_tsquery('simple', $8) AND message_id < $7) "
+		PG_SUMMARY_COLS "FROM f JOIN messages m ON m.id = f.message_id WHERE" PG_MESSAGE_FILTER
+		" ORDER BY f.message_id DESC LIMIT $5";
+	static const int64_t walks[] = {SEARCH_WALK_1, SEARCH_WALK_2};
 	bool none;
 	*out = NULL;
 	*n = 0;
@@ -201,9 +257,27 @@ pg_message_search(struct store *st, struct arena *a, const struct store_message_
 	if (none || !pg_message_filter_ok(f))
 		return 0;
 	struct pg_params p = {0};
-	pg_message_filter_params(&p, f);
-	pg_p_text(&p, q);
-	return pg_collect(st, a, sql, &p, sizeof(**out), pg_read_summary, out, n, "searching messages", why);
+	int64_t high = 0;
+	pg_p_int(&p, store_before(f->before));
+	if (pg_int_of(st, top, &p, &high, "searching messages", why) < 0)
+		return -1;
+	if (high == 0)
+		return 0;   /* nothing indexed below before */
+	size_t limit = f->limit ? f->limit : 100;
+	struct store_message_filter step = *f;
+	step.before = store_before(f->before);
+	for (size_t i = 0; i < sizeof(walks) / sizeof(walks[0]); i++) {
+		int64_t low = high > walks[i] ? high - walks[i] : 1;
+		step.limit = limit - *n;
+		if (search_step(st, a, window, &step, q, low, out, n, why) < 0)
+			return -1;
+		if (*n >= limit || low <= 1)
+			return 0;
+		step.before = low;
+		high = low - 1;
+	}
+	step.limit = limit - *n;
+	return search_step(st, a, below, &step, q, 0, out, n, why);
 }
 
 int
