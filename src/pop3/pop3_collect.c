@@ -69,6 +69,7 @@ struct round {
 	struct pop3_conn *conn;
 	struct pop3_round *r;
 	const volatile int *stop;
+	struct pop3_lease *lease;    /* serve: renewed between messages; NULL: collect --once */
 	bool broken;                 /* connection unusable: no more commands */
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
@@ -244,10 +245,23 @@ drop:
 	}
 }
 
+/* serve: still this node's mailbox to collect?  If another node took it
+ * over (this one stalled past its lease), stop taking messages: those
+ * already stored are still deleted at QUIT, the rest are the other's. */
+static bool
+still_ours(struct round *rd)
+{
+	if (rd->lease == NULL ||
+	    pop3_lease_keep(rd->lease, rd->mailbox, settings_int(rd->set, SET_POP_INTERVAL)))
+		return true;
+	log_warn("pop3: round stopped: this node no longer holds the mailbox's lease");
+	return false;
+}
+
 static void
 run_items(struct round *rd, const struct pop3_item *items, size_t n)
 {
-	for (size_t i = 0; i < n && !rd->broken && !*rd->stop; i++) {
+	for (size_t i = 0; i < n && !rd->broken && !*rd->stop && still_ours(rd); i++) {
 		struct pr_why why;
 		int known = store_pop3_known_uidl(rd->st, rd->mailbox, items[i].uidl, &why);
 		if (known < 0) {
@@ -269,11 +283,11 @@ run_items(struct round *rd, const struct pop3_item *items, size_t n)
 
 static int
 round_run(struct intake *in, const char *store_uri, const struct settings *set,
-          const volatile int *stop, struct pop3_round *r)
+          const volatile int *stop, struct pop3_lease *lease, struct pop3_round *r)
 {
 	pop3_global_init();
 	memset(r, 0, sizeof(*r));
-	struct round rd = {.in = in, .set = set, .r = r, .stop = stop};
+	struct round rd = {.in = in, .set = set, .r = r, .stop = stop, .lease = lease};
 	pthread_mutex_init(&rd.lock, NULL);
 	pthread_cond_init(&rd.cv, NULL);
 	struct arena *a = arena_new();
@@ -309,7 +323,7 @@ pop3_collect_once(struct intake *in, const char *store_uri, const struct setting
                   struct pop3_round *r)
 {
 	static const volatile int never = 0;
-	return round_run(in, store_uri, set, &never, r);
+	return round_run(in, store_uri, set, &never, NULL, r);
 }
 
 int
@@ -325,37 +339,65 @@ pop3_check(const struct settings *set, size_t *n_r, struct pr_why *why)
 	return rc;
 }
 
-/* ---- serve: a round every pop_interval seconds ---- */
+/* ---- serve: a round every pop_interval seconds, on the node holding
+ * the mailbox's lease (pop3_lease.c); the others try to take it every
+ * tick, and one that takes it over collects at once. ---- */
 struct pop3_service {
 	struct intake *in;
 	char *store_uri;
+	struct pop3_lease *lease;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
 	volatile int stop;
 };
 
+/* One wake-up: take or renew the lease, and run a round when it is due
+ * (or this node just took the mailbox over).  The seconds to sleep. */
+static long long
+service_tick(struct pop3_service *s, const struct settings *set, double *next_round)
+{
+	long long interval = settings_int(set, SET_POP_INTERVAL);
+	interval = interval > 0 ? interval : 60;
+	if (!*settings_str(set, SET_POP_SERVER))
+		return interval;
+	char mailbox[PR_SETTING_MAX * 2 + 2];
+	snprintf(mailbox, sizeof(mailbox), "%s %s", settings_str(set, SET_POP_SERVER),
+	         settings_str(set, SET_POP_USERNAME));
+	bool had = *next_round > 0;
+	if (!pop3_lease_keep(s->lease, mailbox, interval)) {
+		*next_round = 0;            /* taken over later: collect at once */
+		return pop3_lease_tick(interval);
+	}
+	if (!had || pop3_mono() >= *next_round) {
+		struct pop3_round r;
+		if (round_run(s->in, s->store_uri, set, &s->stop, s->lease, &r) < 0)
+			log_warn("pop3: collection failed: %s", pr_why_text(&r.why));
+		*next_round = pop3_mono() + (double)interval;
+	}
+	long long wait = (long long)(*next_round - pop3_mono() + 0.999);
+	int tick = pop3_lease_tick(interval);
+	return wait < 1 ? 1 : wait > tick ? tick : wait;
+}
+
 static void *
 service_main(void *arg)
 {
 	struct pop3_service *s = arg;
+	double next_round = 0;          /* CLOCK_MONOTONIC; 0: not collecting */
 	while (!s->stop) {
 		struct settings *set = settings_current();
-		long long interval = settings_int(set, SET_POP_INTERVAL);
-		if (*settings_str(set, SET_POP_SERVER)) {
-			struct pop3_round r;
-			if (round_run(s->in, s->store_uri, set, &s->stop, &r) < 0)
-				log_warn("pop3: collection failed: %s", pr_why_text(&r.why));
-		}
+		long long wait = service_tick(s, set, &next_round);
 		settings_unref(&set);
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += interval > 0 ? interval : 60;
+		until.tv_sec += wait;
 		pthread_mutex_lock(&s->lock);
 		while (!s->stop && pthread_cond_timedwait(&s->cv, &s->lock, &until) == 0)
 			;
 		pthread_mutex_unlock(&s->lock);
 	}
+	pop3_lease_free(&s->lease);     /* a clean stop: another node may take over now */
 	return NULL;
 }
 
@@ -366,6 +408,7 @@ pop3_service_start(struct intake *in, const char *store_uri)
 	struct pop3_service *s = xcalloc(1, sizeof(*s));
 	s->in = in;
 	s->store_uri = xstrdup(store_uri);
+	s->lease = pop3_lease_new(store_uri);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	if (pthread_create(&s->thread, NULL, service_main, s) != 0)

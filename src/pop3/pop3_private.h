@@ -77,4 +77,18 @@ bool pop3_conn_lost(const struct pop3_conn *c);
  * connection without QUIT, so the server forgets every DELE. */
 void pop3_conn_free(struct pop3_conn **c, bool commit);
 
+/* ---- pop3_lease.c: one node collects a mailbox at a time ---- */
+struct pop3_lease;
+struct pop3_lease *pop3_lease_new(const char *store_uri);
+/* Releases the lease if held (a clean stop). */
+void pop3_lease_free(struct pop3_lease **l);
+/* Seconds between tries to take (or renew) the lease, for pop_interval. */
+int pop3_lease_tick(long long interval);
+/* Take or renew the lease of mailbox ("server user") if a tick has
+ * passed since the last try: true while this node holds it.  Cheap to
+ * call often (between the messages of a round). */
+bool pop3_lease_keep(struct pop3_lease *l, const char *mailbox, long long interval);
+/* CLOCK_MONOTONIC in seconds (when the next round and try are due). */
+double pop3_mono(void);
+
 #endif

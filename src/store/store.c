@@ -183,3 +183,21 @@ store_table_sql(const struct store_table *t, bool insert, char param, const char
 	buf_free(&b);
 	return rc;
 }
+
+void
+store_lease_outcome(struct arena *a, struct store_lease *out, const char *owner, time_t until,
+                    bool took, bool found, const char *old_owner, time_t old_until)
+{
+	*out = (struct store_lease){.held = took};
+	if (took) {
+		out->holder = arena_strdup(a, owner);
+		out->until = until;
+		if (found && strcmp(old_owner, owner) != 0) {
+			out->previous = arena_strdup(a, old_owner);
+			out->previous_released = old_until == 0;
+		}
+	} else {
+		out->holder = arena_strdup(a, found ? old_owner : "");
+		out->until = found ? old_until : 0;
+	}
+}

@@ -783,4 +783,31 @@ int store_import_row(struct store *st, const struct store_table *t, const struct
 int store_import_bytes(struct store *st, int64_t message_id, int64_t total, int64_t off,
                        const void *data, size_t len, struct pr_why *why);
 
+/* ---- leases: work only one node may do at a time (store_sqlite_lease.c) ----
+ * A lease is a named row ("pop3:<mailbox>") held by one owner (a node:
+ * "hostname:pid") until a time.  Take it while it is free, expired or
+ * already ours, renewing it by taking it again well before it runs out;
+ * a node that dies stops renewing, and its lease expires `seconds` after
+ * its last renewal for another node to take.  One transaction decides,
+ * so two nodes never both hold it.  Times are the callers' clocks: nodes
+ * sharing a store keep their clocks in step (NTP), as for the queues. */
+struct store_lease {
+	bool held;                  /* the owner holds it now, until `until` */
+	const char *holder;         /* who holds it after the call ("" none) */
+	time_t until;
+	/* When held: the owner it was taken from (its lease had expired or
+	 * it released it), or NULL when it was ours already or new. */
+	const char *previous;
+	bool previous_released;     /* previous let it go (a clean stop), not expired */
+};
+/* Take or renew lease `name` for owner until now + seconds if it is free,
+ * expired or owner's: out->held.  Held by another owner whose lease runs:
+ * out->held false, out->holder and out->until say whose until when.
+ * 0, or -1 with why (PR_E_STORE_BUSY: try again). */
+int store_lease_take(struct store *st, struct arena *a, const char *name, const char *owner,
+                     time_t now, int seconds, struct store_lease *out, struct pr_why *why);
+/* Let lease `name` go if owner holds it (a clean stop): another node may
+ * take it at once.  0 (also when owner did not hold it), or -1 with why. */
+int store_lease_release(struct store *st, const char *name, const char *owner, struct pr_why *why);
+
 #endif

@@ -116,7 +116,9 @@
 	X(int, port_end, (struct store *st, bool commit, struct pr_why *why), (st, commit, why)) \
 	X(int, table_rows, (struct store *st, const struct store_table *t, store_row_fn fn, void *ctx, struct pr_why *why), (st, t, fn, ctx, why)) \
 	X(int, import_row, (struct store *st, const struct store_table *t, const struct store_value *v, struct pr_why *why), (st, t, v, why)) \
-	X(int, import_bytes, (struct store *st, int64_t message_id, int64_t total, int64_t off, const void *data, size_t len, struct pr_why *why), (st, message_id, total, off, data, len, why))
+	X(int, import_bytes, (struct store *st, int64_t message_id, int64_t total, int64_t off, const void *data, size_t len, struct pr_why *why), (st, message_id, total, off, data, len, why)) \
+	X(int, lease_take, (struct store *st, struct arena *a, const char *name, const char *owner, time_t now, int seconds, struct store_lease *out, struct pr_why *why), (st, a, name, owner, now, seconds, out, why)) \
+	X(int, lease_release, (struct store *st, const char *name, const char *owner, struct pr_why *why), (st, name, owner, why))
 
 
 struct store_ops {
@@ -163,6 +165,12 @@ int64_t store_before(int64_t before);
 #define STORE_TABLE_SQL_MAX 2048
 int store_table_sql(const struct store_table *t, bool insert, char param, const char *order,
                     char *out, size_t cap, struct pr_why *why);
+
+/* What a take of a lease came to, from the row before it (found: there
+ * was one, with old_owner and old_until) and whether the take wrote it
+ * (for owner, until `until`): fills out the same way in every backend. */
+void store_lease_outcome(struct arena *a, struct store_lease *out, const char *owner, time_t until,
+                         bool took, bool found, const char *old_owner, time_t old_until);
 
 /* State words as stored (the same in every backend). */
 enum store_outbound_state store_outbound_state_of(const char *name);

@@ -214,6 +214,11 @@ static const char *const migrations[] = {
 	" at INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures(kind, key, at);"
 	"CREATE INDEX IF NOT EXISTS login_failures_at ON login_failures(at);",
+	/* 14: leases (store_sqlite_lease.c): work one node does at a time
+	 * (POP3 collection of a mailbox), held by owner until a time; since:
+	 * when the owner took it.  until 0: released. */
+	"CREATE TABLE IF NOT EXISTS leases(name TEXT PRIMARY KEY, owner TEXT NOT NULL,"
+	" until INTEGER NOT NULL, since INTEGER NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

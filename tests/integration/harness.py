@@ -321,11 +321,15 @@ def null_dns():
 class Postroom:
     """One postroom installation in a temporary directory."""
 
-    def __init__(self, workdir=None, config=None):
+    def __init__(self, workdir=None, config=None, store=None):
+        """store: another Postroom's store URI, to run a second node on
+        the same store (its own directory, config, ports and log)."""
         self.dir = workdir or tempfile.mkdtemp(prefix="postroom-test-")
         self._own_dir = workdir is None
         self.pg_database = None
-        if BACKEND == "postgres":
+        if store:
+            self.store = store
+        elif BACKEND == "postgres":
             self.pg_database, self.store = pg_fresh_database()
         else:
             self.store = "sqlite:" + os.path.join(self.dir, "postroom.db")
