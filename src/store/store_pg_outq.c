@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/text.h"
 #include "store/store.h"
 #include "store/store_pg.h"
 #include "store/store_pg_queue.h"
@@ -60,6 +61,12 @@ take_row(struct store *st, struct arena *a, int64_t id, const char *owner, time_
 	    pg_outbound_row(st, a, id, false, out, why) != 0)
 		return -1;
 	return pg_outbound_rcpts(st, a, out, true, why);
+}
+
+const char *
+pg_reply_text(struct arena *a, const char *s)
+{
+	return pg_text_ok(s) ? s : text_clean(a, s);
 }
 
 void
@@ -134,8 +141,8 @@ holds_lease(struct store *st, int64_t id, const char *owner, int64_t lease, stru
 }
 
 static int
-record_rcpts(struct store *st, int64_t id, const struct store_outbound_rcpt_result *r, size_t nr,
-             struct pr_why *why)
+record_rcpts(struct store *st, struct arena *a, int64_t id, const struct store_outbound_rcpt_result *r,
+             size_t nr, struct pr_why *why)
 {
 	static const char sql[] = "UPDATE outbound_rcpts SET state = $3, reply = $4"
 	                          " WHERE outbound_id = $1 AND address = lower($2) AND state = 'queued'";
@@ -147,7 +154,7 @@ record_rcpts(struct store *st, int64_t id, const struct store_outbound_rcpt_resu
 		pg_p_text(&p, r[i].address);
 		pg_p_text(&p, r[i].outcome == OUTBOUND_OK ? "sent" :
 		              r[i].outcome == OUTBOUND_PERMFAIL ? "failed" : "queued");
-		pg_p_text(&p, r[i].reply);
+		pg_p_text(&p, pg_reply_text(a, r[i].reply));
 		if (pg_do(st, sql, &p, "recording a recipient's result", why) < 0)
 			return -1;
 	}
@@ -158,7 +165,7 @@ record_rcpts(struct store *st, int64_t id, const struct store_outbound_rcpt_resu
  * failed when none is left to try and one failed (or time ran out),
  * else queued again for next_at. */
 static int
-settle(struct store *st, int64_t id, time_t now, time_t next_at, const char *reply,
+settle(struct store *st, struct arena *a, int64_t id, time_t now, time_t next_at, const char *reply,
        struct pr_why *why)
 {
 	static const char sql[] = "UPDATE outbound SET lease_until = 0, last_reply = coalesce($3::text, last_reply),"
@@ -176,7 +183,7 @@ settle(struct store *st, int64_t id, time_t now, time_t next_at, const char *rep
 	struct pg_params p = {0}, g = {0}, d = {0};
 	pg_p_int(&p, id);
 	pg_p_int(&p, (int64_t)next_at);
-	pg_p_text(&p, reply);
+	pg_p_text(&p, pg_reply_text(a, reply));
 	pg_p_int(&g, id);
 	pg_p_int(&d, id);
 	pg_p_int(&d, (int64_t)now);
@@ -199,7 +206,10 @@ pg_store_outbound_result(struct store *st, int64_t id, const char *owner, int64_
 		pg_rollback(st);
 		return held < 0 ? -1 : 1;
 	}
-	if (record_rcpts(st, id, r, nr, why) < 0 || settle(st, id, now, next_at, reply, why) < 0) {
+	struct arena *a = arena_new();
+	int rc = record_rcpts(st, a, id, r, nr, why) < 0 || settle(st, a, id, now, next_at, reply, why) < 0;
+	arena_free(&a);
+	if (rc) {
 		pg_rollback(st);
 		return -1;
 	}

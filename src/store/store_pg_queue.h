@@ -42,6 +42,12 @@ struct pg_claim {
 int pg_claim_rows(struct store *st, struct arena *a, const struct pg_claim *c, const char *owner,
                   time_t now, int lease_seconds, size_t max, void *out, size_t *n, struct pr_why *why);
 
+/* A remote server's words as text PostgreSQL takes: as they are when
+ * valid UTF-8 (what SQLite keeps), else text_clean()ed -- a reply with
+ * invalid bytes must not make the result fail, or the row would be sent
+ * again when its lease runs out. */
+const char *pg_reply_text(struct arena *a, const char *s);
+
 /* $1 a row's id, $2 a lease owner, $3 a number (lease_until when
  * stamping a claim, the lease when checking a result's). */
 void pg_p_lease(struct pg_params *p, int64_t id, const char *owner, int64_t n);

@@ -107,6 +107,7 @@ static int
 record(struct store *st, int64_t id, time_t now, bool ok, int status, const char *error,
        time_t next_at, time_t retry_for, struct pr_why *why)
 {
+	struct arena *a = arena_new();
 	static const char sql[] = "UPDATE webhook_deliveries SET lease_until = 0, last_status = nullif($3::int, 0),"
 		" last_error = $4, state = CASE WHEN $5::int <> 0 THEN 'delivered'"
 		"  WHEN $2::bigint >= retry_from + $7::bigint THEN 'failed' ELSE 'queued' END,"
@@ -116,11 +117,13 @@ record(struct store *st, int64_t id, time_t now, bool ok, int status, const char
 	pg_p_int(&p, id);
 	pg_p_int(&p, (int64_t)now);
 	pg_p_int(&p, status);
-	pg_p_text(&p, ok ? NULL : error ? error : "no answer");
+	pg_p_text(&p, ok ? NULL : error ? pg_reply_text(a, error) : "no answer");
 	pg_p_bool(&p, ok);
 	pg_p_int(&p, (int64_t)next_at);
 	pg_p_int(&p, (int64_t)retry_for);
-	return pg_do(st, sql, &p, "recording a webhook delivery", why) < 0 ? -1 : 0;
+	int rc = pg_do(st, sql, &p, "recording a webhook delivery", why) < 0 ? -1 : 0;
+	arena_free(&a);
+	return rc;
 }
 
 int
