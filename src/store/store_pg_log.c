@@ -176,6 +176,19 @@ static const char address_sql[] = LOG_COLS "intake_log_addr a JOIN intake_log l 
 	" WHERE a.address = $7::text AND a.log_id < $10::bigint AND" LOG_FILTERS
 	" ORDER BY a.log_id DESC LIMIT $9::bigint";
 
+/* Every row is UTF-8 (intake cleans what it logs, and the database
+ * holds nothing else): a filter text that is not matches no row. */
+static bool
+log_filter_ok(const struct store_log_filter *f)
+{
+	const char *const texts[] = {f->verdict, f->sender, f->project, f->project_local, f->address,
+	                             f->message_id_hdr, f->recipient, f->member, f->member_prefix};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (!pg_text_ok(texts[i]))
+			return false;
+	return true;
+}
+
 int
 pg_store_log_list(struct store *st, struct arena *a, const struct store_log_filter *f,
                   struct store_log_entry **out, size_t *n, struct pr_why *why)
@@ -187,6 +200,10 @@ pg_store_log_list(struct store *st, struct arena *a, const struct store_log_filt
 	 * holds no empty one: a null sender is found by walking the log). */
 	const char *key = f->address ? f->address : f->recipient && *f->recipient ? f->recipient
 	                  : f->sender && *f->sender ? f->sender : NULL;
+	*out = NULL;
+	*n = 0;
+	if (!log_filter_ok(f))
+		return 0;
 	struct pg_params p = {0};
 	pg_p_int(&p, (int64_t)f->since);
 	pg_p_text(&p, f->verdict);

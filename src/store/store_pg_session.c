@@ -31,6 +31,8 @@ pg_store_user_login(struct store *st, struct arena *a, const char *name, struct 
 {
 	static const char sql[] = "SELECT u.id, u.name, c.password_hash, u.active, coalesce(c.admin, 0)"
 	                          " FROM users u LEFT JOIN user_console c ON c.user_id = u.id WHERE u.name = $1";
+	if (!pg_text_ok(name))
+		return 1;   /* no user has such a name (see pg_text_ok) */
 	struct pg_params p = {0};
 	pg_p_text(&p, name);
 	return pg_one(st, a, sql, &p, read_login, out, "looking up a user", why);
@@ -46,6 +48,14 @@ pg_user_sessions_end(struct store *st, const char *name, struct pr_why *why)
 	return pg_do(st, sql, &p, "ending a user's sessions", why) < 0 ? -1 : 0;
 }
 
+/* A name that is not UTF-8 names no user (see pg_text_ok). */
+static int
+no_user(const char *name, struct pr_why *why)
+{
+	pr_why_set(why, PR_E_NOT_FOUND, "no user named '%s'", name);
+	return -1;
+}
+
 int
 pg_store_user_set_password(struct store *st, const char *name, const char *hash, struct pr_why *why)
 {
@@ -55,6 +65,8 @@ pg_store_user_set_password(struct store *st, const char *name, const char *hash,
 	struct pg_params p = {0};
 	pg_p_text(&p, name);
 	pg_p_text(&p, hash);
+	if (!pg_text_ok(name))
+		return no_user(name, why);
 	if (pg_begin(st, why) < 0)
 		return -1;
 	if (pg_changed(st, sql, &p, "changing a password", why, "no user named '%s'", name) < 0 ||
@@ -73,6 +85,8 @@ pg_store_user_set_admin(struct store *st, const char *name, bool admin, struct p
 	struct pg_params p = {0};
 	pg_p_text(&p, name);
 	pg_p_bool(&p, admin);
+	if (!pg_text_ok(name))
+		return no_user(name, why);
 	return pg_changed(st, sql, &p, "changing the directory", why, "no user named '%s'", name);
 }
 
