@@ -43,6 +43,31 @@ raw_sql(const char *sql)
 	return rc;
 }
 
+/* The first column of the first row of sql on the current store's
+ * database, beside the store; -1 on failure. */
+static long long
+raw_int(const char *sql)
+{
+	long long v = -1;
+	if (pg_admin == NULL) {
+		sqlite3 *db;
+		sqlite3_stmt *s = NULL;
+		if (sqlite3_open(uri + 7, &db) == SQLITE_OK &&
+		    sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+			v = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+		sqlite3_close(db);
+		return v;
+	}
+	PGconn *c = PQconnectdb(uri);
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
 /* Another connection that holds the write lock until release_writes:
  * SQLite's one writer, PostgreSQL's tables locked against writes (reads
  * go on in both). */
@@ -679,6 +704,121 @@ TEST(log_keyset_paging)
 	store_close(&st);
 }
 
+/* The address index of the intake log is keyed as SQLite keys it: the
+ * sender whole (a comma in it is part of it), each recipient of the
+ * comma-joined list, empty ones skipped, ASCII letters folded and no
+ * others; pruning removes a row's address rows with it; a filter text
+ * that is not UTF-8 finds nothing (no store error). */
+TEST(log_address_index_and_prune)
+{
+	struct store *st = seeded();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	struct store_log_entry e = {.source = "smtp", .reason = PR_E_NOT_A_USER, .verdict = "rejected",
+	                            .mail_from = "\"a,b\"@Evil.example",
+	                            .rcpts = "Bob@Firm.example,,\xc3\x84ve@X.example,bob@firm.example"};
+	for (int i = 0; i < 5; i++) {
+		e.at = 1700000000 + i;
+		CHECK_INT(store_log_append(st, &e, NULL, &why), 0);
+	}
+	CHECK_INT(raw_int("SELECT count(*) FROM intake_log_addr"), 15);
+	struct store_log_entry *l;
+	size_t n;
+	struct store_log_filter f = {.address = "\"A,B\"@evil.example"};
+	CHECK_INT(store_log_list(st, a, &f, &l, &n, &why), 0);
+	CHECK_INT(n, 5);
+	f = (struct store_log_filter){.address = "b\"@evil.example"};
+	CHECK_INT(store_log_list(st, a, &f, &l, &n, &why), 0);
+	CHECK_INT(n, 0);
+	f = (struct store_log_filter){.recipient = "BOB@firm.example", .limit = 2};
+	CHECK_INT(store_log_list(st, a, &f, &l, &n, &why), 0);
+	CHECK_INT(n, 2);
+	CHECK_INT(l[0].id, 5);
+	f = (struct store_log_filter){.address = "\xc3\x84VE@x.example"};   /* Ä stays Ä */
+	CHECK_INT(store_log_list(st, a, &f, &l, &n, &why), 0);
+	CHECK_INT(n, 5);
+	f = (struct store_log_filter){.address = "\xc3\xa4ve@x.example"};   /* ä is another letter */
+	CHECK_INT(store_log_list(st, a, &f, &l, &n, &why), 0);
+	CHECK_INT(n, 0);
+	f = (struct store_log_filter){.sender = "\xff@evil.example"};
+	CHECK_INT(store_log_list(st, a, &f, &l, &n, &why), 0);
+	CHECK_INT(n, 0);
+	int64_t deleted = 0;
+	CHECK_INT(store_log_prune(st, 1700000003, 2, &deleted, &why), 0);
+	CHECK_INT(deleted, 3);
+	CHECK_INT(raw_int("SELECT count(*) FROM intake_log_addr"), 6);
+	CHECK_INT(raw_int("SELECT min(log_id) FROM intake_log_addr"), 4);
+	f = (struct store_log_filter){.address = "bob@firm.example"};
+	CHECK_INT(store_log_list(st, a, &f, &l, &n, &why), 0);
+	CHECK_INT(n, 2);
+	arena_free(&a);
+	store_close(&st);
+}
+
+/* Console sign-in: passwords and admin flags, sessions (expiry, idle
+ * time, a password change or disabling ends them), failed sign-ins. */
+TEST(sessions)
+{
+	struct store *st = seeded();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	struct store_login lg;
+	CHECK_INT(store_user_login(st, a, "alice", &lg, &why), 0);
+	CHECK(lg.hash == NULL && lg.active && !lg.admin);
+	CHECK_INT(store_user_login(st, a, "nobody", &lg, &why), 1);
+	CHECK_INT(store_user_login(st, a, "\xff", &lg, &why), 1);
+	CHECK_INT(store_user_set_password(st, "nobody", "$argon2id$x", &why), -1);
+	CHECK_STR(why.detail, "no user named 'nobody'");
+	CHECK_INT(store_user_set_admin(st, "alice", true, &why), 0);
+	CHECK_INT(store_user_set_password(st, "alice", "$argon2id$x", &why), 0);
+	CHECK_INT(store_user_login(st, a, "alice", &lg, &why), 0);
+	CHECK(lg.admin);
+	CHECK_STR(lg.hash, "$argon2id$x");
+	unsigned char h1[STORE_SESSION_HASH_LEN] = {1}, h2[STORE_SESSION_HASH_LEN] = {2};
+	CHECK_INT(store_session_add(st, h1, lg.user_id, "c1", 1000, 5000, &why), 0);
+	CHECK_INT(store_session_add(st, h1, lg.user_id, "c1", 1000, 5000, &why), -1);
+	CHECK_INT(why.code, PR_E_EXISTS);
+	CHECK_INT(store_session_add(st, h2, 4242, "c2", 1000, 5000, &why), -1);
+	CHECK_INT(why.code, PR_E_NOT_FOUND);
+	CHECK_STR(why.detail, "a referenced item does not exist");
+	struct store_session s;
+	CHECK_INT(store_session_get(st, a, h1, 2000, 1000, &s, &why), 0);
+	CHECK_STR(s.user, "alice");
+	CHECK_STR(s.csrf, "c1");
+	CHECK(s.admin && s.created_at == 1000 && s.expires_at == 5000 && s.last_seen == 1000);
+	CHECK_INT(store_session_get(st, a, h1, 5000, 0, &s, &why), 1);      /* expired */
+	CHECK_INT(store_session_get(st, a, h1, 2000, 1001, &s, &why), 1);   /* idle */
+	CHECK_INT(store_session_touch(st, h1, 1500, &why), 0);
+	CHECK_INT(store_session_get(st, a, h1, 2000, 1001, &s, &why), 0);
+	CHECK_INT(store_user_set_active(st, "alice", false, &why), 0);
+	CHECK_INT(store_session_get(st, a, h1, 2000, 0, &s, &why), 1);
+	CHECK_INT(store_user_set_active(st, "alice", true, &why), 0);
+	CHECK_INT(store_session_add(st, h2, lg.user_id, "c2", 1000, 9000, &why), 0);
+	CHECK_INT(store_session_prune(st, 6000, 0, &why), 0);               /* h1 expired */
+	CHECK_INT(store_session_get(st, a, h2, 2000, 0, &s, &why), 0);
+	CHECK_INT(store_user_set_password(st, "alice", "$argon2id$y", &why), 0);
+	CHECK_INT(store_session_get(st, a, h2, 2000, 0, &s, &why), 1);
+	CHECK_INT(store_session_remove(st, h2, &why), 0);
+	time_t at = 0;
+	CHECK_INT(store_login_failed(st, "127.0.0.1", "alice", 100, 0, &why), 0);
+	CHECK_INT(store_login_failed(st, "127.0.0.2", "alice", 110, 0, &why), 0);
+	CHECK_INT(store_login_nth(st, "user", "alice", 0, 2, &at, &why), 0);
+	CHECK_INT(at, 100);
+	CHECK_INT(store_login_nth(st, "user", "alice", 0, 3, &at, &why), 1);
+	CHECK_INT(store_login_nth(st, "addr", "127.0.0.1", 101, 1, &at, &why), 1);
+	CHECK_INT(store_login_failed(st, "127.0.0.1", "bob", 120, 105, &why), 0);   /* forgets 100 */
+	CHECK_INT(store_login_nth(st, "user", "alice", 0, 2, &at, &why), 1);
+	CHECK_INT(store_login_clear(st, "alice", &why), 0);
+	CHECK_INT(store_login_nth(st, "user", "alice", 0, 1, &at, &why), 1);
+	CHECK_INT(store_login_nth(st, "addr", "127.0.0.1", 0, 1, &at, &why), 0);
+	CHECK_INT(at, 120);
+	struct store_depths d;
+	CHECK_INT(store_queue_depths(st, &d, &why), 0);
+	CHECK(d.outbound_queued == 0 && d.outbound_sending == 0 && d.webhook_pending == 0);
+	arena_free(&a);
+	store_close(&st);
+}
+
 TEST(reopen_keeps_data)
 {
 	struct store *st = seeded();
@@ -751,6 +891,8 @@ main(void)
 	RUN(busy);
 	RUN(log_and_list_filters);
 	RUN(log_keyset_paging);
+	RUN(log_address_index_and_prune);
+	RUN(sessions);
 	RUN(message_search);
 	RUN(reopen_keeps_data);
 	RUN(migration_keeps_pop3_seen);
