@@ -70,10 +70,6 @@ void pg_p_text(struct pg_params *p, const char *s);
 void pg_p_int(struct pg_params *p, int64_t v);
 void pg_p_bool(struct pg_params *p, bool v);           /* as 0 or 1 (INTEGER columns) */
 void pg_p_bytes(struct pg_params *p, const void *b, size_t len);
-/* Whether s may be a text parameter: NULL or UTF-8.  A UTF8 database
- * refuses other bytes (an error) where SQLite compares them and finds
- * nothing, so a filter by such text matches nothing without asking. */
-bool pg_text_ok(const char *s);
 
 /* Run sql with p (NULL: none), prepared once per connection.  The result
  * (rows or a command's status), or NULL with why (pg_fail).  PQclear it. */

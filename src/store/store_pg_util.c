@@ -55,19 +55,6 @@ pg_p_bytes(struct pg_params *p, const void *b, size_t len)
 	add(p, b ? b : "", (int)len, 1);
 }
 
-bool
-pg_text_ok(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	for (size_t i = 0; i < n;) {
-		uint32_t cp;
-		i += text_utf8_next((const uint8_t *)s + i, n - i, &cp);
-		if (cp == TEXT_INVALID)
-			return false;
-	}
-	return true;
-}
-
 /* SQLSTATE classes and codes that mean "try again": the connection, a
  * server going down or not yet up, a standby that cannot write, a lock
  * or serialization conflict, a lock_timeout. */
