@@ -49,18 +49,10 @@ insert_row(struct store *st, struct store_msg *m, struct pr_why *why)
 	pg_p_text(&p, q->sent_by);
 	pg_p_int(&p, (int64_t)q->created_at);
 	pg_p_int(&p, (int64_t)q->expires_at);
-	struct pr_why w;
-	int rc = pg_int_of(st, sql, &p, &m->outbound_id_r, "storing", &w);
+	int rc = pg_insert_id(st, sql, &p, &m->outbound_id_r, why,
+	                      "a message with Message-ID <%s> was sent already", q->msgid);
 	arena_free(&a);
-	if (rc == 0)
-		return 0;
-	if (rc < 0 && strstr(w.detail, "duplicate key") != NULL)
-		pr_why_set(why, PR_E_EXISTS, "a message with Message-ID <%s> was sent already", q->msgid);
-	else if (rc < 0)
-		*why = w;
-	else
-		pr_why_set(why, PR_E_STORE_FAILED, "storing an outbound row returned no id");
-	return -1;
+	return rc;
 }
 
 int

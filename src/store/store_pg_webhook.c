@@ -26,11 +26,7 @@ pg_store_webhook_add(struct store *st, const char *url, const char *project, con
 	pg_p_text(&p, project);
 	pg_p_text(&p, secret);
 	pg_p_int(&p, (int64_t)now);
-	/* webhooks has no unique key: an insert fails only as the store does. */
-	int rc = pg_int_of(st, sql, &p, id_r, "storing", why);
-	if (rc == 1)
-		pr_why_set(why, PR_E_STORE_FAILED, "storing a webhook returned no id");
-	return rc == 0 ? 0 : -1;
+	return pg_insert_id(st, sql, &p, id_r, why, "webhook %s exists already", url);
 }
 
 int
