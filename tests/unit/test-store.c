@@ -668,6 +668,49 @@ TEST(message_search)
 	store_close(&st);
 }
 
+/* A search across more messages than one walk of the PostgreSQL backend
+ * (2,000 ids): hits on both sides of the window, newest first, each once,
+ * and keyset pages that meet exactly. */
+TEST(message_search_deep)
+{
+	struct store *st = seeded();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	enum { N = 2100, BATCH = 300 };
+	int64_t ids[N];
+	for (int i = 0; i < N; i += BATCH) {
+		struct store_msg *m[BATCH];
+		for (int j = 0; j < BATCH; j++) {
+			m[j] = make_msg(a, "x\r\n", 3, arena_printf(a, "<d%d@test>", i + j), "1234");
+			m[j]->search_text = (i + j) % 700 == 0 ? "sparse common" : "common";
+		}
+		CHECK_INT(store_commit_batch(st, m, BATCH, &why), 0);
+		for (int j = 0; j < BATCH; j++)
+			ids[i + j] = m[j]->id_r;
+	}
+	struct store_message_filter f = {.search = "sparse", .limit = 100};
+	struct store_message_summary *l;
+	size_t n;
+	CHECK_INT(store_message_list(st, a, &f, &l, &n, &why), 0);
+	CHECK_INT(n, 3);
+	for (size_t k = 0; k < n && k < 3; k++)
+		CHECK_INT(l[k].id, ids[1400 - 700 * (int)k]);
+	f = (struct store_message_filter){.search = "common", .limit = 1000, .project = "1234"};
+	size_t seen = 0;
+	for (int page = 0; page < 5; page++) {
+		CHECK_INT(store_message_list(st, a, &f, &l, &n, &why), 0);
+		for (size_t k = 0; k < n; k++)
+			CHECK_INT(l[k].id, ids[N - 1 - (int)(seen + k)]);
+		seen += n;
+		if (n < 1000)
+			break;
+		f.before = l[n - 1].id;
+	}
+	CHECK_INT(seen, N);
+	arena_free(&a);
+	store_close(&st);
+}
+
 /* Keyset paging: pages of 4 from below `before` see each of 25 rows once,
  * newest first, with the verdict filter applied inside every page. */
 TEST(log_keyset_paging)
@@ -894,6 +937,7 @@ main(void)
 	RUN(log_address_index_and_prune);
 	RUN(sessions);
 	RUN(message_search);
+	RUN(message_search_deep);
 	RUN(reopen_keeps_data);
 	RUN(migration_keeps_pop3_seen);
 	RUN(newer_store_refused);
