@@ -16,6 +16,7 @@
  * A clean stop releases the lease, so another node takes over at its
  * next tick instead of waiting for the lease to run out.
  */
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,10 +28,14 @@
 #include "pop3/pop3_private.h"
 #include "store/store.h"
 
+/* A lease name is a key of the store's index: a mailbox too long for one
+ * (pop_server and pop_username may each be 4 KiB) is named by its hash. */
+#define POP3_LEASE_NAME_MAX 512
+
 struct pop3_lease {
 	char *store_uri;
 	struct store *st;            /* its own connection, opened on first use */
-	char name[600];              /* "pop3:<mailbox>" */
+	char name[POP3_LEASE_NAME_MAX];      /* "pop3:<mailbox>" (see lease_name) */
 	char shown[200];             /* name, sanitized for the log */
 	char owner[300];             /* this node: "<hostname>:<pid>" */
 	char other[300];             /* the other holder last logged, sanitized */
@@ -138,11 +143,25 @@ take(struct pop3_lease *l, time_t now, int seconds)
 	arena_free(&a);
 }
 
+/* "pop3:<mailbox>", or "pop3:sha256:<hex>" of a mailbox too long for it. */
+static void
+lease_name(const char *mailbox, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "pop3:%s", mailbox);
+	if (n >= 0 && (size_t)n < cap)
+		return;
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	SHA256((const unsigned char *)mailbox, strlen(mailbox), md);
+	size_t at = (size_t)snprintf(out, cap, "pop3:sha256:");
+	for (size_t i = 0; i < sizeof(md) && at + 2 < cap; i++)
+		at += (size_t)snprintf(out + at, cap - at, "%02x", md[i]);
+}
+
 bool
 pop3_lease_keep(struct pop3_lease *l, const char *mailbox, long long interval)
 {
 	char name[sizeof(l->name)];
-	snprintf(name, sizeof(name), "pop3:%s", mailbox);
+	lease_name(mailbox, name, sizeof(name));
 	if (strcmp(name, l->name) != 0) {          /* pop_server or pop_username changed */
 		release(l);
 		memcpy(l->name, name, sizeof(name));
