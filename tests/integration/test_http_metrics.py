@@ -9,9 +9,10 @@ the exposition format) and the counts must move by exactly what was done.
 """
 import json
 import smtplib
+import subprocess
 import unittest
 
-from harness import PostroomCase, eventually, free_port, make_message
+from harness import BACKEND, PostroomCase, eventually, free_port, make_message
 
 try:
     from prometheus_client.parser import text_string_to_metric_families
@@ -30,6 +31,30 @@ def parse(text):
             assert key not in out, f"series twice: {key}"
             out[key] = s.value
     return out
+
+
+class PgReadBlock:
+    """PostgreSQL's way to make the store's reads wait: another session
+    holds settings_version (what /healthz reads) in ACCESS EXCLUSIVE mode,
+    so the read waits for the store's lock_timeout (5 s) and fails BUSY."""
+
+    def __init__(self, pr):
+        self.proc = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pr.store],
+                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        self.proc.stdin.write(b"BEGIN; LOCK TABLE settings_version IN ACCESS EXCLUSIVE MODE;\n")
+        self.proc.stdin.flush()
+        held = ("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                " WHERE c.relname = 'settings_version' AND l.mode = 'AccessExclusiveLock' AND l.granted")
+        if not eventually(lambda: pr.sql_one(held) in (1, "1"), 20):
+            self.close()
+            raise RuntimeError("psql never took the lock on settings_version in 20 s")
+
+    def close(self):
+        if self.proc is not None:
+            self.proc.stdin.write(b"ROLLBACK;\n\\q\n")
+            self.proc.stdin.close()
+            self.proc.wait(20)
+            self.proc = None
 
 
 def value(samples, name, **labels):
@@ -176,7 +201,7 @@ class TestAccess(MetricsCase):
 
     def test_healthz_503_while_the_store_cannot_be_read(self):
         from test_security_logwriter import ReadBlock
-        block = ReadBlock(self.pr)
+        block = ReadBlock(self.pr) if BACKEND == "sqlite" else PgReadBlock(self.pr)
         try:
             status, _, body = self.http("/healthz")
         finally:
