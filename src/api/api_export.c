@@ -15,7 +15,7 @@
  * short is refused.
  *
  * Ids are kept.  What a backend derives is not exported: the search
- * index (rebuilt by the import from the subjects and addresses), SQLite's
+ * index (api_import.c rebuilds it from the rows and the bytes), SQLite's
  * body files and codecs, PostgreSQL's chunks and order columns (rows of
  * placements, thread_places, domains, people and outbound_rcpts come in
  * the order the source keeps them, and are written in that order).  The

@@ -16,6 +16,9 @@
 #include "api/postroom.h"
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/spool.h"
+#include "core/text.h"
+#include "mime/mime.h"
 #include "store/store.h"
 
 /* Longest line read: a piece in base64, or a message row (parsed_json):
@@ -27,6 +30,7 @@ struct importer {
 	struct store *st;
 	long line;
 	int64_t rows, messages, complete;     /* rows read, messages rows, messages with all bytes */
+	int64_t *ids;                         /* the messages, to index for search at the end */
 	int64_t bytes_id, bytes_off;          /* the message whose bytes are coming, and where */
 	bool ended;
 	struct arena *row;                    /* decoded values of the current row */
@@ -89,8 +93,11 @@ import_table_row(struct importer *im, const struct store_table *t, json_t *r, st
 	if (rc == 0)
 		rc = store_import_row(im->st, t, v, why);
 	arena_free(&im->row);
-	if (rc == 0 && !strcmp(t->name, "messages"))
-		im->messages++;
+	if (rc == 0 && !strcmp(t->name, "messages")) {
+		if ((im->messages & (im->messages - 1)) == 0)       /* 0, 1, 2, 4...: grow */
+			im->ids = xrealloc(im->ids, (size_t)(im->messages ? 2 * im->messages : 1) * sizeof(*im->ids));
+		im->ids[im->messages++] = v[0].i;
+	}
 	return rc;
 }
 
@@ -212,6 +219,31 @@ import_all(struct importer *im, FILE *in, json_t **head, struct pr_why *why)
 	return rc;
 }
 
+/* The search index of every imported message, as intake indexes one it
+ * stores: the words of its text are recovered from its stored bytes
+ * (parsed again: text, or HTML made text), one message at a time. */
+static int
+index_all(struct pr_api *api, struct importer *im, struct pr_why *why)
+{
+	int rc = 0;
+	for (int64_t i = 0; rc == 0 && i < im->messages; i++) {
+		struct arena *a = arena_new();
+		struct store_message m;
+		struct mime_info mi;
+		struct pr_why perr;
+		const char *text = NULL;
+		rc = api_message_read(api, a, im->ids[i], &m, why);
+		if (rc == 0 && !m.s.unreadable &&
+		    mime_parse(spool_from_bytes(a, NULL, m.raw, m.raw_len), a, &mi, &perr) == 0 &&
+		    (text = mime_search_text(a, &mi)) != NULL)
+			text = arena_strndup(a, text, text_fit(text, STORE_SEARCH_TEXT_MAX));
+		if (rc == 0)
+			rc = store_import_search(im->st, im->ids[i], text, why);
+		arena_free(&a);
+	}
+	return rc;
+}
+
 json_t *
 api_import(struct pr_api *api, const char *path, struct pr_why *why)
 {
@@ -226,12 +258,15 @@ api_import(struct pr_api *api, const char *path, struct pr_why *why)
 	int rc = store_port_begin(im.st, true, why);
 	if (rc == 0) {
 		rc = import_all(&im, in, &head, why);
+		if (rc == 0)
+			rc = index_all(api, &im, why);
 		if (rc < 0)
 			store_port_end(im.st, false, &(struct pr_why){0});
 		else
 			rc = store_port_end(im.st, true, why);
 	}
 	fclose(in);
+	free(im.ids);
 	if (rc < 0) {
 		json_decref(head);
 		return NULL;

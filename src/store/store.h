@@ -754,9 +754,11 @@ int store_login_clear(struct store *st, const char *user, struct pr_why *why);
  * the store holds nothing yet (PR_E_EXISTS if it does).  import_row
  * inserts one row with its ids as given; import_bytes writes len bytes at
  * offset off of message message_id's stored bytes (total in all: pieces
- * come in order, the first at 0).  port_end(commit): commit (an import
- * first advances id sequences past the ids it wrote and rebuilds the
- * search index from the stored subjects and addresses) or roll back. */
+ * come in order, the first at 0).  import_search: index imported message
+ * message_id for search: its stored subject and addresses, and text (the
+ * words of its body, as the caller recovered them from its bytes; NULL:
+ * none).  port_end(commit): commit (an import first advances id sequences
+ * past the ids it wrote) or roll back. */
 enum store_value_kind { STORE_V_NULL, STORE_V_INT, STORE_V_TEXT, STORE_V_BLOB };
 struct store_value {
 	enum store_value_kind kind;
@@ -782,6 +784,7 @@ int store_import_row(struct store *st, const struct store_table *t, const struct
                      struct pr_why *why);
 int store_import_bytes(struct store *st, int64_t message_id, int64_t total, int64_t off,
                        const void *data, size_t len, struct pr_why *why);
+int store_import_search(struct store *st, int64_t message_id, const char *text, struct pr_why *why);
 
 /* ---- leases: work only one node may do at a time (store_sqlite_lease.c) ----
  * A lease is a named row ("pop3:<mailbox>") held by one owner (a node:

@@ -118,7 +118,8 @@
 	X(int, import_row, (struct store *st, const struct store_table *t, const struct store_value *v, struct pr_why *why), (st, t, v, why)) \
 	X(int, import_bytes, (struct store *st, int64_t message_id, int64_t total, int64_t off, const void *data, size_t len, struct pr_why *why), (st, message_id, total, off, data, len, why)) \
 	X(int, lease_take, (struct store *st, struct arena *a, const char *name, const char *owner, time_t now, int seconds, struct store_lease *out, struct pr_why *why), (st, a, name, owner, now, seconds, out, why)) \
-	X(int, lease_release, (struct store *st, const char *name, const char *owner, struct pr_why *why), (st, name, owner, why))
+	X(int, lease_release, (struct store *st, const char *name, const char *owner, struct pr_why *why), (st, name, owner, why)) \
+	X(int, import_search, (struct store *st, int64_t message_id, const char *text, struct pr_why *why), (st, message_id, text, why))
 
 
 struct store_ops {

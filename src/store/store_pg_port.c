@@ -98,23 +98,13 @@ static const char *const setval_sql[] = {
 	PG_SETVAL("webhook_deliveries", "id"), PG_SETVAL("domains", "ord"), PG_SETVAL("outbound_rcpts", "ord"),
 #undef PG_SETVAL
 };
-/* And the search index of every imported message: the words of its
- * subject and addresses, cut as store_pg_search.c cuts them (every ASCII
- * byte but letters and digits is a blank). */
-#define PG_WORDS(x) "regexp_replace(" x ", '[\\x01-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7f]', ' ', 'g')"
-static const char reindex_sql[] =
-	"INSERT INTO message_search(message_id, doc) SELECT m.id, to_tsvector('simple', " PG_WORDS(
-	"coalesce(m.subject, '') || ' ' || coalesce(m.from_addr, '') || ' ' ||"
-	" coalesce((SELECT string_agg(address, ' ') FROM people WHERE message_id = m.id), '')") ")"
-	" FROM messages m";
-
 static int
 import_finish(struct store *st, struct pr_why *why)
 {
 	for (size_t i = 0; i < sizeof(setval_sql) / sizeof(setval_sql[0]); i++)
 		if (pg_do(st, setval_sql[i], NULL, "advancing an id sequence", why) < 0)
 			return -1;
-	return pg_do(st, reindex_sql, NULL, "indexing imported messages for search", why) < 0 ? -1 : 0;
+	return 0;
 }
 
 int
@@ -254,4 +244,22 @@ pg_store_import_bytes(struct store *st, int64_t message_id, int64_t total, int64
 	pg_p_int(&p, message_id);
 	pg_p_bytes(&p, data, len);
 	return pg_insert(st, sql, &p, why, "message %lld has its bytes twice", (long long)message_id);
+}
+
+/* As pg_search_add indexes a message it stores: the words of its subject,
+ * From, every address of people and the text, cut as store_pg_search.c
+ * cuts them (every ASCII byte but letters and digits is a blank). */
+#define PG_WORDS(x) "regexp_replace(" x ", '[\\x01-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7f]', ' ', 'g')"
+int
+pg_store_import_search(struct store *st, int64_t message_id, const char *text, struct pr_why *why)
+{
+	static const char sql[] =
+		"INSERT INTO message_search(message_id, doc) SELECT m.id, to_tsvector('simple', " PG_WORDS(
+		"coalesce(m.subject, '') || ' ' || coalesce(m.from_addr, '') || ' ' ||"
+		" coalesce((SELECT string_agg(address, ' ') FROM people WHERE message_id = m.id), '') || ' ' || $2")
+		") FROM messages m WHERE m.id = $1";
+	struct pg_params p = {0};
+	pg_p_int(&p, message_id);
+	pg_p_text(&p, text ? text : "");
+	return pg_do(st, sql, &p, "indexing an imported message for search", why) < 0 ? -1 : 0;
 }

@@ -94,26 +94,12 @@ fail:
 	return -1;
 }
 
-/* The search index of every imported message: its subject and addresses
- * (the words a message's text adds are in its MIME bytes, which SQL
- * cannot read; migration 11 indexed older messages the same way). */
-static const char reindex_sql[] =
-	"INSERT INTO message_search(rowid, subject, addresses, body) SELECT m.id, coalesce(m.subject, ''),"
-	" coalesce(m.from_addr, '') || ' ' || coalesce((SELECT group_concat(address, ' ') FROM people"
-	" WHERE message_id = m.id), ''), '' FROM messages m ORDER BY m.id";
-
 int
 sqlite_store_port_end(struct store *st, bool commit, struct pr_why *why)
 {
 	if (!commit) {
 		sq_rollback(st);
 		return 0;
-	}
-	/* A write transaction is an import's (an export's never wrote). */
-	bool wrote = sqlite3_txn_state(st->db, "main") == SQLITE_TXN_WRITE;
-	if (wrote && sq_exec(st, reindex_sql, why) < 0) {
-		sq_rollback(st);
-		return -1;
 	}
 	return sq_commit(st, why);
 }
@@ -229,4 +215,22 @@ sqlite_store_import_bytes(struct store *st, int64_t message_id, int64_t total, i
 	if (rc != SQLITE_OK || crc != SQLITE_OK)
 		return sq_fail(st, rc != SQLITE_OK ? rc : crc, "writing imported message bytes", why);
 	return 0;
+}
+
+/* As sq_search_add indexes a message it stores: the subject, From and
+ * every address of people, and the text. */
+int
+sqlite_store_import_search(struct store *st, int64_t message_id, const char *text, struct pr_why *why)
+{
+	static const char sql[] =
+		"INSERT INTO message_search(rowid, subject, addresses, body) SELECT m.id, coalesce(m.subject, ''),"
+		" coalesce(m.from_addr, '') || coalesce((SELECT ' ' || group_concat(address, ' ') FROM"
+		" (SELECT address FROM people WHERE message_id = m.id ORDER BY rowid)), ''), ?2"
+		" FROM messages m WHERE m.id = ?1";
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, message_id);
+	sq_bind_text(s, 2, text ? text : "");
+	return sq_step_done(st, s, "indexing an imported message for search", why);
 }

@@ -145,7 +145,8 @@ class ExportImport(unittest.TestCase):
                      ("messages", "list", "--user", "alice"), ("messages", "list", "--user", "bob"),
                      ("messages", "list", "--unassigned"), ("messages", "list", "--stakeholder", "sam"),
                      ("messages", "list", "--search", "harbour"),
-                     ("messages", "list", "--search", "bob")):
+                     ("messages", "list", "--search", "bob"),
+                     ("messages", "list", "--search", "reads")):
             got[" ".join(args)] = pr.cli_json(*args)
         got["settings (stored)"] = [(x["name"], x["value"]) for x in pr.cli_json("settings", "show")["settings"]
                                     if x["source"] == "store"]
@@ -188,6 +189,10 @@ class ExportImport(unittest.TestCase):
         self.assertEqual(len(want_raw), 5, want["messages list"])
         self.assertEqual(len(want["settings (stored)"]), 1, want["settings (stored)"])
         self.assertGreaterEqual(len(want["messages list --unassigned"]["messages"]), 1)
+        # A word only in a body: found after the import too (the text is
+        # indexed again from the stored bytes).
+        self.assertEqual([m["subject"] for m in want["messages list --search reads"]["messages"]],
+                         ["Stray letter"])
         self.assertGreaterEqual(len(want["why " + REFUSED]["attempts"]), 1)
         path1, rows1 = self.export(a, "one.jsonl")
 
