@@ -396,9 +396,11 @@ class Postroom:
         self.give_to_user()
         ready = self.log_text().count("postroom ready") if os.path.exists(self.log_path) else 0
         self.logf = open(self.log_path, "ab")
+        # serve spools large messages beside an SQLite store, else in
+        # ./var/spool: with PostgreSQL, that is this postroom's directory.
         self.proc = subprocess.Popen(
             [BIN, "--config", self.config_path, "--store", self.store, "serve"] + list(extra),
-            stdout=self.logf, stderr=subprocess.STDOUT)
+            stdout=self.logf, stderr=subprocess.STDOUT, cwd=self.dir if self.pg_database else None)
         wait_port(self.smtp_port, proc=self.proc)
         # Bound as root before dropping to run_as_user, the port answers
         # before the store is open and the signal handlers are set.
@@ -436,6 +438,12 @@ class Postroom:
             # FORCE: a CLI or serve a test left behind must not keep it alive.
             psql(f"DROP DATABASE IF EXISTS {self.pg_database} WITH (FORCE)")
             self.pg_database = None
+
+    @property
+    def spool_dir(self):
+        """Where serve spools: beside an SQLite store, else ./var/spool of
+        serve's directory (start() runs it in self.dir)."""
+        return os.path.join(self.dir, "spool" if not self.pg_database else os.path.join("var", "spool"))
 
     def sql(self, query, *params):
         """Rows (a list of tuples) of one SQL statement run on this store,

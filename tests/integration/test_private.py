@@ -34,13 +34,15 @@ class MailAtRest(PostroomCase):
         for suffix in ("", "-wal", "-shm") if BACKEND == "sqlite" else ():
             self.assertTrue(os.path.exists(self.db() + suffix), os.listdir(self.pr.dir))
             self.assertEqual(oct(mode(self.db() + suffix)), oct(0o600), "postroom.db" + suffix)
-        self.assertEqual(oct(mode(os.path.join(self.pr.dir, "spool"))), oct(0o700))
+        self.assertEqual(oct(mode(self.pr.spool_dir)), oct(0o700))
 
     def test_older_readable_store_is_tightened(self):
         self.pr.cli("domain", "add", "firm.example")
-        spool = os.path.join(self.pr.dir, "spool")
-        os.mkdir(spool, 0o755)
+        spool = self.pr.spool_dir
+        os.makedirs(spool, 0o755)
         os.chmod(spool, 0o755)
+        if self.pr.user:                          # PostgreSQL's var/spool: below what start() gives
+            os.chown(spool, self.pr.user.pw_uid, self.pr.user.pw_gid)
         if BACKEND == "sqlite":                   # a store file exists only for SQLite
             os.chmod(self.db(), 0o644)
         self.pr.start()
