@@ -18,6 +18,8 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("POSTROOM_BIN", os.path.join(ROOT, "build-asan", "postroom"))
+if os.sep in BIN:
+    BIN = os.path.abspath(BIN)      # tests run it from other directories (serve under PostgreSQL)
 SHARED = os.environ.get("POSTROOM_SHARED", os.path.join(ROOT, "..", "shared"))
 TESTDATA = os.path.join(SHARED, "testdata")
 
