@@ -103,6 +103,11 @@ spool_dir_for(const char *store_uri)
 	struct pr_why why;
 	if (n < 0 || (size_t)n >= sizeof(dir))
 		return xstrdup("/tmp");
+	/* A PostgreSQL store has no directory of its own: ./var may not exist. */
+	if (slash == NULL && private_dir("./var", &why) < 0) {
+		log_warn("%s; spooling in /tmp (unnamed 0600 files)", pr_why_text(&why));
+		return xstrdup("/tmp");
+	}
 	if (private_dir(dir, &why) < 0) {
 		log_warn("%s; spooling in /tmp (unnamed 0600 files)", pr_why_text(&why));
 		return xstrdup("/tmp");

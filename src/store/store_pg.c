@@ -56,7 +56,13 @@ pg_store_open(const char *conninfo, struct pr_why *why)
 		safe_uri(conninfo, shown, sizeof(shown));
 		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(st->conn));
 		msg[strcspn(msg, "\n")] = '\0';
-		pr_why_set(why, PR_E_STORE_BUSY, "cannot connect to the store %s: %s", shown, msg);
+		/* A server that is down or restarting is temporary (4xx, retry);
+		 * a database, role or password that is wrong will not get better
+		 * by waiting. */
+		bool config = strstr(msg, "does not exist") || strstr(msg, "authentication failed") ||
+		              strstr(msg, "no pg_hba.conf entry") || strstr(msg, "invalid ");
+		pr_why_set(why, config ? PR_E_CONFIG : PR_E_STORE_BUSY, "cannot connect to the store %s: %s",
+		           shown, msg);
 		pg_store_close(st);
 		return NULL;
 	}

@@ -45,6 +45,7 @@ struct store {
 	char *conninfo;
 	int lock_timeout_ms;        /* how long a statement waits for a lock: then BUSY */
 	int depth;                  /* open transactions (0 or 1) */
+	char last_state[6];         /* SQLSTATE of the last failure ("" if none) */
 	const char *cache[PG_MAX_STMTS];   /* statement i is prepared as "s<i>" */
 	int ncache;
 	bool prepared[PG_MAX_STMTS];

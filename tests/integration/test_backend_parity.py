@@ -163,7 +163,8 @@ class BackendParity(unittest.TestCase):
             pr.seed_basic()
             pr.start()
             answers[backend] = rcpt_answers(pr.smtp_port, b"alice@firm.example", rcpts)
-        for rcpt, pg, sq in zip(rcpts, answers["postgres"], answers["sqlite"]):
+        self.assertEqual(len(answers["postgres"]), len(rcpts) + 1, answers["postgres"])
+        for rcpt, pg, sq in zip(rcpts + [b"(the message)"], answers["postgres"], answers["sqlite"]):
             with self.subTest(rcpt=rcpt):
                 self.assertEqual(pg, sq, "PostgreSQL (first) answers otherwise than SQLite")
                 self.assertFalse(pg.startswith(b"4"), pg)
@@ -187,6 +188,13 @@ def rcpt_answers(port, sender, rcpts):
         reply(b"EHLO client.example")
         assert reply(b"MAIL FROM:<" + sender + b">").startswith(b"250")
         out = [reply(b"RCPT TO:<" + r + b">") for r in rcpts]
+        # Then the message, to whichever were accepted: what is stored
+        # (the envelope's raw recipients among it) must commit on both.
+        if any(a.startswith(b"250") for a in out):
+            if reply(b"DATA").startswith(b"354"):
+                msg = (b"From: " + sender + b"\r\nTo: a1234@firm.example\r\nSubject: bytes\r\n"
+                       b"Message-ID: <bytes-parity@firm.example>\r\n\r\nHello.\r\n.")
+                out.append(b"DATA: " + reply(msg))
         reply(b"QUIT")
         return out
 
