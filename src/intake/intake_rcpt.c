@@ -29,8 +29,13 @@
 #include "intake/intake_private.h"
 
 #define LOOKUP_THREADS 2
-/* Seconds; the store's busy timeout, the longest a read should wait. */
-#define LOOKUP_MAX_QUEUE_WAIT 5
+/* Milliseconds.  Below the shortest time a stalled read takes to give up
+ * (PostgreSQL's lock_timeout and SQLite's busy timeout, 5 s; SQLite's
+ * read of a locked WAL index retries about 10 s): a lookup that queued
+ * behind one stalled read is answered at once when a thread frees, on
+ * either store.  At exactly the stall time, one that queued just after
+ * the stall began would read again and wait a second stall. */
+#define LOOKUP_MAX_QUEUE_WAIT 4000
 
 struct lookup_job {
 	struct lookup_job *next;
@@ -39,7 +44,7 @@ struct lookup_job {
 	struct intake_rcpt *r;
 	intake_rcpt_fn done;
 	void *arg;
-	time_t queued;               /* CLOCK_MONOTONIC seconds */
+	int64_t queued;              /* CLOCK_MONOTONIC milliseconds */
 };
 
 struct lookup_thread {
@@ -57,12 +62,12 @@ struct intake_lookup {
 	struct lookup_thread t[LOOKUP_THREADS];
 };
 
-static time_t
-mono_now(void)
+static int64_t
+mono_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -71,10 +76,10 @@ judge(struct store *st, struct lookup_job *j)
 	struct pr_why why;
 	pr_why_clear(&why);
 	j->r->address = j->address;
-	long waited = (long)(mono_now() - j->queued);
+	int64_t waited = mono_now_ms() - j->queued;
 	if (waited > LOOKUP_MAX_QUEUE_WAIT) {
 		pr_why_set(&why, PR_E_STORE_BUSY, "recipient lookups are backed up (%ld s behind a slow "
-		           "store); try again later", waited);
+		           "store); try again later", (long)(waited / 1000));
 		j->done(j->arg, -1, &why);
 		return;
 	}
@@ -155,7 +160,7 @@ intake_lookup_submit(struct intake_lookup *lk, struct arena *a, const char *addr
 	j->r = r;
 	j->done = done;
 	j->arg = arg;
-	j->queued = mono_now();
+	j->queued = mono_now_ms();
 	pthread_mutex_lock(&lk->lock);
 	*lk->tail = j;
 	lk->tail = &j->next;
