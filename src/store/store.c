@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/spool.h"
 #include "core/buf.h"
 
 #include "store/store_backend.h"
@@ -200,4 +201,42 @@ store_lease_outcome(struct arena *a, struct store_lease *out, const char *owner,
 		out->holder = arena_strdup(a, found ? old_owner : "");
 		out->until = found ? old_until : 0;
 	}
+}
+
+const char *
+store_msgid(struct arena *a, const char *msgid)
+{
+	if (msgid == NULL)
+		return NULL;
+	while (*msgid == ' ' || *msgid == '\t' || *msgid == '<')
+		msgid++;
+	size_t n = strlen(msgid);
+	while (n > 0 && (msgid[n - 1] == ' ' || msgid[n - 1] == '\t' || msgid[n - 1] == '\r' ||
+	                 msgid[n - 1] == '\n' || msgid[n - 1] == '>'))
+		n--;
+	return n ? arena_strndup(a, msgid, n) : NULL;
+}
+
+const char *
+store_join_rcpts(struct arena *a, const char *const *rcpts, size_t n)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(rcpts[i]) + 1;
+	char *out = arena_alloc(a, len), *p = out;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(rcpts[i]);
+		if (i)
+			*p++ = ',';
+		memcpy(p, rcpts[i], l);
+		p += l;
+	}
+	*p = '\0';
+	return out;
+}
+
+uint64_t
+store_msg_size(const struct store_msg *m)
+{
+	return (m->prepend ? strlen(m->prepend) : 0) + (m->raw ? spool_size(m->raw) : 0);
 }

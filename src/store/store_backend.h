@@ -156,6 +156,14 @@ char *store_lower(struct arena *a, const char *s);
 /* Fill p->user or p->stakeholder from the directory (store_user_by_email,
  * store_stakeholder_by_email): every backend's store_person_resolve. */
 void store_person_by_address(struct store *st, struct arena *a, struct store_person *p);
+/* Message-ID as stored and looked up: without <> and surrounding blanks;
+ * NULL when nothing is left. */
+const char *store_msgid(struct arena *a, const char *msgid);
+/* A message's envelope recipients as stored: comma-joined. */
+const char *store_join_rcpts(struct arena *a, const char *const *rcpts, size_t n);
+/* The bytes a message stores: our prepended fields and the raw message. */
+struct store_msg;
+uint64_t store_msg_size(const struct store_msg *m);
 /* A keyset page's upper id bound for "id < ?": before, or every id (0). */
 int64_t store_before(int64_t before);
 

@@ -143,8 +143,6 @@ int pg_user_id(struct store *st, const char *name, int64_t *id_r, struct pr_why 
 int pg_project_exists(struct store *st, const char *id, struct pr_why *why);
 /* store_pg_session.c: end every console session of a user (caller's transaction). */
 int pg_user_sessions_end(struct store *st, const char *name, struct pr_why *why);
-/* store_pg_msg.c: Message-ID as stored (without <> and blanks). */
-const char *pg_msgid(struct arena *a, const char *msgid);
 /* store_pg_body.c: a new message's bytes as message_chunks rows (the commit's transaction). */
 struct store_msg;
 int pg_body_insert(struct store *st, const struct store_msg *m, struct pr_why *why);

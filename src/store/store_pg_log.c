@@ -49,7 +49,7 @@ pg_log_insert(struct store *st, const struct store_log_entry *e, int64_t *id_r, 
 	pg_p_text(&p, e->verdict ? e->verdict : "rejected");
 	pg_p_text(&p, pr_err_name(e->reason));
 	pg_p_text(&p, e->detail);
-	pg_p_text(&p, pg_msgid(a, e->message_id_hdr));
+	pg_p_text(&p, store_msgid(a, e->message_id_hdr));
 	if (e->message_id)
 		pg_p_int(&p, e->message_id);
 	else
@@ -212,7 +212,7 @@ pg_store_log_list(struct store *st, struct arena *a, const struct store_log_filt
 	pg_p_text(&p, f->project);
 	pg_p_text(&p, f->project ? f->project_local : NULL);
 	pg_p_text(&p, key ? store_lower(a, key) : NULL);
-	pg_p_text(&p, pg_msgid(a, f->message_id_hdr));
+	pg_p_text(&p, store_msgid(a, f->message_id_hdr));
 	pg_p_int(&p, f->limit ? (int64_t)f->limit : 100);
 	pg_p_int(&p, store_before(f->before));
 	pg_p_text(&p, f->recipient);

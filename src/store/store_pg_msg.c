@@ -36,44 +36,6 @@
 #include "store/store.h"
 #include "store/store_pg.h"
 
-const char *
-pg_msgid(struct arena *a, const char *msgid)
-{
-	if (msgid == NULL)
-		return NULL;
-	while (*msgid == ' ' || *msgid == '\t' || *msgid == '<')
-		msgid++;
-	size_t n = strlen(msgid);
-	while (n > 0 && (msgid[n - 1] == ' ' || msgid[n - 1] == '\t' || msgid[n - 1] == '\r' ||
-	                 msgid[n - 1] == '\n' || msgid[n - 1] == '>'))
-		n--;
-	return n ? arena_strndup(a, msgid, n) : NULL;
-}
-
-static const char *
-join_rcpts(struct arena *a, const char *const *rcpts, size_t n)
-{
-	size_t len = 1;
-	for (size_t i = 0; i < n; i++)
-		len += strlen(rcpts[i]) + 1;
-	char *out = arena_alloc(a, len), *p = out;
-	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(rcpts[i]);
-		if (i)
-			*p++ = ',';
-		memcpy(p, rcpts[i], l);
-		p += l;
-	}
-	*p = '\0';
-	return out;
-}
-
-static uint64_t
-msg_size(const struct store_msg *m)
-{
-	return (m->prepend ? strlen(m->prepend) : 0) + (m->raw ? spool_size(m->raw) : 0);
-}
-
 /* The row and, for a new thread, its thread id (its own id) in one
  * statement: the id is drawn first so thread_id can name it. */
 static int
@@ -94,15 +56,15 @@ insert_row(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 	pg_p_text(&p, m->peer_ip);
 	pg_p_text(&p, m->helo);
 	pg_p_text(&p, m->mail_from);
-	pg_p_text(&p, join_rcpts(a, m->rcpts, m->nrcpts));
-	pg_p_text(&p, pg_msgid(a, m->message_id));
+	pg_p_text(&p, store_join_rcpts(a, m->rcpts, m->nrcpts));
+	pg_p_text(&p, store_msgid(a, m->message_id));
 	pg_p_text(&p, m->in_reply_to);
 	pg_p_text(&p, m->references);
 	pg_p_text(&p, m->subject);
 	pg_p_text(&p, m->from_addr ? store_lower(a, m->from_addr) : NULL);
 	pg_p_text(&p, m->date);
 	pg_p_text(&p, m->raw ? spool_sha256_hex(m->raw) : NULL);
-	pg_p_int(&p, (int64_t)msg_size(m));
+	pg_p_int(&p, (int64_t)store_msg_size(m));
 	pg_p_text(&p, m->parsed_json);
 	pg_p_text(&p, m->auth_json);
 	pg_p_bool(&p, m->unreadable);
@@ -228,8 +190,8 @@ insert_log(struct store *st, struct arena *a, struct store_msg *m, enum pr_err r
 	e.peer_ip = m->peer_ip;
 	e.helo = m->helo;
 	e.mail_from = m->mail_from;
-	e.rcpts = join_rcpts(a, m->rcpts, m->nrcpts);
-	e.size = msg_size(m);
+	e.rcpts = store_join_rcpts(a, m->rcpts, m->nrcpts);
+	e.size = store_msg_size(m);
 	e.verdict = m->verdict ? m->verdict : "accepted";
 	e.reason = reason;
 	e.detail = detail;
@@ -282,7 +244,7 @@ lock_keys(struct store *st, struct arena *a, struct store_msg **msgs, size_t n, 
 	buf_addch(&b, '{');
 	for (size_t i = 0; i < n; i++) {
 		const struct store_msg *m = msgs[i];
-		const char *key = judged_by_msgid(m) ? pg_msgid(a, m->message_id) : NULL;
+		const char *key = judged_by_msgid(m) ? store_msgid(a, m->message_id) : NULL;
 		if (key != NULL)
 			array_add(&b, key);
 		if (m->outbound == NULL && m->raw != NULL && m->pop3_mailbox != NULL)
@@ -305,7 +267,7 @@ find_duplicate(struct store *st, struct arena *a, const struct store_msg *m, int
 {
 	static const char sql[] = "SELECT id FROM messages WHERE message_id = $1 AND sha256 = $2"
 	                          " ORDER BY id LIMIT 1";
-	const char *key = pg_msgid(a, m->message_id);
+	const char *key = store_msgid(a, m->message_id);
 	if (key == NULL)
 		return 1;
 	struct pg_params p = {0};

@@ -43,7 +43,7 @@ insert_row(struct store *st, struct store_msg *m, struct pr_why *why)
 	struct arena *a = arena_new();
 	struct pg_params p = {0};
 	pg_p_int(&p, m->id_r);
-	pg_p_text(&p, pg_msgid(a, q->msgid));
+	pg_p_text(&p, store_msgid(a, q->msgid));
 	pg_p_text(&p, q->mail_from);
 	pg_p_text(&p, q->project);
 	pg_p_text(&p, q->sent_by);
@@ -176,7 +176,7 @@ pg_store_outbound_by_msgid(struct store *st, struct arena *a, const char *msgid,
                            struct store_outbound *out, struct pr_why *why)
 {
 	static const char sql[] = "SELECT " OUT_COLS " WHERE o.msgid = $1";
-	const char *id = pg_msgid(a, msgid);
+	const char *id = store_msgid(a, msgid);
 	if (id == NULL)
 		return 1;
 	struct pg_params p = {0};

@@ -39,7 +39,7 @@ pg_store_message_by_msgid(struct store *st, const char *msgid, int64_t *id_r, in
 {
 	static const char sql[] = "SELECT id, thread_id FROM messages WHERE message_id = $1 ORDER BY id LIMIT 1";
 	struct arena *a = arena_new();
-	const char *key = pg_msgid(a, msgid);
+	const char *key = store_msgid(a, msgid);
 	int64_t ids[2];
 	int rc = 1;
 	if (key != NULL && pg_text_ok(key)) {
@@ -62,7 +62,7 @@ pg_store_message_find_duplicate(struct store *st, const char *msgid, const char 
 	static const char sql[] = "SELECT id FROM messages WHERE message_id = $1 AND sha256 = $2"
 	                          " ORDER BY id LIMIT 1";
 	struct arena *a = arena_new();
-	const char *key = pg_msgid(a, msgid);
+	const char *key = store_msgid(a, msgid);
 	int ret = 1;
 	if (key != NULL && sha256_hex != NULL && pg_text_ok(key) && pg_text_ok(sha256_hex)) {
 		struct pg_params p = {0};

@@ -148,9 +148,6 @@ int sq_message_search(struct store *st, struct arena *a, const struct store_mess
 struct store_msg;
 int sq_search_add(struct store *st, struct arena *a, const struct store_msg *m, struct pr_why *why);
 
-/* Message-ID as stored and looked up: without <> and surrounding blanks
- * (store_sqlite_msg.c). */
-const char *sq_msgid(struct arena *a, const char *msgid);
 
 /* A thread's places and participants, kept in the caller's transaction
  * (store_sqlite_thread.c).  place_added: message_id got a placement row it

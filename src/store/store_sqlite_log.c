@@ -60,7 +60,7 @@ sq_log_insert(struct store *st, const struct store_log_entry *e, int64_t *id_r, 
 	sq_bind_text(s, 8, e->verdict ? e->verdict : "rejected");
 	sq_bind_text(s, 9, pr_err_name(e->reason));
 	sq_bind_text(s, 10, e->detail);
-	sq_bind_text(s, 11, sq_msgid(a, e->message_id_hdr));
+	sq_bind_text(s, 11, store_msgid(a, e->message_id_hdr));
 	if (e->message_id)
 		sqlite3_bind_int64(s, 12, e->message_id);
 	static const char addr[] = "INSERT OR IGNORE INTO intake_log_addr(address, log_id) VALUES(lower(?1), ?2)";
@@ -232,7 +232,7 @@ sqlite_store_log_list(struct store *st, struct arena *a, const struct store_log_
 	sq_bind_text(s, 5, f->project);
 	sq_bind_text(s, 6, f->project ? f->project_local : NULL);
 	sq_bind_text(s, 7, key);
-	sq_bind_text(s, 8, sq_msgid(a, f->message_id_hdr));
+	sq_bind_text(s, 8, store_msgid(a, f->message_id_hdr));
 	sqlite3_bind_int64(s, 9, f->limit ? (sqlite3_int64)f->limit : 100);
 	sqlite3_bind_int64(s, 10, store_before(f->before));
 	sq_bind_text(s, 11, f->recipient);

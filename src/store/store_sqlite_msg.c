@@ -32,44 +32,6 @@
  * SQ_CHUNK bytes. */
 #define SQ_CHUNK (64 * 1024)
 
-const char *
-sq_msgid(struct arena *a, const char *msgid)
-{
-	if (msgid == NULL)
-		return NULL;
-	while (*msgid == ' ' || *msgid == '\t' || *msgid == '<')
-		msgid++;
-	size_t n = strlen(msgid);
-	while (n > 0 && (msgid[n - 1] == ' ' || msgid[n - 1] == '\t' || msgid[n - 1] == '\r' ||
-	                 msgid[n - 1] == '\n' || msgid[n - 1] == '>'))
-		n--;
-	return n ? arena_strndup(a, msgid, n) : NULL;
-}
-
-static const char *
-join_rcpts(struct arena *a, const char *const *rcpts, size_t n)
-{
-	size_t len = 1;
-	for (size_t i = 0; i < n; i++)
-		len += strlen(rcpts[i]) + 1;
-	char *out = arena_alloc(a, len), *p = out;
-	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(rcpts[i]);
-		if (i)
-			*p++ = ',';
-		memcpy(p, rcpts[i], l);
-		p += l;
-	}
-	*p = '\0';
-	return out;
-}
-
-static uint64_t
-msg_size(const struct store_msg *m)
-{
-	return (m->prepend ? strlen(m->prepend) : 0) + (m->raw ? spool_size(m->raw) : 0);
-}
-
 static int
 insert_row(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
 {
@@ -86,15 +48,15 @@ insert_row(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 	sq_bind_text(s, 4, m->peer_ip);
 	sq_bind_text(s, 5, m->helo);
 	sq_bind_text(s, 6, m->mail_from);
-	sq_bind_text(s, 7, join_rcpts(a, m->rcpts, m->nrcpts));
-	sq_bind_text(s, 8, sq_msgid(a, m->message_id));
+	sq_bind_text(s, 7, store_join_rcpts(a, m->rcpts, m->nrcpts));
+	sq_bind_text(s, 8, store_msgid(a, m->message_id));
 	sq_bind_text(s, 9, m->in_reply_to);
 	sq_bind_text(s, 10, m->references);
 	sq_bind_text(s, 11, m->subject);
 	sq_bind_text(s, 12, m->from_addr ? store_lower(a, m->from_addr) : NULL);
 	sq_bind_text(s, 13, m->date);
 	sq_bind_text(s, 14, m->raw ? spool_sha256_hex(m->raw) : NULL);
-	sqlite3_bind_int64(s, 15, (sqlite3_int64)msg_size(m));
+	sqlite3_bind_int64(s, 15, (sqlite3_int64)store_msg_size(m));
 	sq_bind_text(s, 16, m->parsed_json);
 	sq_bind_text(s, 17, m->auth_json);
 	sqlite3_bind_int(s, 18, m->unreadable);
@@ -193,7 +155,7 @@ insert_raw(struct store *st, const struct store_msg *m, struct pr_why *why)
 	if (s == NULL)
 		return -1;
 	size_t plen = m->prepend ? strlen(m->prepend) : 0;
-	uint64_t total = msg_size(m);
+	uint64_t total = store_msg_size(m);
 	if (total > 0x7fffffff) {
 		sq_done(s);
 		pr_why_set(why, PR_E_TOO_BIG, "a message of %llu bytes cannot be stored", (unsigned long long)total);
@@ -316,8 +278,8 @@ insert_log(struct store *st, struct arena *a, struct store_msg *m, enum pr_err r
 	e.peer_ip = m->peer_ip;
 	e.helo = m->helo;
 	e.mail_from = m->mail_from;
-	e.rcpts = join_rcpts(a, m->rcpts, m->nrcpts);
-	e.size = msg_size(m);
+	e.rcpts = store_join_rcpts(a, m->rcpts, m->nrcpts);
+	e.size = store_msg_size(m);
 	e.verdict = m->verdict ? m->verdict : "accepted";
 	e.reason = reason;
 	e.detail = detail;

@@ -46,7 +46,7 @@ sq_outbound_insert(struct store *st, struct store_msg *m, struct pr_why *why)
 	if (s == NULL)
 		goto out;
 	sqlite3_bind_int64(s, 1, m->id_r);
-	sq_bind_text(s, 2, sq_msgid(a, q->msgid));
+	sq_bind_text(s, 2, store_msgid(a, q->msgid));
 	sq_bind_text(s, 3, q->mail_from);
 	sq_bind_text(s, 4, q->project);
 	sq_bind_text(s, 5, q->sent_by);
@@ -182,7 +182,7 @@ sqlite_store_outbound_by_msgid(struct store *st, struct arena *a, const char *ms
                         struct store_outbound *out, struct pr_why *why)
 {
 	static const char sql[] = "SELECT " OUT_COLS " WHERE o.msgid = ?1";
-	const char *id = sq_msgid(a, msgid);
+	const char *id = store_msgid(a, msgid);
 	if (id == NULL)
 		return 1;
 	sqlite3_stmt *s = sq_prep_key(st, sql, id, why);

@@ -26,7 +26,7 @@ sqlite_store_message_by_msgid(struct store *st, const char *msgid, int64_t *id_r
 {
 	static const char sql[] = "SELECT id, thread_id FROM messages WHERE message_id = ?1 ORDER BY id LIMIT 1";
 	struct arena *a = arena_new();
-	const char *key = sq_msgid(a, msgid);
+	const char *key = store_msgid(a, msgid);
 	int64_t ids[2];
 	int rc = key ? sq_get(st, a, sql, key, read_ids, ids, "looking up a Message-ID", why) : 1;
 	arena_free(&a);
@@ -44,7 +44,7 @@ sqlite_store_message_find_duplicate(struct store *st, const char *msgid, const c
 	static const char sql[] = "SELECT id FROM messages WHERE message_id = ?1 AND sha256 = ?2"
 	                          " ORDER BY id LIMIT 1";
 	struct arena *a = arena_new();
-	const char *key = sq_msgid(a, msgid);
+	const char *key = store_msgid(a, msgid);
 	int ret = 1;
 	if (key != NULL && sha256_hex != NULL) {
 		sqlite3_stmt *s = sq_prep_keys(st, sql, key, sha256_hex, why);
