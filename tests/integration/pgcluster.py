@@ -81,10 +81,13 @@ class PgCluster:
     def uri(self, db="postgres"):
         return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
 
-    def psql(self, sql, db="postgres", check=True):
+    def psql(self, sql, db="postgres", check=True, options=None):
+        """options: PGOPTIONS for this call (e.g. "-c synchronous_commit=local"
+        before a synchronous standby exists, or the statement waits for it)."""
+        env = dict(os.environ, PGOPTIONS=options) if options else None
         p = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", db,
                             "-v", "ON_ERROR_STOP=1", "-Atc", sql],
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, timeout=300, env=env)
         if check and p.returncode != 0:
             raise RuntimeError(f"psql: {p.stderr.strip()}")
         return p.stdout.strip()

@@ -82,7 +82,8 @@ class PgFailover(unittest.TestCase):
             "wal_level": "replica", "max_wal_senders": "4", "synchronous_standby_names": "standby1"})
         self.primary.init().start()
         self.addCleanup(self.primary.kill)
-        self.primary.psql("CREATE DATABASE postroom")
+        # No standby yet: a synchronous commit would wait for it for ever.
+        self.primary.psql("CREATE DATABASE postroom", options="-c synchronous_commit=local")
         self.standby = pgcluster.PgCluster(self.work, "standby").init_standby_of(self.primary, "standby1")
         self.standby.start()
         self.addCleanup(self.standby.kill)
