@@ -15,6 +15,7 @@
  * starting together migrate one after the other, and a node whose binary
  * is older than the store refuses it rather than write an old shape.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,7 +160,8 @@ read_version(struct store *st, int *v, struct pr_why *why)
 		PQclear(r);
 		return -1;
 	}
-	*v = atoi(PQgetvalue(r, 0, 0));
+	long version = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	*v = version < 0 || version > INT_MAX ? INT_MAX : (int)version;
 	PQclear(r);
 	return 0;
 }

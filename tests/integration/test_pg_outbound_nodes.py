@@ -47,6 +47,8 @@ class TestTwoNodesOneQueue(unittest.TestCase):
 
     @staticmethod
     def slowly(env):
+        # A relay that takes 50 ms per message (not a wait for a condition):
+        # deliveries overlap, so both nodes' claims are in flight at once.
         time.sleep(0.05)
         return None                 # accept (Capture records it)
 
