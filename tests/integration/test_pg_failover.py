@@ -18,7 +18,6 @@ import shutil
 import smtplib
 import tempfile
 import threading
-import time
 import unittest
 
 import pgcluster
