@@ -25,6 +25,7 @@
 static void
 pg_store_close(struct store *st)
 {
+	pg_pipe_free(st);
 	PQfinish(st->conn);
 	free(st->conninfo);
 	free(st);

@@ -39,6 +39,19 @@ struct arena;
  * value in memory. */
 #define PG_CHUNK (1024 * 1024)
 
+/* What a pipeline has sent and not yet read (store_pg_pipe.c). */
+struct pg_pipe_item {
+	const char *what;           /* for the failure's message */
+	int64_t *out;               /* the first column of the first row goes here (NULL: none) */
+	int prepare_slot;           /* >= 0: this is the Parse of that cache slot */
+};
+struct pg_pipe {
+	struct pg_pipe_item *items; /* items[head..n) are unread */
+	size_t head, n, cap;
+	bool failed;                /* a statement failed: why, and the rest were skipped */
+	struct pr_why why;
+};
+
 struct store {
 	const struct store_ops *ops;   /* first: see store_backend.h */
 	PGconn *conn;
@@ -49,6 +62,8 @@ struct store {
 	const char *cache[PG_MAX_STMTS];   /* statement i is prepared as "s<i>" */
 	int ncache;
 	bool prepared[PG_MAX_STMTS];
+	bool queueing;              /* pg_queue sends without waiting (the group commit) */
+	struct pg_pipe pipe;
 };
 
 /* This backend's implementation of every call of store.h. */
@@ -114,6 +129,27 @@ int pg_collect(struct store *st, struct arena *a, const char *sql, const struct 
 int pg_one(struct store *st, struct arena *a, const char *sql, const struct pg_params *p,
            pg_read_fn read, void *out, const char *what, struct pr_why *why);
 
+/* Statements whose results can wait (store_pg_pipe.c).  While
+ * st->queueing is set, pg_queue sends a statement in libpq's pipeline mode
+ * and returns at once; its failure is reported by the next pg_pipe_sync,
+ * which every statement run the ordinary way (pg_run, pg_commit) does
+ * first, so statements always run in the order they are called.  Outside
+ * st->queueing, pg_queue is pg_do.  0 or -1 (a failure to send). */
+int pg_queue(struct store *st, const char *sql, const struct pg_params *p, const char *what,
+             struct pr_why *why);
+/* pg_queue of a statement returning a row: its first column is written to
+ * *out when the result is read (left as it is if there is no row). */
+int pg_queue_int(struct store *st, const char *sql, const struct pg_params *p, int64_t *out,
+                 const char *what, struct pr_why *why);
+/* Read every queued result and leave pipeline mode: 0, or -1 with the
+ * first failure (mapped by pg_fail, with its statement's what). */
+int pg_pipe_sync(struct store *st, struct pr_why *why);
+void pg_pipe_free(struct store *st);
+/* For store_pg_pipe.c (store_pg_util.c): the cache slot of sql (prepared
+ * as "s<slot>"), and p's values as libpq takes them (*tmp freed after). */
+int pg_slot(struct store *st, const char *sql, char name[16]);
+const char *const *pg_values(const struct pg_params *p, struct arena **tmp);
+
 /* Transactions.  pg_begin opens one (BEGIN); pg_rollback is safe to call
  * whatever happened (it ends the transaction if one is open). */
 int pg_begin(struct store *st, struct pr_why *why);
@@ -168,6 +204,9 @@ int pg_log_insert(struct store *st, const struct store_log_entry *e, int64_t *id
 struct store_pop3_mark;
 int pg_pop3_record(struct store *st, const char *mailbox, const struct store_pop3_mark *mk,
                    struct pr_why *why);
+/* The id of a message stored from these bytes of mailbox, written to *id_r
+ * (left as it is if none) at once, or in the group commit when its answer
+ * is read (pg_queue_int).  0 or -1. */
 int pg_pop3_stored_id(struct store *st, const char *mailbox, const char *sha256_hex, int64_t *id_r,
                       struct pr_why *why);
 /* store_pg_outbound.c: the queue row of a message we send (commit's transaction). */

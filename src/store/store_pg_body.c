@@ -90,7 +90,7 @@ pg_body_insert(struct store *st, const struct store_msg *m, struct pr_why *why)
 		pg_p_int(&p, m->id_r);
 		pg_p_int(&p, (int64_t)seq);
 		pg_p_bytes(&p, buf, n);
-		rc = pg_do(st, sql, &p, "storing message bytes", why) < 0 ? -1 : 0;
+		rc = pg_queue(st, sql, &p, "storing message bytes", why);
 		off += n;
 	}
 	free(buf);

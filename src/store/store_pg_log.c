@@ -54,14 +54,12 @@ pg_log_insert(struct store *st, const struct store_log_entry *e, int64_t *id_r, 
 		pg_p_int(&p, e->message_id);
 	else
 		pg_p_text(&p, NULL);
-	int64_t id = 0;
-	int rc = pg_int_of(st, sql, &p, &id, "writing the intake log", why);
-	arena_free(&a);
-	if (rc < 0)
-		return -1;
 	if (id_r)
-		*id_r = id;
-	return 0;
+		*id_r = 0;
+	/* in the group commit, *id_r is written when the answer is read */
+	int rc = pg_queue_int(st, sql, &p, id_r, "writing the intake log", why);
+	arena_free(&a);
+	return rc;
 }
 
 int

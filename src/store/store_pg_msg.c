@@ -10,6 +10,23 @@
  * Bytes: rows of message_chunks written in this transaction
  * (pg_body_insert, store_pg_body.c), one PG_CHUNK at a time.
  *
+ * Round trips, not statements, were the cost: about 22 statements per
+ * message, each waited for, while the server spent a fraction of that
+ * time running them.  So the commit waits for an answer only where the
+ * next step depends on it, and queues everything else (pg_queue, libpq's
+ * pipeline mode: store_pg_pipe.c).  A batch of new messages takes five
+ * round trips whatever its size: BEGIN; the Message-ID locks and every
+ * message's duplicate lookups together; the new messages' ids in one
+ * statement (draw_ids: so no INSERT needs RETURNING); every row of every
+ * message queued and read at one sync; COMMIT.  The server still runs the
+ * statements one by one in this file's order, so rows, ids and their
+ * order are what one statement at a time gave.  What waits: a duplicate
+ * (was it refiled, is each placement new), a message we send (its queue
+ * row's id), and a message of the batch whose lookup an earlier one may
+ * change (look_again: the same bytes twice in a batch), looked up again
+ * once those before it are written.  A failure anywhere, read at any
+ * sync, fails the batch as before.
+ *
  * Duplicates across nodes.  Several nodes commit at once, each on its
  * own connection, in READ COMMITTED: two copies of one message reaching
  * two nodes at the same moment would each look for the other, find
@@ -36,21 +53,19 @@
 #include "store/store.h"
 #include "store/store_pg.h"
 
-/* The row and, for a new thread, its thread id (its own id) in one
- * statement: the id is drawn first so thread_id can name it. */
+/* The row, with the id drawn for it (draw_ids); a new thread's id is its
+ * first message's. */
 static int
 insert_row(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
 {
 	static const char sql[] = "INSERT INTO messages(id, thread_id, received_at, source, peer_ip, helo,"
 		" mail_from, rcpts, message_id, in_reply_to, refs, subject, from_addr, date, sha256, size,"
 		" parsed_json, auth_json, unreadable, auto_reply)"
-		" SELECT n.id, CASE WHEN $1::bigint = 0 THEN n.id ELSE $1::bigint END, $2::bigint,"
-		" $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, $10::text,"
-		" $11::text, $12::text, $13::text, $14::text, $15::bigint, $16::text, $17::text,"
-		" $18::integer, $19::integer"
-		" FROM (SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id) n RETURNING id";
+		" VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
+		" $19, $20)";
 	struct pg_params p = {0};
-	pg_p_int(&p, m->thread_id);
+	pg_p_int(&p, m->id_r);
+	pg_p_int(&p, m->thread_id ? m->thread_id : m->id_r);
 	pg_p_int(&p, (int64_t)m->received_at);
 	pg_p_text(&p, m->source);
 	pg_p_text(&p, m->peer_ip);
@@ -69,15 +84,29 @@ insert_row(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 	pg_p_text(&p, m->auth_json);
 	pg_p_bool(&p, m->unreadable);
 	pg_p_bool(&p, m->auto_reply);
-	return pg_int_of(st, sql, &p, &m->id_r, "storing a message", why) == 0 ? 0 : -1;
+	return pg_queue(st, sql, &p, "storing a message", why);
+}
+
+/* Whether placement i of a message repeats an earlier one of its list. */
+static bool
+placed_before(const struct store_msg *m, size_t i)
+{
+	const struct store_placement *pl = &m->placements[i];
+	for (size_t j = 0; j < i; j++)
+		if (m->placements[j].kind == pl->kind &&
+		    !strcmp(m->placements[j].target ? m->placements[j].target : "", pl->target ? pl->target : ""))
+			return true;
+	return false;
 }
 
 /* A place the message is in already is skipped: that is how a duplicate
  * adds only the recipients its earlier copy did not reach.  (Two copies
  * committing at once hold the same Message-ID lock: see the header.)
- * placements.id keeps the order SQLite's rowid gives. */
+ * placements.id keeps the order SQLite's rowid gives.  A new message
+ * (fresh) is in no place yet but those of its own list, so whether a row
+ * is added is known without asking, and nothing here waits. */
 static int
-insert_placements(struct store *st, const struct store_msg *m, struct pr_why *why)
+insert_placements(struct store *st, const struct store_msg *m, bool fresh, struct pr_why *why)
 {
 	static const char sql[] = "INSERT INTO placements(message_id, kind, target, via)"
 		" SELECT $1::bigint, $2::text, $3::text, $4::text WHERE NOT EXISTS (SELECT 1 FROM placements"
@@ -85,17 +114,20 @@ insert_placements(struct store *st, const struct store_msg *m, struct pr_why *wh
 	for (size_t i = 0; i < m->nplacements; i++) {
 		const struct store_placement *pl = &m->placements[i];
 		const char *kind = route_kind_name(pl->kind);
+		if (fresh && placed_before(m, i))
+			continue;
 		struct pg_params p = {0};
 		pg_p_int(&p, m->id_r);
 		pg_p_text(&p, kind);
 		pg_p_text(&p, pl->target ? pl->target : "");
 		pg_p_text(&p, pl->via ? pl->via : "");
-		int64_t added = pg_do(st, sql, &p, "storing a placement", why);
+		int64_t added = fresh ? pg_queue(st, sql, &p, "storing a placement", why)
+		                      : pg_do(st, sql, &p, "storing a placement", why);
 		if (added < 0)
 			return -1;
 		/* a new row (not one the message had) is one more use of the
 		 * place, and a placement to tell the webhooks about */
-		if (added == 0)
+		if (!fresh && added == 0)
 			continue;
 		if (pg_thread_place_added(st, m->id_r, kind, pl->target, why) < 0 ||
 		    (m->webhooks && pg_webhook_placed(st, m->id_r, kind, pl->target, why) < 0))
@@ -117,7 +149,7 @@ insert_people(struct store *st, struct arena *a, const struct store_msg *m, stru
 		pg_p_text(&p, pe->role ? pe->role : "");
 		pg_p_text(&p, pe->user);
 		pg_p_text(&p, pe->stakeholder);
-		if (pg_do(st, sql, &p, "storing a person", why) < 0)
+		if (pg_queue(st, sql, &p, "storing a person", why) < 0)
 			return -1;
 	}
 	return 0;
@@ -148,7 +180,7 @@ add_stakeholder(struct store *st, struct arena *a, const char *pair, struct pr_w
 		pg_p_text(&pp, addr);
 		if (i == 2)
 			pg_p_text(&pp, project);
-		if (pg_do(st, sqls[i], &pp, "adding a stakeholder", why) < 0)
+		if (pg_queue(st, sqls[i], &pp, "adding a stakeholder", why) < 0)
 			return -1;
 	}
 	return 0;
@@ -176,7 +208,7 @@ name_new_stakeholders(struct store *st, struct store_msg *m, struct pr_why *why)
 		return 0;
 	struct pg_params p = {0};
 	pg_p_int(&p, m->id_r);
-	return pg_do(st, sql, &p, "naming new stakeholders", why) < 0 ? -1 : 0;
+	return pg_queue(st, sql, &p, "naming new stakeholders", why);
 }
 
 static int
@@ -255,46 +287,49 @@ lock_keys(struct store *st, struct arena *a, struct store_msg **msgs, size_t n, 
 	if (b.len > 2) {
 		struct pg_params p = {0};
 		pg_p_text(&p, buf_cstr(&b));
-		rc = pg_do(st, sql, &p, "waiting for another copy of a message", why) < 0 ? -1 : 0;
+		rc = pg_queue(st, sql, &p, "waiting for another copy of a message", why);
 	}
 	buf_free(&b);
 	return rc;
 }
 
+/* What the lookups of find_earlier_copy found (0: nothing). */
+struct look {
+	int64_t pop3, msgid;
+};
+
+/* Queue the lookups that tell whether m is a copy of a message stored
+ * already: the same bytes collected again from the same POP3 mailbox
+ * (two rounds at once) are one; otherwise an unreadable message or one
+ * without a Message-ID never is (nothing tells two such copies from two
+ * different messages), and a message we send is new by construction (a
+ * Message-ID we just made).  Read at the next sync (copy_of). */
 static int
-find_duplicate(struct store *st, struct arena *a, const struct store_msg *m, int64_t *id_r,
-               struct pr_why *why)
+find_earlier_copy(struct store *st, struct arena *a, const struct store_msg *m, struct look *l,
+                  struct pr_why *why)
 {
 	static const char sql[] = "SELECT id FROM messages WHERE message_id = $1 AND sha256 = $2"
 	                          " ORDER BY id LIMIT 1";
-	const char *key = store_msgid(a, m->message_id);
+	l->pop3 = l->msgid = 0;
+	if (m->outbound != NULL || m->raw == NULL)
+		return 0;
+	if (m->pop3_mailbox != NULL &&
+	    pg_pop3_stored_id(st, m->pop3_mailbox, spool_sha256_hex(m->raw), &l->pop3, why) < 0)
+		return -1;
+	const char *key = judged_by_msgid(m) ? store_msgid(a, m->message_id) : NULL;
 	if (key == NULL)
-		return 1;
+		return 0;
 	struct pg_params p = {0};
 	pg_p_text(&p, key);
 	pg_p_text(&p, spool_sha256_hex(m->raw));
-	return pg_int_of(st, sql, &p, id_r, "checking duplicates", why);
+	return pg_queue_int(st, sql, &p, &l->msgid, "checking duplicates", why);
 }
 
-/* 0 and the earlier copy's id if m is a duplicate, 1 if not, -1.  The
- * same bytes collected again from the same POP3 mailbox are one (two
- * rounds at once); otherwise an unreadable message or one without a
- * Message-ID never is: nothing tells two such copies from two different
- * messages.  Called with the batch's locks held (lock_keys). */
-static int
-find_earlier_copy(struct store *st, struct arena *a, const struct store_msg *m, int64_t *id_r,
-                  struct pr_why *why)
+/* The earlier copy's id (the POP3 record first), or 0: m is new. */
+static int64_t
+copy_of(const struct look *l)
 {
-	if (m->raw == NULL)
-		return 1;
-	if (m->pop3_mailbox != NULL) {
-		int rc = pg_pop3_stored_id(st, m->pop3_mailbox, spool_sha256_hex(m->raw), id_r, why);
-		if (rc <= 0)
-			return rc;
-	}
-	if (!judged_by_msgid(m))
-		return 1;
-	return find_duplicate(st, a, m, id_r, why);
+	return l->pop3 ? l->pop3 : l->msgid;
 }
 
 /* 1 if a person refiled the message (`messages move` marks its placement
@@ -315,7 +350,7 @@ commit_duplicate(struct store *st, struct arena *a, struct store_msg *m, struct 
 {
 	m->duplicate_r = true;
 	int refiled = was_refiled(st, m->id_r, why);
-	if (refiled < 0 || (!refiled && insert_placements(st, m, why) < 0) ||
+	if (refiled < 0 || (!refiled && insert_placements(st, m, false, why) < 0) ||
 	    add_stakeholders(st, a, m, why) < 0 || mark_collected(st, m, why) < 0)
 		return -1;
 	/* A POP3 copy found by its bytes may have no Message-ID at all. */
@@ -328,26 +363,133 @@ commit_duplicate(struct store *st, struct arena *a, struct store_msg *m, struct 
 }
 
 static int
-commit_one(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
+commit_one(struct store *st, struct arena *a, struct store_msg *m, int64_t earlier,
+           struct pr_why *why)
 {
 	m->duplicate_r = false;
-	/* A message we send carries a Message-ID we just made: it is new by
-	 * construction, and it is no intake attempt (no log row). */
-	int dup = m->outbound ? 1 : find_earlier_copy(st, a, m, &m->id_r, why);
-	if (dup < 0)
-		return -1;
-	if (dup == 0)
+	if (earlier != 0) {
+		m->id_r = earlier;
 		return commit_duplicate(st, a, m, why);
+	}
 	if (insert_row(st, a, m, why) < 0 || pg_body_insert(st, m, why) < 0 ||
-	    insert_placements(st, m, why) < 0 || insert_people(st, a, m, why) < 0 ||
+	    insert_placements(st, m, true, why) < 0 || insert_people(st, a, m, why) < 0 ||
 	    add_stakeholders(st, a, m, why) < 0)
 		return -1;
 	if (name_new_stakeholders(st, m, why) < 0 || pg_thread_people_add(st, a, m, why) < 0 ||
 	    pg_search_add(st, a, m, why) < 0 || mark_collected(st, m, why) < 0)
 		return -1;
+	/* A message we send is no intake attempt: its queue row, no log row
+	 * (waits for its id: RETURNING, and a resend is PR_E_EXISTS). */
 	if (m->outbound)
 		return pg_outbound_insert(st, m, why);
 	return insert_log(st, a, m, m->reason, m->detail, why);
+}
+
+/* Whether msgs[i] must be looked up again once the messages before it are
+ * written, because one of them may change the answer: the same bytes (it
+ * may be the earlier copy: two copies in one batch), or, for a POP3 copy
+ * found by its record, a record of the same mailbox rewritten (the same
+ * UIDL again).  Rare; everything else was answered by the first lookup. */
+static bool
+look_again(struct store_msg **msgs, const struct look *look, size_t i)
+{
+	const struct store_msg *m = msgs[i];
+	if (m->outbound != NULL || m->raw == NULL)
+		return false;
+	for (size_t j = 0; j < i; j++) {
+		const struct store_msg *e = msgs[j];
+		if (e->raw != NULL && !strcmp(spool_sha256_hex(e->raw), spool_sha256_hex(m->raw)))
+			return true;
+		if (look[i].pop3 && e->pop3_mailbox &&
+		    (!*e->pop3_mailbox || !strcmp(e->pop3_mailbox, m->pop3_mailbox)))
+			return true;
+	}
+	return false;
+}
+
+static void
+read_id(struct arena *a, PGresult *r, int row, void *p)
+{
+	(void)a;
+	*(int64_t *)p = pg_int(r, row, 0);
+}
+
+static int
+cmp_id(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return (a > b) - (a < b);
+}
+
+/* Ids for the new messages of msgs[i..end), in one statement, handed out
+ * in batch order (sorted: a statement does not promise in which order its
+ * rows call nextval), so ids grow along the batch as one INSERT per
+ * message made them, and no later statement waits for a RETURNING. */
+static int
+draw_ids(struct store *st, struct arena *a, struct store_msg **msgs, const struct look *look,
+         size_t i, size_t end, struct pr_why *why)
+{
+	static const char sql[] = "SELECT nextval(pg_get_serial_sequence('messages', 'id'))"
+	                          " FROM generate_series(1, $1::integer)";
+	size_t fresh = 0;
+	for (size_t j = i; j < end; j++)
+		fresh += copy_of(&look[j]) == 0;
+	if (fresh == 0)
+		return 0;
+	struct pg_params p = {0};
+	pg_p_int(&p, (int64_t)fresh);
+	int64_t *ids;
+	size_t got;
+	if (pg_collect(st, a, sql, &p, sizeof(*ids), read_id, &ids, &got, "numbering new messages",
+	               why) < 0)
+		return -1;
+	if (got != fresh) {
+		pr_why_set(why, PR_E_STORE_FAILED, "numbering new messages: %zu ids for %zu", got, fresh);
+		return -1;
+	}
+	qsort(ids, got, sizeof(*ids), cmp_id);
+	for (size_t j = i, k = 0; j < end; j++)
+		if (copy_of(&look[j]) == 0)
+			msgs[j]->id_r = ids[k++];
+	return 0;
+}
+
+/* The batch's messages, in order.  Round trips: the locks and every
+ * message's lookups together; then, for each run of messages up to the
+ * next one looked up again (usually the whole batch), its ids in one
+ * statement and all its rows queued without waiting (read at the sync
+ * before COMMIT).  A duplicate's steps that need an answer (was it
+ * refiled, is a placement new) wait for it, in their place in the order. */
+static int
+commit_messages(struct store *st, struct arena *a, struct store_msg **msgs, size_t n,
+                struct pr_why *why)
+{
+	if (n == 0)
+		return 0;
+	struct look *look = arena_alloc(a, n * sizeof(*look));
+	bool *again = arena_alloc(a, n * sizeof(*again));
+	if (lock_keys(st, a, msgs, n, why) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (find_earlier_copy(st, a, msgs[i], &look[i], why) < 0)
+			return -1;
+	if (pg_pipe_sync(st, why) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		again[i] = look_again(msgs, look, i);
+	for (size_t i = 0, end; i < n; i = end) {
+		if (again[i] && (find_earlier_copy(st, a, msgs[i], &look[i], why) < 0 ||
+		                 pg_pipe_sync(st, why) < 0))
+			return -1;
+		for (end = i + 1; end < n && !again[end]; end++)
+			;
+		if (draw_ids(st, a, msgs, look, i, end, why) < 0)
+			return -1;
+		for (size_t j = i; j < end; j++)
+			if (commit_one(st, a, msgs[j], copy_of(&look[j]), why) < 0)
+				return -1;
+	}
+	return 0;
 }
 
 int
@@ -365,16 +507,18 @@ pg_store_commit_group(struct store *st, struct store_msg **msgs, size_t n,
 	pr_why_clear(why);
 	if (pg_begin(st, why) < 0)
 		return -1;
-	struct arena *a = arena_new();
-	int rc = lock_keys(st, a, msgs, n, why);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = commit_one(st, a, msgs[i], why);
+	struct arena *a = arena_new();   /* lives until every queued answer is read */
+	st->queueing = true;
+	int rc = commit_messages(st, a, msgs, n, why);
 	for (size_t i = 0; rc == 0 && i < nlog; i++)
 		rc = pg_log_insert(st, log[i], NULL, why);
-	arena_free(&a);
-	if (rc == 0 && pg_commit(st, why) == 0)
+	st->queueing = false;
+	if (rc == 0 && pg_commit(st, why) == 0) {
+		arena_free(&a);
 		return 0;
+	}
 	pg_rollback(st);
+	arena_free(&a);
 	for (size_t i = 0; i < n; i++) {
 		msgs[i]->id_r = msgs[i]->log_id_r = msgs[i]->outbound_id_r = 0;
 		msgs[i]->duplicate_r = false;

@@ -36,7 +36,7 @@ pg_pop3_record(struct store *st, const char *mailbox, const struct store_pop3_ma
 	pg_p_text(&p, mk->sha256);
 	pg_p_text(&p, mk->state);
 	pg_p_int(&p, mk->message_id);
-	return pg_do(st, sql, &p, "recording a collected POP3 message", why) < 0 ? -1 : 0;
+	return pg_queue(st, sql, &p, "recording a collected POP3 message", why);
 }
 
 int
@@ -48,7 +48,7 @@ pg_pop3_stored_id(struct store *st, const char *mailbox, const char *sha256_hex,
 	struct pg_params p = {0};
 	pg_p_text(&p, mailbox);
 	pg_p_text(&p, sha256_hex);
-	return pg_int_of(st, sql, &p, id_r, "looking up a collected POP3 message", why);
+	return pg_queue_int(st, sql, &p, id_r, "looking up a collected POP3 message", why);
 }
 
 static int

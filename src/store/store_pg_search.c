@@ -308,7 +308,7 @@ pg_search_add(struct store *st, struct arena *a, const struct store_msg *m, stru
 	int rc = doc.err ? -1 : 0;
 	if (rc < 0)
 		pr_why_set(why, PR_E_STORE_FAILED, "indexing a message for search: out of memory");
-	else if (pg_do(st, sql, &p, "indexing a message for search", why) < 0)
+	else if (pg_queue(st, sql, &p, "indexing a message for search", why) < 0)
 		rc = -1;
 	buf_free(&doc);
 	return rc;

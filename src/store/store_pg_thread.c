@@ -39,7 +39,7 @@ pg_thread_place_added(struct store *st, int64_t message_id, const char *kind, co
 	pg_p_int(&p, message_id);
 	pg_p_text(&p, kind);
 	pg_p_text(&p, target ? target : "");
-	return pg_do(st, sql, &p, "noting a thread's place", why) < 0 ? -1 : 0;
+	return pg_queue(st, sql, &p, "noting a thread's place", why);
 }
 
 /* Before a message's placements are deleted: each takes one use from its
@@ -72,7 +72,7 @@ add_participant(struct store *st, struct arena *a, int64_t thread, const char *a
 	struct pg_params p = {0};
 	pg_p_int(&p, thread);
 	pg_p_text(&p, store_lower(a, addr));
-	return pg_do(st, sql, &p, "noting a thread's participant", why) < 0 ? -1 : 0;
+	return pg_queue(st, sql, &p, "noting a thread's participant", why);
 }
 
 int

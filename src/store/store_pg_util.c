@@ -12,7 +12,6 @@
 #include "core/arena.h"
 #include "core/private.h"
 #include "core/text.h"
-#include "core/text.h"
 #include "store/store.h"
 #include "store/store_pg.h"
 
@@ -137,6 +136,7 @@ ensure_connected(struct store *st, struct pr_why *why)
 		return -1;
 	}
 	PQreset(st->conn);
+	pg_pipe_free(st);
 	st->depth = 0;
 	memset(st->prepared, 0, sizeof(st->prepared));
 	if (PQstatus(st->conn) != CONNECTION_OK) {
@@ -166,6 +166,14 @@ slot_of(struct store *st, const char *sql)
 	return st->ncache++;
 }
 
+int
+pg_slot(struct store *st, const char *sql, char name[16])
+{
+	int slot = slot_of(st, sql);
+	snprintf(name, 16, "s%d", slot);
+	return slot;
+}
+
 static bool
 utf8_valid(const char *s)
 {
@@ -187,8 +195,8 @@ utf8_valid(const char *s)
  * slipped through (an envelope recipient's raw bytes) is stored with its
  * invalid sequences as U+FFFD rather than refused.  Lookups by such bytes
  * are answered before they get here (pg_text_ok). */
-static const char *const *
-utf8_values(const struct pg_params *p, struct arena **tmp)
+const char *const *
+pg_values(const struct pg_params *p, struct arena **tmp)
 {
 	const char **copy = NULL;
 	for (int i = 0; i < p->n; i++) {
@@ -210,9 +218,11 @@ pg_run(struct store *st, const char *sql, const struct pg_params *p, const char 
 {
 	if (st->depth <= 0 && ensure_connected(st, why) < 0)
 		return NULL;
-	int slot = slot_of(st, sql);
+	/* what was queued before runs first (and a failure in it is this one's) */
+	if (pg_pipe_sync(st, why) < 0)
+		return NULL;
 	char name[16];
-	snprintf(name, sizeof(name), "s%d", slot);
+	int slot = pg_slot(st, sql, name);
 	if (!st->prepared[slot]) {
 		PGresult *r = PQprepare(st->conn, name, sql, 0, NULL);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -224,7 +234,7 @@ pg_run(struct store *st, const char *sql, const struct pg_params *p, const char 
 		st->prepared[slot] = true;
 	}
 	struct arena *tmp = NULL;
-	const char *const *values = p ? utf8_values(p, &tmp) : NULL;
+	const char *const *values = p ? pg_values(p, &tmp) : NULL;
 	PGresult *r = PQexecPrepared(st->conn, name, p ? p->n : 0, values, p ? p->len : NULL,
 	                             p ? p->fmt : NULL, 0);
 	arena_free(&tmp);
@@ -264,6 +274,9 @@ static int
 insert_v(struct store *st, const char *sql, const struct pg_params *p, int64_t *id_r,
          struct pr_why *why, const char *exists_fmt, va_list ap)
 {
+	/* a queued statement's failure is not this INSERT's (no EXISTS for it) */
+	if (pg_pipe_sync(st, why) < 0)
+		return -1;
 	struct pr_why w;
 	PGresult *r = pg_run(st, sql, p, "storing", &w);
 	if (r != NULL) {
@@ -424,7 +437,9 @@ pg_begin(struct store *st, struct pr_why *why)
 int
 pg_commit(struct store *st, struct pr_why *why)
 {
-	int rc = exec_plain(st, "COMMIT", "committing", why);
+	int rc = pg_pipe_sync(st, why);
+	if (rc == 0)
+		rc = exec_plain(st, "COMMIT", "committing", why);
 	if (st->depth > 0)
 		st->depth = 0;
 	/* A COMMIT whose answer was lost may or may not have happened: it is
@@ -436,6 +451,8 @@ pg_commit(struct store *st, struct pr_why *why)
 void
 pg_rollback(struct store *st)
 {
+	struct pr_why ignored;
+	pg_pipe_sync(st, &ignored);   /* what was queued is undone with the rest */
 	if (PQstatus(st->conn) == CONNECTION_OK && PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
 		PGresult *r = PQexec(st->conn, "ROLLBACK");
 		PQclear(r);

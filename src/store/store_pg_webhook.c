@@ -76,7 +76,7 @@ lock_queues(struct store *st, const char *project, struct pr_why *why)
 	                          " WHERE w.active = 1 AND (w.project IS NULL OR w.project = $1) ORDER BY w.id";
 	struct pg_params p = {0};
 	pg_p_text(&p, project);
-	return pg_do(st, sql, &p, "waiting for a webhook queue", why) < 0 ? -1 : 0;
+	return pg_queue(st, sql, &p, "waiting for a webhook queue", why);
 }
 
 /* One row per active webhook that wants this placement, each at the end
@@ -113,7 +113,7 @@ pg_webhook_placed(struct store *st, int64_t message_id, const char *kind, const 
 	pg_p_text(&p, target ? target : "");
 	pg_p_text(&p, project);
 	pg_p_int(&p, (int64_t)time(NULL));
-	return pg_do(st, sql, &p, "queueing webhook deliveries", why) < 0 ? -1 : 0;
+	return pg_queue(st, sql, &p, "queueing webhook deliveries", why);
 }
 
 int
