@@ -15,8 +15,8 @@
  * time running them.  So the commit waits for an answer only where the
  * next step depends on it, and queues everything else (pg_queue, libpq's
  * pipeline mode: store_pg_pipe.c).  A batch of new messages takes five
- * round trips whatever its size: BEGIN; the Message-ID locks and every
- * message's duplicate lookups together; the new messages' ids in one
+ * round trips (a very large one a few more: PG_PIPE_MAX): BEGIN; the
+ * Message-ID locks and every message's duplicate lookups together; the new messages' ids in one
  * statement (draw_ids: so no INSERT needs RETURNING); every row of every
  * message queued and read at one sync; COMMIT.  The server still runs the
  * statements one by one in this file's order, so rows, ids and their
