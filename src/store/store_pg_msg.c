@@ -385,23 +385,44 @@ commit_one(struct store *st, struct arena *a, struct store_msg *m, int64_t earli
 	return insert_log(st, a, m, m->reason, m->detail, why);
 }
 
-/* Whether msgs[i] must be looked up again once the messages before it are
- * written, because one of them may change the answer: the same bytes (it
- * may be the earlier copy: two copies in one batch), or, for a POP3 copy
- * found by its record, a record of the same mailbox rewritten (the same
- * UIDL again).  Rare; everything else was answered by the first lookup. */
+/* Whether m's POP3 lookup reads the record e writes (m's mailbox, or
+ * the shared one ""). */
 static bool
-look_again(struct store_msg **msgs, const struct look *look, size_t i)
+reads_record_of(const struct store_msg *m, const struct store_msg *e)
+{
+	return m->pop3_mailbox && e->pop3_mailbox &&
+	       (!*e->pop3_mailbox || !strcmp(e->pop3_mailbox, m->pop3_mailbox));
+}
+
+/* Whether e, written before m in the batch, may be what m's lookups
+ * find: the same bytes, and either that POP3 record or the same
+ * Message-ID (m judged by it). */
+static bool
+may_be_copy(struct arena *a, const struct store_msg *e, const struct store_msg *m)
+{
+	if (e->raw == NULL || strcmp(spool_sha256_hex(e->raw), spool_sha256_hex(m->raw)))
+		return false;
+	if (reads_record_of(m, e))
+		return true;
+	const char *key = judged_by_msgid(m) ? store_msgid(a, m->message_id) : NULL;
+	const char *e_key = e->message_id ? store_msgid(a, e->message_id) : NULL;
+	return key && e_key && !strcmp(key, e_key);
+}
+
+/* Whether msgs[i] must be looked up again once the messages before it are
+ * written, because one of them may change the answer: it may be the
+ * earlier copy (two copies in one batch), or, for a POP3 copy found by its
+ * record, a record of the same mailbox may be rewritten (the same UIDL
+ * again).  Rare; everything else was answered by the first lookup. */
+static bool
+look_again(struct arena *a, struct store_msg **msgs, const struct look *look, size_t i)
 {
 	const struct store_msg *m = msgs[i];
 	if (m->outbound != NULL || m->raw == NULL)
 		return false;
 	for (size_t j = 0; j < i; j++) {
 		const struct store_msg *e = msgs[j];
-		if (e->raw != NULL && !strcmp(spool_sha256_hex(e->raw), spool_sha256_hex(m->raw)))
-			return true;
-		if (look[i].pop3 && e->pop3_mailbox &&
-		    (!*e->pop3_mailbox || !strcmp(e->pop3_mailbox, m->pop3_mailbox)))
+		if (may_be_copy(a, e, m) || (look[i].pop3 && reads_record_of(m, e)))
 			return true;
 	}
 	return false;
@@ -476,7 +497,7 @@ commit_messages(struct store *st, struct arena *a, struct store_msg **msgs, size
 	if (pg_pipe_sync(st, why) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		again[i] = look_again(msgs, look, i);
+		again[i] = look_again(a, msgs, look, i);
 	for (size_t i = 0, end; i < n; i = end) {
 		if (again[i] && (find_earlier_copy(st, a, msgs[i], &look[i], why) < 0 ||
 		                 pg_pipe_sync(st, why) < 0))

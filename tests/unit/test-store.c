@@ -17,6 +17,7 @@
 #include "core/arena.h"
 #include "core/spool.h"
 #include "store/store.h"
+#include "store/store_pg.h"   /* round_trips: the connection, to trace it */
 #include "test.h"
 #include "test-pg.h"
 
@@ -557,6 +558,51 @@ TEST(busy_mid_pipeline)
 	store_close(&st);
 }
 
+/* The requests of sql's kind a commit sent, counted in libpq's trace of
+ * st's connection: every Sync or simple Query is one wait for the server
+ * (a statement run alone ends in a Sync; a pipeline, in one Sync). */
+static int
+round_trips(struct store *st, struct store_msg **m, size_t n)
+{
+	FILE *f = tmpfile();
+	if (f == NULL)
+		return -1;
+	PQtrace(st->conn, f);
+	PQsetTraceFlags(st->conn, PQTRACE_SUPPRESS_TIMESTAMPS);
+	struct pr_why why;
+	int rc = store_commit_batch(st, m, n, &why);
+	PQuntrace(st->conn);
+	rewind(f);
+	char line[512];
+	int trips = 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (!strncmp(line, "F\t", 2) && (strstr(line, "\tSync") || strstr(line, "\tQuery\t")))
+			trips++;
+	fclose(f);
+	return rc == 0 ? trips : -1;
+}
+
+/* PostgreSQL: a group commit of new messages waits for the server a few
+ * times whatever the batch's size (pipeline mode), not once per statement
+ * (about 22 a message). */
+TEST(commit_round_trips)
+{
+	if (pg_admin == NULL)
+		SKIP("SQLite has no round trips");
+	struct store *st = seeded();
+	struct arena *a = arena_new();
+	struct store_msg *m[40];
+	for (int i = 0; i < 40; i++)
+		m[i] = make_msg(a, "Subject: r\r\n\r\nround\r\n", 21, arena_printf(a, "<rt%d@test>", i), "1234");
+	CHECK(round_trips(st, m, 2) > 0);   /* the statements get prepared */
+	int ten = round_trips(st, m + 2, 10);
+	int many = round_trips(st, m + 12, 28);
+	CHECK(ten > 0 && ten <= 5);
+	CHECK_INT(many, ten);
+	arena_free(&a);
+	store_close(&st);
+}
+
 TEST(log_and_list_filters)
 {
 	struct store *st = seeded();
@@ -970,6 +1016,7 @@ main(void)
 	RUN(large_spool_byte_exact);
 	RUN(busy);
 	RUN(busy_mid_pipeline);
+	RUN(commit_round_trips);
 	RUN(log_and_list_filters);
 	RUN(log_keyset_paging);
 	RUN(log_address_index_and_prune);
