@@ -558,9 +558,9 @@ TEST(busy_mid_pipeline)
 	store_close(&st);
 }
 
-/* The requests of sql's kind a commit sent, counted in libpq's trace of
- * st's connection: every Sync or simple Query is one wait for the server
- * (a statement run alone ends in a Sync; a pipeline, in one Sync). */
+/* How many times committing m[0..n) waited for the server, counted in
+ * libpq's trace of st's connection: every Sync or simple Query is one
+ * wait (a statement run alone ends in a Sync; a whole pipeline, in one). */
 static int
 round_trips(struct store *st, struct store_msg **m, size_t n)
 {
