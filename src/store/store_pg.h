@@ -209,6 +209,21 @@ int pg_pop3_record(struct store *st, const char *mailbox, const struct store_pop
  * is read (pg_queue_int).  0 or -1. */
 int pg_pop3_stored_id(struct store *st, const char *mailbox, const char *sha256_hex, int64_t *id_r,
                       struct pr_why *why);
+/* store_pg_copy.c: the group commit's duplicates.  pg_copy_lock takes the
+ * batch's Message-ID locks; pg_copy_find queues m's lookups into l, read at
+ * the next sync; pg_copy_of is then the earlier copy's id (0: m is new);
+ * pg_copy_look_again says msgs[i] must be looked up again once the
+ * messages before it are written (one of them may be its copy). */
+struct pg_look {
+	int64_t pop3, msgid;   /* what each lookup found (0: nothing) */
+};
+int pg_copy_lock(struct store *st, struct arena *a, struct store_msg **msgs, size_t n,
+                 struct pr_why *why);
+int pg_copy_find(struct store *st, struct arena *a, const struct store_msg *m, struct pg_look *l,
+                 struct pr_why *why);
+int64_t pg_copy_of(const struct pg_look *l);
+bool pg_copy_look_again(struct arena *a, struct store_msg **msgs, const struct pg_look *look,
+                        size_t i);
 /* store_pg_outbound.c: the queue row of a message we send (commit's transaction). */
 int pg_outbound_insert(struct store *st, struct store_msg *m, struct pr_why *why);
 /* store_pg_webhook.c: delivery rows for a new placement (caller's transaction). */

@@ -16,39 +16,26 @@
  * next step depends on it, and queues everything else (pg_queue, libpq's
  * pipeline mode: store_pg_pipe.c).  A batch of new messages takes five
  * round trips (a very large one a few more: PG_PIPE_MAX): BEGIN; the
- * Message-ID locks and every message's duplicate lookups together; the new messages' ids in one
- * statement (draw_ids: so no INSERT needs RETURNING); every row of every
- * message queued and read at one sync; COMMIT.  The server still runs the
- * statements one by one in this file's order, so rows, ids and their
- * order are what one statement at a time gave.  What waits: a duplicate
- * (was it refiled, is each placement new), a message we send (its queue
- * row's id), and a message of the batch whose lookup an earlier one may
- * change (look_again: the same bytes twice in a batch), looked up again
- * once those before it are written.  A failure anywhere, read at any
- * sync, fails the batch as before.
+ * Message-ID locks and every message's duplicate lookups together; the
+ * new messages' ids in one statement (draw_ids: so no INSERT needs
+ * RETURNING); every row of every message queued and read at one sync;
+ * COMMIT.  The server still runs the statements one by one in this
+ * file's order, so rows, ids and their order are what one statement at a
+ * time gave.  What waits: a duplicate (was it refiled, is each placement
+ * new), a message we send (its queue row's id), and a message of the
+ * batch whose lookup an earlier one may change (pg_copy_look_again: two
+ * copies in one batch), looked up again once those before it are
+ * written.  A failure anywhere, read at any sync, fails the batch as
+ * before.
  *
- * Duplicates across nodes.  Several nodes commit at once, each on its
- * own connection, in READ COMMITTED: two copies of one message reaching
- * two nodes at the same moment would each look for the other, find
- * nothing (neither has committed) and both be stored.  No unique
- * constraint can say it (two different messages may share a Message-ID:
- * only Message-ID AND bytes make a duplicate).  So before judging, the
- * commit takes a transaction-scoped advisory lock on a hash of each
- * Message-ID it will judge (pg_advisory_xact_lock(hashtextextended(id,
- * 0))): the second committer waits until the first's transaction ends,
- * and its duplicate check -- a new statement, so a new snapshot in READ
- * COMMITTED -- then sees the first's committed row.  A hash collision
- * only makes two unrelated commits wait for each other.  The locks of a
- * batch are taken in one statement, in key order, so two batches never
- * wait for each other crosswise (a deadlock); lock_timeout bounds any
- * wait (then PR_E_STORE_BUSY: 4xx, the client comes back).
+ * Duplicates, and the locks that let several nodes judge them at once,
+ * are store_pg_copy.c's.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
-#include "core/buf.h"
 #include "core/spool.h"
 #include "store/store.h"
 #include "store/store_pg.h"
@@ -244,94 +231,6 @@ mark_collected(struct store *st, const struct store_msg *m, struct pr_why *why)
 	return pg_pop3_record(st, m->pop3_mailbox, &mk, why);
 }
 
-/* Whether m's Message-ID judges it (see find_earlier_copy). */
-static bool
-judged_by_msgid(const struct store_msg *m)
-{
-	return m->outbound == NULL && m->raw != NULL && m->message_id != NULL && !m->unreadable;
-}
-
-/* Append s to an array literal as a quoted element ("\" and "\\" escaped). */
-static void
-array_add(struct buf *b, const char *s)
-{
-	buf_addstr(b, b->len > 1 ? ",\"" : "\"");
-	for (const char *c = s; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			buf_addch(b, '\\');
-		buf_addch(b, *c);
-	}
-	buf_addch(b, '"');
-}
-
-/* The advisory locks of the batch (see the header): one per Message-ID
- * judged, and one per POP3 copy judged by its bytes, in key order. */
-static int
-lock_keys(struct store *st, struct arena *a, struct store_msg **msgs, size_t n, struct pr_why *why)
-{
-	static const char sql[] = "SELECT pg_advisory_xact_lock(k) FROM (SELECT hashtextextended(x, 0) AS k"
-		" FROM unnest($1::text[]) AS x ORDER BY 1) AS keys";
-	struct buf b;
-	buf_init(&b, SIZE_MAX);
-	buf_addch(&b, '{');
-	for (size_t i = 0; i < n; i++) {
-		const struct store_msg *m = msgs[i];
-		const char *key = judged_by_msgid(m) ? store_msgid(a, m->message_id) : NULL;
-		if (key != NULL)
-			array_add(&b, key);
-		if (m->outbound == NULL && m->raw != NULL && m->pop3_mailbox != NULL)
-			array_add(&b, arena_printf(a, "pop3 %s %s", m->pop3_mailbox, spool_sha256_hex(m->raw)));
-	}
-	buf_addch(&b, '}');
-	int rc = 0;
-	if (b.len > 2) {
-		struct pg_params p = {0};
-		pg_p_text(&p, buf_cstr(&b));
-		rc = pg_queue(st, sql, &p, "waiting for another copy of a message", why);
-	}
-	buf_free(&b);
-	return rc;
-}
-
-/* What the lookups of find_earlier_copy found (0: nothing). */
-struct look {
-	int64_t pop3, msgid;
-};
-
-/* Queue the lookups that tell whether m is a copy of a message stored
- * already: the same bytes collected again from the same POP3 mailbox
- * (two rounds at once) are one; otherwise an unreadable message or one
- * without a Message-ID never is (nothing tells two such copies from two
- * different messages), and a message we send is new by construction (a
- * Message-ID we just made).  Read at the next sync (copy_of). */
-static int
-find_earlier_copy(struct store *st, struct arena *a, const struct store_msg *m, struct look *l,
-                  struct pr_why *why)
-{
-	static const char sql[] = "SELECT id FROM messages WHERE message_id = $1 AND sha256 = $2"
-	                          " ORDER BY id LIMIT 1";
-	l->pop3 = l->msgid = 0;
-	if (m->outbound != NULL || m->raw == NULL)
-		return 0;
-	if (m->pop3_mailbox != NULL &&
-	    pg_pop3_stored_id(st, m->pop3_mailbox, spool_sha256_hex(m->raw), &l->pop3, why) < 0)
-		return -1;
-	const char *key = judged_by_msgid(m) ? store_msgid(a, m->message_id) : NULL;
-	if (key == NULL)
-		return 0;
-	struct pg_params p = {0};
-	pg_p_text(&p, key);
-	pg_p_text(&p, spool_sha256_hex(m->raw));
-	return pg_queue_int(st, sql, &p, &l->msgid, "checking duplicates", why);
-}
-
-/* The earlier copy's id (the POP3 record first), or 0: m is new. */
-static int64_t
-copy_of(const struct look *l)
-{
-	return l->pop3 ? l->pop3 : l->msgid;
-}
-
 /* 1 if a person refiled the message (`messages move` marks its placement
  * via "moved"): a resend must not put it back where it was taken from. */
 static int
@@ -385,49 +284,6 @@ commit_one(struct store *st, struct arena *a, struct store_msg *m, int64_t earli
 	return insert_log(st, a, m, m->reason, m->detail, why);
 }
 
-/* Whether m's POP3 lookup reads the record e writes (m's mailbox, or
- * the shared one ""). */
-static bool
-reads_record_of(const struct store_msg *m, const struct store_msg *e)
-{
-	return m->pop3_mailbox && e->pop3_mailbox &&
-	       (!*e->pop3_mailbox || !strcmp(e->pop3_mailbox, m->pop3_mailbox));
-}
-
-/* Whether e, written before m in the batch, may be what m's lookups
- * find: the same bytes, and either that POP3 record or the same
- * Message-ID (m judged by it). */
-static bool
-may_be_copy(struct arena *a, const struct store_msg *e, const struct store_msg *m)
-{
-	if (e->raw == NULL || strcmp(spool_sha256_hex(e->raw), spool_sha256_hex(m->raw)))
-		return false;
-	if (reads_record_of(m, e))
-		return true;
-	const char *key = judged_by_msgid(m) ? store_msgid(a, m->message_id) : NULL;
-	const char *e_key = e->message_id ? store_msgid(a, e->message_id) : NULL;
-	return key && e_key && !strcmp(key, e_key);
-}
-
-/* Whether msgs[i] must be looked up again once the messages before it are
- * written, because one of them may change the answer: it may be the
- * earlier copy (two copies in one batch), or, for a POP3 copy found by its
- * record, a record of the same mailbox may be rewritten (the same UIDL
- * again).  Rare; everything else was answered by the first lookup. */
-static bool
-look_again(struct arena *a, struct store_msg **msgs, const struct look *look, size_t i)
-{
-	const struct store_msg *m = msgs[i];
-	if (m->outbound != NULL || m->raw == NULL)
-		return false;
-	for (size_t j = 0; j < i; j++) {
-		const struct store_msg *e = msgs[j];
-		if (may_be_copy(a, e, m) || (look[i].pop3 && reads_record_of(m, e)))
-			return true;
-	}
-	return false;
-}
-
 static void
 read_id(struct arena *a, PGresult *r, int row, void *p)
 {
@@ -447,14 +303,14 @@ cmp_id(const void *x, const void *y)
  * rows call nextval), so ids grow along the batch as one INSERT per
  * message made them, and no later statement waits for a RETURNING. */
 static int
-draw_ids(struct store *st, struct arena *a, struct store_msg **msgs, const struct look *look,
+draw_ids(struct store *st, struct arena *a, struct store_msg **msgs, const struct pg_look *look,
          size_t i, size_t end, struct pr_why *why)
 {
 	static const char sql[] = "SELECT nextval(pg_get_serial_sequence('messages', 'id'))"
 	                          " FROM generate_series(1, $1::integer)";
 	size_t fresh = 0;
 	for (size_t j = i; j < end; j++)
-		fresh += copy_of(&look[j]) == 0;
+		fresh += pg_copy_of(&look[j]) == 0;
 	if (fresh == 0)
 		return 0;
 	struct pg_params p = {0};
@@ -470,7 +326,7 @@ draw_ids(struct store *st, struct arena *a, struct store_msg **msgs, const struc
 	}
 	qsort(ids, got, sizeof(*ids), cmp_id);
 	for (size_t j = i, k = 0; j < end; j++)
-		if (copy_of(&look[j]) == 0)
+		if (pg_copy_of(&look[j]) == 0)
 			msgs[j]->id_r = ids[k++];
 	return 0;
 }
@@ -487,19 +343,19 @@ commit_messages(struct store *st, struct arena *a, struct store_msg **msgs, size
 {
 	if (n == 0)
 		return 0;
-	struct look *look = arena_alloc(a, n * sizeof(*look));
+	struct pg_look *look = arena_alloc(a, n * sizeof(*look));
 	bool *again = arena_alloc(a, n * sizeof(*again));
-	if (lock_keys(st, a, msgs, n, why) < 0)
+	if (pg_copy_lock(st, a, msgs, n, why) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (find_earlier_copy(st, a, msgs[i], &look[i], why) < 0)
+		if (pg_copy_find(st, a, msgs[i], &look[i], why) < 0)
 			return -1;
 	if (pg_pipe_sync(st, why) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		again[i] = look_again(a, msgs, look, i);
+		again[i] = pg_copy_look_again(a, msgs, look, i);
 	for (size_t i = 0, end; i < n; i = end) {
-		if (again[i] && (find_earlier_copy(st, a, msgs[i], &look[i], why) < 0 ||
+		if (again[i] && (pg_copy_find(st, a, msgs[i], &look[i], why) < 0 ||
 		                 pg_pipe_sync(st, why) < 0))
 			return -1;
 		for (end = i + 1; end < n && !again[end]; end++)
@@ -507,7 +363,7 @@ commit_messages(struct store *st, struct arena *a, struct store_msg **msgs, size
 		if (draw_ids(st, a, msgs, look, i, end, why) < 0)
 			return -1;
 		for (size_t j = i; j < end; j++)
-			if (commit_one(st, a, msgs[j], copy_of(&look[j]), why) < 0)
+			if (commit_one(st, a, msgs[j], pg_copy_of(&look[j]), why) < 0)
 				return -1;
 	}
 	return 0;
