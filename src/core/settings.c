@@ -23,6 +23,7 @@ static int validate_email(const char *v, struct pr_why *why);
 static int validate_email_or_empty(const char *v, struct pr_why *why);
 static int validate_hostport(const char *v, struct pr_why *why);
 static int validate_pop_server(const char *v, struct pr_why *why);
+static int validate_pop_username(const char *v, struct pr_why *why);
 static int validate_header_name(const char *v, struct pr_why *why);
 static int validate_prefix(const char *v, struct pr_why *why);
 static int validate_ipnet_list(const char *v, struct pr_why *why);
@@ -157,7 +158,7 @@ static const struct setting_def table[] = {
 	[SET_POP_SERVER] = {"pop_server", STYPE_STRING, APPLIES_NOW, "", .validate = validate_pop_server,
 	 .help = "system mailbox: ssl://host:995 or tcp://host:110 (empty: no collection)"},
 	[SET_POP_USERNAME] = {"pop_username", STYPE_STRING, APPLIES_NOW, "",
-	 .help = "system mailbox user name"},
+	 .validate = validate_pop_username, .help = "system mailbox user name"},
 	[SET_POP_PASSWORD] = {"pop_password", STYPE_STRING, APPLIES_NOW, "", .secret = true,
 	 .help = "system mailbox password"},
 	[SET_POP_REQUIRE_TLS] = {"pop_require_tls", STYPE_BOOL, APPLIES_NOW, "true",
@@ -720,6 +721,28 @@ validate_pop_server(const char *v, struct pr_why *why)
 	int skip = !strncmp(v, "ssl://", 6) ? 6 : !strncmp(v, "tcp://", 6) ? 6 : 0;
 	if (skip == 0 || validate_hostport(v + skip, why) < 0) {
 		pr_why_set(why, PR_E_CONFIG, "'%s' is not ssl://host:995 or tcp://host:110", v);
+		return -1;
+	}
+	/* A DNS name is at most 253 bytes; the bound also keeps the mailbox
+	 * key ("server user") within what the store's index takes. */
+	if (strrchr(v, ':') - (v + skip) > 253) {
+		pr_why_set(why, PR_E_CONFIG, "pop_server's host name is longer than 253 characters");
+		return -1;
+	}
+	return 0;
+}
+
+/* The mailbox ("server user") keys the store's record of what was
+ * collected: PostgreSQL's index entries hold at most ~2.7 KB, and no POP3
+ * server gives out user names near this (an address is at most 254). */
+#define POP_USERNAME_MAX 320
+
+static int
+validate_pop_username(const char *v, struct pr_why *why)
+{
+	if (strlen(v) > POP_USERNAME_MAX) {
+		pr_why_set(why, PR_E_CONFIG, "pop_username is longer than %d bytes: give the mailbox's user name"
+		           " or address", POP_USERNAME_MAX);
 		return -1;
 	}
 	return 0;

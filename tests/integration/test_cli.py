@@ -116,6 +116,13 @@ class TestSettings(CliCase):
         self.fails(EX_DATAERR, "settings", "set", "max_recipients", "0")
         self.fails(EX_DATAERR, "settings", "set", "unknown_recipient", "maybe")
         self.fails(EX_DATAERR, "settings", "set", "pop_server", "imaps://mail.example:993")
+        # The mailbox ("server user") keys the collected-message record: bounded.
+        err = self.fails(EX_DATAERR, "settings", "set", "pop_username", "u" * 321)
+        self.assertIn("longer than 320 bytes", err)
+        self.pr.cli("settings", "set", "pop_username", "u" * 320)
+        err = self.fails(EX_DATAERR, "settings", "set", "pop_server", "ssl://" + "h" * 254 + ":995")
+        self.assertIn("longer than 253", err)
+        self.pr.cli("settings", "set", "pop_server", "ssl://" + "h" * 253 + ":995")
         self.fails(EX_USAGE, "settings", "set", "no_such_setting", "1")
         self.fails(EX_USAGE, "settings", "set", "max_recipients")
         s = {x["name"]: x for x in self.pr.cli_json("settings", "show")["settings"]}
