@@ -93,6 +93,14 @@ def run_module(module, pattern):
     return lines, counts
 
 
+# Modules run alone, after the others: their tests must catch a process in
+# the middle of its work (test_pop3 kills `collect --once` once a quarter of
+# a 2,000-message round is stored, reading the store meanwhile); with two
+# other modules' load on two cores that moment was missed once in a clean
+# CI run ("the round ended before the kill (0 stored)").
+ALONE = ("test_pop3",)
+
+
 def module_names():
     names = sorted(os.path.basename(f)[:-3] for f in glob.glob(os.path.join(HERE, "test_*.py")))
     # Largest first, so a long module does not start last and hold the run open.
@@ -123,17 +131,27 @@ def main():
         print(f"integration: {passed} passed, {failed} failed, {skipped} skipped")
         return 0
     modules = module_names()
+    # Workers run in this directory: a binary named relative to the caller's must still be found.
+    if os.environ.get("POSTROOM_BIN"):
+        os.environ["POSTROOM_BIN"] = os.path.abspath(os.environ["POSTROOM_BIN"])
     if args.jobs <= 1:
         passed, failed, skipped = run_here(modules, args.pattern, timings=False)
     else:
         passed = failed = skipped = 0
+        def report(result):
+            nonlocal passed, failed, skipped
+            lines, (p, fl, s) = result
+            if p or fl or s:
+                print("\n".join(lines), flush=True)
+            passed, failed, skipped = passed + p, failed + fl, skipped + s
+
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(run_module, m, args.pattern) for m in modules]
+            futures = [pool.submit(run_module, m, args.pattern) for m in modules if m not in ALONE]
             for f in concurrent.futures.as_completed(futures):
-                lines, (p, fl, s) = f.result()
-                if p or fl or s:
-                    print("\n".join(lines), flush=True)
-                passed, failed, skipped = passed + p, failed + fl, skipped + s
+                report(f.result())
+        for m in modules:
+            if m in ALONE:
+                report(run_module(m, args.pattern))
     print_slowest()
     sys.stdout.flush()
     print(f"integration: {passed} passed, {failed} failed, {skipped} skipped")
