@@ -122,7 +122,7 @@ def print_slowest():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", dest="pattern")
-    ap.add_argument("-j", dest="jobs", type=int, default=int(os.environ.get("POSTROOM_TEST_JOBS", "3")))
+    ap.add_argument("-j", dest="jobs", type=int, default=int(os.environ.get("POSTROOM_TEST_JOBS", "1")))
     ap.add_argument("--module", help=argparse.SUPPRESS)  # a worker: run this one module
     args = ap.parse_args()
     if args.module:
