@@ -6,12 +6,14 @@ outcome and "integration: N passed, N failed, N skipped".
   run.py [-k PATTERN] [-j JOBS]
 
 Modules run in JOBS worker processes at once (default $POSTROOM_TEST_JOBS,
-else 3).  Why: most of a test's wall time is waiting -- for serve to be
+else 1: at 3, a test's serve once lost its free_port() port to another
+module's process between the pick and the bind).  Why more than 1: most of a test's wall time is waiting -- for serve to be
 ready, for a deadline a test provokes (a DNS timeout, an idle disconnect),
 for PostgreSQL's fsync -- not CPU: test_smtp on PostgreSQL used 27 s of CPU
 in 120 s of wall time.  Every test already owns everything it starts (its
 own directory, free loopback ports, its own database named after its
-process), so modules do not share state.  A module's output is printed
+process), so modules share no state -- but free_port() closes its
+socket before serve binds the port, which is the race above.  A module's output is printed
 whole when it ends, so lines never interleave.  -j 1 runs them one by one
 in this process, as before.
 """
