@@ -16,6 +16,8 @@ import tempfile
 import time
 import unittest
 
+import ports
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("POSTROOM_BIN", os.path.join(ROOT, "build-asan", "postroom"))
 if os.sep in BIN:
@@ -195,28 +197,13 @@ def shared_or_skip(testcase):
 
 
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback TCP port no other test process is handed (ports.py)."""
+    return ports.pick()
 
 
 def free_udp_tcp_port():
     """A port free for both UDP and TCP right now (dnsmasq binds both)."""
-    for _ in range(50):
-        port = free_udp_port()
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            try:
-                t.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no port free for both UDP and TCP on 127.0.0.1")
+    return ports.pick((socket.SOCK_STREAM, socket.SOCK_DGRAM))
 
 
 def dns_answers(port, timeout):

@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import time
 
+import ports
+
 PGBIN = os.environ.get("POSTROOM_PGBIN", "/usr/lib/postgresql/15/bin")
 
 
@@ -19,18 +21,11 @@ def available():
     return os.path.exists(os.path.join(PGBIN, "initdb")) and shutil.which("psql") is not None
 
 
-def _free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class PgCluster:
     def __init__(self, workdir, name="pg", settings=None):
         self.dir = os.path.join(workdir, name)
         self.data = os.path.join(self.dir, "data")
-        self.port = _free_port()
+        self.port = ports.pick()
         self.settings = {"listen_addresses": "127.0.0.1", "max_connections": "200",
                          "fsync": "on", "synchronous_commit": "on", "unix_socket_directories": self.dir}
         self.settings.update(settings or {})

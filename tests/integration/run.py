@@ -6,24 +6,26 @@ outcome and "integration: N passed, N failed, N skipped".
   run.py [-k PATTERN] [-j JOBS]
 
 Modules run in JOBS worker processes at once (default $POSTROOM_TEST_JOBS,
-else 1: at 3, a test's serve once lost its free_port() port to another
-module's process between the pick and the bind).  Why more than 1: most of a test's wall time is waiting -- for serve to be
-ready, for a deadline a test provokes (a DNS timeout, an idle disconnect),
-for PostgreSQL's fsync -- not CPU: test_smtp on PostgreSQL used 27 s of CPU
-in 120 s of wall time.  Every test already owns everything it starts (its
-own directory, free loopback ports, its own database named after its
-process), so modules share no state -- but free_port() closes its
-socket before serve binds the port, which is the race above.  A module's output is printed
+else 3).  Why more than 1: most of a test's wall time is waiting -- for
+serve to be ready, for a deadline a test provokes (a DNS timeout, an idle
+disconnect), for PostgreSQL's fsync -- not CPU: test_smtp on PostgreSQL
+used 27 s of CPU in 120 s of wall time.  Every test owns everything it
+starts (its own directory, its own database named after its process), and
+each worker slot picks loopback ports from a block no other slot uses
+(ports.py; picking port 0 and closing it once lost a test its port to a
+neighbour between the pick and serve's bind).  A module's output is printed
 whole when it ends, so lines never interleave.  -j 1 runs them one by one
 in this process, as before.
 """
 import argparse
 import concurrent.futures
 import glob
+import itertools
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -71,13 +73,24 @@ def run_here(modules, pattern, timings):
     return res.testsRun - failed - skipped, failed, skipped
 
 
+# Each pool thread is one slot of ports (ports.py): the modules its worker
+# processes run never pick a port another slot's modules may be binding.
+SLOTS = threading.local()
+_slot_count = itertools.count()
+
+
+def take_slot():
+    SLOTS.slot = next(_slot_count)
+
+
 def run_module(module, pattern):
     """One module in a worker process: (its output, counts)."""
     cmd = [sys.executable, os.path.abspath(__file__), "--module", module]
     if pattern:
         cmd += ["-k", pattern]
+    env = dict(os.environ, POSTROOM_TEST_PORT_SLOT=str(getattr(SLOTS, "slot", 0)))
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                       errors="replace", cwd=HERE)
+                       errors="replace", cwd=HERE, env=env)
     lines, counts = [], None
     for line in p.stdout.splitlines():
         m = TIMING.match(line)
@@ -124,7 +137,7 @@ def print_slowest():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", dest="pattern")
-    ap.add_argument("-j", dest="jobs", type=int, default=int(os.environ.get("POSTROOM_TEST_JOBS", "1")))
+    ap.add_argument("-j", dest="jobs", type=int, default=int(os.environ.get("POSTROOM_TEST_JOBS", "3")))
     ap.add_argument("--module", help=argparse.SUPPRESS)  # a worker: run this one module
     args = ap.parse_args()
     if args.module:
@@ -136,6 +149,8 @@ def main():
     # Workers run in this directory: a binary named relative to the caller's must still be found.
     if os.environ.get("POSTROOM_BIN"):
         os.environ["POSTROOM_BIN"] = os.path.abspath(os.environ["POSTROOM_BIN"])
+    # One run id for all workers, so their slots are distinct blocks of ports.
+    os.environ.setdefault("POSTROOM_TEST_RUN_ID", str(os.getpid()))
     if args.jobs <= 1:
         passed, failed, skipped = run_here(modules, args.pattern, timings=False)
     else:
@@ -147,7 +162,7 @@ def main():
                 print("\n".join(lines), flush=True)
             passed, failed, skipped = passed + p, failed + fl, skipped + s
 
-        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs, initializer=take_slot) as pool:
             futures = [pool.submit(run_module, m, args.pattern) for m in modules if m not in ALONE]
             for f in concurrent.futures.as_completed(futures):
                 report(f.result())
