@@ -1,6 +1,6 @@
 /* intake.c - the pipeline's threads and queues.
  *
- *   submit -> [work queue] -> N workers (parse, authenticate, decide)
+ *   submit -> [work queue, small first: workq.c] -> N workers (parse, authenticate, decide)
  *          -> [commit queue] -> 1 committer (group commit) -> done()
  *   protocol threads' refusals -> [row queue, bounded] -> the same commit
  *
@@ -45,17 +45,14 @@
 /* How old the committer's "are there webhooks?" answer may be. */
 #define WEBHOOKS_RECHECK_S 1.0
 
-struct job_queue {
-	struct intake_job *head, *tail;
-	size_t len;
-};
 
 struct intake {
 	struct intake_options opt;
 	char *store_uri, *spool_dir;
 	pthread_mutex_t lock;
 	pthread_cond_t work_cv, commit_cv, idle_cv;
-	struct job_queue work, commit;
+	struct intake_workq work;
+	struct intake_jobq commit;
 	struct intake_job *live;             /* every job in flight (submit to finish) */
 	struct intake_rowq rows;             /* rows without a job (rowq.c) */
 	size_t in_flight;
@@ -72,31 +69,6 @@ struct intake {
 	bool webhooks;
 	double webhooks_at;
 };
-
-static void
-queue_push(struct job_queue *q, struct intake_job *j)
-{
-	j->next = NULL;
-	if (q->tail)
-		q->tail->next = j;
-	else
-		q->head = j;
-	q->tail = j;
-	q->len++;
-}
-
-static struct intake_job *
-queue_pop(struct job_queue *q)
-{
-	struct intake_job *j = q->head;
-	if (j) {
-		q->head = j->next;
-		if (q->head == NULL)
-			q->tail = NULL;
-		q->len--;
-	}
-	return j;
-}
 
 /* The list of jobs in flight, under in->lock. */
 static void
@@ -178,15 +150,17 @@ worker_main(void *arg)
 	struct intake *in = w->in;
 	for (;;) {
 		pthread_mutex_lock(&in->lock);
-		while (in->work.head == NULL && !in->stopping)
+		struct intake_job *j;
+		while ((j = intake_workq_pop(&in->work, in->stopping)) == NULL && !in->stopping)
 			pthread_cond_wait(&in->work_cv, &in->lock);
-		struct intake_job *j = queue_pop(&in->work);
 		pthread_mutex_unlock(&in->lock);
 		if (j == NULL)
 			return NULL;        /* stopping and drained */
 		intake_process(w, j);   /* j->sm to store, or j->row to log */
 		pthread_mutex_lock(&in->lock);
-		queue_push(&in->commit, j);
+		if (intake_workq_done(&in->work, j))
+			pthread_cond_broadcast(&in->work_cv);   /* a waiting large one may go */
+		intake_jobq_push(&in->commit, j);
 		pthread_cond_signal(&in->commit_cv);
 		pthread_mutex_unlock(&in->lock);
 	}
@@ -398,11 +372,11 @@ committer_main(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&in->lock);
 		while (in->commit.head == NULL && in->rows.head == NULL &&
-		       !(in->stopping && in->work.head == NULL && in->in_flight == 0))
+		       !(in->stopping && intake_workq_empty(&in->work) && in->in_flight == 0))
 			pthread_cond_wait(&in->commit_cv, &in->lock);
 		size_t n = 0;
 		while (n < INTAKE_MAX_BATCH && in->commit.head)
-			batch[n++] = queue_pop(&in->commit);
+			batch[n++] = intake_jobq_pop(&in->commit);
 		struct intake_row *rows = intake_rowq_take(&in->rows, INTAKE_MAX_BATCH);
 		intake_rowq_note_drained(&in->rows);
 		pthread_mutex_unlock(&in->lock);
@@ -435,6 +409,7 @@ intake_new(const struct intake_options *opt, struct pr_why *why)
 	in->nworkers = opt->workers > 0 ? opt->workers : INTAKE_DEFAULT_WORKERS;
 	if (in->nworkers > INTAKE_MAX_WORKERS)
 		in->nworkers = INTAKE_MAX_WORKERS;
+	intake_workq_init(&in->work, in->nworkers);
 	pthread_mutex_init(&in->lock, NULL);
 	pthread_cond_init(&in->work_cv, NULL);
 	pthread_cond_init(&in->commit_cv, NULL);
@@ -548,7 +523,7 @@ intake_submit(struct intake *in, struct intake_msg *m, intake_done_fn done, void
 	live_add(in, j);
 	in->in_flight++;
 	metrics_gauge_add(METRICS_INTAKE_IN_FLIGHT, 1);
-	queue_push(&in->work, j);
+	intake_workq_push(&in->work, j);
 	pthread_cond_signal(&in->work_cv);
 	pthread_mutex_unlock(&in->lock);
 }

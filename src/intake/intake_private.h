@@ -57,7 +57,32 @@ struct intake_job {
 	struct store_msg *sm;        /* set when the message is to be committed */
 	struct intake_row *row;      /* set when it was refused */
 	struct intake_result res;
+	bool large;                  /* workq.c: waits in the large queue */
+	double queued_ms;            /* workq.c: when it joined the work queue */
 };
+
+/* A first-in first-out list of jobs (workq.c). */
+struct intake_jobq {
+	struct intake_job *head, *tail;
+	size_t len;
+};
+void intake_jobq_push(struct intake_jobq *q, struct intake_job *j);
+struct intake_job *intake_jobq_pop(struct intake_jobq *q);
+
+/* workq.c: the workers' queue, small messages first, one worker kept for
+ * them while large ones are held.  Under the intake's lock. */
+struct intake_workq {
+	struct intake_jobq small, large;
+	int large_busy, nworkers;
+};
+void intake_workq_init(struct intake_workq *q, int nworkers);
+void intake_workq_push(struct intake_workq *q, struct intake_job *j);
+bool intake_workq_empty(const struct intake_workq *q);
+/* The job a free worker takes now, or NULL if none may be taken yet
+ * (stopping: any job, the reserve no longer matters). */
+struct intake_job *intake_workq_pop(struct intake_workq *q, bool stopping);
+/* A worker finished j: true if a large job may now be taken by another. */
+bool intake_workq_done(struct intake_workq *q, const struct intake_job *j);
 
 /* What a worker thread owns: its own store connection and DNS channel. */
 struct intake_worker {

@@ -177,7 +177,7 @@ struct store_msg {
 	/* bytes: prepend (our Received:, Authentication-Results:) + raw */
 	const char *prepend;
 	struct spool *raw;
-	struct store_body *body;    /* set by store_body_put: stored apart already */
+	struct store_body *body;    /* set by store_body_put: bytes prepared before the commit */
 	/* parsed (from mime/), all may be NULL */
 	const char *message_id, *in_reply_to, *references;
 	const char *subject, *from_addr, *date;
@@ -246,9 +246,12 @@ int store_commit_group(struct store *st, struct store_msg **msgs, size_t n,
  * commit) is an orphan that no read can reach and store_body_sweep
  * removes. */
 
-/* If m is large, make its bytes durable now and set m->body, which the
- * commit then links (making its name durable first, one directory sync
- * for all the bodies of a group commit); else leave m->body NULL.  a is the message's arena:
+/* Called by the intake worker, outside the commit: prepare m's bytes so
+ * the commit only has to name or bind them (m->body).  A large m's bytes
+ * are made durable now in a file of their own, which the commit then
+ * links (making its name durable first, one directory sync for all the
+ * bodies of a group commit); a backend may also pack a short message's
+ * bytes here (SQLite deflates them), or leave m->body NULL.  a is the message's arena:
  * freeing it removes the body unless a commit took (or may have taken)
  * it.  0, or -1 with why (PR_E_IO: a temporary local fault). */
 int store_body_put(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why);

@@ -162,6 +162,10 @@ int sq_thread_people_add(struct store *st, struct arena *a, const struct store_m
 /* Message bodies kept as files (store_sqlite_body.c).  Inside the
  * commit's transaction: the row naming m->body for message m->id_r. */
 int sq_body_link(struct store *st, const struct store_msg *m, struct pr_why *why);
+/* Whether m's body is a file (then sq_body_link), and the bytes the
+ * worker packed for message_raw (NULL: pack them now). */
+bool sq_body_is_file(const struct store_msg *m);
+const struct sq_packed *sq_body_packed(const struct store_msg *m);
 /* Before the transaction that links them: make the names of the bodies
  * among msgs durable (one sync of the directory for all of them; none
  * when no message has a body).  0, or -1 with why (PR_E_IO). */
@@ -184,6 +188,17 @@ uint8_t *sq_deflate(const uint8_t *in, size_t len, size_t *zlen_r);
  * (PR_E_STORE_FAILED) if they are not exactly len. */
 int sq_inflate(struct arena *a, const void *z, size_t zlen, size_t len, uint8_t **out_r,
                struct pr_why *why);
+/* Copy len bytes of the spool from off into dst; -1 with why (PR_E_IO). */
+struct spool;
+int sq_read_spool(struct spool *sp, uint64_t off, uint8_t *dst, size_t len, struct pr_why *why);
+/* message_raw's blob for m (prepend + spool, up to SQ_BIND_MAX bytes):
+ * malloc'd bytes, deflated when that saves a tenth. */
+struct sq_packed {
+	uint8_t *bytes;
+	size_t len;
+	int codec;                   /* SQ_RAW_* */
+};
+int sq_raw_pack(const struct store_msg *m, struct sq_packed *p, struct pr_why *why);
 
 /* Insert one intake-log row (store_sqlite_log.c); used by the commit too. */
 struct store_log_entry;

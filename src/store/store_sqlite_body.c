@@ -13,6 +13,8 @@
  * (Received:, Authentication-Results:) are in the row (message_body:
  * message_id, name, prepend, size), so the stored message is prepend +
  * file, byte-exact, as message_raw holds it for small and older messages.
+ * A small message gets no file; its message_raw bytes are read and
+ * deflated here, in the worker (pack_body), so the commit only binds them.
  *
  * Order, the durability contract: the spool's file (unnamed, O_TMPFILE,
  * so a crash while the bytes stream in leaves nothing) is linked under its
@@ -72,6 +74,7 @@ struct store_body {
 	uint64_t size;               /* bytes in the file (the spool) */
 	bool created;                /* the name is ours: remove it on release */
 	bool kept;                   /* a transaction took it: the sweep decides */
+	struct sq_packed packed;     /* a short message: message_raw's bytes, no file */
 };
 
 static int
@@ -140,6 +143,7 @@ static void
 body_release(void *arg)
 {
 	struct store_body *b = arg;
+	free(b->packed.bytes);
 	if (b->created && !b->kept && unlink(b->path) < 0 && errno != ENOENT)
 		log_warn("store: cannot remove the unused message body %s: %s (the sweep will)", b->path,
 		         strerror(errno));
@@ -181,13 +185,43 @@ write_body(struct store *st, struct store_body *b, struct spool *sp, struct pr_w
 	return rc;
 }
 
+/* A short message stays in message_raw, but its bytes are read and
+ * deflated here, in the worker, not inside the group commit
+ * (store_sqlite_zraw.c). */
+static int
+pack_body(struct arena *a, struct store_msg *m, struct store_body *b, struct pr_why *why)
+{
+	if (store_msg_size(m) > SQ_BIND_MAX)
+		return 0;                /* streamed into message_raw by the commit */
+	if (sq_raw_pack(m, &b->packed, why) < 0)
+		return -1;
+	arena_on_free(a, body_release, b);
+	m->body = b;
+	return 0;
+}
+
+bool
+sq_body_is_file(const struct store_msg *m)
+{
+	return m->body != NULL && m->body->name[0] != '\0';
+}
+
+const struct sq_packed *
+sq_body_packed(const struct store_msg *m)
+{
+	return m->body != NULL && m->body->packed.bytes != NULL ? &m->body->packed : NULL;
+}
+
 int
 sqlite_store_body_put(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
 {
 	m->body = NULL;
-	if (m->raw == NULL || spool_size(m->raw) < PR_STORE_BODY_MIN)
+	if (m->raw == NULL)
 		return 0;
 	struct store_body *b = arena_alloc(a, sizeof(*b));
+	memset(b, 0, sizeof(*b));
+	if (spool_size(m->raw) < PR_STORE_BODY_MIN)
+		return pack_body(a, m, b, why);
 	if (bodies_open(st, why) < 0 || make_name(b, why) < 0)
 		return -1;
 	b->path = arena_printf(a, "%s/%s", st->bodies, b->name);
@@ -214,7 +248,7 @@ sq_bodies_sync(struct store *st, struct store_msg *const *msgs, size_t n, struct
 {
 	bool any = false;
 	for (size_t i = 0; i < n && !any; i++)
-		any = msgs[i]->body != NULL;
+		any = sq_body_is_file(msgs[i]);
 	if (!any)
 		return 0;
 	if (bodies_open(st, why) < 0)

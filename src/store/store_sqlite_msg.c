@@ -73,45 +73,24 @@ insert_row(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 	return sq_step_done(st, s, "starting a thread", why);
 }
 
-/* Copy len bytes of the spool from off into dst (a bounded read loop). */
+/* The bytes the worker packed (store_body_put), or packed now for a
+ * caller that did not put the body first. */
 static int
-read_spool(struct spool *sp, uint64_t off, uint8_t *dst, size_t len, struct pr_why *why)
+raw_bound(struct store *st, sqlite3_stmt *s, const struct store_msg *m, struct pr_why *why)
 {
-	while (len > 0) {
-		ssize_t r = spool_read_at(sp, off, dst, len);
-		if (r <= 0) {
-			pr_why_set(why, PR_E_IO, "reading the spooled message failed");
-			return -1;
-		}
-		off += (uint64_t)r;
-		dst += r;
-		len -= (size_t)r;
+	const struct sq_packed *p = sq_body_packed(m);
+	if (p != NULL) {
+		sqlite3_bind_blob64(s, 2, p->bytes, p->len, SQLITE_STATIC);
+		sqlite3_bind_int(s, 3, p->codec);
+		return sq_step_done(st, s, "storing message bytes", why);
 	}
-	return 0;
-}
-
-static int
-raw_bound(struct store *st, sqlite3_stmt *s, const struct store_msg *m, size_t plen, size_t total,
-          struct pr_why *why)
-{
-	uint8_t *buf = xmalloc(total ? total : 1);
-	if (plen)
-		memcpy(buf, m->prepend, plen);
-	if (read_spool(m->raw, 0, buf + plen, total - plen, why) < 0) {
-		free(buf);
+	struct sq_packed now;
+	if (sq_raw_pack(m, &now, why) < 0) {
 		sq_done(s);
 		return -1;
 	}
-	size_t zlen = 0;
-	uint8_t *z = sq_deflate(buf, total, &zlen);
-	if (z != NULL) {
-		free(buf);
-		sqlite3_bind_blob64(s, 2, z, zlen, free);
-		sqlite3_bind_int(s, 3, SQ_RAW_DEFLATE);
-	} else {
-		sqlite3_bind_blob64(s, 2, buf, total, free);
-		sqlite3_bind_int(s, 3, SQ_RAW_PLAIN);
-	}
+	sqlite3_bind_blob64(s, 2, now.bytes, now.len, free);
+	sqlite3_bind_int(s, 3, now.codec);
 	return sq_step_done(st, s, "storing message bytes", why);
 }
 
@@ -133,7 +112,7 @@ raw_streamed(struct store *st, sqlite3_stmt *s, const struct store_msg *m, size_
 	uint8_t *chunk = xmalloc(SQ_CHUNK);
 	for (uint64_t off = 0; rc == SQLITE_OK && off < total - plen;) {
 		size_t n = total - plen - off < SQ_CHUNK ? (size_t)(total - plen - off) : SQ_CHUNK;
-		if (read_spool(m->raw, off, chunk, n, why) < 0)
+		if (sq_read_spool(m->raw, off, chunk, n, why) < 0)
 			break;
 		rc = sqlite3_blob_write(b, chunk, (int)n, (int)(plen + off));
 		off += n;
@@ -163,7 +142,7 @@ insert_raw(struct store *st, const struct store_msg *m, struct pr_why *why)
 	}
 	sqlite3_bind_int64(s, 1, m->id_r);
 	if (total <= SQ_BIND_MAX || m->raw == NULL)
-		return raw_bound(st, s, m, plen, (size_t)total, why);
+		return raw_bound(st, s, m, why);
 	return raw_streamed(st, s, m, plen, total, why);
 }
 
@@ -373,7 +352,7 @@ commit_one(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 	if (dup == 0)
 		return commit_duplicate(st, a, m, why);
 	if (insert_row(st, a, m, why) < 0 ||
-	    (m->body ? sq_body_link(st, m, why) : insert_raw(st, m, why)) < 0 ||
+	    (sq_body_is_file(m) ? sq_body_link(st, m, why) : insert_raw(st, m, why)) < 0 ||
 	    insert_placements(st, m, why) < 0 || insert_people(st, a, m, why) < 0 ||
 	    add_stakeholders(st, a, m, why) < 0)
 		return -1;

@@ -349,6 +349,59 @@ TEST(row_queue_has_a_cap)
 	fixture_close(&f);
 }
 
+/* The workers' queue (workq.c): a small message is taken before large
+ * ones that came first; one worker is always left for small mail; a
+ * large message that waited too long goes before small ones; stopping
+ * takes everything. */
+static struct intake_job *
+sized_job(struct arena *a, size_t size)
+{
+	struct intake_job *j = arena_alloc(a, sizeof(*j));
+	memset(j, 0, sizeof(*j));
+	j->m = arena_alloc(a, sizeof(*j->m));
+	memset(j->m, 0, sizeof(*j->m));
+	char *bytes = arena_alloc(a, size);
+	memset(bytes, 'x', size);
+	j->m->raw = spool_from_bytes(a, "/tmp", bytes, size);
+	return j;
+}
+
+TEST(small_mail_first)
+{
+	struct arena *a = arena_new();
+	struct intake_workq q;
+	intake_workq_init(&q, 4);
+	struct intake_job *big[5], *small = sized_job(a, 10 * 1024);
+	for (int i = 0; i < 5; i++) {
+		big[i] = sized_job(a, PR_STORE_BODY_MIN);
+		intake_workq_push(&q, big[i]);
+	}
+	intake_workq_push(&q, small);
+	CHECK(small->large == false && big[0]->large);
+	CHECK(intake_workq_pop(&q, false) == small);            /* behind five large ones */
+	CHECK(intake_workq_pop(&q, false) == big[0]);
+	CHECK(intake_workq_pop(&q, false) == big[1]);
+	CHECK(intake_workq_pop(&q, false) == big[2]);
+	CHECK(intake_workq_pop(&q, false) == NULL);             /* the fourth worker waits for small mail */
+	CHECK(intake_workq_done(&q, small) == false);
+	CHECK(intake_workq_done(&q, big[0]) == true);           /* a large one may go now */
+	CHECK(intake_workq_pop(&q, false) == big[3]);
+	/* A large message that waited long enough goes before small ones. */
+	struct intake_job *late = sized_job(a, 100);
+	intake_workq_push(&q, late);
+	CHECK(intake_workq_done(&q, big[1]) == true);
+	big[4]->queued_ms -= 1000.0;
+	CHECK(intake_workq_pop(&q, false) == big[4]);
+	CHECK(intake_workq_pop(&q, false) == late);
+	CHECK(intake_workq_empty(&q));
+	/* Stopping: the reserve no longer holds a large one back. */
+	struct intake_job *last = sized_job(a, PR_STORE_BODY_MIN);
+	intake_workq_push(&q, last);
+	CHECK(intake_workq_pop(&q, false) == NULL);
+	CHECK(intake_workq_pop(&q, true) == last);
+	arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -358,5 +411,6 @@ main(void)
 	RUN(worker_refusal_does_not_write);
 	RUN(busy_commit_row_written_later);
 	RUN(row_queue_has_a_cap);
+	RUN(small_mail_first);
 	return test_summary("intake");
 }
