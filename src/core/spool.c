@@ -160,6 +160,23 @@ spool_read_at(struct spool *s, uint64_t off, void *buf, size_t n)
 }
 
 int
+spool_read_exact(struct spool *s, uint64_t off, void *buf, size_t n, struct pr_why *why)
+{
+	uint8_t *dst = buf;
+	while (n > 0) {
+		ssize_t r = spool_read_at(s, off, dst, n);
+		if (r <= 0) {
+			pr_why_set(why, PR_E_IO, "reading the spooled message failed");
+			return -1;
+		}
+		off += (uint64_t)r;
+		dst += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int
 spool_check_readable(struct spool *s, struct pr_why *why)
 {
 	if (s->fd < 0)

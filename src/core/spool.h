@@ -31,6 +31,9 @@ const char *spool_sha256_hex(const struct spool *s);
 
 /* Read up to n bytes at off; returns bytes read, 0 at end, -1 on error. */
 ssize_t spool_read_at(struct spool *s, uint64_t off, void *buf, size_t n);
+/* Read exactly n bytes at off: 0, or -1 with why (PR_E_IO) if they
+ * cannot all be read. */
+int spool_read_exact(struct spool *s, uint64_t off, void *buf, size_t n, struct pr_why *why);
 /* Read every byte once: 0, or -1 with PR_E_IO if the spool file cannot
  * be read (a disk error), so a parse failure is not mistaken for a
  * malformed message. */

@@ -58,17 +58,7 @@ read_stream(const struct store_msg *m, size_t plen, uint64_t off, uint8_t *dst, 
 		dst += n;
 		len -= n;
 	}
-	while (len > 0) {
-		ssize_t r = spool_read_at(m->raw, off - plen, dst, len);
-		if (r <= 0) {
-			pr_why_set(why, PR_E_IO, "reading the spooled message failed");
-			return -1;
-		}
-		off += (uint64_t)r;
-		dst += r;
-		len -= (size_t)r;
-	}
-	return 0;
+	return len > 0 ? spool_read_exact(m->raw, off - plen, dst, len, why) : 0;
 }
 
 int

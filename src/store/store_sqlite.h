@@ -188,9 +188,6 @@ uint8_t *sq_deflate(const uint8_t *in, size_t len, size_t *zlen_r);
  * (PR_E_STORE_FAILED) if they are not exactly len. */
 int sq_inflate(struct arena *a, const void *z, size_t zlen, size_t len, uint8_t **out_r,
                struct pr_why *why);
-/* Copy len bytes of the spool from off into dst; -1 with why (PR_E_IO). */
-struct spool;
-int sq_read_spool(struct spool *sp, uint64_t off, uint8_t *dst, size_t len, struct pr_why *why);
 /* message_raw's blob for m (prepend + spool, up to SQ_BIND_MAX bytes):
  * malloc'd bytes, deflated when that saves a tenth. */
 struct sq_packed {

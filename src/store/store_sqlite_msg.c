@@ -112,7 +112,7 @@ raw_streamed(struct store *st, sqlite3_stmt *s, const struct store_msg *m, size_
 	uint8_t *chunk = xmalloc(SQ_CHUNK);
 	for (uint64_t off = 0; rc == SQLITE_OK && off < total - plen;) {
 		size_t n = total - plen - off < SQ_CHUNK ? (size_t)(total - plen - off) : SQ_CHUNK;
-		if (sq_read_spool(m->raw, off, chunk, n, why) < 0)
+		if (spool_read_exact(m->raw, off, chunk, n, why) < 0)
 			break;
 		rc = sqlite3_blob_write(b, chunk, (int)n, (int)(plen + off));
 		off += n;

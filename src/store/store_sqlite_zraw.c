@@ -54,22 +54,6 @@ sq_inflate(struct arena *a, const void *z, size_t zlen, size_t len, uint8_t **ou
 }
 
 int
-sq_read_spool(struct spool *sp, uint64_t off, uint8_t *dst, size_t len, struct pr_why *why)
-{
-	while (len > 0) {
-		ssize_t r = spool_read_at(sp, off, dst, len);
-		if (r <= 0) {
-			pr_why_set(why, PR_E_IO, "reading the spooled message failed");
-			return -1;
-		}
-		off += (uint64_t)r;
-		dst += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
-int
 sq_raw_pack(const struct store_msg *m, struct sq_packed *p, struct pr_why *why)
 {
 	size_t plen = m->prepend ? strlen(m->prepend) : 0;
@@ -77,7 +61,7 @@ sq_raw_pack(const struct store_msg *m, struct sq_packed *p, struct pr_why *why)
 	uint8_t *buf = xmalloc(total ? total : 1);
 	if (plen)
 		memcpy(buf, m->prepend, plen);
-	if (m->raw && sq_read_spool(m->raw, 0, buf + plen, total - plen, why) < 0) {
+	if (m->raw && spool_read_exact(m->raw, 0, buf + plen, total - plen, why) < 0) {
 		free(buf);
 		return -1;
 	}
