@@ -417,6 +417,7 @@ intake_new(const struct intake_options *opt, struct pr_why *why)
 	if ((in->lookup = intake_lookup_new(in->store_uri, why)) == NULL ||
 	    (in->commit_st = store_open(in->store_uri, why)) == NULL)
 		goto fail;
+	store_set_cache(in->commit_st, PR_STORE_WRITER_CACHE_KIB);
 	struct settings *set = settings_current();
 	for (int i = 0; i < in->nworkers; i++) {
 		struct intake_worker *w = &in->wctx[i];
@@ -426,6 +427,7 @@ intake_new(const struct intake_options *opt, struct pr_why *why)
 			settings_unref(&set);
 			goto fail;
 		}
+		store_set_cache(w->st, PR_STORE_WORKER_CACHE_KIB);
 	}
 	settings_unref(&set);
 	for (int i = 0; i < in->nworkers; i++)

@@ -43,6 +43,9 @@ void store_close(struct store **st);
 const char *store_backend_name(const struct store *st);
 /* How long a writer waits for the lock before PR_E_STORE_BUSY (default 5 s). */
 void store_set_busy_timeout(struct store *st, int ms);
+/* How much of the store this connection may keep in its own memory, in
+ * KiB (SQLite's page cache; PostgreSQL caches on the server: nothing). */
+void store_set_cache(struct store *st, int kib);
 /* True if the directory is empty (no users, no projects): seed it. */
 int store_is_empty(struct store *st, bool *empty_r, struct pr_why *why);
 

@@ -83,6 +83,13 @@ pg_store_set_busy_timeout(struct store *st, int ms)
 	PQclear(PQexec(st->conn, sql));
 }
 
+void
+pg_store_set_cache(struct store *st, int kib)
+{
+	(void)st;
+	(void)kib;                   /* shared_buffers, on the server */
+}
+
 int
 pg_store_is_empty(struct store *st, bool *empty_r, struct pr_why *why)
 {

@@ -363,6 +363,14 @@ sqlite_store_set_busy_timeout(struct store *st, int ms)
 	sqlite3_busy_timeout(st->db, ms);
 }
 
+void
+sqlite_store_set_cache(struct store *st, int kib)
+{
+	char sql[48];
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", kib > 0 ? kib : 2000);
+	sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+}
+
 int
 sqlite_store_is_empty(struct store *st, bool *empty_r, struct pr_why *why)
 {
