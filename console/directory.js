@@ -9,15 +9,49 @@ import { textField, selectField, card, table, addForm, actionButton, confirmButt
 
 const enc = encodeURIComponent;
 
+// A redraw must not undo a choice being made: a list keeps the value it
+// had (while it is still offered) and the focus it had.  Lists are known
+// by their label, as the person knows them (ids are new at each draw).
+function choicesIn(body) {
+  const kept = new Map();
+  for (const sel of body.querySelectorAll('select')) {
+    const label = sel.labels && sel.labels[0] ? sel.labels[0].textContent : null;
+    if (label) kept.set(label, { value: sel.value, focused: sel === document.activeElement });
+  }
+  return kept;
+}
+
+function restoreChoices(body, kept) {
+  for (const sel of body.querySelectorAll('select')) {
+    const was = sel.labels && sel.labels[0] ? kept.get(sel.labels[0].textContent) : null;
+    if (!was) continue;
+    if ([...sel.options].some((o) => o.value === was.value)) sel.value = was.value;
+    if (was.focused) sel.focus();
+  }
+}
+
 // One section: a heading, a body that (re)loads from the server, an add form.
-// after: what else to reload when this section changed.
+// after: what else to reload when this section changed.  The body is
+// aria-busy while a load is out; when two loads overlap (a change here and
+// one in a section that reloads this one), only the last one started is
+// drawn, so an older answer never replaces a newer one.
 function section(title, intro, load, makeForm, after) {
-  const body = h('div', {}, h('p', {}, `Loading ${title.toLowerCase()}…`));
+  const body = h('div', { class: 'section-body' }, h('p', {}, `Loading ${title.toLowerCase()}…`));
+  let drawn = 0;
   const refresh = async () => {
+    const mine = ++drawn;
+    body.setAttribute('aria-busy', 'true');
+    let content;
     try {
-      fill(body, await load(refresh));
+      content = await load(refresh);
     } catch (e) {
-      fill(body, errorBox(e));
+      content = errorBox(e);
+    }
+    if (mine === drawn) {
+      const kept = choicesIn(body);
+      fill(body, content);
+      restoreChoices(body, kept);
+      body.removeAttribute('aria-busy');
     }
     if (after) await after();
   };
