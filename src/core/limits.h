@@ -43,7 +43,11 @@
  * store grows, and each page missed is read again from the kernel: with
  * 64 MiB, intake at 240,000-270,000 messages went from 546 to 590 msgs/s and
  * the run from 639 to 695 msgs/s (bench/growth --messages 300000; peak RSS
- * 38 -> 101 MiB).  Workers read fewer pages (threading and directory). */
+ * 38 -> 101 MiB).  Workers read fewer pages (threading and directory), and
+ * their cache lasts only until the next commit: in WAL mode SQLite empties
+ * a reader's page cache whenever another connection has written since its
+ * last read (bench/growth: serve reads 120-220 KiB per message back from
+ * the kernel's cache, most of it those re-reads). */
 #define PR_STORE_WRITER_CACHE_KIB (64 * 1024)
 #define PR_STORE_WORKER_CACHE_KIB (16 * 1024)
 /* MIME: nesting and part count bound the parser's recursion and memory. */

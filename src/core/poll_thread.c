@@ -57,7 +57,7 @@ poll_main(void *arg)
 }
 
 struct poll_thread *
-poll_thread_start(poll_round_fn *round, void *arg, int nap_ms)
+poll_thread_start(const char *name, poll_round_fn *round, void *arg, int nap_ms)
 {
 	struct poll_thread *t = xcalloc(1, sizeof(*t));
 	t->round = round;
@@ -67,6 +67,7 @@ poll_thread_start(poll_round_fn *round, void *arg, int nap_ms)
 	pthread_cond_init(&t->cv, NULL);
 	if (pthread_create(&t->thread, NULL, poll_main, t) != 0)
 		pr_panic("cannot start a worker thread");
+	pthread_setname_np(t->thread, name);
 	return t;
 }
 

@@ -12,8 +12,9 @@
 typedef int poll_round_fn(void *arg);
 
 struct poll_thread;
-/* Starts the thread (a failure to create it is fatal). */
-struct poll_thread *poll_thread_start(poll_round_fn *round, void *arg, int nap_ms);
+/* Starts the thread (a failure to create it is fatal).  name: what `top
+ * -H` and /proc/PID/task/N/comm show (at most 15 bytes are kept). */
+struct poll_thread *poll_thread_start(const char *name, poll_round_fn *round, void *arg, int nap_ms);
 /* Ask it to stop and wait for the round in progress to end. */
 void poll_thread_stop(struct poll_thread **t);
 

@@ -430,11 +430,16 @@ intake_new(const struct intake_options *opt, struct pr_why *why)
 		store_set_cache(w->st, PR_STORE_WORKER_CACHE_KIB);
 	}
 	settings_unref(&set);
-	for (int i = 0; i < in->nworkers; i++)
+	/* Named for `top -H` and for bench/growth, which reads the
+	 * committer's CPU apart from the rest (the one serial step). */
+	for (int i = 0; i < in->nworkers; i++) {
 		if (pthread_create(&in->workers[i], NULL, worker_main, &in->wctx[i]) != 0)
 			pr_panic("cannot start intake worker thread");
+		pthread_setname_np(in->workers[i], "intake-worker");
+	}
 	if (pthread_create(&in->committer, NULL, committer_main, in) != 0)
 		pr_panic("cannot start intake committer thread");
+	pthread_setname_np(in->committer, "intake-commit");
 	return in;
 fail:
 	for (int i = 0; i < in->nworkers; i++) {

@@ -124,6 +124,7 @@ intake_lookup_new(const char *store_uri, struct pr_why *why)
 		}
 		if (pthread_create(&lk->t[i].tid, NULL, lookup_main, &lk->t[i]) != 0)
 			pr_panic("cannot start an intake lookup thread");
+		pthread_setname_np(lk->t[i].tid, "rcpt-lookup");
 		lk->nthreads++;
 	}
 	return lk;

@@ -105,6 +105,7 @@ intake_retention_start(struct intake *in, const char *store_uri)
 	pthread_condattr_destroy(&ca);
 	if (pthread_create(&r->thread, NULL, retention_main, r) != 0)
 		pr_panic("cannot start the log retention thread");
+	pthread_setname_np(r->thread, "log-retention");
 	return r;
 }
 

@@ -189,7 +189,7 @@ outbound_worker_start(const struct outbound_worker_options *opt, struct pr_why *
 		free(w);
 		return NULL;
 	}
-	w->thread = poll_thread_start(worker_round, w, WORKER_POLL_SECONDS * 1000);
+	w->thread = poll_thread_start("outbound", worker_round, w, WORKER_POLL_SECONDS * 1000);
 	return w;
 }
 

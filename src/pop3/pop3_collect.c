@@ -413,6 +413,7 @@ pop3_service_start(struct intake *in, const char *store_uri)
 	pthread_cond_init(&s->cv, NULL);
 	if (pthread_create(&s->thread, NULL, service_main, s) != 0)
 		pr_panic("cannot start the POP3 collector thread");
+	pthread_setname_np(s->thread, "pop3-collect");
 	return s;
 }
 

@@ -141,7 +141,7 @@ webhook_worker_start(const struct webhook_worker_options *opt, struct pr_why *wh
 		free(w);
 		return NULL;
 	}
-	w->thread = poll_thread_start(worker_round, w, WORKER_POLL_SECONDS * 1000);
+	w->thread = poll_thread_start("webhooks", worker_round, w, WORKER_POLL_SECONDS * 1000);
 	return w;
 }
 
