@@ -321,8 +321,13 @@ configure(struct store *st, struct pr_why *why)
 	return migrate(st, why);
 }
 
-struct store *
-sqlite_store_open(const char *path, struct pr_why *why)
+/* One try at opening.  *transient: it failed in a way a moment may
+ * cure -- another process closing the store's last connection deletes
+ * its -wal and -shm files as we open them, and SQLite then answers
+ * "unable to open database file" (or busy) once; seen in CI, a `collect
+ * --once` started while a reader closed. */
+static struct store *
+open_once(const char *path, bool *transient, struct pr_why *why)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
 	st->ops = &sqlite_store_ops;
@@ -345,10 +350,28 @@ sqlite_store_open(const char *path, struct pr_why *why)
 		return NULL;
 	}
 	if (configure(st, why) < 0) {
+		int prim = sqlite3_extended_errcode(st->db) & 0xff;
+		*transient = prim == SQLITE_CANTOPEN || prim == SQLITE_BUSY || prim == SQLITE_PROTOCOL;
 		sqlite_store_close(st);
 		st = NULL;
 	}
 	return st;
+}
+
+/* A store that cannot be opened for good (no such directory, a full
+ * disk) is reported after about 0.7 s of tries. */
+#define SQ_OPEN_TRIES 8
+
+struct store *
+sqlite_store_open(const char *path, struct pr_why *why)
+{
+	for (int attempt = 1;; attempt++) {
+		bool transient = false;
+		struct store *st = open_once(path, &transient, why);
+		if (st != NULL || !transient || attempt == SQ_OPEN_TRIES)
+			return st;
+		usleep(20000 * attempt);
+	}
 }
 
 static void
