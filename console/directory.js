@@ -12,18 +12,18 @@ const enc = encodeURIComponent;
 // A redraw must not undo a choice being made: a list keeps the value it
 // had (while it is still offered) and the focus it had.  Lists are known
 // by their label, as the person knows them (ids are new at each draw).
+const labelOf = (sel) => (sel.labels && sel.labels[0] ? sel.labels[0].textContent : null);
+
 function choicesIn(body) {
   const kept = new Map();
-  for (const sel of body.querySelectorAll('select')) {
-    const label = sel.labels && sel.labels[0] ? sel.labels[0].textContent : null;
-    if (label) kept.set(label, { value: sel.value, focused: sel === document.activeElement });
-  }
+  for (const sel of body.querySelectorAll('select'))
+    if (labelOf(sel)) kept.set(labelOf(sel), { value: sel.value, focused: sel === document.activeElement });
   return kept;
 }
 
 function restoreChoices(body, kept) {
   for (const sel of body.querySelectorAll('select')) {
-    const was = sel.labels && sel.labels[0] ? kept.get(sel.labels[0].textContent) : null;
+    const was = kept.get(labelOf(sel));
     if (!was) continue;
     if ([...sel.options].some((o) => o.value === was.value)) sel.value = was.value;
     if (was.focused) sel.focus();
@@ -36,7 +36,7 @@ function restoreChoices(body, kept) {
 // one in a section that reloads this one), only the last one started is
 // drawn, so an older answer never replaces a newer one.
 function section(title, intro, load, makeForm, after) {
-  const body = h('div', { class: 'section-body' }, h('p', {}, `Loading ${title.toLowerCase()}…`));
+  const body = h('div', {}, h('p', {}, `Loading ${title.toLowerCase()}…`));
   let drawn = 0;
   const refresh = async () => {
     const mine = ++drawn;

@@ -142,11 +142,11 @@ http_start(const struct http_config *cfg, struct pr_why *why)
 			worker_free(&srv->workers[srv->nworkers]);
 			goto fail;
 		}
-	for (int i = 0; i < srv->nworkers; i++)
+	for (int i = 0; i < srv->nworkers; i++) {
 		if (pthread_create(&srv->tids[i], NULL, worker_main, &srv->workers[i]) != 0)
 			pr_panic("pthread_create failed for an HTTP worker");
-		else
-			pthread_setname_np(srv->tids[i], "http");
+		pthread_setname_np(srv->tids[i], "http");
+	}
 	log_info("listening for HTTP%s on %s (%d workers)", srv->ssl ? "S" : "", cfg->listen_text,
 	         srv->nworkers);
 	return srv;

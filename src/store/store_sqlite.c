@@ -224,7 +224,8 @@ static const char *const migrations[] = {
 	 * soon as 4 lie at a level: work done inside the intake commit, the
 	 * one serial step.  Merging at 16 (the most FTS5 allows) rewrites
 	 * each indexed word fewer times; a search reads a few more segments
-	 * (bench/README.md, "growth": intake +7% at 150,000 messages). */
+	 * (bench/README.md, "growth": intake about +4% at 150,000 messages,
+	 * two runs each). */
 	"INSERT INTO message_search(message_search, rank) VALUES('automerge', 16);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -324,8 +325,9 @@ configure(struct store *st, struct pr_why *why)
 /* One try at opening.  *transient: it failed in a way a moment may
  * cure -- another process closing the store's last connection deletes
  * its -wal and -shm files as we open them, and SQLite then answers
- * "unable to open database file" (or busy) once; seen in CI, a `collect
- * --once` started while a reader closed. */
+ * "unable to open database file" (or a shared-memory protocol error)
+ * once; seen in CI, a `collect --once` started while a reader closed.
+ * Busy is not retried here: the busy timeout has waited already. */
 static struct store *
 open_once(const char *path, bool *transient, struct pr_why *why)
 {
@@ -351,7 +353,7 @@ open_once(const char *path, bool *transient, struct pr_why *why)
 	}
 	if (configure(st, why) < 0) {
 		int prim = sqlite3_extended_errcode(st->db) & 0xff;
-		*transient = prim == SQLITE_CANTOPEN || prim == SQLITE_BUSY || prim == SQLITE_PROTOCOL;
+		*transient = prim == SQLITE_CANTOPEN || prim == SQLITE_PROTOCOL;
 		sqlite_store_close(st);
 		st = NULL;
 	}
