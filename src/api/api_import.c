@@ -234,7 +234,8 @@ index_all(struct pr_api *api, struct importer *im, struct pr_why *why)
 		const char *text = NULL;
 		rc = api_message_read(api, a, im->ids[i], &m, why);
 		if (rc == 0 && !m.s.unreadable &&
-		    mime_parse(spool_from_bytes(a, NULL, m.raw, m.raw_len), a, &mi, &perr) == 0 &&
+		    mime_parse_upto(spool_from_bytes(a, NULL, m.raw, m.raw_len), a, STORE_SEARCH_TEXT_MAX, &mi,
+		                    &perr) == 0 &&
 		    (text = mime_search_text(a, &mi)) != NULL)
 			text = arena_strndup(a, text, text_fit(text, STORE_SEARCH_TEXT_MAX));
 		if (rc == 0)

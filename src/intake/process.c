@@ -327,7 +327,7 @@ intake_process(struct intake_worker *w, struct intake_job *j)
 	spool_start_writeback(j->m->raw);
 	if (check_first_line(&ev, &why) < 0)
 		goto refused;
-	if (mime_parse(j->m->raw, j->m->arena, &ev.mi, &ev.parse_why) < 0) {
+	if (mime_parse_upto(j->m->raw, j->m->arena, STORE_SEARCH_TEXT_MAX, &ev.mi, &ev.parse_why) < 0) {
 		/* Our disk failing is not the sender's malformed message: say
 		 * "try again" (451) rather than file it as unreadable. */
 		if (ev.parse_why.code == PR_E_IO || spool_check_readable(j->m->raw, &ev.parse_why) < 0) {

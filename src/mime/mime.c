@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/arena.h"
@@ -87,7 +88,10 @@ top_headers_ok(const uint8_t *p, size_t n, uint64_t total, struct pr_why *why)
 	return false;
 }
 
-/* A stream over the spool: the file (bounded) or a copy of the memory. */
+/* A stream over the spool: a read-only map of its file, else the file
+ * itself (bounded), or a copy of the memory.  Mapped, GMime's reads are
+ * copies from the page cache: read through the descriptor, its parser
+ * made an lseek(2) and a read(2) for every 4 KiB of a large message. */
 static GMimeStream *
 spool_stream(struct spool *raw, struct pr_why *why)
 {
@@ -102,7 +106,20 @@ spool_stream(struct spool *raw, struct pr_why *why)
 		pr_why_set(why, PR_E_IO, "cannot duplicate the spool descriptor");
 		return NULL;
 	}
-	return g_mime_stream_fs_new_with_bounds(fd2, 0, (gint64)spool_size(raw));
+	gint64 size = (gint64)spool_size(raw);
+	GMimeStream *s = size > 0 ? g_mime_stream_mmap_new_with_bounds(fd2, PROT_READ, MAP_PRIVATE, 0, size)
+	                          : NULL;
+	return s ? s : g_mime_stream_fs_new_with_bounds(fd2, 0, size);
+}
+
+/* The message's bytes in memory, when they are (the spool's memory, or
+ * the map s has made of its file), else NULL. */
+static const uint8_t *
+spool_bytes(struct spool *raw, GMimeStream *s)
+{
+	if (spool_fd(raw) < 0)
+		return spool_memory(raw);
+	return GMIME_IS_STREAM_MMAP(s) ? (const uint8_t *)GMIME_STREAM_MMAP(s)->map : NULL;
 }
 
 static bool
@@ -189,15 +206,36 @@ reply_scan(struct arena *a, const char *text)
 int
 mime_parse(struct spool *raw, struct arena *a, struct mime_info *out, struct pr_why *why)
 {
+	return mime_parse_upto(raw, a, MIME_TEXT_MAX, out, why);
+}
+
+/* The size and bomb checks, on the bytes in memory when they are. */
+static bool
+raw_checks_ok(struct spool *raw, const uint8_t *m, struct pr_why *why)
+{
+	size_t n = (size_t)spool_size(raw);
+	if (m != NULL)
+		return top_headers_ok(m, n, n, why) && mime_guard_ok(NULL, m, n, why);
+	return spool_headers_ok(raw, why) && mime_guard_ok(raw, NULL, 0, why);
+}
+
+int
+mime_parse_upto(struct spool *raw, struct arena *a, size_t text_max, struct mime_info *out,
+                struct pr_why *why)
+{
 	mime_init_once();
 	memset(out, 0, sizeof(*out));
 	pr_why_clear(why);
-	if (!spool_headers_ok(raw, why) || !mime_guard_ok(raw, NULL, 0, why))
-		return -1;
 	GMimeStream *s = spool_stream(raw, why);
 	if (s == NULL)
 		return -1;
-	struct mime_walk w = {.a = a, .info = out, .why = why};
+	if (!raw_checks_ok(raw, spool_bytes(raw, s), why)) {
+		g_object_unref(s);
+		return -1;
+	}
+	text_max = MIN(text_max, MIME_TEXT_MAX);
+	struct mime_walk w = {.a = a, .info = out, .why = why, .text_max = text_max,
+	                      .html_max = MIN(MIME_TEXT_MAX, MIME_HTML_PER_TEXT * text_max)};
 	int rc = walk_stream(&w, s);
 	g_object_unref(s);
 	if (rc == 0) {

@@ -85,6 +85,14 @@ void mime_init(void);
 
 /* 0 ok; -1 with why (PR_E_UNREADABLE and the reason). */
 int mime_parse(struct spool *raw, struct arena *a, struct mime_info *out, struct pr_why *why);
+/* The same, keeping at most text_max decoded bytes of the text body (and
+ * four times as many of the HTML one, mostly markup) instead of the 1 MiB
+ * shown: for callers that only index and thread a message (intake reads
+ * the first STORE_SEARCH_TEXT_MAX of it), so a 1 MiB text body is not
+ * decoded, converted and copied whole.  The rest of the body is not read;
+ * attachments are hashed whole all the same. */
+int mime_parse_upto(struct spool *raw, struct arena *a, size_t text_max, struct mime_info *out,
+                    struct pr_why *why);
 
 /* The text a search should find m by: its text body, or for HTML-only
  * mail the HTML's text; NULL if it has neither. */

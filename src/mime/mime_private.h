@@ -20,6 +20,9 @@
  * dump), so this cap is what keeps a 20 MiB text message from costing
  * 50 MiB of heap: at 1 MiB it costs about 6. */
 #define MIME_TEXT_MAX (1024 * 1024)
+/* mime_parse_upto keeps this many bytes of HTML for each byte of text
+ * asked for: its text (search, reply text) is what is left of the markup. */
+#define MIME_HTML_PER_TEXT 4
 /* winmail.dat is unpacked in memory (libytnef needs the whole buffer). */
 #define MIME_TNEF_MAX (32 * 1024 * 1024)
 /* The new text of a reply is at the top: the reply-text heuristics look at
@@ -40,6 +43,7 @@ struct mime_walk {
 	int nobjects;              /* every MIME object seen, for the limit */
 	size_t cap;                /* allocated length of info->parts */
 	bool failed;               /* limit hit or I/O error: why is set */
+	size_t text_max, html_max; /* decoded body bytes kept (mime_parse_upto) */
 	int target;                /* 0: collect; n: write part n to out */
 	FILE *out;
 	bool written;

@@ -58,11 +58,14 @@ pump(struct mime_walk *w, GMimeStream *s, struct sink *k, bool b64)
 	uint8_t *dec = b64 ? g_malloc(CHUNK * 3 / 4 + 3) : NULL;
 	struct mime_b64 st = {0};
 	ssize_t n;
-	while ((n = g_mime_stream_read(s, buf, CHUNK)) > 0)
+	while ((n = g_mime_stream_read(s, buf, CHUNK)) > 0) {
 		if (b64)
 			sink_put(k, dec, mime_b64_decode(&st, buf, (size_t)n, dec));
 		else
 			sink_put(k, buf, (size_t)n);
+		if (k->cut && k->md == NULL && k->out == NULL)
+			break;     /* a body past what is kept: the rest is not read */
+	}
 	g_free(buf);
 	g_free(dec);
 	/* GMime's filter stream can answer -1 instead of 0 once at its end. */
@@ -180,11 +183,11 @@ disposition_of(GMimeObject *o)
 	return !g_ascii_strcasecmp(d, "inline") ? "inline" : "";
 }
 
-/* A body: decoded bytes (bounded), then UTF-8.  False if read failed. */
+/* A body: decoded bytes (at most max), then UTF-8.  False if read failed. */
 static bool
-take_body(struct mime_walk *w, GMimePart *part, const char **slot)
+take_body(struct mime_walk *w, GMimePart *part, size_t max, const char **slot)
 {
-	struct sink k = {.keep = g_byte_array_new(), .keep_max = MIME_TEXT_MAX};
+	struct sink k = {.keep = g_byte_array_new(), .keep_max = max};
 	bool b64 = false;
 	GMimeStream *s = decoded_stream(part, &b64);
 	bool ok = s == NULL || pump(w, s, &k, b64);
@@ -209,7 +212,7 @@ leaf(struct mime_walk *w, GMimePart *part, const char *path, bool nested)
 	bool plain = !strcmp(type, "text/plain"), html = !strcmp(type, "text/html");
 	const char **slot = plain ? &w->info->text_body : html ? &w->info->html_body : NULL;
 	if (!nested && slot && *slot == NULL && fn == NULL && strcmp(disp, "attachment") != 0) {
-		take_body(w, part, slot);
+		take_body(w, part, plain ? w->text_max : w->html_max, slot);
 		g_free(type);
 		return;
 	}

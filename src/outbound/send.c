@@ -348,7 +348,7 @@ outbound_send(struct store *st, const struct settings *set, struct arena *a,
 	    compose(&c, now, &bytes, &len, why) < 0)
 		return -1;
 	struct spool *raw = spool_from_bytes(a, NULL, bytes, len);
-	if (mime_parse(raw, a, &mi, why) < 0)
+	if (mime_parse_upto(raw, a, STORE_SEARCH_TEXT_MAX, &mi, why) < 0)
 		return -1;
 	struct store_msg *m = record(&c, now, raw, &mi);
 	if (store_outbound_enqueue(st, m, why) < 0)

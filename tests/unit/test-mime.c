@@ -383,6 +383,43 @@ TEST(bombs_refused_early)
 	g_string_free(s, TRUE);
 }
 
+/* The word "boundary" (any case) is looked for 8 bytes at a time: found
+ * at every offset, in memory and through a spool file (mapped). */
+TEST(guard_finds_boundary_at_any_offset)
+{
+	int refused = 0, cases = 0;
+	for (int shift = 0; shift < 17; shift++) {
+		for (int on_file = 0; on_file < 2; on_file++) {
+			GString *s = g_string_new("From: a@b.example\nSubject: x\n\n");
+			for (int i = 0; i < shift; i++)
+				g_string_append_c(s, 'y');
+			g_string_append(s, "xBoUnDaRyx\n");
+			for (int i = 0; i < PR_MIME_MAX_PARTS + 100; i++)
+				g_string_append(s, "--p\n");
+			if (on_file)       /* past the spool's memory: a file */
+				for (int i = 0; i < 3000; i++)
+					g_string_append(s, "filler line .............................................................................................\n");
+			struct mime_info m;
+			struct pr_why why;
+			struct spool *sp = on_file ? spool_of(s->str, s->len) : spool_from_bytes(A, NULL, s->str, s->len);
+			CHECK(on_file == (spool_fd(sp) >= 0));
+			refused += mime_parse(sp, A, &m, &why) == -1 && strstr(why.detail, "boundary repeats") != NULL;
+			cases++;
+			g_string_free(s, TRUE);
+		}
+	}
+	CHECK_INT(cases, 34);
+	CHECK_INT(refused, 34);
+	/* "boundar" then a line break: not the word, the lines are text. */
+	GString *s = g_string_new("From: a@b.example\n\nboundar\ny\n");
+	for (int i = 0; i < PR_MIME_MAX_PARTS + 100; i++)
+		g_string_append(s, "--p\n");
+	struct mime_info m;
+	struct pr_why why;
+	CHECK_INT(mime_parse(spool_of(s->str, s->len), A, &m, &why), 0);
+	g_string_free(s, TRUE);
+}
+
 TEST(binary_5mb_roundtrip)
 {
 	size_t n = 5 * 1024 * 1024 + 17;
@@ -548,7 +585,34 @@ TEST(long_text_body_cut_cleanly)
 	CHECK(strstr(shown, "\"body_truncated\":true") != NULL);
 	CHECK(strstr(m.json, "text_body") == NULL);    /* stored form: bodies re-read */
 	CHECK(strlen(m.reply_text) <= 16 * 1024);
+	/* What intake asks for (mime_parse_upto): the same message, its text
+	 * body only the first 128 KiB, a prefix of the shown one. */
+	struct mime_info u;
+	CHECK_INT(mime_parse_upto(spool_of(msg, hl + lines * 80), A, 128 * 1024, &u, &why), 0);
+	CHECK_INT(strlen(u.text_body), 128 * 1024);
+	CHECK(strncmp(u.text_body, m.text_body, 128 * 1024) == 0);
+	CHECK(u.body_truncated);
+	CHECK_STR(u.json, m.json);
+	CHECK_STR(u.reply_text, m.reply_text);
 	free(msg);
+}
+
+/* HTML-only mail keeps four times as much HTML as text asked for: its
+ * text (search, reply text) is what the markup leaves. */
+TEST(parse_upto_keeps_more_html)
+{
+	GString *s = g_string_new("From: a@b.example\r\nContent-Type: text/html\r\n\r\n<html><body>");
+	for (int i = 0; i < 20000; i++)
+		g_string_append_printf(s, "<p class=\"x\">word%05d</p>\r\n", i);
+	g_string_append(s, "</body></html>\r\n");
+	struct mime_info m;
+	struct pr_why why;
+	CHECK_INT(mime_parse_upto(spool_of(s->str, s->len), A, 64 * 1024, &m, &why), 0);
+	CHECK_INT(strlen(m.html_body), 4 * 64 * 1024);
+	CHECK(m.text_body == NULL && m.body_truncated);
+	const char *text = mime_search_text(A, &m);
+	CHECK(text != NULL && strstr(text, "word00000") != NULL && strstr(text, "word19999") == NULL);
+	g_string_free(s, TRUE);
 }
 
 TEST(bodies_and_charsets)
@@ -623,10 +687,12 @@ main(void)
 	RUN(limits);
 	RUN(deep_nesting_bomb);
 	RUN(bombs_refused_early);
+	RUN(guard_finds_boundary_at_any_offset);
 	RUN(binary_5mb_roundtrip);
 	RUN(tnef);
 	RUN(tnef_files_count_as_parts);
 	RUN(long_text_body_cut_cleanly);
+	RUN(parse_upto_keeps_more_html);
 	RUN(bodies_and_charsets);
 	RUN(threads);
 	arena_free(&A);
