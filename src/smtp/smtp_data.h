@@ -39,8 +39,11 @@ struct smtp_data *smtp_data_new(struct arena *a, struct spool *out,
                                 const struct smtp_data_limits *lim);
 /* Returns 1 when the final CRLF.CRLF was consumed (*used_r counts up to
  * and including it; the rest of data belongs to the next command), or 0
- * when all of data was consumed and more is needed. */
+ * when all of data was consumed and more is needed.  Bytes reach the spool
+ * in writes of up to 64 KiB: all of them once 1 is returned, before that
+ * only after smtp_data_flush(). */
 int smtp_data_feed(struct smtp_data *d, const uint8_t *data, size_t len, size_t *used_r);
+void smtp_data_flush(struct smtp_data *d);
 /* PR_OK or the first sticky error. */
 enum pr_err smtp_data_error(const struct smtp_data *d);
 /* Message bytes seen so far (after unstuffing), also past the limit. */

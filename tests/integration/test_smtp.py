@@ -177,6 +177,38 @@ class SmtpDelivery(PostroomCase):
         self.assertEqual(len(stored(self.pr, "--user", "bob")), 1)
         self.assertEqual(got[0]["id"], stored(self.pr, "--user", "bob")[0]["id"])  # stored once
 
+    def test_large_messages_pipelined_byte_exact(self):
+        """Over plain TCP a message is read in large gulps (smtp_session.c
+        gulp()): commands pipelined right after the final dot must survive
+        the read that took them in with the message's last bytes."""
+        rng = __import__("random").Random(7)
+        bodies = []
+        for n in range(2):
+            lines = [".stuffed %d" % i if i % 97 == 0 else
+                     "".join(rng.choice("abcdefgh xyz.") for _ in range(rng.randint(0, 200)))
+                     for i in range(12000)]
+            bodies.append(("\r\n".join(lines) + "\r\n").encode())
+        msgs = [make_message("alice@firm.example", "a1234@firm.example", subject="big%d" % n,
+                             body=b.decode()) for n, b in enumerate(bodies)]
+        stuff = [re.sub(rb"(?m)^\.", b"..", m) for m in msgs]
+        self.assertGreater(len(msgs[0]), 1024 * 1024)
+        with socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=30) as s:
+            self.assertIn(b"220 ", read_replies(s, until=b"\r\n"))
+            s.sendall(b"EHLO c\r\nMAIL FROM:<alice@firm.example>\r\nRCPT TO:<a1234@firm.example>\r\nDATA\r\n")
+            self.assertIn(b"354 ", read_replies(s, until=b"354 "))
+            s.sendall(stuff[0] + b".\r\nMAIL FROM:<alice@firm.example>\r\n"
+                      b"RCPT TO:<a1234@firm.example>\r\nDATA\r\n")
+            mid = read_replies(s, timeout=30, until=b"354 ")
+            self.assertEqual([c for c, _ in reply_codes(mid)], [250, 250, 250, 354])
+            s.sendall(stuff[1] + b".\r\nQUIT\r\n")
+            rest = read_replies(s, timeout=30)
+        self.assertEqual([c for c, _ in reply_codes(rest)], [250, 221])
+        got = {m["subject"]: m["id"] for m in stored(self.pr, "--project", "1234")}
+        self.assertEqual(sorted(got), ["big0", "big1"])
+        for n in range(2):
+            self.assertEqual(strip_ours(self.pr.cli("messages", "show", str(got["big%d" % n]),
+                                                    "--raw").stdout), msgs[n])
+
     def test_two_transactions_one_session(self):
         with self.smtp() as c:
             for i in range(3):

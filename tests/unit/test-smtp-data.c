@@ -68,6 +68,7 @@ run(const struct dcase *c, size_t step, int *ends_r, size_t *used_r, struct spoo
 		off += used;
 		*used_r = off;
 	}
+	smtp_data_flush(d);       /* a message without its end is still staged */
 	spool_finish(sp);
 	*sp_r = sp;
 	*d_r = d;
