@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,8 +37,6 @@
 #include "smtp/smtp_private.h"
 
 #define INPUT_HIGH (256 * 1024)
-/* One read of a DATA stream on plain TCP (gulp()). */
-#define GULP (256 * 1024)
 #define OUTPUT_HIGH (64 * 1024)
 
 enum {
@@ -236,39 +233,10 @@ parse_error(struct smtp_session *s, enum pr_err err)
 	smtp_error(s, &why);
 }
 
-/* A message on plain TCP: read what the socket holds, up to GULP, into the
- * input buffer ourselves.  libevent 2.1 reads at most 4 KiB a call (an
- * ioctl and a readv each): a 1 MiB message was 512 system calls, the
- * largest single cost of taking it in.  True if bytes came; *drained when
- * the socket had fewer than asked (no need to ask again this turn).  EOF
- * and errors are left to libevent, whose next read sees them too. */
-static bool
-gulp(struct smtp_session *s, struct evbuffer *in, bool *drained)
-{
-	if (*drained || s->state != SMTP_DATA || bufferevent_get_underlying(s->bev) != NULL)
-		return false;
-	struct evbuffer_iovec v[2];
-	int nv = evbuffer_reserve_space(in, GULP, v, 2);
-	ssize_t r = nv > 0 ? readv(bufferevent_getfd(s->bev), (struct iovec *)v, nv) : -1;
-	if (r <= 0) {
-		*drained = true;
-		evbuffer_commit_space(in, v, 0);
-		return false;
-	}
-	*drained = (size_t)r < GULP;
-	size_t left = (size_t)r;
-	for (int i = 0; i < nv; i++) {
-		v[i].iov_len = left < v[i].iov_len ? left : v[i].iov_len;
-		left -= v[i].iov_len;
-	}
-	return evbuffer_commit_space(in, v, nv) == 0;
-}
-
 /* Consume input until it runs out, the session pauses or it ends. */
 static void
 process(struct smtp_session *s)
 {
-	bool drained = false;
 	while (s->state != SMTP_WAIT && s->state != SMTP_CLOSING) {
 		if (s->expired) {             /* lifetime ended while intake worked */
 			smtp_guard_expire(s);
@@ -286,11 +254,8 @@ process(struct smtp_session *s)
 			return;
 		}
 		struct evbuffer_iovec v;
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0) {
-			if (gulp(s, in, &drained))
-				continue;
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
 			return;
-		}
 		if (s->state == SMTP_DATA) {
 			evbuffer_drain(in, smtp_data_input(s, v.iov_base, v.iov_len));
 			continue;

@@ -178,9 +178,9 @@ class SmtpDelivery(PostroomCase):
         self.assertEqual(got[0]["id"], stored(self.pr, "--user", "bob")[0]["id"])  # stored once
 
     def test_large_messages_pipelined_byte_exact(self):
-        """Over plain TCP a message is read in large gulps (smtp_session.c
-        gulp()): commands pipelined right after the final dot must survive
-        the read that took them in with the message's last bytes."""
+        """DATA bytes wait in a 64 KiB stage across reads (smtp_data.c):
+        two 1.2 MiB messages, commands pipelined right after the first
+        one's final dot, each stored byte-exact."""
         rng = __import__("random").Random(7)
         bodies = []
         for n in range(2):
