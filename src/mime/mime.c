@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/arena.h"
@@ -107,8 +108,12 @@ spool_stream(struct spool *raw, struct pr_why *why)
 		return NULL;
 	}
 	gint64 size = (gint64)spool_size(raw);
-	GMimeStream *s = size > 0 ? g_mime_stream_mmap_new_with_bounds(fd2, PROT_READ, MAP_PRIVATE, 0, size)
-	                          : NULL;
+	/* Only a file that holds every byte is mapped: touching a map past
+	 * the end of its file is SIGBUS, where a read is only short. */
+	struct stat st;
+	bool whole = size > 0 && spool_error(raw) == PR_OK && fstat(fd2, &st) == 0 && st.st_size >= size;
+	GMimeStream *s = whole ? g_mime_stream_mmap_new_with_bounds(fd2, PROT_READ, MAP_PRIVATE, 0, size)
+	                       : NULL;
 	return s ? s : g_mime_stream_fs_new_with_bounds(fd2, 0, size);
 }
 
