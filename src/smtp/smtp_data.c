@@ -85,16 +85,30 @@ emit(struct smtp_data *d, uint8_t c)
 	d->stage[d->nstage++] = c;
 }
 
+/* Where the next CR and LF lie in the buffer being fed: each found with
+ * memchr and kept until passed, so input that lacks one of them (bare LFs,
+ * bare CRs) is still scanned once, never once per line. */
+struct eol_scan {
+	const uint8_t *end;
+	const uint8_t *cr, *lf;       /* next one at or after p, or end; NULL: not looked for */
+};
+
+static const uint8_t *
+next_of(const uint8_t **at, const uint8_t *p, const uint8_t *end, int c)
+{
+	if (*at == NULL || *at < p) {
+		const uint8_t *f = memchr(p, c, (size_t)(end - p));
+		*at = f ? f : end;
+	}
+	return *at;
+}
+
 /* Inside a line: copy the run up to the next CR or LF in one go. */
 static size_t
-mid_run(struct smtp_data *d, const uint8_t *p, size_t n)
+mid_run(struct smtp_data *d, const uint8_t *p, struct eol_scan *sc)
 {
-	/* The first CR or LF: two memchr calls, not a test per byte. */
-	const uint8_t *cr = memchr(p, '\r', n);
-	size_t k = cr ? (size_t)(cr - p) : n;
-	const uint8_t *lf = memchr(p, '\n', k);
-	if (lf != NULL)
-		k = (size_t)(lf - p);
+	const uint8_t *cr = next_of(&sc->cr, p, sc->end, '\r'), *lf = next_of(&sc->lf, p, sc->end, '\n');
+	size_t k = (size_t)((cr < lf ? cr : lf) - p);
 	/* Which limit does the run cross first?  Answer as emit() would, byte
 	 * by byte (size first on a tie), so the reply never depends on how
 	 * the bytes were split into reads. */
@@ -187,9 +201,10 @@ int
 smtp_data_feed(struct smtp_data *d, const uint8_t *data, size_t len, size_t *used_r)
 {
 	size_t i = 0;
+	struct eol_scan sc = {.end = data + len};
 	while (i < len) {
 		if (d->st == D_MID) {
-			i += mid_run(d, data + i, len - i);
+			i += mid_run(d, data + i, &sc);
 			if (i == len)
 				break;
 		}
