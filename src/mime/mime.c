@@ -2,10 +2,11 @@
  *
  * GMime is initialised once per process (g_mime_init is not re-entrant;
  * separate messages may then be parsed in separate threads).  The parser
- * reads a *file* stream over a dup of the spool's descriptor when the
- * message was spilled to disk: GMime then keeps offsets, not bytes, so a
- * 20 MiB message costs well under a MiB of heap (DEPENDENCIES.md).  Small
- * messages come from memory.
+ * reads a read-only map of the spool's file (over a dup of its descriptor;
+ * a file stream if it cannot be mapped) when the message was spilled to
+ * disk: GMime then keeps offsets, not bytes, so a 20 MiB message costs well
+ * under a MiB of heap (DEPENDENCIES.md), and the size and bomb checks read
+ * the same map.  Small messages come from memory.
  *
  * What we refuse (PR_E_UNREADABLE, the caller keeps the raw bytes): a header
  * block over PR_MIME_MAX_HEADER_BYTES, nesting past PR_MIME_MAX_DEPTH, more
