@@ -415,9 +415,8 @@ subject_project(struct intake_eval *ev)
 	for (const char *p = subj; id == NULL && (p = strstr(p, "id=")) != NULL; p += 3)
 		if (p == subj || !id_char(p[-1]))
 			id = tag_id(a, p + 3, '\0');
-	struct store_project pr;
 	struct pr_why why;
-	if (id == NULL || store_project_get(ev->st, a, id, &pr, &why) != 0)
+	if (id == NULL || store_project_exists(ev->st, id, &why) != 0)
 		return NULL;
 	return id;
 }

@@ -100,11 +100,13 @@ static int
 by_project(struct store *st, struct arena *a, const char *id, const char *full,
            struct route_target **out, size_t *n, struct pr_why *why)
 {
-	struct store_project p;
-	int rc = store_project_get(st, a, id, &p, why);
-	if (rc != 0)
+	int rc = store_project_exists(st, id, why);
+	if (rc != 0) {
+		if (rc > 0)
+			pr_why_clear(why);
 		return rc < 0 ? -1 : 0;
-	*out = one_target(a, ROUTE_PROJECT, p.id, full);
+	}
+	*out = one_target(a, ROUTE_PROJECT, arena_strdup(a, id), full);
 	*n = 1;
 	return 1;
 }

@@ -101,6 +101,10 @@ int store_project_list(struct store *st, struct arena *a, struct store_project *
 /* 0 found, 1 none. */
 int store_project_get(struct store *st, struct arena *a, const char *id,
                       struct store_project *out, struct pr_why *why);
+/* As store_project_get, without reading the project's members and
+ * stakeholders: 0 there is such a project, 1 none (why says so).  What
+ * intake asks for every recipient; a project's people grow with it. */
+int store_project_exists(struct store *st, const char *id, struct pr_why *why);
 int store_project_grant(struct store *st, const char *id, const char *user, struct pr_why *why);
 int store_project_revoke(struct store *st, const char *id, const char *user, struct pr_why *why);
 /* 1 member, 0 not, -1 error. */

@@ -33,6 +33,7 @@
 	X(int, project_add, (struct store *st, const char *id, const char *name, struct pr_why *why), (st, id, name, why)) \
 	X(int, project_list, (struct store *st, struct arena *a, struct store_project **out, size_t *n, struct pr_why *why), (st, a, out, n, why)) \
 	X(int, project_get, (struct store *st, struct arena *a, const char *id, struct store_project *out, struct pr_why *why), (st, a, id, out, why)) \
+	X(int, project_exists, (struct store *st, const char *id, struct pr_why *why), (st, id, why)) \
 	X(int, project_grant, (struct store *st, const char *id, const char *user, struct pr_why *why), (st, id, user, why)) \
 	X(int, project_revoke, (struct store *st, const char *id, const char *user, struct pr_why *why), (st, id, user, why)) \
 	X(int, project_is_member, (struct store *st, const char *id, const char *user, struct pr_why *why), (st, id, user, why)) \

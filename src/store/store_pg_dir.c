@@ -293,6 +293,12 @@ pg_store_project_get(struct store *st, struct arena *a, const char *id,
 	return get_by(st, a, sql, id, read_project, out, "looking up a project", why);
 }
 
+int
+pg_store_project_exists(struct store *st, const char *id, struct pr_why *why)
+{
+	return pg_project_exists(st, id, why);
+}
+
 /* Insert a link row: $1 the text key (project), $2 an id. */
 static int
 link(struct store *st, const char *sql, const char *key, int64_t id, const char *what,

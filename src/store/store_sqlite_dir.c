@@ -252,6 +252,12 @@ sqlite_store_project_get(struct store *st, struct arena *a, const char *id,
 }
 
 int
+sqlite_store_project_exists(struct store *st, const char *id, struct pr_why *why)
+{
+	return sq_project_exists(st, id, why);
+}
+
+int
 sqlite_store_project_grant(struct store *st, const char *id, const char *user, struct pr_why *why)
 {
 	static const char sql[] = "INSERT OR IGNORE INTO project_members(project_id, user_id) VALUES(?1, ?2)";

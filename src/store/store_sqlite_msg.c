@@ -357,7 +357,7 @@ commit_one(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 	    add_stakeholders(st, a, m, why) < 0)
 		return -1;
 	if (name_new_stakeholders(st, m, why) < 0 || sq_thread_people_add(st, a, m, why) < 0 ||
-	    sq_search_add(st, a, m, why) < 0 || mark_collected(st, m, why) < 0)
+	    mark_collected(st, m, why) < 0)
 		return -1;
 	if (m->outbound)
 		return sq_outbound_insert(st, m, why);
@@ -385,6 +385,16 @@ sqlite_store_commit_group(struct store *st, struct store_msg **msgs, size_t n,
 		rc = commit_one(st, a, msgs[i], why);
 	for (size_t i = 0; rc == 0 && i < nlog; i++)
 		rc = sq_log_insert(st, log[i], NULL, why);
+	/* The search index last, after every other statement of the group.
+	 * FTS5 writes what it holds as a new segment whenever a statement
+	 * of the transaction opens a statement savepoint (an INSERT ...
+	 * SELECT, a row with a foreign key): indexed message by message, a
+	 * group of 50 made 50 segments, and merging them was most of the
+	 * commit's growth with the store (bench/README.md, "growth").  Here
+	 * a group makes one. */
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (!msgs[i]->duplicate_r)
+			rc = sq_search_add(st, a, msgs[i], why);
 	arena_free(&a);
 	if (rc == 0 && sq_commit(st, why) == 0)
 		return 0;

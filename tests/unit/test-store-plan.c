@@ -471,6 +471,38 @@ TEST(search_index_merges_lazily)
 	sqlite3_close(db);
 }
 
+/* A group commit adds one segment to the search index, not one per
+ * message: FTS5 writes out what it holds whenever a later statement of
+ * the transaction opens a statement savepoint (placements and people
+ * are such statements), so the index rows are added after all of them
+ * (store_sqlite_msg.c).  One segment is one leaf row of
+ * message_search_data beside its two bookkeeping rows; 20 segments
+ * would be 20 leaves, or the merges of them. */
+TEST(search_index_one_segment_per_group)
+{
+	struct store *st = seeded();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	enum { GROUP = 20 };
+	static const char *const cc[] = {"x@client.example"};
+	struct store_msg *group[GROUP];
+	for (int i = 0; i < GROUP; i++)
+		group[i] = msg(a, arena_printf(a, "<seg%d@test>", i), "alice@firm.example", 0, in_1234, 2, cc, 1);
+	CHECK_INT(store_commit_group(st, group, GROUP, NULL, 0, &why), 0);
+	store_close(&st);
+	arena_free(&a);
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	CHECK_INT(sqlite3_open(uri + 7, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT count(*), (SELECT count(*) FROM messages)"
+	                             " FROM message_search_data", -1, &s, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_step(s), SQLITE_ROW);
+	CHECK_INT(sqlite3_column_int(s, 1), GROUP);
+	CHECK_INT(sqlite3_column_int(s, 0), 3);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
 int
 main(void)
 {
@@ -480,6 +512,7 @@ main(void)
 	RUN(hot_statements_use_indexes);
 	RUN(thread_summaries_agree);
 	RUN(search_index_merges_lazily);
+	RUN(search_index_one_segment_per_group);
 	char cmd[400];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

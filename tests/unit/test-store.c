@@ -213,6 +213,11 @@ TEST(directory)
 	struct store_project p;
 	CHECK_INT(store_project_get(st, a, "1234", &p, &why), 0);
 	CHECK_INT(p.nmembers, 0);
+	/* what intake asks for a recipient: only whether the project is */
+	CHECK_INT(store_project_exists(st, "1234", &why), 0);
+	CHECK_INT(store_project_exists(st, "12345", &why), 1);
+	CHECK_INT(why.code, PR_E_NOT_FOUND);
+	CHECK_INT(store_project_exists(st, "12\xff", &why), 1);
 	CHECK_INT(store_alias_remove(st, "team@firm.example", &why), 0);
 	CHECK_INT(store_domain_remove(st, "firm.example", &why), 0);
 	CHECK_INT(store_domain_remove(st, "firm.example", &why), -1);
