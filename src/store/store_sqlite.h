@@ -166,6 +166,9 @@ int sq_body_link(struct store *st, const struct store_msg *m, struct pr_why *why
  * worker packed for message_raw (NULL: pack them now). */
 bool sq_body_is_file(const struct store_msg *m);
 const struct sq_packed *sq_body_packed(const struct store_msg *m);
+/* The JSON columns the worker packed (NULL: pack them at the bind). */
+const struct sq_ztext *sq_body_parsed_json(const struct store_msg *m);
+const struct sq_ztext *sq_body_auth_json(const struct store_msg *m);
 /* Before the transaction that links them: make the names of the bodies
  * among msgs durable (one sync of the directory for all of them; none
  * when no message has a body).  0, or -1 with why (PR_E_IO). */
@@ -177,16 +180,19 @@ int sq_body_read(struct store *st, struct arena *a, int64_t id, const uint8_t **
 /* The same, written to out in chunks: 0, 1 none, -1. */
 int sq_body_write(struct store *st, int64_t id, FILE *out, struct pr_why *why);
 
-/* Stored bytes (store_sqlite_zraw.c).  Up to SQ_BIND_MAX a message is
- * bound as one blob, deflated (codec SQ_RAW_DEFLATE) when that saves a
+/* Stored bytes and JSON, deflated (store_sqlite_zraw.c).  Up to
+ * SQ_BIND_MAX a message is bound as one blob, deflated when that saves a
  * tenth; above it, it is streamed into the blob in chunks, plain. */
 #define SQ_BIND_MAX (256 * 1024)
-enum { SQ_RAW_PLAIN = 0, SQ_RAW_DEFLATE = 1 };
-/* A malloc'd zlib stream of in, or NULL if it would not save a tenth. */
-uint8_t *sq_deflate(const uint8_t *in, size_t len, size_t *zlen_r);
-/* The len bytes a stored zlib stream holds, in the arena; -1 with why
- * (PR_E_STORE_FAILED) if they are not exactly len. */
-int sq_inflate(struct arena *a, const void *z, size_t zlen, size_t len, uint8_t **out_r,
+enum { SQ_RAW_PLAIN = 0, SQ_RAW_DEFLATE = 1, SQ_RAW_DICT1 = 2 };
+/* The first byte of a deflated JSON column's blob. */
+#define SQ_TEXT_DICT1 1
+/* The preset dictionaries (store_sqlite_zdict.c); never edited. */
+enum sq_zdict_id { SQ_ZDICT_RAW1 = 1, SQ_ZDICT_JSON1 = 2 };
+const void *sq_zdict(enum sq_zdict_id id, size_t *len_r);
+/* The len bytes a message_raw blob of this codec holds, in the arena; -1
+ * with why (PR_E_STORE_FAILED) if they are not exactly len. */
+int sq_inflate(struct arena *a, int codec, const void *z, size_t zlen, size_t len, uint8_t **out_r,
                struct pr_why *why);
 /* message_raw's blob for m (prepend + spool, up to SQ_BIND_MAX bytes):
  * malloc'd bytes, deflated when that saves a tenth. */
@@ -196,6 +202,21 @@ struct sq_packed {
 	int codec;                   /* SQ_RAW_* */
 };
 int sq_raw_pack(const struct store_msg *m, struct sq_packed *p, struct pr_why *why);
+/* A JSON column's value: tried, and bytes (malloc'd) the blob to store,
+ * or NULL to store the text as it is. */
+struct sq_ztext {
+	uint8_t *bytes;
+	size_t len;
+	bool tried;
+};
+void sq_text_pack(const char *text, struct sq_ztext *out);
+/* Bind text to parameter i as packed (NULL or not tried: pack it now). */
+void sq_bind_ztext(sqlite3_stmt *s, int i, const char *text, const struct sq_ztext *packed);
+/* The text a packed blob holds, in the arena; NULL if it is damaged. */
+const char *sq_text_unpack(struct arena *a, const void *blob, size_t n);
+/* A JSON column as text, unpacked if it is a blob (NULL, logged, if the
+ * blob is damaged). */
+const char *sq_col_ztext(struct arena *a, sqlite3_stmt *s, int col);
 
 /* Insert one intake-log row (store_sqlite_log.c); used by the commit too. */
 struct store_log_entry;

@@ -75,6 +75,8 @@ struct store_body {
 	bool created;                /* the name is ours: remove it on release */
 	bool kept;                   /* a transaction took it: the sweep decides */
 	struct sq_packed packed;     /* a short message: message_raw's bytes, no file */
+	struct sq_ztext parsed_json; /* the JSON columns, packed by the worker */
+	struct sq_ztext auth_json;
 };
 
 static int
@@ -144,6 +146,8 @@ body_release(void *arg)
 {
 	struct store_body *b = arg;
 	free(b->packed.bytes);
+	free(b->parsed_json.bytes);
+	free(b->auth_json.bytes);
 	if (b->created && !b->kept && unlink(b->path) < 0 && errno != ENOENT)
 		log_warn("store: cannot remove the unused message body %s: %s (the sweep will)", b->path,
 		         strerror(errno));
@@ -189,15 +193,11 @@ write_body(struct store *st, struct store_body *b, struct spool *sp, struct pr_w
  * deflated here, in the worker, not inside the group commit
  * (store_sqlite_zraw.c). */
 static int
-pack_body(struct arena *a, struct store_msg *m, struct store_body *b, struct pr_why *why)
+pack_body(struct store_msg *m, struct store_body *b, struct pr_why *why)
 {
 	if (store_msg_size(m) > SQ_BIND_MAX)
 		return 0;                /* streamed into message_raw by the commit */
-	if (sq_raw_pack(m, &b->packed, why) < 0)
-		return -1;
-	arena_on_free(a, body_release, b);
-	m->body = b;
-	return 0;
+	return sq_raw_pack(m, &b->packed, why);
 }
 
 bool
@@ -212,21 +212,27 @@ sq_body_packed(const struct store_msg *m)
 	return m->body != NULL && m->body->packed.bytes != NULL ? &m->body->packed : NULL;
 }
 
-int
-sqlite_store_body_put(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
+const struct sq_ztext *
+sq_body_parsed_json(const struct store_msg *m)
 {
-	m->body = NULL;
-	if (m->raw == NULL)
-		return 0;
-	struct store_body *b = arena_alloc(a, sizeof(*b));
-	memset(b, 0, sizeof(*b));
-	if (spool_size(m->raw) < PR_STORE_BODY_MIN)
-		return pack_body(a, m, b, why);
+	return m->body != NULL ? &m->body->parsed_json : NULL;
+}
+
+const struct sq_ztext *
+sq_body_auth_json(const struct store_msg *m)
+{
+	return m->body != NULL ? &m->body->auth_json : NULL;
+}
+
+/* A large message: its spool file linked (or copied) into the body
+ * directory and synced; the row naming it is the committer's. */
+static int
+body_file(struct store *st, struct arena *a, struct store_body *b, struct store_msg *m, struct pr_why *why)
+{
 	if (bodies_open(st, why) < 0 || make_name(b, why) < 0)
 		return -1;
 	b->path = arena_printf(a, "%s/%s", st->bodies, b->name);
 	b->size = spool_size(m->raw);
-	arena_on_free(a, body_release, b);
 	/* Named first, then synced: a crash in between leaves a file no row
 	 * names (an orphan, like any other).  fdatasync: the bytes and the
 	 * size, which is all a read needs; the name is made durable by the
@@ -239,8 +245,25 @@ sqlite_store_body_put(struct store *st, struct arena *a, struct store_msg *m, st
 		return -1;
 	if (linked && fdatasync(fd) < 0)
 		return io_fail(why, "cannot sync the message body", b->path);
-	m->body = b;
 	return 0;
+}
+
+/* Packed here so the committer only binds: the JSON columns of every
+ * message, and the bytes of a short one. */
+int
+sqlite_store_body_put(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
+{
+	struct store_body *b = arena_alloc(a, sizeof(*b));
+	memset(b, 0, sizeof(*b));
+	arena_on_free(a, body_release, b);
+	sq_text_pack(m->parsed_json, &b->parsed_json);
+	sq_text_pack(m->auth_json, &b->auth_json);
+	m->body = b;
+	if (m->raw == NULL)
+		return 0;
+	if (spool_size(m->raw) < PR_STORE_BODY_MIN)
+		return pack_body(m, b, why);
+	return body_file(st, a, b, m, why);
 }
 
 int

@@ -57,8 +57,8 @@ insert_row(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 	sq_bind_text(s, 13, m->date);
 	sq_bind_text(s, 14, m->raw ? spool_sha256_hex(m->raw) : NULL);
 	sqlite3_bind_int64(s, 15, (sqlite3_int64)store_msg_size(m));
-	sq_bind_text(s, 16, m->parsed_json);
-	sq_bind_text(s, 17, m->auth_json);
+	sq_bind_ztext(s, 16, m->parsed_json, sq_body_parsed_json(m));
+	sq_bind_ztext(s, 17, m->auth_json, sq_body_auth_json(m));
 	sqlite3_bind_int(s, 18, m->unreadable);
 	sqlite3_bind_int(s, 19, m->auto_reply);
 	if (sq_step_done(st, s, "storing a message", why) < 0)

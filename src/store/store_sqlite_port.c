@@ -104,14 +104,27 @@ sqlite_store_port_end(struct store *st, bool commit, struct pr_why *why)
 	return sq_commit(st, why);
 }
 
-static void
-read_value(sqlite3_stmt *s, int col, char kind, struct store_value *v)
+/* A text column holding a blob is deflated JSON (store_sqlite_zraw.c):
+ * exported as the text it holds, in the row's arena. */
+static int
+read_value(struct arena *a, sqlite3_stmt *s, int col, char kind, struct store_value *v,
+           struct pr_why *why)
 {
 	int type = sqlite3_column_type(s, col);
 	memset(v, 0, sizeof(*v));
 	if (type == SQLITE_NULL)
-		return;
-	if (kind == 'i') {
+		return 0;
+	if (kind == 't' && type == SQLITE_BLOB) {
+		const char *t = sq_text_unpack(a, sqlite3_column_blob(s, col), (size_t)sqlite3_column_bytes(s, col));
+		if (t == NULL) {
+			pr_why_set(why, PR_E_STORE_FAILED, "column %s of a row does not inflate: the store file is "
+			           "damaged; restore it from a backup", sqlite3_column_name(s, col));
+			return -1;
+		}
+		v->kind = STORE_V_TEXT;
+		v->p = t;
+		v->len = strlen(t);
+	} else if (kind == 'i') {
 		v->kind = STORE_V_INT;
 		v->i = sqlite3_column_int64(s, col);
 	} else if (kind == 'b') {
@@ -123,6 +136,7 @@ read_value(sqlite3_stmt *s, int col, char kind, struct store_value *v)
 		v->p = sqlite3_column_text(s, col);
 		v->len = (size_t)sqlite3_column_bytes(s, col);
 	}
+	return 0;
 }
 
 int
@@ -141,9 +155,12 @@ sqlite_store_table_rows(struct store *st, const struct store_table *t, store_row
 		return sq_fail(st, rc, what, why);
 	int ret = 0;
 	while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		for (size_t i = 0; i < t->ncols; i++)
-			read_value(s, (int)i, t->kinds[i], &v[i]);
-		ret = fn(ctx, v, why);
+		struct arena *a = arena_new();
+		for (size_t i = 0; ret == 0 && i < t->ncols; i++)
+			ret = read_value(a, s, (int)i, t->kinds[i], &v[i], why);
+		if (ret == 0)
+			ret = fn(ctx, v, why);
+		arena_free(&a);
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = sq_fail(st, rc, what, why);

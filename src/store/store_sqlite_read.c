@@ -114,8 +114,8 @@ read_message(struct arena *a, sqlite3_stmt *s, void *p)
 	m->in_reply_to = sq_col_text(a, s, 13);
 	m->date = sq_col_text(a, s, 14);
 	m->sha256 = sq_col_str(a, s, 15);
-	m->parsed_json = sq_col_text(a, s, 16);
-	m->auth_json = sq_col_text(a, s, 17);
+	m->parsed_json = sq_col_ztext(a, s, 16);
+	m->auth_json = sq_col_ztext(a, s, 17);
 	m->thread_id = sqlite3_column_int64(s, 18);
 	m->references = sq_col_text(a, s, 19);
 }
@@ -163,10 +163,10 @@ message_get(struct store *st, struct arena *a, int64_t id, struct store_message 
 		return sq_one(st, a, s, read_message, out, "reading a message", why);
 	struct raw_read r = {out, SQ_RAW_PLAIN};
 	int rc = sq_one(st, a, s, read_with_raw, &r, "reading a message", why);
-	if (rc != 0 || r.codec != SQ_RAW_DEFLATE)
+	if (rc != 0 || r.codec == SQ_RAW_PLAIN)
 		return rc;
 	uint8_t *raw;
-	if (sq_inflate(a, out->raw, out->raw_len, (size_t)out->s.size, &raw, why) < 0)
+	if (sq_inflate(a, r.codec, out->raw, out->raw_len, (size_t)out->s.size, &raw, why) < 0)
 		return -1;
 	out->raw = raw;
 	out->raw_len = (size_t)out->s.size;
@@ -228,7 +228,7 @@ sqlite_store_message_write_raw(struct store *st, int64_t id, FILE *out, struct p
 	int found = sq_one(st, NULL, q, sq_read_int64, &codec, "reading message bytes", why);
 	if (found < 0)
 		return -1;
-	if (found == 0 && codec == SQ_RAW_DEFLATE)
+	if (found == 0 && codec != SQ_RAW_PLAIN)
 		return write_deflated(st, id, out, why);
 	sqlite3_blob *b = NULL;
 	int rc = sqlite3_blob_open(st->db, "main", "message_raw", "raw", id, 0, &b);

@@ -1,9 +1,14 @@
 """Issue #12: a message is stored about once.  A short message's bytes are
 kept deflated and its parsed JSON keeps only its structure (people, parts,
-flags): `messages show` (text and --json), `--raw`, attachments and `why`
-say exactly what they said when the text was kept beside the bytes, and
-rows written that way by an older version still read the same."""
+flags), deflated too: `messages show` (text and --json), `--raw`,
+attachments and `why` say exactly what they said when the text was kept
+beside the bytes, and rows written that way by an older version (text
+beside the bytes; bytes plain or deflated without a dictionary; JSON
+plain) still read the same."""
+import ast
 import json
+import os
+import re
 import sqlite3
 import zlib
 
@@ -30,6 +35,26 @@ def message(msgid="<shape-1@firm.example>"):
             "Content-Disposition: attachment; filename=\"plan.pdf\"\r\n"
             "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcOkw7zDtsOfCg==\r\n"
             "--b1--\r\n").encode()
+
+
+ZDICT_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "store",
+                            "store_sqlite_zdict.c")
+
+
+def zdict(name):
+    """The preset dictionary `name` as the C source spells it (its string
+    literals joined), so the test reads a row the way the format says."""
+    with open(ZDICT_SOURCE) as f:
+        src = f.read()
+    body = re.search(r"static const char " + name + r"\[\] =(.*?);\n", src, re.S).group(1)
+    return b"".join(ast.literal_eval(lit).encode() for lit in re.findall(r'"(?:[^"\\]|\\.)*"', body))
+
+
+def inflate(data, dictionary):
+    d = zlib.decompressobj(-15, zdict=dictionary)
+    out = d.decompress(data) + d.flush()
+    assert d.eof and not d.unused_data
+    return out
 
 
 class TestStoreShape(PostroomCase):
@@ -80,17 +105,26 @@ class TestStoreShape(PostroomCase):
         # the bytes deflated.
         sqlite_only(self, "reads SQLite's message_raw (codec, deflated bytes) beside parsed_json; "
                           "everything shown above was checked")
-        stored, raw, codec, size = self.db().execute(
-            "SELECT m.parsed_json, r.raw, r.codec, m.size FROM messages m JOIN message_raw r"
+        stored, auth, raw, codec, size = self.db().execute(
+            "SELECT m.parsed_json, m.auth_json, r.raw, r.codec, m.size FROM messages m JOIN message_raw r"
             " ON r.message_id = m.id WHERE m.id = ?", (mid,)).fetchone()
-        kept = json.loads(stored)
+        # The JSON columns: a blob of 1, the length (4 bytes, little-endian)
+        # and a raw deflate with the JSON dictionary.
+        for blob, shown in ((stored, parsed), (auth, v["json"]["auth"])):
+            self.assertIsInstance(blob, bytes)
+            self.assertEqual(blob[0], 1)
+            text = inflate(blob[5:], zdict("json_dict1"))
+            self.assertEqual(int.from_bytes(blob[1:5], "little"), len(text))
+            self.assertLess(len(blob), len(text))
+        self.assertEqual(json.loads(inflate(auth[5:], zdict("json_dict1"))), v["json"]["auth"])
+        kept = json.loads(inflate(stored[5:], zdict("json_dict1")))
         for key in ("reply_text", "text_body", "received", "subject", "references", "message_id"):
             self.assertNotIn(key, kept)
         self.assertEqual(kept["to"][1], {"name": "", "address": "s..palmer@example.org", "invalid": True})
         self.assertEqual(kept["parts"], parsed["parts"])
-        self.assertEqual(codec, 1)
+        self.assertEqual(codec, 2)
         self.assertLess(len(raw), size)
-        self.assertEqual(zlib.decompress(bytes(raw)), v["raw"])
+        self.assertEqual(inflate(bytes(raw), zdict("raw_dict1")), v["raw"])
 
     def test_rows_an_older_version_wrote_read_the_same(self):
         sqlite_only(self, "rewrites a row as SQLite stores written before issue #12 held it; "
@@ -106,4 +140,21 @@ class TestStoreShape(PostroomCase):
         with con:
             con.execute("UPDATE messages SET parsed_json = ? WHERE id = ?", (json.dumps(old), mid))
             con.execute("UPDATE message_raw SET raw = ?, codec = 0 WHERE message_id = ?", (before["raw"], mid))
+        self.assertEqual(self.views(mid), before)
+
+    def test_rows_the_first_deflating_version_wrote_read_the_same(self):
+        sqlite_only(self, "rewrites a row as SQLite stores held it before the preset dictionaries "
+                          "(codec 1, JSON as text)")
+        mid = self.send(message())
+        before = self.views(mid)
+        con = self.db()
+        stored, auth = con.execute("SELECT parsed_json, auth_json FROM messages WHERE id = ?", (mid,)).fetchone()
+        with con:
+            con.execute("UPDATE messages SET parsed_json = ?, auth_json = ? WHERE id = ?",
+                        (inflate(stored[5:], zdict("json_dict1")).decode(),
+                         inflate(auth[5:], zdict("json_dict1")).decode(), mid))
+            con.execute("UPDATE message_raw SET raw = ?, codec = 1 WHERE message_id = ?",
+                        (zlib.compress(before["raw"]), mid))
+        self.assertEqual(con.execute("SELECT typeof(parsed_json), typeof(auth_json) FROM messages"
+                                     " WHERE id = ?", (mid,)).fetchone(), ("text", "text"))
         self.assertEqual(self.views(mid), before)

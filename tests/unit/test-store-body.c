@@ -253,6 +253,75 @@ TEST(damaged_body_rows_fail_cleanly)
 	store_close(&st);
 }
 
+/* One value of the row of message id, as SQLite has it: its type, and
+ * (for message_raw) its codec. */
+static int
+column_type(sqlite3 *db, const char *sql, int64_t id)
+{
+	sqlite3_stmt *s = NULL;
+	int t = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, id);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			t = sqlite3_column_type(s, 0) == SQLITE_INTEGER ? 100 + sqlite3_column_int(s, 0)
+			                                                : sqlite3_column_type(s, 0);
+	}
+	sqlite3_finalize(s);
+	return t;
+}
+
+/* A short text message: its bytes deflated with the message dictionary
+ * (codec 2) and its JSON columns as deflated blobs, all read back exactly;
+ * JSON too short to gain stays text; a damaged blob fails or reads as
+ * no JSON, never as other bytes. */
+TEST(short_message_and_json_deflated)
+{
+	struct store *st = fresh();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	const char *text = "From: Alice <alice@firm.example>\r\nTo: a1234@firm.example\r\nSubject: Re: plan\r\n"
+	                   "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+	                   "The plan works for us; see you on Monday.\r\n> The plan works for us?\r\n"
+	                   "> The plan works for us?\r\n> The plan works for us?\r\n";
+	const char *parsed = "{\"duplicates\":[],\"from\":[{\"name\":\"Alice\",\"address\":\"alice@firm.example\"}],"
+	                     "\"to\":[{\"name\":\"\",\"address\":\"a1234@firm.example\"}],\"cc\":[],\"reply_to\":[],"
+	                     "\"auto_submitted\":false,\"is_bounce\":false,\"parts\":[]}";
+	struct store_msg *m[2];
+	for (int i = 0; i < 2; i++) {
+		m[i] = make_msg(a, (const uint8_t *)text, strlen(text), arena_printf(a, "<z%d@test>", i));
+		m[i]->parsed_json = parsed;
+		m[i]->auth_json = i ? "{}" : "{\"spf\":{\"result\":\"none\",\"domain\":\"firm.example\"},\"dkim\":[]}";
+	}
+	CHECK_INT(store_body_put(st, a, m[0], &why), 0);   /* packed by the worker */
+	CHECK_INT(store_commit_batch(st, m, 2, &why), 0);  /* m[1]: packed at the bind */
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(uri + 7, &db), SQLITE_OK);
+	for (int i = 0; i < 2; i++) {
+		check_reads_back(st, a, m[i], (const uint8_t *)text, strlen(text));
+		CHECK_INT(column_type(db, "SELECT codec FROM message_raw WHERE message_id = ?1", m[i]->id_r), 102);
+		CHECK_INT(column_type(db, "SELECT parsed_json FROM messages WHERE id = ?1", m[i]->id_r), SQLITE_BLOB);
+		CHECK_INT(column_type(db, "SELECT auth_json FROM messages WHERE id = ?1", m[i]->id_r),
+		          i ? SQLITE_TEXT : SQLITE_BLOB);
+		struct store_message got;
+		CHECK_INT(store_message_meta(st, a, m[i]->id_r, &got, &why), 0);
+		CHECK_STR(got.parsed_json, parsed);
+		CHECK_STR(got.auth_json, m[i]->auth_json);
+	}
+	CHECK_INT(sqlite3_exec(db, "UPDATE messages SET parsed_json = x'01ff000000ffff' WHERE id = 1;"
+	                       "UPDATE message_raw SET raw = x'0102' WHERE message_id = 1", NULL, NULL, NULL),
+	          SQLITE_OK);
+	sqlite3_close(db);
+	struct store_message got;
+	CHECK_INT(store_message_meta(st, a, 1, &got, &why), 0);
+	CHECK(got.parsed_json == NULL);
+	CHECK_INT(store_message_get(st, a, 1, &got, &why), -1);
+	CHECK_INT(why.code, PR_E_STORE_FAILED);
+	CHECK_INT(store_message_write_raw(st, 1, stdout, &why), -1);
+	CHECK_INT(why.code, PR_E_STORE_FAILED);
+	arena_free(&a);
+	store_close(&st);
+}
+
 int
 main(void)
 {
@@ -263,6 +332,7 @@ main(void)
 	RUN(uncommitted_body_removed_with_its_message);
 	RUN(sweep_removes_only_orphans);
 	RUN(damaged_body_rows_fail_cleanly);
+	RUN(short_message_and_json_deflated);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
