@@ -53,6 +53,7 @@ struct smtp_server {
 	unsigned refused;                    /* connections refused since ... */
 	time_t refused_logged_at;            /* ... the last log line about them */
 	struct net_wake *wake;
+	uint8_t *data_buf;                   /* SMTP_DATA_READ bytes: smtp_data_read_socket */
 	bool draining;
 	void (*on_empty)(void *arg);
 	void *on_empty_arg;
@@ -146,5 +147,9 @@ void smtp_anvil_free(struct smtp_anvil **a);
 
 /* smtp_cmd_data.c: bytes while in SMTP_DATA; returns bytes consumed. */
 size_t smtp_data_input(struct smtp_session *s, const uint8_t *p, size_t n);
+/* In DATA with the input evbuffer empty: read the socket directly (plain
+ * TCP only), feeding the DATA machine.  true if anything was fed. */
+#define SMTP_DATA_READ (64 * 1024)
+bool smtp_data_read_socket(struct smtp_session *s);
 
 #endif

@@ -31,6 +31,7 @@ smtp_server_new(struct event_base *base, struct intake *in, const char *spool_di
 	srv->base = base;
 	srv->in = in;
 	srv->spool_dir = spool_dir ? xstrdup(spool_dir) : NULL;
+	srv->data_buf = xmalloc(SMTP_DATA_READ);
 	srv->wake = net_wake_new(base);
 	srv->anvil = smtp_anvil_new();
 	return srv;
@@ -165,6 +166,7 @@ smtp_server_free(struct smtp_server **srvp)
 	smtp_anvil_free(&srv->anvil);
 	SSL_CTX_free(srv->tls);
 	free(srv->spool_dir);
+	free(srv->data_buf);
 	free(srv);
 	*srvp = NULL;
 }

@@ -254,8 +254,13 @@ process(struct smtp_session *s)
 			return;
 		}
 		struct evbuffer_iovec v;
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0) {
+			/* A turn's share of the socket read; on from what
+			 * followed the final dot if the message ended. */
+			if (s->state == SMTP_DATA && smtp_data_read_socket(s) && s->state != SMTP_DATA)
+				continue;
 			return;
+		}
 		if (s->state == SMTP_DATA) {
 			evbuffer_drain(in, smtp_data_input(s, v.iov_base, v.iov_len));
 			continue;

@@ -209,6 +209,26 @@ class SmtpDelivery(PostroomCase):
             self.assertEqual(strip_ours(self.pr.cli("messages", "show", str(got["big%d" % n]),
                                                     "--raw").stdout), msgs[n])
 
+    def test_connection_closed_mid_data_stores_nothing(self):
+        """In DATA a plain session reads the socket itself once libevent's
+        4 KiB read is used (smtp_cmd_data.c); the client's end of stream
+        half-way through a 600 KiB body must still end the session (the
+        server closes its side: EOF here) and store nothing, and the
+        server takes the next message as usual."""
+        body = b"".join(b"line %06d of a message that never ends\r\n" % i for i in range(15000))
+        with socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=30) as s:
+            self.assertIn(b"220 ", read_replies(s, until=b"\r\n"))
+            s.sendall(b"EHLO c\r\nMAIL FROM:<alice@firm.example>\r\nRCPT TO:<a1234@firm.example>\r\nDATA\r\n")
+            self.assertIn(b"354 ", read_replies(s, until=b"354 "))
+            s.sendall(b"Subject: cut\r\n\r\n" + body)
+            s.shutdown(socket.SHUT_WR)
+            s.settimeout(20)
+            self.assertEqual(s.recv(4096), b"")          # closed by the server, nothing said
+        with self.smtp() as c:
+            c.sendmail("alice@firm.example", ["a1234@firm.example"],
+                       make_message("alice@firm.example", "a1234@firm.example", subject="after"))
+        self.assertEqual([m["subject"] for m in stored(self.pr, "--project", "1234")], ["after"])
+
     def test_two_transactions_one_session(self):
         with self.smtp() as c:
             for i in range(3):
