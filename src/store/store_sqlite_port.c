@@ -239,11 +239,10 @@ sqlite_store_import_bytes(struct store *st, int64_t message_id, int64_t total, i
 int
 sqlite_store_import_search(struct store *st, int64_t message_id, const char *text, struct pr_why *why)
 {
-	static const char sql[] =
-		"INSERT INTO message_search(rowid, subject, addresses, body) SELECT m.id, coalesce(m.subject, ''),"
+	static const char sql[] = SQ_SEARCH_INSERT " SELECT m.id, ?2,"
 		" coalesce(m.from_addr, '') || coalesce((SELECT ' ' || group_concat(address, ' ') FROM"
-		" (SELECT address FROM people WHERE message_id = m.id ORDER BY rowid)), ''), ?2"
-		" FROM messages m WHERE m.id = ?1";
+		" (SELECT address FROM people WHERE message_id = m.id ORDER BY rowid)), ''),"
+		" coalesce(m.subject, '') FROM messages m WHERE m.id = ?1";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
 	if (s == NULL)
 		return -1;

@@ -2,8 +2,9 @@
  * SQLite's FTS5.
  *
  * message_search (migration 11) holds one row per message, keyed by the
- * message id: its subject, its From/To/Cc addresses and its text (the
- * first STORE_SEARCH_TEXT_MAX bytes).  It is written in the group commit,
+ * message id: its text (the first STORE_SEARCH_TEXT_MAX bytes), its
+ * From/To/Cc addresses and its subject, the text first (SQ_SEARCH_INSERT
+ * says why, and why the first column is named "subject").  It is written in the group commit,
  * in the same transaction as the message, so a message is searchable
  * exactly when it is listed.  The table is contentless (content=''):
  * only the inverted index is kept, never a second copy of the text.
@@ -138,14 +139,13 @@ addresses(struct arena *a, const struct store_msg *m)
 int
 sq_search_add(struct store *st, struct arena *a, const struct store_msg *m, struct pr_why *why)
 {
-	static const char sql[] = "INSERT INTO message_search(rowid, subject, addresses, body)"
-	                          " VALUES(?1, ?2, ?3, ?4)";
+	static const char sql[] = SQ_SEARCH_INSERT " VALUES(?1, ?2, ?3, ?4)";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, m->id_r);
-	sq_bind_text(s, 2, m->subject ? m->subject : "");
+	sq_bind_text(s, 2, m->search_text ? utf8_prefix(a, m->search_text, STORE_SEARCH_TEXT_MAX) : "");
 	sq_bind_text(s, 3, addresses(a, m));
-	sq_bind_text(s, 4, m->search_text ? utf8_prefix(a, m->search_text, STORE_SEARCH_TEXT_MAX) : "");
+	sq_bind_text(s, 4, m->subject ? m->subject : "");
 	return sq_step_done(st, s, "indexing a message for search", why);
 }

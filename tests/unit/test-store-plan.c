@@ -503,6 +503,47 @@ TEST(search_index_one_segment_per_group)
 	sqlite3_close(db);
 }
 
+/* The text goes into the index's first column (SQ_SEARCH_INSERT: no
+ * column marker before its positions), addresses and subject after it;
+ * a search finds a word of each. */
+TEST(search_text_in_the_first_column)
+{
+	struct store *st = seeded();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	static const char *const cc[] = {"x@client.example"};
+	struct store_msg *m = msg(a, "<col@test>", "alice@firm.example", 0, in_1234, 2, cc, 1);
+	m->search_text = "quarterly zebrafish report";
+	CHECK_INT(store_commit_group(st, &m, 1, NULL, 0, &why), 0);
+	static const char *const words[] = {"zebrafish", "client", "hello"};
+	for (int i = 0; i < 3; i++) {
+		struct store_message_filter f = {.search = words[i], .limit = 10};
+		struct store_message_summary *out = NULL;
+		size_t n = 0;
+		CHECK_INT(store_message_list(st, a, &f, &out, &n, &why), 0);
+		CHECK_INT(n, 1);
+	}
+	store_close(&st);
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	CHECK_INT(sqlite3_open(uri + 7, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, message_search, instance)",
+	                       NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT term, col FROM temp.v WHERE term IN ('zebrafish', 'client',"
+	                             " 'hello') ORDER BY term", -1, &s, NULL), SQLITE_OK);
+	static const char *const want[][2] = {{"client", "addresses"}, {"hello", "body"},
+	                                      {"zebrafish", "subject"}};
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(sqlite3_step(s), SQLITE_ROW);
+		CHECK_STR((const char *)sqlite3_column_text(s, 0), want[i][0]);
+		CHECK_STR((const char *)sqlite3_column_text(s, 1), want[i][1]);
+	}
+	CHECK_INT(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -513,6 +554,7 @@ main(void)
 	RUN(thread_summaries_agree);
 	RUN(search_index_merges_lazily);
 	RUN(search_index_one_segment_per_group);
+	RUN(search_text_in_the_first_column);
 	char cmd[400];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
