@@ -12,7 +12,6 @@
  * client believes delivered.  intake calls back on its own thread; we hop
  * to the loop thread through net_wake before touching the bufferevent.
  */
-#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
