@@ -585,3 +585,36 @@ def rsa_key(workdir, name, bits=2048):
                          check=True, capture_output=True).stdout
     with open(path, "rb") as f:
         return f.read(), base64.b64encode(der).decode()
+
+
+def zdict(name):
+    """The SQLite store's preset dictionary `name` (src/store/store_sqlite_zdict.c)
+    as its C source spells it: the string literals joined, escapes decoded."""
+    import ast
+    import re
+    with open(os.path.join(ROOT, "src", "store", "store_sqlite_zdict.c")) as f:
+        src = f.read()
+    body = re.search(r"static const char " + name + r"\[\] =(.*?);\n", src, re.S).group(1)
+    return b"".join(ast.literal_eval(lit).encode() for lit in re.findall(r'"(?:[^"\\]|\\.)*"', body))
+
+
+def inflate_raw(data, dictionary):
+    """A raw deflate stream (no zlib header) made with a preset dictionary."""
+    import zlib
+    d = zlib.decompressobj(-15, zdict=dictionary)
+    out = d.decompress(data) + d.flush()
+    assert d.eof and not d.unused_data
+    return out
+
+
+def stored_bytes(raw, codec):
+    """message_raw's blob as the message's bytes, by its codec: 0 plain,
+    1 zlib, 2 raw deflate with the message dictionary."""
+    import zlib
+    raw = bytes(raw)
+    if codec == 1:
+        return zlib.decompress(raw)
+    if codec == 2:
+        return inflate_raw(raw, zdict("raw_dict1"))
+    return raw
+

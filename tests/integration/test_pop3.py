@@ -17,11 +17,10 @@ import sqlite3
 import subprocess
 import threading
 import time
-import zlib
 import unittest
 
 from dovecot import Dovecot
-from harness import BACKEND, BIN, Postroom, free_port, make_message
+from harness import BACKEND, BIN, Postroom, free_port, make_message, stored_bytes
 
 PASSWORD = "s3cret-Pa55"
 
@@ -86,7 +85,7 @@ class Pop3Case(unittest.TestCase):
         for mid, raw, codec in con.execute(
                 "SELECT m.message_id, r.raw, r.codec FROM messages m JOIN message_raw r ON r.message_id = m.id"):
             n, _ = out.get(mid, (0, None))
-            out[mid] = (n + 1, zlib.decompress(raw) if codec == 1 else bytes(raw))   # short ones deflated
+            out[mid] = (n + 1, stored_bytes(raw, codec))   # short ones deflated
         return out
 
     def deliver(self, n, sender="alice@firm.example", to="a1234@firm.example", extra=(), tag="m"):

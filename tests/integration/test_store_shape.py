@@ -5,14 +5,11 @@ attachments and `why` say exactly what they said when the text was kept
 beside the bytes, and rows written that way by an older version (text
 beside the bytes; bytes plain or deflated without a dictionary; JSON
 plain) still read the same."""
-import ast
 import json
-import os
-import re
 import sqlite3
 import zlib
 
-from harness import PostroomCase, sqlite_only
+from harness import PostroomCase, inflate_raw as inflate, sqlite_only, zdict
 
 QUOTED = "\r\n".join(f"> earlier line {i} of the old message that everybody has read" for i in range(30))
 BODY = ("Thanks, the new plan works for us.\r\n\r\nSee you on Monday.\r\n\r\n"
@@ -35,26 +32,6 @@ def message(msgid="<shape-1@firm.example>"):
             "Content-Disposition: attachment; filename=\"plan.pdf\"\r\n"
             "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcOkw7zDtsOfCg==\r\n"
             "--b1--\r\n").encode()
-
-
-ZDICT_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "store",
-                            "store_sqlite_zdict.c")
-
-
-def zdict(name):
-    """The preset dictionary `name` as the C source spells it (its string
-    literals joined), so the test reads a row the way the format says."""
-    with open(ZDICT_SOURCE) as f:
-        src = f.read()
-    body = re.search(r"static const char " + name + r"\[\] =(.*?);\n", src, re.S).group(1)
-    return b"".join(ast.literal_eval(lit).encode() for lit in re.findall(r'"(?:[^"\\]|\\.)*"', body))
-
-
-def inflate(data, dictionary):
-    d = zlib.decompressobj(-15, zdict=dictionary)
-    out = d.decompress(data) + d.flush()
-    assert d.eof and not d.unused_data
-    return out
 
 
 class TestStoreShape(PostroomCase):
