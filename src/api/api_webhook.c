@@ -10,6 +10,7 @@
 #include "api/api_private.h"
 #include "api/postroom.h"
 #include "core/arena.h"
+#include "core/text.h"
 #include "store/store.h"
 #include "webhook/webhook.h"
 
@@ -49,12 +50,7 @@ make_secret(char out[65], struct pr_why *why)
 		pr_why_set(why, PR_E_INTERNAL, "the random number generator failed; try again");
 		return -1;
 	}
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < sizeof(r); i++) {
-		out[2 * i] = digits[r[i] >> 4];
-		out[2 * i + 1] = digits[r[i] & 15];
-	}
-	out[64] = '\0';
+	text_hex(r, sizeof(r), out);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "core/arena.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/text.h"
 
 struct spool {
 	char *dir;
@@ -112,12 +113,7 @@ spool_finish(struct spool *s)
 {
 	unsigned int len = 0;
 	EVP_DigestFinal_ex(s->md, s->digest, &len);
-	for (int i = 0; i < 32; i++) {
-		static const char hx[] = "0123456789abcdef";
-		s->hex[2 * i] = hx[s->digest[i] >> 4];
-		s->hex[2 * i + 1] = hx[s->digest[i] & 15];
-	}
-	s->hex[64] = '\0';
+	text_hex(s->digest, 32, s->hex);
 }
 
 void

@@ -49,4 +49,10 @@ size_t text_fit(const char *s, size_t max);
 /* An escaped copy of the n bytes at s for a terminal, in a. */
 char *text_escape(struct arena *a, const char *s, size_t n, unsigned flags);
 
+/* The n bytes at p as lowercase hex into out (2n + 1 bytes, terminated). */
+void text_hex(const uint8_t *p, size_t n, char *out);
+/* The reverse: exactly 2n hex digits (either case) at hex into out (n
+ * bytes); false, out undefined, for any other text. */
+bool text_unhex(const char *hex, uint8_t *out, size_t n);
+
 #endif

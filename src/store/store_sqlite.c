@@ -232,6 +232,10 @@ static const char *const migrations[] = {
 	 * blobs in messages.parsed_json and auth_json (store_sqlite_zraw.c).
 	 * The version says so, and an older postroom refuses the store. */
 	"SELECT 1;",
+	/* 17: the same for messages.refs, now a deflated blob too when that
+	 * saves a tenth, and messages.sha256, now the digest's 32 bytes
+	 * rather than its 64 hex digits (store_sqlite_stmt.c). */
+	"SELECT 1;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

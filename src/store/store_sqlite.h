@@ -74,6 +74,12 @@ void sq_bind_text(sqlite3_stmt *s, int i, const char *v);   /* NULL binds NULL *
 const char *sq_col_text(struct arena *a, sqlite3_stmt *s, int col);
 /* Column as an arena string; NULL becomes "". */
 const char *sq_col_str(struct arena *a, sqlite3_stmt *s, int col);
+/* messages.sha256: a digest is bound as its 32 bytes (half of its hex);
+ * read back as hex, as are the hex digits rows written before hold.
+ * Anything but 64 hex digits is bound as the text it is. */
+#define SQ_DIGEST_LEN 32
+void sq_bind_digest(sqlite3_stmt *s, int i, const char *hex);
+const char *sq_col_digest(struct arena *a, sqlite3_stmt *s, int col);
 
 /* Grow an arena array of elem-sized items to hold n+1; returns the array. */
 void *sq_grow(struct arena *a, void *arr, size_t n, size_t *cap, size_t elem);
@@ -176,9 +182,11 @@ int sq_body_link(struct store *st, const struct store_msg *m, struct pr_why *why
  * worker packed for message_raw (NULL: pack them now). */
 bool sq_body_is_file(const struct store_msg *m);
 const struct sq_packed *sq_body_packed(const struct store_msg *m);
-/* The JSON columns the worker packed (NULL: pack them at the bind). */
+/* The JSON columns and References the worker packed (NULL: pack them
+ * at the bind). */
 const struct sq_ztext *sq_body_parsed_json(const struct store_msg *m);
 const struct sq_ztext *sq_body_auth_json(const struct store_msg *m);
+const struct sq_ztext *sq_body_references(const struct store_msg *m);
 /* Before the transaction that links them: make the names of the bodies
  * among msgs durable (one sync of the directory for all of them; none
  * when no message has a body).  0, or -1 with why (PR_E_IO). */
@@ -190,12 +198,12 @@ int sq_body_read(struct store *st, struct arena *a, int64_t id, const uint8_t **
 /* The same, written to out in chunks: 0, 1 none, -1. */
 int sq_body_write(struct store *st, int64_t id, FILE *out, struct pr_why *why);
 
-/* Stored bytes and JSON, deflated (store_sqlite_zraw.c).  Up to
+/* Stored bytes, JSON and References, deflated (store_sqlite_zraw.c).  Up to
  * SQ_BIND_MAX a message is bound as one blob, deflated when that saves a
  * tenth; above it, it is streamed into the blob in chunks, plain. */
 #define SQ_BIND_MAX (256 * 1024)
 enum { SQ_RAW_PLAIN = 0, SQ_RAW_DEFLATE = 1, SQ_RAW_DICT1 = 2 };
-/* The first byte of a deflated JSON column's blob. */
+/* The first byte of a deflated text column's blob (JSON, References). */
 #define SQ_TEXT_DICT1 1
 /* The preset dictionaries (store_sqlite_zdict.c); never edited. */
 enum sq_zdict_id { SQ_ZDICT_RAW1 = 1, SQ_ZDICT_JSON1 = 2 };
@@ -212,7 +220,7 @@ struct sq_packed {
 	int codec;                   /* SQ_RAW_* */
 };
 int sq_raw_pack(const struct store_msg *m, struct sq_packed *p, struct pr_why *why);
-/* A JSON column's value: tried, and bytes (malloc'd) the blob to store,
+/* A text column's value: tried, and bytes (malloc'd) the blob to store,
  * or NULL to store the text as it is. */
 struct sq_ztext {
 	uint8_t *bytes;
@@ -224,7 +232,7 @@ void sq_text_pack(const char *text, struct sq_ztext *out);
 void sq_bind_ztext(sqlite3_stmt *s, int i, const char *text, const struct sq_ztext *packed);
 /* The text a packed blob holds, in the arena; NULL if it is damaged. */
 const char *sq_text_unpack(struct arena *a, const void *blob, size_t n);
-/* A JSON column as text, unpacked if it is a blob (NULL, logged, if the
+/* A text column as text, unpacked if it is a blob (NULL, logged, if the
  * blob is damaged). */
 const char *sq_col_ztext(struct arena *a, sqlite3_stmt *s, int col);
 

@@ -75,8 +75,9 @@ struct store_body {
 	bool created;                /* the name is ours: remove it on release */
 	bool kept;                   /* a transaction took it: the sweep decides */
 	struct sq_packed packed;     /* a short message: message_raw's bytes, no file */
-	struct sq_ztext parsed_json; /* the JSON columns, packed by the worker */
-	struct sq_ztext auth_json;
+	struct sq_ztext parsed_json; /* the JSON columns and References, */
+	struct sq_ztext auth_json;   /* packed by the worker */
+	struct sq_ztext references;
 };
 
 static int
@@ -148,6 +149,7 @@ body_release(void *arg)
 	free(b->packed.bytes);
 	free(b->parsed_json.bytes);
 	free(b->auth_json.bytes);
+	free(b->references.bytes);
 	if (b->created && !b->kept && unlink(b->path) < 0 && errno != ENOENT)
 		log_warn("store: cannot remove the unused message body %s: %s (the sweep will)", b->path,
 		         strerror(errno));
@@ -224,6 +226,12 @@ sq_body_auth_json(const struct store_msg *m)
 	return m->body != NULL ? &m->body->auth_json : NULL;
 }
 
+const struct sq_ztext *
+sq_body_references(const struct store_msg *m)
+{
+	return m->body != NULL ? &m->body->references : NULL;
+}
+
 /* A large message: its spool file linked (or copied) into the body
  * directory and synced; the row naming it is the committer's. */
 static int
@@ -248,8 +256,8 @@ body_file(struct store *st, struct arena *a, struct store_body *b, struct store_
 	return 0;
 }
 
-/* Packed here so the committer only binds: the JSON columns of every
- * message, and the bytes of a short one. */
+/* Packed here so the committer only binds: the JSON columns and the
+ * References of every message, and the bytes of a short one. */
 int
 sqlite_store_body_put(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
 {
@@ -258,6 +266,7 @@ sqlite_store_body_put(struct store *st, struct arena *a, struct store_msg *m, st
 	arena_on_free(a, body_release, b);
 	sq_text_pack(m->parsed_json, &b->parsed_json);
 	sq_text_pack(m->auth_json, &b->auth_json);
+	sq_text_pack(m->references, &b->references);
 	m->body = b;
 	if (m->raw == NULL)
 		return 0;

@@ -51,11 +51,11 @@ insert_row(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 	sq_bind_text(s, 7, store_join_rcpts(a, m->rcpts, m->nrcpts));
 	sq_bind_text(s, 8, store_msgid(a, m->message_id));
 	sq_bind_text(s, 9, m->in_reply_to);
-	sq_bind_text(s, 10, m->references);
+	sq_bind_ztext(s, 10, m->references, sq_body_references(m));
 	sq_bind_text(s, 11, m->subject);
 	sq_bind_text(s, 12, m->from_addr ? store_lower(a, m->from_addr) : NULL);
 	sq_bind_text(s, 13, m->date);
-	sq_bind_text(s, 14, m->raw ? spool_sha256_hex(m->raw) : NULL);
+	sq_bind_digest(s, 14, m->raw ? spool_sha256_hex(m->raw) : NULL);
 	sqlite3_bind_int64(s, 15, (sqlite3_int64)store_msg_size(m));
 	sq_bind_ztext(s, 16, m->parsed_json, sq_body_parsed_json(m));
 	sq_bind_ztext(s, 17, m->auth_json, sq_body_auth_json(m));

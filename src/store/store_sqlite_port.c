@@ -104,8 +104,9 @@ sqlite_store_port_end(struct store *st, bool commit, struct pr_why *why)
 	return sq_commit(st, why);
 }
 
-/* A text column holding a blob is deflated JSON (store_sqlite_zraw.c):
- * exported as the text it holds, in the row's arena. */
+/* A text column holding a blob is messages.sha256's digest, exported as
+ * its hex, or deflated text (store_sqlite_zraw.c), exported as the text
+ * it holds, in the row's arena. */
 static int
 read_value(struct arena *a, sqlite3_stmt *s, int col, char kind, struct store_value *v,
            struct pr_why *why)
@@ -114,7 +115,11 @@ read_value(struct arena *a, sqlite3_stmt *s, int col, char kind, struct store_va
 	memset(v, 0, sizeof(*v));
 	if (type == SQLITE_NULL)
 		return 0;
-	if (kind == 't' && type == SQLITE_BLOB) {
+	if (kind == 't' && type == SQLITE_BLOB && strcmp(sqlite3_column_name(s, col), "sha256") == 0) {
+		v->kind = STORE_V_TEXT;
+		v->p = sq_col_digest(a, s, col);
+		v->len = strlen(v->p);
+	} else if (kind == 't' && type == SQLITE_BLOB) {
 		const char *t = sq_text_unpack(a, sqlite3_column_blob(s, col), (size_t)sqlite3_column_bytes(s, col));
 		if (t == NULL) {
 			pr_why_set(why, PR_E_STORE_FAILED, "column %s of a row does not inflate: the store file is "

@@ -41,13 +41,16 @@ int
 sqlite_store_message_find_duplicate(struct store *st, const char *msgid, const char *sha256_hex,
                              int64_t *id_r, struct pr_why *why)
 {
-	static const char sql[] = "SELECT id FROM messages WHERE message_id = ?1 AND sha256 = ?2"
+	/* ?2 as rows written before the digest was kept as bytes hold it. */
+	static const char sql[] = "SELECT id FROM messages WHERE message_id = ?1 AND sha256 IN (?2, ?3)"
 	                          " ORDER BY id LIMIT 1";
 	struct arena *a = arena_new();
 	const char *key = store_msgid(a, msgid);
 	int ret = 1;
 	if (key != NULL && sha256_hex != NULL) {
 		sqlite3_stmt *s = sq_prep_keys(st, sql, key, sha256_hex, why);
+		if (s != NULL)
+			sq_bind_digest(s, 3, sha256_hex);
 		ret = s == NULL ? -1 : sq_one(st, a, s, sq_read_int64, id_r, "checking duplicates", why);
 	}
 	arena_free(&a);
@@ -113,11 +116,11 @@ read_message(struct arena *a, sqlite3_stmt *s, void *p)
 	m->rcpts = sq_col_str(a, s, 12);
 	m->in_reply_to = sq_col_text(a, s, 13);
 	m->date = sq_col_text(a, s, 14);
-	m->sha256 = sq_col_str(a, s, 15);
+	m->sha256 = sq_col_digest(a, s, 15);
 	m->parsed_json = sq_col_ztext(a, s, 16);
 	m->auth_json = sq_col_ztext(a, s, 17);
 	m->thread_id = sqlite3_column_int64(s, 18);
-	m->references = sq_col_text(a, s, 19);
+	m->references = sq_col_ztext(a, s, 19);
 }
 
 /* read_message plus the bytes (column 20) if they are in message_raw,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/text.h"
 #include "store/store.h"
 #include "store/store_sqlite.h"
 
@@ -272,5 +273,25 @@ sq_col_str(struct arena *a, sqlite3_stmt *s, int col)
 {
 	const char *t = sq_col_text(a, s, col);
 	return t ? t : "";
+}
+
+void
+sq_bind_digest(sqlite3_stmt *s, int i, const char *hex)
+{
+	uint8_t d[SQ_DIGEST_LEN];
+	if (hex != NULL && text_unhex(hex, d, sizeof(d)))
+		sqlite3_bind_blob(s, i, d, sizeof(d), SQLITE_TRANSIENT);
+	else
+		sq_bind_text(s, i, hex);
+}
+
+const char *
+sq_col_digest(struct arena *a, sqlite3_stmt *s, int col)
+{
+	if (sqlite3_column_type(s, col) != SQLITE_BLOB || sqlite3_column_bytes(s, col) != SQ_DIGEST_LEN)
+		return sq_col_str(a, s, col);
+	char *hex = arena_alloc(a, 2 * SQ_DIGEST_LEN + 1);
+	text_hex(sqlite3_column_blob(s, col), SQ_DIGEST_LEN, hex);
+	return hex;
 }
 

@@ -1,5 +1,5 @@
-/* store_sqlite_zraw.c - a short message's bytes, and the JSON kept beside
- * every message, are stored deflated.
+/* store_sqlite_zraw.c - a short message's bytes, and the JSON and the
+ * References kept beside every message, are stored deflated.
  *
  * Why: a short message is mostly text, and text stored as it came was most
  * of what the store wrote per message (issue 12: 2.7x the bytes received).
@@ -16,9 +16,12 @@
  *   with the first message dictionary).  Only messages bound in one piece
  *   (store_sqlite_msg.c, up to SQ_BIND_MAX) are deflated; larger ones are
  *   streamed plain, or kept as files (store_sqlite_body.c).
- * - messages.parsed_json / auth_json: a TEXT value is the JSON as it is;
- *   a BLOB is SQ_TEXT_DICT1, the JSON's length (4 bytes, little-endian)
- *   and its raw deflate with the JSON dictionary.
+ * - messages.parsed_json / auth_json / refs: a TEXT value is the text as
+ *   it is; a BLOB is SQ_TEXT_DICT1, the text's length (4 bytes,
+ *   little-endian) and its raw deflate with the JSON dictionary.  refs
+ *   (a thread's References: message-ids sharing their right-hand sides)
+ *   is no JSON, but the dictionary costs it nothing and the column's own
+ *   repetition is what deflate finds: 142 -> 54 bytes in bench/growth.
  * A value is stored plain when deflating would not save a tenth.
  *
  * Where: deflating 256 KiB takes milliseconds, and inside the group

@@ -18,6 +18,7 @@
 
 #include "core/arena.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "store/store.h"
 #include "webhook/webhook.h"
 
@@ -72,12 +73,7 @@ webhook_sign(const char *secret, const char *timestamp, const char *body, size_t
 	    maclen != 32)
 		pr_panic("HMAC-SHA256 failed");
 	free(msg);
-	static const char digits[] = "0123456789abcdef";
-	for (unsigned int i = 0; i < 32; i++) {
-		hex[2 * i] = digits[mac[i] >> 4];
-		hex[2 * i + 1] = digits[mac[i] & 15];
-	}
-	hex[64] = '\0';
+	text_hex(mac, 32, hex);
 }
 
 char *

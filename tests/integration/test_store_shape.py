@@ -5,6 +5,7 @@ attachments and `why` say exactly what they said when the text was kept
 beside the bytes, and rows written that way by an older version (text
 beside the bytes; bytes plain or deflated without a dictionary; JSON
 plain) still read the same."""
+import hashlib
 import json
 import sqlite3
 import zlib
@@ -12,6 +13,9 @@ import zlib
 from harness import PostroomCase, inflate_raw as inflate, sqlite_only, zdict
 
 QUOTED = "\r\n".join(f"> earlier line {i} of the old message that everybody has read" for i in range(30))
+# A thread's References: the root and the latest few, as mail clients trim
+# them; the message-ids share their right-hand side, which deflate finds.
+REFS = ["root@firm.example"] + [f"reply-{i}.{i * 7919:x}@firm.example" for i in range(1, 8)] + ["first@firm.example"]
 BODY = ("Thanks, the new plan works for us.\r\n\r\nSee you on Monday.\r\n\r\n"
         "On Mon, 1 Jan 2026 at 10:00, Sam wrote:\r\n" + QUOTED + "\r\n")
 
@@ -24,7 +28,7 @@ def message(msgid="<shape-1@firm.example>"):
             "Date: Tue, 2 Jan 2026 09:00:00 +0100\r\n"
             f"Message-ID: {msgid}\r\n"
             "In-Reply-To: <first@firm.example>\r\n"
-            "References: <root@firm.example> <first@firm.example>\r\n"
+            "References: " + "\r\n ".join(f"<{r}>" for r in REFS) + "\r\n"
             "MIME-Version: 1.0\r\n"
             "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
             "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + BODY +
@@ -70,7 +74,7 @@ class TestStoreShape(PostroomCase):
         self.assertIn("earlier line 29", parsed["text_body"])
         self.assertEqual(parsed["subject"], "Re: Grüße")
         self.assertEqual(parsed["message_id"], "shape-1@firm.example")
-        self.assertEqual(parsed["references"], ["root@firm.example", "first@firm.example"])
+        self.assertEqual(parsed["references"], REFS)
         self.assertEqual(len(parsed["received"]), 1)
         self.assertEqual(parsed["parts"][0]["filename"], "plan.pdf")
         self.assertEqual(v["attachment"], b"%PDF-1.4\n%\xc3\xa4\xc3\xbc\xc3\xb6\xc3\x9f\n")
@@ -82,23 +86,27 @@ class TestStoreShape(PostroomCase):
         # the bytes deflated.
         sqlite_only(self, "reads SQLite's message_raw (codec, deflated bytes) beside parsed_json; "
                           "everything shown above was checked")
-        stored, auth, raw, codec, size = self.db().execute(
-            "SELECT m.parsed_json, m.auth_json, r.raw, r.codec, m.size FROM messages m JOIN message_raw r"
-            " ON r.message_id = m.id WHERE m.id = ?", (mid,)).fetchone()
-        # The JSON columns: a blob of 1, the length (4 bytes, little-endian)
-        # and a raw deflate with the JSON dictionary.
-        for blob, shown in ((stored, parsed), (auth, v["json"]["auth"])):
+        stored, auth, refs, digest, raw, codec, size = self.db().execute(
+            "SELECT m.parsed_json, m.auth_json, m.refs, m.sha256, r.raw, r.codec, m.size FROM messages m"
+            " JOIN message_raw r ON r.message_id = m.id WHERE m.id = ?", (mid,)).fetchone()
+        # The JSON columns and the References: a blob of 1, the length (4
+        # bytes, little-endian) and a raw deflate with the JSON dictionary.
+        for blob in (stored, auth, refs):
             self.assertIsInstance(blob, bytes)
             self.assertEqual(blob[0], 1)
             text = inflate(blob[5:], zdict("json_dict1"))
             self.assertEqual(int.from_bytes(blob[1:5], "little"), len(text))
             self.assertLess(len(blob), len(text))
         self.assertEqual(json.loads(inflate(auth[5:], zdict("json_dict1"))), v["json"]["auth"])
+        self.assertEqual(inflate(refs[5:], zdict("json_dict1")).decode().split(), [f"<{r}>" for r in REFS])
         kept = json.loads(inflate(stored[5:], zdict("json_dict1")))
         for key in ("reply_text", "text_body", "received", "subject", "references", "message_id"):
             self.assertNotIn(key, kept)
         self.assertEqual(kept["to"][1], {"name": "", "address": "s..palmer@example.org", "invalid": True})
         self.assertEqual(kept["parts"], parsed["parts"])
+        # The digest of the bytes received: its 32 bytes, shown as hex.
+        self.assertEqual(digest, hashlib.sha256(sent).digest())
+        self.assertEqual(v["json"]["sha256"], hashlib.sha256(sent).hexdigest())
         self.assertEqual(codec, 2)
         self.assertLess(len(raw), size)
         self.assertEqual(inflate(bytes(raw), zdict("raw_dict1")), v["raw"])
@@ -121,17 +129,17 @@ class TestStoreShape(PostroomCase):
 
     def test_rows_the_first_deflating_version_wrote_read_the_same(self):
         sqlite_only(self, "rewrites a row as SQLite stores held it before the preset dictionaries "
-                          "(codec 1, JSON as text)")
+                          "(codec 1, JSON, References and digest as text)")
         mid = self.send(message())
         before = self.views(mid)
         con = self.db()
-        stored, auth = con.execute("SELECT parsed_json, auth_json FROM messages WHERE id = ?", (mid,)).fetchone()
+        packed = con.execute("SELECT parsed_json, auth_json, refs FROM messages WHERE id = ?", (mid,)).fetchone()
         with con:
-            con.execute("UPDATE messages SET parsed_json = ?, auth_json = ? WHERE id = ?",
-                        (inflate(stored[5:], zdict("json_dict1")).decode(),
-                         inflate(auth[5:], zdict("json_dict1")).decode(), mid))
+            con.execute("UPDATE messages SET parsed_json = ?, auth_json = ?, refs = ?,"
+                        " sha256 = lower(hex(sha256)) WHERE id = ?",
+                        tuple(inflate(b[5:], zdict("json_dict1")).decode() for b in packed) + (mid,))
             con.execute("UPDATE message_raw SET raw = ?, codec = 1 WHERE message_id = ?",
                         (zlib.compress(before["raw"]), mid))
-        self.assertEqual(con.execute("SELECT typeof(parsed_json), typeof(auth_json) FROM messages"
-                                     " WHERE id = ?", (mid,)).fetchone(), ("text", "text"))
+        self.assertEqual(con.execute("SELECT typeof(parsed_json), typeof(auth_json), typeof(refs),"
+                                     " typeof(sha256) FROM messages WHERE id = ?", (mid,)).fetchone(), ("text",) * 4)
         self.assertEqual(self.views(mid), before)

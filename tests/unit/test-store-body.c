@@ -271,8 +271,8 @@ column_type(sqlite3 *db, const char *sql, int64_t id)
 }
 
 /* A short text message: its bytes deflated with the message dictionary
- * (codec 2) and its JSON columns as deflated blobs, all read back exactly;
- * JSON too short to gain stays text; a damaged blob fails or reads as
+ * (codec 2) and its JSON columns and References as deflated blobs, all
+ * read back exactly; JSON or References too short to gain stay text; a damaged blob fails or reads as
  * no JSON, never as other bytes. */
 TEST(short_message_and_json_deflated)
 {
@@ -291,6 +291,8 @@ TEST(short_message_and_json_deflated)
 		m[i] = make_msg(a, (const uint8_t *)text, strlen(text), arena_printf(a, "<z%d@test>", i));
 		m[i]->parsed_json = parsed;
 		m[i]->auth_json = i ? "{}" : "{\"spf\":{\"result\":\"none\",\"domain\":\"firm.example\"},\"dkim\":[]}";
+		m[i]->references = i ? "<root@firm.example>"
+		                     : "<root@firm.example> <r1.a1@firm.example> <r2.b2@firm.example> <r3.c3@firm.example>";
 	}
 	CHECK_INT(store_body_put(st, a, m[0], &why), 0);   /* packed by the worker */
 	CHECK_INT(store_commit_batch(st, m, 2, &why), 0);  /* m[1]: packed at the bind */
@@ -302,10 +304,13 @@ TEST(short_message_and_json_deflated)
 		CHECK_INT(column_type(db, "SELECT parsed_json FROM messages WHERE id = ?1", m[i]->id_r), SQLITE_BLOB);
 		CHECK_INT(column_type(db, "SELECT auth_json FROM messages WHERE id = ?1", m[i]->id_r),
 		          i ? SQLITE_TEXT : SQLITE_BLOB);
+		CHECK_INT(column_type(db, "SELECT refs FROM messages WHERE id = ?1", m[i]->id_r),
+		          i ? SQLITE_TEXT : SQLITE_BLOB);
 		struct store_message got;
 		CHECK_INT(store_message_meta(st, a, m[i]->id_r, &got, &why), 0);
 		CHECK_STR(got.parsed_json, parsed);
 		CHECK_STR(got.auth_json, m[i]->auth_json);
+		CHECK_STR(got.references, m[i]->references);
 	}
 	CHECK_INT(sqlite3_exec(db, "UPDATE messages SET parsed_json = x'01ff000000ffff' WHERE id = 1;"
 	                       "UPDATE message_raw SET raw = x'0102' WHERE message_id = 1", NULL, NULL, NULL),
@@ -322,6 +327,41 @@ TEST(short_message_and_json_deflated)
 	store_close(&st);
 }
 
+/* messages.sha256 holds the digest's 32 bytes; it reads back as the hex
+ * the spool computed, as does a row an older version wrote (64 hex
+ * digits), and a duplicate is found in either form. */
+TEST(digest_kept_as_bytes)
+{
+	struct store *st = fresh();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	struct store_msg *m[2];
+	const char *body[2] = {"Subject: d\r\n\r\none\r\n", "Subject: d\r\n\r\ntwo\r\n"};
+	for (int i = 0; i < 2; i++)
+		m[i] = make_msg(a, (const uint8_t *)body[i], strlen(body[i]), arena_printf(a, "<d%d@test>", i));
+	CHECK_INT(store_commit_batch(st, m, 2, &why), 0);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(uri + 7, &db), SQLITE_OK);
+	CHECK_INT(column_type(db, "SELECT sha256 FROM messages WHERE id = ?1 AND length(sha256) = 32", m[0]->id_r),
+	          SQLITE_BLOB);
+	CHECK_INT(sqlite3_exec(db, "UPDATE messages SET sha256 = lower(hex(sha256)) WHERE id = 2", NULL, NULL, NULL),
+	          SQLITE_OK);
+	CHECK_INT(column_type(db, "SELECT sha256 FROM messages WHERE id = ?1", 2), SQLITE_TEXT);
+	sqlite3_close(db);
+	for (int i = 0; i < 2; i++) {
+		struct store_message got;
+		CHECK_INT(store_message_meta(st, a, m[i]->id_r, &got, &why), 0);
+		CHECK_STR(got.sha256, spool_sha256_hex(m[i]->raw));
+		int64_t id = 0;
+		CHECK_INT(store_message_find_duplicate(st, m[i]->message_id, spool_sha256_hex(m[i]->raw), &id, &why), 0);
+		CHECK_INT(id, m[i]->id_r);
+	}
+	int64_t id;
+	CHECK_INT(store_message_find_duplicate(st, "<d0@test>", spool_sha256_hex(m[1]->raw), &id, &why), 1);
+	arena_free(&a);
+	store_close(&st);
+}
+
 int
 main(void)
 {
@@ -333,6 +373,7 @@ main(void)
 	RUN(sweep_removes_only_orphans);
 	RUN(damaged_body_rows_fail_cleanly);
 	RUN(short_message_and_json_deflated);
+	RUN(digest_kept_as_bytes);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)

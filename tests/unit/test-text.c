@@ -118,6 +118,21 @@ TEST(text_fit_boundaries)
 	CHECK_INT(text_fit("\xFF\xFFx", 2), 2);             /* invalid bytes are single */
 }
 
+/* Hex both ways; anything but exactly 2n hex digits is refused. */
+TEST(text_hex_both_ways)
+{
+	const uint8_t b[4] = {0x00, 0x9f, 0xa0, 0xff};
+	char hex[9];
+	text_hex(b, 4, hex);
+	CHECK_STR(hex, "009fa0ff");
+	uint8_t out[4];
+	CHECK(text_unhex("009FA0ff", out, 4) && memcmp(out, b, 4) == 0);
+	CHECK(!text_unhex("009fa0f", out, 4));     /* short */
+	CHECK(!text_unhex("009fa0ff0", out, 4));   /* long */
+	CHECK(!text_unhex("009fa0fg", out, 4));    /* not a digit */
+	CHECK(!text_unhex("", out, 4));
+}
+
 int
 main(void)
 {
@@ -125,5 +140,6 @@ main(void)
 	RUN(text_escape_table);
 	RUN(text_exhaustive_short);
 	RUN(text_fit_boundaries);
+	RUN(text_hex_both_ways);
 	return test_summary("text");
 }
