@@ -187,29 +187,6 @@ header_data(struct dkim_stream *st, const struct dkim_sigstate *s, struct buf *o
 	dkim_header_data(st->a, &sel, out);
 }
 
-/* rsa-sha256: PKCS#1 v1.5 over SHA-256 of the data.  ed25519-sha256
- * (RFC 8463 3): Ed25519 over the SHA-256 digest of the data. */
-static bool
-signature_ok(const struct dkim_sigstate *s, EVP_PKEY *pkey, const struct buf *data)
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	bool ok = false;
-	if (ctx == NULL)
-		pr_panic("out of memory");
-	if (s->alg == DKIM_A_ED25519_SHA256) {
-		uint8_t d[32];
-		unsigned dl = 0;
-		ok = EVP_Digest(data->data, data->len, d, &dl, dkim_sha256(), NULL) == 1
-		     && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) == 1
-		     && EVP_DigestVerify(ctx, s->b, s->blen, d, dl) == 1;
-	} else {
-		ok = EVP_DigestVerifyInit(ctx, NULL, dkim_sha256(), NULL, pkey) == 1
-		     && EVP_DigestVerify(ctx, s->b, s->blen, data->data, data->len) == 1;
-	}
-	EVP_MD_CTX_free(ctx);
-	return ok;
-}
-
 /* RFC 8601 2.7.1: "fail" only for a signature that was verified and did
  * not match (body hash, header signature, or our unsigned-From rule);
  * one refused before that -- no key, a key that forbids it, expired --
@@ -280,7 +257,7 @@ verify_one(struct dkim_stream *st, struct dkim_sigstate *s, struct dkim_keycache
 		struct buf data;
 		buf_init(&data, 2 * DKIM_MAX_HEADER_BYTES);
 		header_data(st, s, &data);
-		if (!signature_ok(s, key.pkey, &data))
+		if (!dkim_signature_ok(s->alg, key.pkey, s->b, s->blen, &data))
 			mismatch(s, PR_E_DKIM_FAIL, "signature mismatch: a signed header was changed");
 		else if (st->from_count > s->nfrom)
 			mismatch(s, PR_E_DKIM_FAIL, "an unsigned From header was added to the message");

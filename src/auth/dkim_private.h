@@ -147,4 +147,11 @@ struct dkim_sigstate {
  * Allocates the out strings in a. */
 void dkim_sig_parse(struct arena *a, const char *field, size_t len, struct dkim_sigstate *s);
 
+/* --- the signature check (dkim_verify_sig.c) ------------------------------ */
+/* Whether sig (siglen bytes) signs data under pkey: rsa-sha256, PKCS#1
+ * v1.5 over SHA-256 of the data; ed25519-sha256 (RFC 8463 3), Ed25519
+ * over the SHA-256 digest of the data. */
+bool dkim_signature_ok(enum dkim_alg alg, EVP_PKEY *pkey, const uint8_t *sig, size_t siglen,
+                       const struct buf *data);
+
 #endif

@@ -12,6 +12,8 @@
  */
 #include <jansson.h>
 #include <openssl/pem.h>
+#include <pthread.h>
+#include <string.h>
 #include <time.h>
 
 #include "auth/dkim.h"
@@ -617,6 +619,59 @@ TEST(key_cache)
 	dns_free(&to);
 }
 
+/* One cached key verifies many messages: its prepared verify context
+ * (dkim_verify_sig.c) is reused, a mismatch does not spoil it for the
+ * next message, another thread gets its own, and a key evicted from the
+ * cache (its context still kept) gives way to the new one. */
+struct verify_job {
+	struct dkim_keycache *kc;
+	struct dns *d;
+	const char *m;
+	size_t n;
+	enum pr_err got;
+};
+
+static void *
+verify_thread(void *p)
+{
+	struct verify_job *j = p;
+	j->got = verify_bytes(j->kc, j->d, j->m, j->n, time(NULL), NULL);
+	return NULL;
+}
+
+TEST(one_key_many_signatures)
+{
+	if (!*dkdir || !load_signkey())
+		SKIP("shared testdata (RFC 6376 key) not found");
+	size_t n;
+	struct dns *d = key_zone();
+	struct dkim_keycache *kc = dkim_keycache_new(4);
+	char *m = sign_msg(hdrs, "x\r\n", 3, "", &n);
+	char *changed = malloc(n);
+	memcpy(changed, m, n);
+	char *subject = memmem(changed, n, "Subject: hi", 11);
+	CHECK(subject != NULL);
+	subject[10] = 'o';                       /* a signed header changed */
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 3; i++) {
+			CHECK_INT(verify_bytes(kc, d, m, n, time(NULL), NULL), PR_OK);
+			CHECK_INT(verify_bytes(kc, d, changed, n, time(NULL), NULL), PR_E_DKIM_FAIL);
+		}
+		struct verify_job j = {.kc = kc, .d = d, .m = m, .n = n, .got = PR_E_MAX};
+		pthread_t t;
+		CHECK_INT(pthread_create(&t, NULL, verify_thread, &j), 0);
+		pthread_join(t, NULL);
+		CHECK_INT(j.got, PR_OK);
+		dkim_keycache_free(&kc);                 /* evicted: the next key is new */
+		kc = dkim_keycache_new(4);
+	}
+	CHECK_INT(dns_lookup_count(d), 2);
+	dkim_keycache_free(&kc);
+	free(changed);
+	free(m);
+	dns_free(&d);
+}
+
 /* 20 MiB: spilled to a spool file and streamed; the body is never held. */
 TEST(large_message_from_spool_file)
 {
@@ -704,6 +759,7 @@ main(void)
 	RUN(body_length_limit);
 	RUN(q_list_i_encoding_result_words);
 	RUN(key_cache);
+	RUN(one_key_many_signatures);
 	RUN(large_message_from_spool_file);
 	RUN(hostile_headers);
 	EVP_PKEY_free(signkey);
