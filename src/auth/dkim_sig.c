@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "core/arena.h"
+#include "core/text.h"
 
 static void
 refuse(struct dkim_sigstate *s, enum pr_err e, const char *detail)
@@ -136,15 +137,6 @@ parse_h(struct dkim_sigstate *s, const struct dkim_tag *h)
 		refuse(s, PR_E_DKIM_PERMERROR, "h= does not include From (RFC 6376 6.1.1)");
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)toupper((unsigned char)c);
-	return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* dkim-quoted-printable (RFC 6376 2.11): FWS is dropped, "=XX" is one
  * octet.  The result is at most as long as the input.  NULL on a broken
  * escape, or an octet that has no place in an address (controls, space,
@@ -159,9 +151,9 @@ qp_decode(struct arena *a, const char *v, size_t len)
 		if (fws((char)c))
 			continue;
 		if (c == '=') {
-			if (i + 2 >= len || hexval(v[i + 1]) < 0 || hexval(v[i + 2]) < 0)
+			if (i + 2 >= len || text_hex_digit(v[i + 1]) < 0 || text_hex_digit(v[i + 2]) < 0)
 				return NULL;
-			c = (unsigned char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
+			c = (unsigned char)(text_hex_digit(v[i + 1]) * 16 + text_hex_digit(v[i + 2]));
 			i += 2;
 		}
 		if (c <= 0x20 || c == 0x7f)

@@ -51,6 +51,8 @@ char *text_escape(struct arena *a, const char *s, size_t n, unsigned flags);
 
 /* The n bytes at p as lowercase hex into out (2n + 1 bytes, terminated). */
 void text_hex(const uint8_t *p, size_t n, char *out);
+/* A hex digit's value (either case), or -1. */
+int text_hex_digit(char c);
 /* The reverse: exactly 2n hex digits (either case) at hex into out (n
  * bytes); false, out undefined, for any other text. */
 bool text_unhex(const char *hex, uint8_t *out, size_t n);

@@ -11,6 +11,7 @@
 
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/text.h"
 
 /* The first 8 bytes of HMAC-SHA256(key, "bounce:" id), as 16 hex digits.
  * The label keeps these macs apart from any other use of the key. */
@@ -34,21 +35,8 @@ verp_bounce_address(struct arena *a, const char *key, int64_t id, const char *do
 	uint8_t mac[VERP_MAC_HEX / 2];
 	char hex[VERP_MAC_HEX + 1];
 	mac_of(key, id, mac);
-	for (size_t i = 0; i < sizeof(mac); i++)
-		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	text_hex(mac, sizeof(mac), hex);
 	return arena_printf(a, VERP_PREFIX "%lld-%s@%s", (long long)id, hex, domain);
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* "<digits>-<16 hex>": the id (1..18 digits, no leading zero) and mac. */
@@ -62,7 +50,7 @@ split(const char *p, size_t n, int64_t *id, uint8_t mac[VERP_MAC_HEX / 2])
 	if (d == 0 || p[0] == '0' || d + 1 + VERP_MAC_HEX != n || p[d] != '-')
 		return false;
 	for (size_t i = 0; i < VERP_MAC_HEX / 2; i++) {
-		int hi = hexval(p[d + 1 + 2 * i]), lo = hexval(p[d + 2 + 2 * i]);
+		int hi = text_hex_digit(p[d + 1 + 2 * i]), lo = text_hex_digit(p[d + 2 + 2 * i]);
 		if (hi < 0 || lo < 0)
 			return false;
 		mac[i] = (uint8_t)(hi << 4 | lo);
