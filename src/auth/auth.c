@@ -168,9 +168,11 @@ check_dmarc(struct auth *au, struct arena *a, const struct auth_input *in, struc
 	struct dmarc_result dr;
 	dmarc_eval(au->dns, a, from, pass, n, v->spf == AUTH_PASS ? v->spf_domain : NULL, &dr);
 	v->dmarc = dr.result;
-	/* pct= sampling: rolled once here, so the verdict is what we act on. */
+	/* pct= sampling: rolled once here, so the verdict is what we act on;
+	 * only a failing message's policy depends on it (and RAND_bytes is
+	 * not free: a domain without DMARC has pct 0). */
 	unsigned char roll = 0;
-	if (dr.record.pct < 100 && RAND_bytes(&roll, 1) != 1)
+	if (dr.result == AUTH_FAIL && dr.record.pct < 100 && RAND_bytes(&roll, 1) != 1)
 		roll = 0;
 	v->dmarc_policy = dmarc_policy_name(dmarc_effective_policy(&dr, roll % 100u));
 	v->dmarc_detail = dr.detail;
