@@ -236,6 +236,15 @@ static const char *const migrations[] = {
 	 * saves a tenth, and messages.sha256, now the digest's 32 bytes
 	 * rather than its 64 hex digits (store_sqlite_stmt.c). */
 	"SELECT 1;",
+	/* 18: the search index without word positions (FTS5 detail=none)
+	 * and with postroom's tokenizer, which also indexes two words joined
+	 * by punctuation as one term (store_sqlite_terms.c): about a quarter
+	 * of the bytes and of the merge work.  Messages indexed before stay
+	 * in message_search, which gets no new rows; a search reads it after
+	 * message_terms (all its ids are lower: store_sqlite_search.c). */
+	"CREATE VIRTUAL TABLE IF NOT EXISTS message_terms USING fts5(text, addresses, subject, content='', detail=none,"
+	" tokenize='postroom');"
+	"INSERT INTO message_terms(message_terms, rank) VALUES('automerge', 16);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -341,6 +350,8 @@ configure(struct store *st, struct pr_why *why)
 	    sq_exec(st, "PRAGMA synchronous=FULL", why) < 0 ||
 	    sq_exec(st, "PRAGMA foreign_keys=ON", why) < 0)
 		return -1;
+	if ((rc = sq_terms_register(st->db)) != SQLITE_OK)
+		return sq_fail(st, rc, "adding the search index's tokenizer", why);
 	return migrate(st, why);
 }
 

@@ -146,7 +146,7 @@ int sq_user_sessions_end(struct store *st, const char *name, struct pr_why *why)
  * column (a search's words match any), so rows written either way are
  * found alike.  Parameters: ?1 rowid, ?2 the text, ?3 addresses, ?4 the
  * subject. */
-#define SQ_SEARCH_INSERT "INSERT INTO message_search(rowid, subject, addresses, body)"
+#define SQ_SEARCH_INSERT "INSERT INTO message_terms(rowid, text, addresses, subject)"
 #define SQ_MESSAGE_FILTER \
 	" (?1 IS NULL OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id AND kind = 'project' AND target = ?1))" \
 	" AND (?2 IS NULL OR EXISTS (SELECT 1 FROM placements WHERE message_id = m.id AND kind = 'user' AND target = ?2))" \
@@ -163,6 +163,13 @@ int sq_message_search(struct store *st, struct arena *a, const struct store_mess
                       struct store_message_summary **out, size_t *n, struct pr_why *why);
 struct store_msg;
 int sq_search_add(struct store *st, struct arena *a, const struct store_msg *m, struct pr_why *why);
+/* The search index's tokenizer (store_sqlite_terms.c), registered as
+ * "postroom" on a connection before it touches message_terms; and the
+ * terms it makes of text (words, and "word word" for two words joined by
+ * punctuation), each passed to emit as FTS5 passes tokens.  SQLite codes. */
+int sq_terms_register(sqlite3 *db);
+int sq_terms_split(sqlite3 *db, const char *text, size_t len,
+                   int (*emit)(void *ctx, int flags, const char *term, int n, int start, int end), void *ctx);
 
 
 /* A thread's places and participants, kept in the caller's transaction

@@ -1,14 +1,17 @@
 /* store_sqlite_search.c - full-text search over the stored messages with
  * SQLite's FTS5.
  *
- * message_search (migration 11) holds one row per message, keyed by the
+ * message_terms (migration 18) holds one row per message, keyed by the
  * message id: its text (the first STORE_SEARCH_TEXT_MAX bytes), its
- * From/To/Cc addresses and its subject, the text first (SQ_SEARCH_INSERT
- * says why, and why the first column is named "subject").  It is written in the group commit,
+ * From/To/Cc addresses and its subject, as the terms postroom's tokenizer
+ * makes of them (store_sqlite_terms.c: words, and pairs of words joined
+ * by punctuation), without positions.  It is written in the group commit,
  * in the same transaction as the message, so a message is searchable
  * exactly when it is listed.  The table is contentless (content=''):
  * only the inverted index is kept, never a second copy of the text.
  * Messages are never deleted, which a contentless table could not follow.
+ * Messages indexed before migration 18 stay in message_search (migration
+ * 11: unicode61 words with positions), read after message_terms.
  *
  * A search walks the index, newest message first (FTS5 hands rowids out
  * in descending order and takes the keyset bound `rowid < before`), and
@@ -16,9 +19,12 @@
  * of messages, and paging is the same as the plain list's.
  *
  * The search text is the user's: it never reaches FTS5 as query syntax.
- * Each blank-separated word becomes an FTS5 string ("..." with " doubled),
- * so NEAR(, AND, column filters, ^ and unbalanced quotes are only words;
- * the words must all match.  A word ending in '*' is a prefix search.
+ * Each blank-separated word becomes FTS5 strings ("..." with " doubled):
+ * its word, or the pairs of a word punctuation joins (alice@example.com:
+ * "alice example" "example com"); for message_search the word itself, a
+ * phrase.  So NEAR(, AND, column filters, ^ and unbalanced quotes are
+ * only words; the words must all match.  A word ending in '*' is a
+ * prefix search (of its last term).
  */
 #include <string.h>
 
@@ -45,25 +51,90 @@ has_token_char(const char *w, size_t n)
 	return false;
 }
 
-/* One word as an FTS5 string: "wo""rd", or "word"* for a prefix. */
+/* One term or word as an FTS5 string: "wo""rd". */
 static void
-add_word(struct buf *q, const char *w, size_t n)
+add_string(struct buf *q, const char *w, size_t n)
 {
-	bool prefix = n > 1 && w[n - 1] == '*';
-	if (prefix)
-		n--;
 	if (q->len)
 		buf_add(q, " ", 1);
 	buf_add(q, "\"", 1);
 	for (size_t i = 0; i < n; i++)
 		buf_add(q, w[i] == '"' ? "\"\"" : &w[i], 1 + (w[i] == '"'));
-	buf_add(q, prefix ? "\"*" : "\"", prefix ? 2 : 1);
+	buf_add(q, "\"", 1);
 }
 
-/* The FTS5 query for the user's text, in the arena; NULL with why
- * (PR_E_INVALID) when it has no word, too many, or is too long. */
+/* The index the query is for, and how it turns one word into strings. */
+struct query {
+	struct store *st;
+	struct arena *a;
+	struct buf q;
+	bool legacy;                /* message_search: a word is one phrase */
+	/* message_terms: the word's last unicode61 word, kept until it is
+	 * known whether a pair holds it (then only the pair is asked for). */
+	const char *held;
+	int held_n;
+	bool held_alone, after_pair;
+};
+
+static void
+release_held(struct query *qy)
+{
+	if (qy->held != NULL && qy->held_alone)
+		add_string(&qy->q, qy->held, (size_t)qy->held_n);
+	qy->held = NULL;
+}
+
+/* sq_terms_split's sink: "alice@example.com" asks for the pairs "alice
+ * example" and "example com"; a word no pair holds is asked for alone. */
+static int
+on_term(void *p, int flags, const char *term, int n, int start, int end)
+{
+	struct query *qy = p;
+	(void)flags, (void)start, (void)end;
+	if (memchr(term, ' ', (size_t)n) != NULL) {
+		qy->held_alone = false;
+		release_held(qy);
+		add_string(&qy->q, term, (size_t)n);
+		qy->after_pair = true;
+		return SQLITE_OK;
+	}
+	release_held(qy);
+	qy->held = term, qy->held_n = n;   /* valid until the next term: released by then */
+	qy->held_alone = !qy->after_pair;
+	qy->after_pair = false;
+	if (qy->held_alone) {               /* copy: the tokenizer's buffer moves on */
+		char *copy = arena_strndup(qy->a, term, (size_t)n);
+		qy->held = copy;
+	}
+	return SQLITE_OK;
+}
+
+/* One blank-separated word of the user's text into the query; a word
+ * ending in '*' is a prefix search (of its last term). */
+static int
+add_word(struct query *qy, const char *w, size_t n)
+{
+	bool prefix = n > 1 && w[n - 1] == '*';
+	if (prefix)
+		n--;
+	size_t before = qy->q.len;
+	if (qy->legacy) {
+		add_string(&qy->q, w, n);
+	} else {
+		qy->held = NULL, qy->after_pair = false;
+		if (sq_terms_split(qy->st->db, w, n, on_term, qy) != SQLITE_OK)
+			return -1;
+		release_held(qy);
+	}
+	if (prefix && qy->q.len > before)
+		buf_add(&qy->q, "*", 1);
+	return 0;
+}
+/* The FTS5 query for the user's text, for message_terms or (legacy) for
+ * message_search, in the arena; NULL with why (PR_E_INVALID) when it
+ * has no word, too many, or is too long. */
 static const char *
-fts_query(struct arena *a, const char *text, struct pr_why *why)
+fts_query(struct store *st, struct arena *a, const char *text, bool legacy, struct pr_why *why)
 {
 	size_t len = strlen(text), words = 0;
 	if (len > SEARCH_MAX_BYTES) {
@@ -71,8 +142,9 @@ fts_query(struct arena *a, const char *text, struct pr_why *why)
 		           len, SEARCH_MAX_BYTES);
 		return NULL;
 	}
-	struct buf q;
-	buf_init(&q, 2 * len + 4 * SEARCH_MAX_WORDS + 1);
+	struct query qy = {.st = st, .a = a, .legacy = legacy};
+	/* A word of n bytes: at most n words and n pairs of 2n bytes, quoted. */
+	buf_init(&qy.q, 8 * len + 64);
 	for (const char *p = text; *p;) {
 		size_t skip = strspn(p, " \t\r\n\f\v"), n = strcspn(p + skip, " \t\r\n\f\v");
 		const char *w = p + skip;
@@ -81,12 +153,17 @@ fts_query(struct arena *a, const char *text, struct pr_why *why)
 			continue;
 		if (++words > SEARCH_MAX_WORDS)
 			break;
-		add_word(&q, w, n);
+		if (add_word(&qy, w, n) < 0) {
+			buf_free(&qy.q);
+			pr_why_set(why, PR_E_STORE_FAILED, "cannot split the search into words: %s",
+			           sqlite3_errmsg(st->db));
+			return NULL;
+		}
 	}
-	const char *out = words && words <= SEARCH_MAX_WORDS && !q.err ? arena_strndup(a, (char *)q.data, q.len)
-	                                                                : NULL;
-	buf_free(&q);
-	if (out == NULL && words)
+	const char *out = qy.q.len && words <= SEARCH_MAX_WORDS && !qy.q.err
+	                ? arena_strndup(a, (char *)qy.q.data, qy.q.len) : NULL;
+	buf_free(&qy.q);
+	if (out == NULL && words > SEARCH_MAX_WORDS)
 		pr_why_set(why, PR_E_INVALID, "the search has more than %d words: search for fewer",
 		           SEARCH_MAX_WORDS);
 	else if (out == NULL)
@@ -94,24 +171,55 @@ fts_query(struct arena *a, const char *text, struct pr_why *why)
 	return out;
 }
 
-int
-sq_message_search(struct store *st, struct arena *a, const struct store_message_filter *f,
-                  struct store_message_summary **out, size_t *n, struct pr_why *why)
+/* One index's hits, newest first, below f->before, at most f->limit. */
+static int
+search_index(struct store *st, struct arena *a, const char *sql, const char *q,
+             const struct store_message_filter *f, struct store_message_summary **out, size_t *n,
+             struct pr_why *why)
 {
-	/* CROSS JOIN keeps the index as the outer loop: SQLite must not
-	 * choose to walk messages and probe the index for each. */
-	static const char sql[] = SQ_SUMMARY_COLS "FROM message_search f CROSS JOIN messages m"
-		" ON m.id = f.rowid WHERE message_search MATCH ?8 AND f.rowid < ?7 AND" SQ_MESSAGE_FILTER
-		" ORDER BY f.rowid DESC LIMIT ?5";
-	const char *q = fts_query(a, f->search, why);
-	if (q == NULL)
-		return -1;
 	sqlite3_stmt *s = sq_prep(st, sql, why);
 	if (s == NULL)
 		return -1;
 	sq_bind_message_filter(s, f);
 	sq_bind_text(s, 8, q);
 	return sq_collect(st, a, s, sizeof(**out), sq_read_summary, out, n, "searching messages", why);
+}
+
+/* CROSS JOIN keeps the index as the outer loop: SQLite must not choose to
+ * walk messages and probe the index for each. */
+#define SEARCH_SQL(index) SQ_SUMMARY_COLS "FROM " index " f CROSS JOIN messages m" \
+	" ON m.id = f.rowid WHERE " index " MATCH ?8 AND f.rowid < ?7 AND" SQ_MESSAGE_FILTER \
+	" ORDER BY f.rowid DESC LIMIT ?5"
+
+int
+sq_message_search(struct store *st, struct arena *a, const struct store_message_filter *f,
+                  struct store_message_summary **out, size_t *n, struct pr_why *why)
+{
+	const char *q = fts_query(st, a, f->search, false, why);
+	if (q == NULL || search_index(st, a, SEARCH_SQL("message_terms"), q, f, out, n, why) < 0)
+		return -1;
+	size_t limit = f->limit ? f->limit : 100;
+	if (*n >= limit)
+		return 0;
+	/* The rest of the page from messages indexed before migration 18:
+	 * their ids are all below message_terms' (empty in a newer store). */
+	struct store_message_filter rest = *f;
+	rest.limit = limit - *n;
+	if (*n)
+		rest.before = (*out)[*n - 1].id;
+	struct store_message_summary *older = NULL;
+	size_t nolder = 0;
+	const char *lq = fts_query(st, a, f->search, true, why);
+	if (lq == NULL || search_index(st, a, SEARCH_SQL("message_search"), lq, &rest, &older, &nolder, why) < 0)
+		return -1;
+	if (nolder == 0)
+		return 0;
+	struct store_message_summary *all = arena_alloc(a, (*n + nolder) * sizeof(*all));
+	if (*n)
+		memcpy(all, *out, *n * sizeof(*all));
+	memcpy(all + *n, older, nolder * sizeof(*all));
+	*out = all, *n += nolder;
+	return 0;
 }
 
 /* The first max bytes of s, not cutting a UTF-8 character. */

@@ -102,7 +102,7 @@ class HttpMessages(PostroomCase):
         self.send(make_message("alice@firm.example", PROJECT, subject="Harbour zebra plans",
                                body="Nothing special.\r\n"))
         self.send(make_message("alice@firm.example", PROJECT, subject="Misc",
-                               body="The word kumquat appears here.\r\n"))
+                               body="The word kumquat appears here, by e-mail.\r\n"))
         self.send(make_message("bob@firm.example", "alice@firm.example", subject="For Carol",
                                body="See the Cc.\r\n", extra_headers=["Cc: carol@firm.example"]),
                   sender="bob@firm.example", rcpts=["alice@firm.example"])
@@ -119,6 +119,12 @@ class HttpMessages(PostroomCase):
         self.assertEqual(self.search("kumquat", "&user=alice"), set())
         self.assertEqual(self.search("xylophone", "&user=alice"), {"Styled note"})
         self.assertEqual(self.search("bob@firm.example"), {"For Carol", "Styled note"})
+        # A word that punctuation joins is found where it stands joined.
+        self.assertEqual(self.search("e-mail"), {"Misc"})
+        self.assertEqual(self.search("E-Mail kumquat"), {"Misc"})
+        self.assertEqual(self.search("mail-e"), set())
+        self.assertEqual(self.search("firm.example"), {"Harbour zebra plans", "Misc", "For Carol", "Styled note"})
+        self.assertEqual(self.search("carol@firm.ex*"), {"For Carol"})
 
     def test_hostile_search_text_is_400_or_results_never_500(self):
         self.send(make_message("alice@firm.example", PROJECT, subject="Harbour zebra plans"))
