@@ -152,6 +152,30 @@ class HttpMessages(PostroomCase):
         # the store is intact after all of it
         self.assertEqual(self.search("zebra"), {"Harbour zebra plans"})
 
+    def test_a_text_of_one_long_joined_word_is_indexed_and_found_by_its_pairs(self):
+        # 117 KiB of "k1.k2.k3..." on 70-odd-byte lines: 18,000 words joined by dots (each
+        # pair a term), the lines' ends are blanks.  The commit takes it (250), and a
+        # search finds it by a pair, by a run of pairs and by a prefix, not by a
+        # pair that is not in it.  (Words early in the text: PostgreSQL keeps no
+        # position past 16,383, so it finds no phrase beyond.)
+        words = [f"k{i}" for i in range(18000)]
+        lines, line = [], ""
+        for w in words:
+            line = f"{line}.{w}" if line else w
+            if len(line) > 70:
+                lines.append(line)
+                line = ""
+        lines.append(line)
+        body = "\r\n".join(lines) + "\r\n"
+        self.assertGreater(len(body), 100_000)
+        self.send(make_message("alice@firm.example", PROJECT, subject="Dotted", body=body))
+        self.send(make_message("alice@firm.example", PROJECT, subject="Other", body="k5 zz k6\r\n"))
+        self.assertEqual(self.search("k5.k6"), {"Dotted"})
+        self.assertEqual(self.search("k100.k101.k102.k103"), {"Dotted"})
+        self.assertEqual(self.search("k998.k99*"), {"Dotted"})
+        self.assertEqual(self.search("k6.k5"), set())
+        self.assertEqual(self.search("k5 k6"), {"Dotted", "Other"})
+
     # ---- one message, its bytes, its attachments ----
 
     def test_show_raw_and_attachments_byte_exact(self):
