@@ -69,17 +69,18 @@ struct query {
 	struct arena *a;
 	struct buf q;
 	bool legacy;                /* message_search: a word is one phrase */
-	/* message_terms: the word's last unicode61 word, kept until it is
-	 * known whether a pair holds it (then only the pair is asked for). */
+	/* message_terms: the word's last unicode61 word (a copy), kept until
+	 * it is known whether a pair holds it (then only the pair is asked
+	 * for); NULL when the pair before already holds it. */
 	const char *held;
 	int held_n;
-	bool held_alone, after_pair;
+	bool after_pair;
 };
 
 static void
 release_held(struct query *qy)
 {
-	if (qy->held != NULL && qy->held_alone)
+	if (qy->held != NULL)
 		add_string(&qy->q, qy->held, (size_t)qy->held_n);
 	qy->held = NULL;
 }
@@ -92,20 +93,16 @@ on_term(void *p, int flags, const char *term, int n, int start, int end)
 	struct query *qy = p;
 	(void)flags, (void)start, (void)end;
 	if (memchr(term, ' ', (size_t)n) != NULL) {
-		qy->held_alone = false;
-		release_held(qy);
+		qy->held = NULL;                /* the pair holds its left word */
 		add_string(&qy->q, term, (size_t)n);
 		qy->after_pair = true;
 		return SQLITE_OK;
 	}
 	release_held(qy);
-	qy->held = term, qy->held_n = n;   /* valid until the next term: released by then */
-	qy->held_alone = !qy->after_pair;
+	/* a copy: the tokenizer's buffer moves on */
+	qy->held = qy->after_pair ? NULL : arena_strndup(qy->a, term, (size_t)n);
+	qy->held_n = n;
 	qy->after_pair = false;
-	if (qy->held_alone) {               /* copy: the tokenizer's buffer moves on */
-		char *copy = arena_strndup(qy->a, term, (size_t)n);
-		qy->held = copy;
-	}
 	return SQLITE_OK;
 }
 
@@ -130,6 +127,7 @@ add_word(struct query *qy, const char *w, size_t n)
 		buf_add(&qy->q, "*", 1);
 	return 0;
 }
+
 /* The FTS5 query for the user's text, for message_terms or (legacy) for
  * message_search, in the arena; NULL with why (PR_E_INVALID) when it
  * has no word, too many, or is too long. */
