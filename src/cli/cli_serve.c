@@ -10,8 +10,11 @@
  *   SIGHUP          reload the settings (store + config file); a bad config
  *                   keeps the running one and logs why.
  * Settings stored with `settings set` (by any process or node sharing the
- * store) need no signal: a timer polls the store's settings version once a
- * second and publishes a new snapshot when it moved (api_watch.c).  Keys
+ * store) need no signal: a thread polls the store's settings version twice
+ * a second and hands a new snapshot to the loop when it moved
+ * (cli_serve_follow.c, api_watch.c): off the loop, because that read
+ * waits out the store's busy timeout when another process holds its locks,
+ * and no session may wait for it.  Keys
  * that only apply at start (listeners, run_as_user, the resolver) are
  * logged as waiting for a restart.
  */
@@ -30,6 +33,7 @@
 
 #include "api/postroom.h"
 #include "cli/cli_private.h"
+#include "cli/cli_serve_follow.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/limits.h"
@@ -58,9 +62,9 @@ struct daemon {
 	struct event_base *base;
 	struct smtp_server *srv;
 	struct event *deadline;
-	struct event *ev[4];         /* SIGTERM, SIGINT, SIGHUP, the settings poll */
+	struct event *ev[3];         /* SIGTERM, SIGINT, SIGHUP */
 	struct api_settings_watch *watch;
-	bool poll_failing;           /* log a failing poll once, not every tick */
+	struct settings_follow *follow;
 	bool stopping;
 	/* Sockets bound as root before dropping to run_as_user. */
 	int early_fd[MAX_LISTEN];
@@ -175,9 +179,14 @@ log_changes(const struct settings *old, const struct settings *set, const char *
 
 /* Make set the running settings (takes it over), or keep the old ones. */
 static void
-apply_settings(struct daemon *d, struct settings *set, const char *origin)
+apply_settings(void *arg, struct settings *set, const char *origin)
 {
+	struct daemon *d = arg;
 	struct pr_why why;
+	if (d->stopping) {
+		settings_unref(&set);
+		return;
+	}
 	if (smtp_server_configure(d->srv, set, &why) < 0) {
 		log_error("%s: keeping the running settings: %s", origin, pr_why_text(&why));
 		settings_unref(&set);
@@ -190,34 +199,12 @@ apply_settings(struct daemon *d, struct settings *set, const char *origin)
 	settings_publish(set);
 }
 
-/* force: SIGHUP (the config file may have changed); else the timer. */
-static void
-reload(struct daemon *d, bool force, const char *origin)
-{
-	struct settings *set = NULL;
-	struct pr_why why;
-	int rc = api_settings_watch_poll(d->watch, force, &set, &why);
-	if (rc < 0 && (force || !d->poll_failing))
-		log_error("%s: keeping the running settings: %s", origin, pr_why_text(&why));
-	d->poll_failing = rc < 0;
-	if (rc > 0)
-		apply_settings(d, set, origin);
-}
-
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	(void)sig, (void)what;
-	reload(arg, true, "SIGHUP");
-}
-
-static void
-on_poll(evutil_socket_t fd, short what, void *arg)
-{
 	struct daemon *d = arg;
-	(void)fd, (void)what;
-	if (!d->stopping)
-		reload(d, false, "stored settings");
+	(void)sig, (void)what;
+	settings_follow_reload(d->follow);
 }
 
 /* --smtp values, or the smtp_listen setting split at commas. */
@@ -452,13 +439,12 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 		return EX_CONFIG;
 	}
 	/* Handlers first: a client may signal as soon as the port answers. */
-	struct timeval every = {.tv_sec = 0, .tv_usec = SETTINGS_POLL_MS * 1000};
+	d->follow = settings_follow_start(d->base, d->watch, SETTINGS_POLL_MS, apply_settings, d);
 	d->ev[0] = evsignal_new(d->base, SIGTERM, on_term, d);
 	d->ev[1] = evsignal_new(d->base, SIGINT, on_term, d);
 	d->ev[2] = evsignal_new(d->base, SIGHUP, on_hup, d);
-	d->ev[3] = event_new(d->base, -1, EV_PERSIST, on_poll, d);
-	for (int i = 0; i < 4; i++)
-		event_add(d->ev[i], i == 3 ? &every : NULL);
+	for (int i = 0; i < 3; i++)
+		event_add(d->ev[i], NULL);
 	if ((rc = listen_all(d, addrs, naddrs, set)) != EX_OK || (rc = http_begin(d, set)) != EX_OK)
 		return rc;
 	/* Always running: pop_server may be set while serve runs. */
@@ -484,6 +470,7 @@ run(struct daemon *d, struct intake *in, const char **addrs, size_t naddrs, stru
 		         "--to a1234@firm.example; then: postroom messages list --project 1234", d->first_addr);
 	event_base_dispatch(d->base);
 	log_info("stopping: finishing messages in intake");
+	settings_follow_stop(&d->follow);
 	http_stop(&d->http);
 	pop3_service_stop(&pop);
 	outbound_worker_stop(&outq);
@@ -537,7 +524,8 @@ cli_serve(struct cli_ctx *ctx, int argc, char **argv)
 	smtp_server_free(&d.srv);      /* then their completions, then the rest */
 	if (d.deadline)
 		event_free(d.deadline);
-	for (int i = 0; i < 4; i++)
+	settings_follow_stop(&d.follow);   /* run() may have returned early */
+	for (int i = 0; i < 3; i++)
 		if (d.ev[i])
 			event_free(d.ev[i]);
 	event_base_free(d.base);

@@ -17,6 +17,7 @@ struct poll_thread {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;
+	bool wake;                   /* poll_thread_wake(): skip the nap once */
 };
 
 /* Sleep nap_ms, or until asked to stop; true when asked. */
@@ -30,8 +31,9 @@ nap(struct poll_thread *t)
 	if (ts.tv_nsec >= 1000000000L)
 		ts.tv_sec++, ts.tv_nsec -= 1000000000L;
 	pthread_mutex_lock(&t->mu);
-	if (!t->stop)
+	if (!t->stop && !t->wake)
 		pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+	t->wake = false;
 	bool stop = t->stop;
 	pthread_mutex_unlock(&t->mu);
 	return stop;
@@ -69,6 +71,15 @@ poll_thread_start(const char *name, poll_round_fn *round, void *arg, int nap_ms)
 		pr_panic("cannot start a worker thread");
 	pthread_setname_np(t->thread, name);
 	return t;
+}
+
+void
+poll_thread_wake(struct poll_thread *t)
+{
+	pthread_mutex_lock(&t->mu);
+	t->wake = true;
+	pthread_cond_signal(&t->cv);
+	pthread_mutex_unlock(&t->mu);
 }
 
 void

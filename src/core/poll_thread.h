@@ -15,6 +15,9 @@ struct poll_thread;
 /* Starts the thread (a failure to create it is fatal).  name: what `top
  * -H` and /proc/PID/task/N/comm show (at most 15 bytes are kept). */
 struct poll_thread *poll_thread_start(const char *name, poll_round_fn *round, void *arg, int nap_ms);
+/* Run the next round now: end the nap in progress, or skip the next one
+ * when a round is running (a wake is never lost). */
+void poll_thread_wake(struct poll_thread *t);
 /* Ask it to stop and wait for the round in progress to end. */
 void poll_thread_stop(struct poll_thread **t);
 

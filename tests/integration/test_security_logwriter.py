@@ -31,6 +31,7 @@ from test_smtp import log_entries
 
 PROMPT = 2.0            # seconds: what "answered at once" means on a loaded 2-core machine
 BUSY_TIMEOUT = 5.0      # the store's busy timeout (store_sqlite.c; store_pg.c's lock_timeout)
+SETTINGS_POLL = 0.5     # seconds between serve's reads of the settings version (cli_serve.c)
 READ_RETRY = 10.0       # how long SQLite retries a read whose WAL locks are held (PostgreSQL: BUSY_TIMEOUT)
 
 
@@ -142,6 +143,34 @@ class RcptOffTheLoop(PostroomCase):
         a.send(b"MAIL FROM:<alice@firm.example>\r\n")
         self.assertTrue(a.reply(10).startswith(b"250"))
         return a
+
+    def test_sessions_greeted_throughout_a_read_block(self):
+        """serve polls the store's settings version twice a second.  That
+        read waits out the busy timeout while reads are blocked; done on the
+        SMTP loop it stalled every session for 5-10 s (a rare CI failure of
+        the test below).  Over three poll periods of blocked reads, each new
+        session must be greeted and its EHLO answered at once."""
+        holder = block_reads(self.pr)
+        sessions = 0
+        try:
+            until = time.time() + 3 * SETTINGS_POLL
+            while time.time() < until and sessions < 20000:   # bounded; a session takes 0.3-5 ms
+                b = Lines(self.pr.smtp_port)
+                try:
+                    greeting = b.reply(PROMPT)
+                    self.assertIsNotNone(greeting, f"session {sessions + 1} not greeted while reads were blocked")
+                    self.assertTrue(greeting.startswith(b"220"), greeting)
+                    b.send(b"EHLO other.example\r\n")
+                    ehlo = b.reply(PROMPT)
+                    self.assertIsNotNone(ehlo, f"EHLO of session {sessions + 1} stalled while reads were blocked")
+                    self.assertTrue(ehlo.startswith(b"250"), ehlo)
+                    b.send(b"QUIT\r\n")
+                finally:
+                    b.close()
+                sessions += 1
+        finally:
+            holder.close()
+        self.assertGreaterEqual(sessions, 3)
 
     def test_locked_store_stalls_only_the_waiting_session(self):
         a = self.open_transaction()
