@@ -161,6 +161,7 @@ collect_people(struct intake_eval *ev, struct store_msg *sm)
 		{ev->mi.from, ev->mi.nfrom, "from"}, {ev->mi.to, ev->mi.nto, "to"},
 		{ev->mi.cc, ev->mi.ncc, "cc"},
 	};
+	store_reads_begin(ev->st);
 	for (size_t l = 0; l < 3; l++)
 		for (size_t i = 0; i < lists[l].n && k < n; i++) {
 			const char *addr = lists[l].v[i].address;
@@ -169,6 +170,7 @@ collect_people(struct intake_eval *ev, struct store_msg *sm)
 			p[k] = (struct store_person){address_normalize(a, addr), lists[l].role, NULL, NULL};
 			store_person_resolve(ev->st, a, &p[k++]);
 		}
+	store_reads_end(ev->st);
 	sm->people = p;
 	sm->npeople = k;
 }
@@ -371,10 +373,12 @@ intake_process(struct intake_worker *w, struct intake_job *j)
 	} else {
 		if (auth_decide(set, &ev.av, &why) != PR_OK)
 			goto refused;
-		/* Reports about what we sent (bounce.c). */
-		if (intake_bounce_find(&ev, &why) < 0)
-			goto refused;
-		if (intake_policy(&ev, &why) < 0 || intake_bounce_record(&ev, &why) < 0)
+		/* Reports about what we sent (bounce.c), then where the message
+		 * may go: reads only, from one snapshot (store_reads_begin). */
+		store_reads_begin(w->st);
+		int rc = intake_bounce_find(&ev, &why) < 0 ? -1 : intake_policy(&ev, &why);
+		store_reads_end(w->st);
+		if (rc < 0 || intake_bounce_record(&ev, &why) < 0)
 			goto refused;
 	}
 	if (strip_forged_results(w, &ev, &why) < 0)

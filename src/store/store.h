@@ -46,6 +46,15 @@ void store_set_busy_timeout(struct store *st, int ms);
 /* How much of the store this connection may keep in its own memory, in
  * KiB (SQLite's page cache; PostgreSQL caches on the server: nothing). */
 void store_set_cache(struct store *st, int kib);
+/* Several reads follow, and no write until store_reads_end: a backend may
+ * serve them from one snapshot.  SQLite does (one read transaction):
+ * otherwise each SELECT is a transaction of its own, and each one that
+ * starts after another connection's commit -- the intake committer's,
+ * hundreds a second -- discards this connection's page cache and reads
+ * its pages again.  PostgreSQL: nothing (a BEGIN would cost round trips).
+ * Not nested; a failed begin only loses the sharing. */
+void store_reads_begin(struct store *st);
+void store_reads_end(struct store *st);
 /* True if the directory is empty (no users, no projects): seed it. */
 int store_is_empty(struct store *st, bool *empty_r, struct pr_why *why);
 

@@ -23,6 +23,8 @@
 #define STORE_CALLS(X) \
 	X(void, set_busy_timeout, (struct store *st, int ms), (st, ms)) \
 	X(void, set_cache, (struct store *st, int kib), (st, kib)) \
+	X(void, reads_begin, (struct store *st), (st)) \
+	X(void, reads_end, (struct store *st), (st)) \
 	X(int, is_empty, (struct store *st, bool *empty_r, struct pr_why *why), (st, empty_r, why)) \
 	X(int, user_add, (struct store *st, const char *name, const char *display, const char *const *emails, size_t nemails, struct pr_why *why), (st, name, display, emails, nemails, why)) \
 	X(int, user_remove, (struct store *st, const char *name, struct pr_why *why), (st, name, why)) \

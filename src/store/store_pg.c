@@ -90,6 +90,18 @@ pg_store_set_cache(struct store *st, int kib)
 	(void)kib;                   /* shared_buffers, on the server */
 }
 
+void
+pg_store_reads_begin(struct store *st)
+{
+	(void)st;
+}
+
+void
+pg_store_reads_end(struct store *st)
+{
+	(void)st;
+}
+
 int
 pg_store_is_empty(struct store *st, bool *empty_r, struct pr_why *why)
 {

@@ -25,6 +25,7 @@
 #include "core/arena.h"
 #include "core/private.h"
 #include "store/store_sqlite.h"
+#include "store/store_sqlite_walbuf.h"
 
 #define SQ_BUSY_TIMEOUT_MS 5000
 
@@ -377,7 +378,8 @@ open_once(const char *path, bool *transient, struct pr_why *why)
 		return NULL;
 	}
 	int rc = sqlite3_open_v2(st->path, &st->db,
-	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                         sq_walbuf_vfs());
 	if (rc != SQLITE_OK) {
 		pr_why_set(why, PR_E_STORE_FAILED, "cannot open store %s: %s", st->path,
 		           st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
@@ -434,6 +436,25 @@ sqlite_store_set_cache(struct store *st, int kib)
 	char sql[48];
 	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", kib > 0 ? kib : 2000);
 	sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+}
+
+void
+sqlite_store_reads_begin(struct store *st)
+{
+	st->reads_open = sqlite3_get_autocommit(st->db) &&
+	                 sqlite3_exec(st->db, "BEGIN DEFERRED", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+void
+sqlite_store_reads_end(struct store *st)
+{
+	if (!st->reads_open)
+		return;
+	st->reads_open = false;
+	/* A read transaction has nothing to lose: if COMMIT fails, roll back
+	 * so the connection never keeps an old snapshot (and the WAL). */
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		sq_rollback(st);
 }
 
 int

@@ -38,6 +38,7 @@ struct store {
 	int bodies_fd;              /* that directory, open for writers; -1 */
 	struct sq_cached cache[SQ_MAX_STMTS];
 	int ncache;
+	bool reads_open;            /* inside store_reads_begin/end */
 };
 
 /* This backend's implementation of every call of store.h (store.c

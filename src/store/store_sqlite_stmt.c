@@ -232,7 +232,12 @@ sq_exec(struct store *st, const char *sql, struct pr_why *why)
 	return rc == SQLITE_OK ? 0 : sq_fail(st, rc, sql, why);
 }
 
-int sq_begin(struct store *st, struct pr_why *why) { return sq_exec(st, "BEGIN IMMEDIATE", why); }
+int
+sq_begin(struct store *st, struct pr_why *why)
+{
+	sqlite_store_reads_end(st);  /* a write inside a read batch ends it */
+	return sq_exec(st, "BEGIN IMMEDIATE", why);
+}
 
 int
 sq_commit(struct store *st, struct pr_why *why)
