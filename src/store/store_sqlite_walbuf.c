@@ -21,6 +21,7 @@
  * messages is about 60 pages of 16 KiB.  A longer run of appends is
  * written in pieces of this size. */
 #define WALBUF_MAX (2 * 1024 * 1024)
+#define WALBUF_FIRST (128 * 1024)
 /* The unix VFS writes at most 128 KiB - 1 a call (it masks the length
  * with 0x1ffff: its writes are pages), so the buffer goes in pieces. */
 #define WALBUF_CALL (124 * 1024)
@@ -32,7 +33,7 @@ struct wb_file {
 	struct wb_file *wal;         /* main database: its open WAL */
 	struct wb_file *db;          /* WAL: its main database */
 	unsigned char *buf;          /* WAL: appends not yet written */
-	size_t len;
+	size_t len, cap;
 	sqlite3_int64 off;           /* file offset of buf[0] */
 };
 
@@ -61,6 +62,25 @@ wb_flush(struct wb_file *f)
 	}
 	f->len = 0;
 	return rc;
+}
+
+/* Room for at least need bytes (need <= WALBUF_MAX): the buffer starts
+ * small and doubles, so a connection that writes little (a CLI command,
+ * an HTTP worker) never holds the whole maximum. */
+static int
+grow(struct wb_file *f, size_t need)
+{
+	size_t cap = f->cap ? f->cap : WALBUF_FIRST;
+	while (cap < need)
+		cap *= 2;
+	if (cap > WALBUF_MAX)
+		cap = WALBUF_MAX;
+	unsigned char *b = realloc(f->buf, cap);
+	if (b == NULL)
+		return -1;
+	f->buf = b;
+	f->cap = cap;
+	return 0;
 }
 
 static int
@@ -104,7 +124,7 @@ wb_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
 	}
 	if ((size_t)n > WALBUF_CALL)
 		return f->real->pMethods->xWrite(f->real, p, n, off);
-	if (f->buf == NULL && (f->buf = malloc(WALBUF_MAX)) == NULL)
+	if (f->len + (size_t)n > f->cap && grow(f, f->len + (size_t)n) < 0)
 		return f->real->pMethods->xWrite(f->real, p, n, off);
 	if (f->len == 0)
 		f->off = off;
