@@ -280,52 +280,6 @@ wb_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file, int flags, 
 	return SQLITE_OK;
 }
 
-/* The rest of the VFS is the real one's. */
-#define FORWARD(name, params, args) \
-	static int wb_##name params { (void)vfs; return real_vfs->x##name args; }
-FORWARD(Delete, (sqlite3_vfs *vfs, const char *n, int sync), (real_vfs, n, sync))
-FORWARD(Access, (sqlite3_vfs *vfs, const char *n, int flags, int *out), (real_vfs, n, flags, out))
-FORWARD(FullPathname, (sqlite3_vfs *vfs, const char *n, int size, char *out), (real_vfs, n, size, out))
-FORWARD(Randomness, (sqlite3_vfs *vfs, int n, char *out), (real_vfs, n, out))
-FORWARD(Sleep, (sqlite3_vfs *vfs, int us), (real_vfs, us))
-FORWARD(CurrentTimeInt64, (sqlite3_vfs *vfs, sqlite3_int64 *t), (real_vfs, t))
-FORWARD(GetLastError, (sqlite3_vfs *vfs, int n, char *out), (real_vfs, n, out))
-#undef FORWARD
-
-static int
-wb_CurrentTime(sqlite3_vfs *vfs, double *t)
-{
-	(void)vfs;
-	return real_vfs->xCurrentTime(real_vfs, t);
-}
-
-static void *
-wb_DlOpen(sqlite3_vfs *vfs, const char *n)
-{
-	(void)vfs;
-	return real_vfs->xDlOpen(real_vfs, n);
-}
-
-static void
-wb_DlError(sqlite3_vfs *vfs, int n, char *out)
-{
-	(void)vfs;
-	real_vfs->xDlError(real_vfs, n, out);
-}
-
-static void (*wb_DlSym(sqlite3_vfs *vfs, void *h, const char *sym))(void)
-{
-	(void)vfs;
-	return real_vfs->xDlSym(real_vfs, h, sym);
-}
-
-static void
-wb_DlClose(sqlite3_vfs *vfs, void *h)
-{
-	(void)vfs;
-	real_vfs->xDlClose(real_vfs, h);
-}
-
 static pthread_once_t wb_once = PTHREAD_ONCE_INIT;
 static bool wb_ready;
 
@@ -335,25 +289,14 @@ wb_register(void)
 	real_vfs = sqlite3_vfs_find(NULL);
 	if (real_vfs == NULL || real_vfs->iVersion < 2)
 		return;
-	wb_vfs = (sqlite3_vfs){
-		.iVersion = 2,
-		.szOsFile = (int)sizeof(struct wb_file) + real_vfs->szOsFile,
-		.mxPathname = real_vfs->mxPathname,
-		.zName = "postroom-walbuf",
-		.xOpen = wb_open,
-		.xDelete = wb_Delete,
-		.xAccess = wb_Access,
-		.xFullPathname = wb_FullPathname,
-		.xDlOpen = wb_DlOpen,
-		.xDlError = wb_DlError,
-		.xDlSym = wb_DlSym,
-		.xDlClose = wb_DlClose,
-		.xRandomness = wb_Randomness,
-		.xSleep = wb_Sleep,
-		.xCurrentTime = wb_CurrentTime,
-		.xGetLastError = wb_GetLastError,
-		.xCurrentTimeInt64 = wb_CurrentTimeInt64,
-	};
+	/* The rest of the VFS is the real one's, its methods and its
+	 * pAppData (the unix VFS's methods other than xOpen ignore which VFS
+	 * they are called through; xOpen is called with the real one). */
+	wb_vfs = *real_vfs;
+	wb_vfs.pNext = NULL;
+	wb_vfs.szOsFile = (int)sizeof(struct wb_file) + real_vfs->szOsFile;
+	wb_vfs.zName = "postroom-walbuf";
+	wb_vfs.xOpen = wb_open;
 	wb_ready = sqlite3_vfs_register(&wb_vfs, 0) == SQLITE_OK;
 }
 
