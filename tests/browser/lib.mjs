@@ -41,6 +41,21 @@ export async function newPage(browser, { width = 1280, height = 900 } = {}) {
   page.on('console', (m) => {
     if (m.type() === 'error') page.problems.push(`console error: ${m.text()}`);
   });
+  // Every API exchange, in order, with its answer and how long it took:
+  // a scenario that fails reports the last of them, so a flaky step says
+  // whether the call was made, what it answered, and when.
+  page.netlog = [];
+  const t0 = Date.now();
+  const begun = new Map();
+  const path = (req) => { const u = new URL(req.url()); return u.pathname + u.search; };
+  page.on('request', (req) => begun.set(req, Date.now()));
+  page.on('requestfinished', async (req) => {
+    const res = await req.response().catch(() => null);
+    page.netlog.push(`+${begun.get(req) - t0}ms ${req.method()} ${path(req)} -> ` +
+      `${res ? res.status() : '?'} in ${Date.now() - begun.get(req)}ms`);
+  });
+  page.on('requestfailed', (req) => page.netlog.push(`+${begun.get(req) - t0}ms ${req.method()} ` +
+    `${path(req)} -> failed (${req.failure() && req.failure().errorText}) in ${Date.now() - begun.get(req)}ms`));
   page.setDefaultTimeout(15000);
   return { context, page };
 }

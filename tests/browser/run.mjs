@@ -45,8 +45,10 @@ async function main() {
   } catch (e) {
     // A screenshot of the moment it failed helps more than the stack.
     try { await t.shot('FAILED'); } catch { /* the page may be gone */ }
+    const statusLine = await page.locator('#status').innerText({ timeout: 1000 }).catch(() => null);
     finish({ ok: false, error: String(e && e.message || e), stack: e && e.stack,
-             screenshots: shots, problems: page.problems }, 1);
+             screenshots: shots, problems: page.problems, status: statusLine,
+             requests: page.netlog.filter((l) => l.includes(' /api/')).slice(-25) }, 1);
   }
 }
 

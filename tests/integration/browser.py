@@ -80,7 +80,10 @@ def run_scenario(testcase, name, base, user=None, password=None, params=None, vi
     doc = json.loads(lines[-1])
     if expect_ok and not doc.get("ok"):
         raise AssertionError(f"scenario {name} failed: {doc.get('error')}\n"
-                             f"problems: {doc.get('problems')}\nstderr: {err[-3000:]}")
+                             f"problems: {doc.get('problems')}\n"
+                             f"status line: {doc.get('status')!r}\n"
+                             "last API calls:\n  " + "\n  ".join(doc.get("requests") or []) +
+                             f"\nstderr: {err[-3000:]}")
     return doc
 
 

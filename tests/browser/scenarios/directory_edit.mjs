@@ -27,7 +27,14 @@ export default async function (t) {
 
   await page.getByRole('button', { name: `Disable ${p.disable}` }).click();
   await page.getByRole('button', { name: `Enable ${p.disable}` }).waitFor();
+  // The change answered first, then the redraw: a failure says which.
+  const patched = page.waitForResponse((r) => r.request().method() === 'PATCH' &&
+    r.url().endsWith(`/api/v1/users/${encodeURIComponent(p.admin)}`));
   await page.getByRole('button', { name: `Make administrator: ${p.admin}` }).click();
+  const answer = await patched;
+  if (answer.status() !== 200 || (await answer.json()).admin !== true)
+    throw new Error(`making ${p.admin} an administrator answered ${answer.status()} ${await answer.text()}`);
+  await waitStatus(new RegExp(`${p.admin} is now an administrator`));
   await page.getByRole('button', { name: `Make member: ${p.admin}` }).waitFor();
 
   // Each change above reloads the projects too (a user's change can show
