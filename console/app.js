@@ -351,7 +351,17 @@ async function start() {
   route();
 }
 
-// Module scripts run before DOMContentLoaded; the page modules listed
-// after app.js in index.html have registered by then.
-if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
-else start();
+// Start once every page module listed in index.html has registered.
+// Module scripts run, in order, just before DOMContentLoaded, but
+// readyState is already 'interactive' then: starting at once (as this did)
+// let a quick session answer route before the later modules registered,
+// and each registration then drew the current page again under the
+// person's hands.  load is the fallback should DOMContentLoaded be past.
+function startOnce() {
+  if (!started) start();
+}
+if (document.readyState === 'complete') startOnce();
+else {
+  document.addEventListener('DOMContentLoaded', startOnce);
+  window.addEventListener('load', startOnce);
+}

@@ -16,6 +16,9 @@ class ConsoleSignInTest(ConsoleCase):
         self.assertEqual(len(cookie), 1, doc["cookies"])
         self.assertTrue(cookie[0]["httpOnly"])
         self.assertEqual(cookie[0]["sameSite"], "Strict")
+        # Reopened with the cookie, the page is drawn once (not again as
+        # each page module registers).
+        self.assertEqual(doc["draws"], 1)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,22 @@ export default async function (t) {
   await page.locator('h1').first().waitFor();
   await t.axe('first page after sign-in');
   await t.shot('signed-in');
+  // Opened again with the session cookie (a reload, a bookmark): the page
+  // is drawn once.  Every page drawn adds a div.page to the main area;
+  // the counter is set up before any of the console's scripts run.
+  await page.addInitScript(() => {
+    window.pageDraws = 0;
+    new MutationObserver((changes) => {
+      for (const c of changes) for (const n of c.addedNodes)
+        if (n.classList && n.classList.contains('page')) window.pageDraws += 1;
+    }).observe(document, { childList: true, subtree: true });
+  });
+  await page.goto(t.base + '/#/directory');
+  await page.reload();
+  await page.getByRole('heading', { name: 'Directory', level: 1 }).waitFor();
+  await page.waitForLoadState('networkidle');
+  await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]'));
+  const draws = await page.evaluate(() => window.pageDraws);
   const cookies = (await t.context.cookies()).map((c) => ({ name: c.name, httpOnly: c.httpOnly, sameSite: c.sameSite }));
-  return { refused, session: { user: session.user, admin: session.admin }, cookies, h1: await page.locator('h1').first().innerText() };
+  return { refused, session: { user: session.user, admin: session.admin }, cookies, h1: await page.locator('h1').first().innerText(), draws };
 }
