@@ -136,6 +136,12 @@ arena_alloc(struct arena *a, size_t size)
 	return p;
 }
 
+void *
+arena_alloc_raw(struct arena *a, size_t size)
+{
+	return arena_take(a, size);
+}
+
 char *
 arena_strndup(struct arena *a, const char *s, size_t n)
 {

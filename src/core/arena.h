@@ -20,6 +20,8 @@ struct arena *arena_new(void);
 void arena_free(struct arena **a);
 
 void *arena_alloc(struct arena *a, size_t size);          /* zeroed */
+/* Not zeroed: for a buffer that is written before it is read. */
+void *arena_alloc_raw(struct arena *a, size_t size);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...)

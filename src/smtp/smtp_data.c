@@ -13,6 +13,7 @@
 #include "smtp/smtp_data.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -38,7 +39,10 @@ struct smtp_data {
 struct smtp_data *
 smtp_data_new(struct arena *a, struct spool *out, const struct smtp_data_limits *lim)
 {
-	struct smtp_data *d = arena_alloc(a, sizeof(*d));
+	/* The 64 KiB stage is written before it is read: only the fields
+	 * before it are cleared (zeroing it all was 1% of the SMTP thread). */
+	struct smtp_data *d = arena_alloc_raw(a, sizeof(*d));
+	memset(d, 0, offsetof(struct smtp_data, stage));
 	d->out = out;
 	d->max_size = lim && lim->max_size ? lim->max_size : PR_MAX_MESSAGE_SIZE;
 	d->max_line = lim && lim->max_line ? lim->max_line : PR_SMTP_MAX_DATA_LINE;
