@@ -135,6 +135,9 @@ static const char *const migrations[] = {
 	 * node does at a time, held by owner until a time; until 0: released. */
 	"CREATE TABLE leases(name TEXT PRIMARY KEY, owner TEXT NOT NULL, until BIGINT NOT NULL,"
 	" since BIGINT NOT NULL);",
+	/* 4: messages(thread_id) has no reader (thread_places and
+	 * thread_people answer for a thread), as SQLite's migration 19. */
+	"DROP INDEX IF EXISTS messages_thread;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
