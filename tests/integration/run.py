@@ -128,7 +128,8 @@ def print_slowest():
     for tid, secs in DURATIONS.items():
         mod = tid.split(".")[0]
         by_module[mod] = by_module.get(mod, 0.0) + secs
-    for tid, secs in sorted(DURATIONS.items(), key=lambda kv: -kv[1])[:10]:
+    n = int(os.environ.get("POSTROOM_TEST_SLOWEST", "10"))   # more when hunting for time
+    for tid, secs in sorted(DURATIONS.items(), key=lambda kv: -kv[1])[:n]:
         print(f"slowest test: {secs:7.1f}s {tid}")
     for mod, secs in sorted(by_module.items(), key=lambda kv: -kv[1])[:15]:
         print(f"slowest module: {secs:7.1f}s {mod}")
