@@ -114,10 +114,16 @@ export function status(text, kind = 'info') {
   const el = document.getElementById('status');
   if (!el) return;
   el.className = `status status-${kind}`;
-  // Emptied first so the same message twice is announced twice.
+  // Emptied first so the same message twice is announced twice; meanwhile
+  // it holds the height it had (a message of two lines), so the page
+  // under it does not jump up and back (style.css, .status).
+  el.style.minHeight = `${el.offsetHeight}px`;
   el.textContent = '';
   const prefix = STATUS_PREFIX[kind] ?? '';
-  window.setTimeout(() => { el.textContent = text ? prefix + text : ''; }, 30);
+  window.setTimeout(() => {
+    el.textContent = text ? prefix + text : '';
+    el.style.minHeight = '';
+  }, 30);
 }
 
 // "check the name" -> "Check the name" (a fix follows a full stop).

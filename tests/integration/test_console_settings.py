@@ -123,6 +123,11 @@ class ConsoleDirectory(ConsoleCase):
         self.assertTrue(r["armed"], "the confirm button should keep the focus")
         self.assertIn("Failed", r["refusal"])
         self.assertEqual(r["overflow"], [], "wider than the 360 px screen")
+        # The status line kept one height through every message: it folded
+        # away and came back with each one, moving the rows under the
+        # pointer (the likely cause of a CI failure where "Make member:
+        # carol" never appeared: the click can land on the row below).
+        self.assertEqual(len(r["statusHeights"]), 1, r["statusHeights"])
         token = self.pr.token("read")
         users = {u["name"]: u for u in self.pr.http("GET", "/api/v1/users", token=token)[2]["users"]}
         self.assertEqual(users["dave"]["emails"], ["dave@firm.example"])

@@ -12,6 +12,20 @@ export default async function (t) {
   await page.getByRole('button', { name: `Disable ${p.disable}` }).waitFor();
   await t.shot('directory');
   await t.axe('Directory');
+  // The status line above the page must keep its height as messages of
+  // one line come and go (and while it is blank between two): each height
+  // it takes with at most 60 characters in it is noted (a longer refusal
+  // may wrap and grow it, which is allowed).
+  await page.evaluate(() => {
+    const el = document.getElementById('status');
+    const note = () => {
+      if (el.textContent.length <= 60) window.statusHeights.add(Math.round(el.getBoundingClientRect().height));
+    };
+    window.statusHeights = new Set();
+    note();
+    new ResizeObserver(note).observe(el);
+    new MutationObserver(note).observe(el, { childList: true, characterData: true, subtree: true });
+  });
 
   const said = async () => page.locator('#status').filter({ hasText: /\S/ }).innerText();
   const waitStatus = (re) => page.locator('#status').filter({ hasText: re }).waitFor();
@@ -73,6 +87,7 @@ export default async function (t) {
   const refusal = await failed.innerText();
   const last = await said();
   await t.shot('directory-edited');
+  const statusHeights = await page.evaluate(() => [...window.statusHeights]);
 
   await page.setViewportSize({ width: 360, height: 800 });
   await t.shot('directory-360');
@@ -81,5 +96,5 @@ export default async function (t) {
   const overflow = await page.evaluate(() => [...document.querySelectorAll('body *')]
     .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1 && !(el.parentElement && el.parentElement.closest('.table-wrap')))
     .slice(0, 5).map((el) => `${el.tagName.toLowerCase()}.${el.className} ${Math.round(el.getBoundingClientRect().right)}px`));
-  return { armed, refusal, last, overflow };
+  return { armed, refusal, last, overflow, statusHeights };
 }
