@@ -47,15 +47,17 @@ export async function newPage(browser, { width = 1280, height = 900 } = {}) {
   page.netlog = [];
   const t0 = Date.now();
   const begun = new Map();
-  const path = (req) => { const u = new URL(req.url()); return u.pathname + u.search; };
+  const note = (req, outcome) => {
+    const u = new URL(req.url());
+    page.netlog.push(`+${begun.get(req) - t0}ms ${req.method()} ${u.pathname}${u.search} -> ${outcome}` +
+      ` in ${Date.now() - begun.get(req)}ms`);
+  };
   page.on('request', (req) => begun.set(req, Date.now()));
   page.on('requestfinished', async (req) => {
     const res = await req.response().catch(() => null);
-    page.netlog.push(`+${begun.get(req) - t0}ms ${req.method()} ${path(req)} -> ` +
-      `${res ? res.status() : '?'} in ${Date.now() - begun.get(req)}ms`);
+    note(req, res ? res.status() : '?');
   });
-  page.on('requestfailed', (req) => page.netlog.push(`+${begun.get(req) - t0}ms ${req.method()} ` +
-    `${path(req)} -> failed (${req.failure() && req.failure().errorText}) in ${Date.now() - begun.get(req)}ms`));
+  page.on('requestfailed', (req) => note(req, `failed (${req.failure() && req.failure().errorText})`));
   page.setDefaultTimeout(15000);
   return { context, page };
 }
