@@ -138,6 +138,10 @@ static const char *const migrations[] = {
 	/* 4: messages(thread_id) has no reader (thread_places and
 	 * thread_people answer for a thread), as SQLite's migration 19. */
 	"DROP INDEX IF EXISTS messages_thread;",
+	/* 5: people(address) and intake_log(message_id) have no reader, as
+	 * SQLite's migration 20. */
+	"DROP INDEX IF EXISTS people_addr;"
+	"DROP INDEX IF EXISTS intake_log_msg;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

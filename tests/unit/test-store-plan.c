@@ -673,6 +673,46 @@ TEST(search_reads_the_older_index)
 	arena_free(&a);
 }
 
+/* Every index on a table the intake commit writes costs each message a
+ * key, and at a million messages a key in a random place costs a page.
+ * So each index here is listed with what reads it; one without a reader
+ * (messages_thread, people_addr, intake_log_msg: migrations 19, 20) must go, and a new
+ * index must be added to this list with its reader. */
+TEST(intake_tables_keep_only_read_indexes)
+{
+	static const char *const read_indexes[] = {
+		"intake_log_at",       /* log pages by time, prune */
+		"messages_msgid",      /* threading: In-Reply-To, duplicates */
+		"people_msg",          /* a message's people (show, export) */
+		"placements_msg",      /* a message's places */
+		"placements_target",   /* a mailbox's messages */
+		"thread_places_activity", /* a mailbox's threads by activity */
+	};
+	struct store *st = seeded();
+	store_close(&st);
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(uri + 7, &db), SQLITE_OK);
+	sqlite3_stmt *s;
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+	                             " AND tbl_name IN ('messages','message_raw','message_body','people','placements',"
+	                             "'intake_log','intake_log_addr','thread_places','thread_people') ORDER BY name",
+	                             -1, &s, NULL), SQLITE_OK);
+	size_t n = 0;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+		bool listed = false;
+		for (size_t i = 0; i < sizeof(read_indexes) / sizeof(read_indexes[0]); i++)
+			listed |= strcmp(name, read_indexes[i]) == 0;
+		if (!listed)
+			fprintf(stderr, "index %s: no reader listed\n", name);
+		CHECK(listed);
+		n++;
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	CHECK_INT(n, sizeof(read_indexes) / sizeof(read_indexes[0]));
+}
+
 int
 main(void)
 {
@@ -686,6 +726,7 @@ main(void)
 	RUN(terms_of_text);
 	RUN(search_pairs_stand_for_phrases);
 	RUN(search_reads_the_older_index);
+	RUN(intake_tables_keep_only_read_indexes);
 	char cmd[400];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
