@@ -57,8 +57,10 @@ store_close(struct store **stp)
 {
 	struct store *st = *stp;
 	*stp = NULL;
-	if (st != NULL)
+	if (st != NULL) {
+		store_dircache_free(st);
 		store_ops_of(st)->close(st);
+	}
 }
 
 const char *
@@ -67,10 +69,11 @@ store_backend_name(const struct store *st)
 	return store_ops_of(st)->name;
 }
 
-/* Every call with a struct store: the same call of the store's backend. */
+/* Every call with a struct store: the same call of the store's backend
+ * (but the directory reads intake repeats: store_dircache.c). */
 #define STORE_FORWARD(ret, name, params, args) \
 	ret store_##name params { return store_ops_of(st)->name args; }
-STORE_CALLS(STORE_FORWARD)
+STORE_CALLS_FORWARDED(STORE_FORWARD)
 #undef STORE_FORWARD
 
 static const char *const outbound_states[] = {"queued", "sending", "sent", "failed", "cancelled"};

@@ -4,10 +4,10 @@
  * takes a struct store, under its own prefix (sqlite_store_user_add,
  * pg_store_user_add), and lists them in a struct store_ops; store.c
  * forwards each public call to the ops of the store it is given.  Each
- * backend defines struct store in its own private header with the ops
- * pointer as its FIRST member: that is all store.c ever reads of it
- * (store.c sees the struct incomplete), so the two definitions never meet
- * in one translation unit.
+ * backend defines struct store in its own private header with a struct
+ * store_head (the ops, the directory cache) as its FIRST member: that is
+ * all store.c ever reads of it (store.c sees the struct incomplete), so
+ * the two definitions never meet in one translation unit.
  *
  * STORE_CALLS is the one list of those calls: X(return type, name without
  * "store_", (parameters), (arguments)).  It builds the ops structure, each
@@ -20,37 +20,44 @@
 
 #include "store/store.h"
 
-#define STORE_CALLS(X) \
-	X(void, set_busy_timeout, (struct store *st, int ms), (st, ms)) \
-	X(void, set_cache, (struct store *st, int kib), (st, kib)) \
+/* Every call: those store.c forwards as they are, and those it answers
+ * from the directory cache when it can (store_dircache.c). */
+#define STORE_CALLS(X) STORE_CALLS_FORWARDED(X) STORE_CALLS_CACHED(X)
+
+#define STORE_CALLS_CACHED(X) \
 	X(void, reads_begin, (struct store *st), (st)) \
 	X(void, reads_end, (struct store *st), (st)) \
+	X(int, user_by_email, (struct store *st, struct arena *a, const char *email, struct store_user *out, struct pr_why *why), (st, a, email, out, why)) \
+	X(int, project_exists, (struct store *st, const char *id, struct pr_why *why), (st, id, why)) \
+	X(int, project_is_member, (struct store *st, const char *id, const char *user, struct pr_why *why), (st, id, user, why)) \
+	X(int, alias_get, (struct store *st, struct arena *a, const char *address, struct store_alias *out, struct pr_why *why), (st, a, address, out, why)) \
+	X(int, domain_served, (struct store *st, const char *domain, struct pr_why *why), (st, domain, why)) \
+	X(int, stakeholder_by_email, (struct store *st, struct arena *a, const char *email, struct store_stakeholder *out, struct pr_why *why), (st, a, email, out, why))
+
+#define STORE_CALLS_FORWARDED(X) \
+	X(int, directory_version, (struct store *st, int64_t *version_r, struct pr_why *why), (st, version_r, why)) \
+	X(void, set_busy_timeout, (struct store *st, int ms), (st, ms)) \
+	X(void, set_cache, (struct store *st, int kib), (st, kib)) \
 	X(int, is_empty, (struct store *st, bool *empty_r, struct pr_why *why), (st, empty_r, why)) \
 	X(int, user_add, (struct store *st, const char *name, const char *display, const char *const *emails, size_t nemails, struct pr_why *why), (st, name, display, emails, nemails, why)) \
 	X(int, user_remove, (struct store *st, const char *name, struct pr_why *why), (st, name, why)) \
 	X(int, user_set_active, (struct store *st, const char *name, bool active, struct pr_why *why), (st, name, active, why)) \
 	X(int, user_list, (struct store *st, struct arena *a, struct store_user **out, size_t *n, struct pr_why *why), (st, a, out, n, why)) \
-	X(int, user_by_email, (struct store *st, struct arena *a, const char *email, struct store_user *out, struct pr_why *why), (st, a, email, out, why)) \
 	X(int, user_get, (struct store *st, struct arena *a, const char *name, struct store_user *out, struct pr_why *why), (st, a, name, out, why)) \
 	X(int, project_add, (struct store *st, const char *id, const char *name, struct pr_why *why), (st, id, name, why)) \
 	X(int, project_list, (struct store *st, struct arena *a, struct store_project **out, size_t *n, struct pr_why *why), (st, a, out, n, why)) \
 	X(int, project_get, (struct store *st, struct arena *a, const char *id, struct store_project *out, struct pr_why *why), (st, a, id, out, why)) \
-	X(int, project_exists, (struct store *st, const char *id, struct pr_why *why), (st, id, why)) \
 	X(int, project_grant, (struct store *st, const char *id, const char *user, struct pr_why *why), (st, id, user, why)) \
 	X(int, project_revoke, (struct store *st, const char *id, const char *user, struct pr_why *why), (st, id, user, why)) \
-	X(int, project_is_member, (struct store *st, const char *id, const char *user, struct pr_why *why), (st, id, user, why)) \
 	X(int, alias_add, (struct store *st, const char *address, const char *const *users, size_t nusers, struct pr_why *why), (st, address, users, nusers, why)) \
 	X(int, alias_remove, (struct store *st, const char *address, struct pr_why *why), (st, address, why)) \
 	X(int, alias_list, (struct store *st, struct arena *a, struct store_alias **out, size_t *n, struct pr_why *why), (st, a, out, n, why)) \
-	X(int, alias_get, (struct store *st, struct arena *a, const char *address, struct store_alias *out, struct pr_why *why), (st, a, address, out, why)) \
 	X(int, domain_add, (struct store *st, const char *domain, struct pr_why *why), (st, domain, why)) \
 	X(int, domain_remove, (struct store *st, const char *domain, struct pr_why *why), (st, domain, why)) \
 	X(int, domain_list, (struct store *st, struct arena *a, const char ***out, size_t *n, struct pr_why *why), (st, a, out, n, why)) \
 	X(int, domain_first, (struct store *st, struct arena *a, const char **out, struct pr_why *why), (st, a, out, why)) \
-	X(int, domain_served, (struct store *st, const char *domain, struct pr_why *why), (st, domain, why)) \
 	X(int, stakeholder_add, (struct store *st, const char *name, const char *const *emails, size_t n, struct pr_why *why), (st, name, emails, n, why)) \
 	X(int, stakeholder_list, (struct store *st, struct arena *a, struct store_stakeholder **out, size_t *n, struct pr_why *why), (st, a, out, n, why)) \
-	X(int, stakeholder_by_email, (struct store *st, struct arena *a, const char *email, struct store_stakeholder *out, struct pr_why *why), (st, a, email, out, why)) \
 	X(int, stakeholder_get, (struct store *st, struct arena *a, const char *name, struct store_stakeholder *out, struct pr_why *why), (st, a, name, out, why)) \
 	X(int, project_add_stakeholder, (struct store *st, const char *project, const char *name, struct pr_why *why), (st, project, name, why)) \
 	X(int, settings_load, (struct store *st, struct arena *a, struct store_setting **out, size_t *n, struct pr_why *why), (st, a, out, n, why)) \
@@ -134,11 +141,30 @@ struct store_ops {
 #undef STORE_OP_MEMBER
 };
 
-/* The ops of any backend's store (its first member). */
+/* What every backend's struct store begins with: all store.c reads of it
+ * (store.c sees struct store incomplete). */
+struct dircache;
+struct store_head {
+	const struct store_ops *ops;
+	struct dircache *dircache;  /* store_dircache.c; NULL until first used */
+};
+
+static inline struct store_head *
+store_head_of(const struct store *st)
+{
+	return (struct store_head *)(void *)st;
+}
+
+/* Free a store's directory cache (store_close, before the backend's close). */
+void store_dircache_free(struct store *st);
+/* How many answers the cache has given since the store was opened (tests). */
+size_t store_dircache_hits(struct store *st);
+
+/* The ops of any backend's store. */
 static inline const struct store_ops *
 store_ops_of(const struct store *st)
 {
-	return *(const struct store_ops *const *)(const void *)st;
+	return store_head_of(st)->ops;
 }
 
 /* Declares prefix##store_<call> for every call (a backend's header). */

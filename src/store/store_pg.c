@@ -48,7 +48,7 @@ struct store *
 pg_store_open(const char *conninfo, struct pr_why *why)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
-	st->ops = &pg_store_ops;
+	st->head.ops = &pg_store_ops;
 	st->conninfo = xstrdup(conninfo);
 	st->lock_timeout_ms = PG_LOCK_TIMEOUT_MS;
 	st->conn = PQconnectdb(conninfo);
@@ -160,6 +160,14 @@ pg_store_setting_put(struct store *st, const char *key, const char *value, struc
 {
 	struct store_setting kv = {key, value};
 	return pg_store_settings_put(st, &kv, 1, why);
+}
+
+int
+pg_store_directory_version(struct store *st, int64_t *version_r, struct pr_why *why)
+{
+	static const char sql[] = "SELECT version FROM directory_version WHERE id = 1";
+	*version_r = 0;
+	return pg_int_of(st, sql, NULL, version_r, "reading the directory version", why) < 0 ? -1 : 0;
 }
 
 int

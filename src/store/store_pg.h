@@ -53,7 +53,7 @@ struct pg_pipe {
 };
 
 struct store {
-	const struct store_ops *ops;   /* first: see store_backend.h */
+	struct store_head head;        /* first: see store_backend.h */
 	PGconn *conn;
 	char *conninfo;
 	int lock_timeout_ms;        /* how long a statement waits for a lock: then BUSY */

@@ -30,7 +30,7 @@ pg_store_schema_version(struct store *st, int *current_r, int *known_r, struct p
 int
 pg_schema_peek(const char *conninfo, int *current_r, int *known_r, struct pr_why *why)
 {
-	struct store tmp = {.ops = &pg_store_ops};
+	struct store tmp = {.head.ops = &pg_store_ops};
 	int rc = -1;
 	*current_r = 0;
 	tmp.conn = PQconnectdb(conninfo);

@@ -31,6 +31,13 @@
 
 static void sqlite_store_close(struct store *st);
 
+/* Migration 21's three triggers on directory table t. */
+#define DIRECTORY_TRIGGER(t, when) \
+	"CREATE TRIGGER IF NOT EXISTS " t "_" when "_directory_version AFTER " when " ON " t \
+	" BEGIN UPDATE directory_version SET version = version + 1 WHERE id = 1; END;"
+#define DIRECTORY_TRIGGERS(t) \
+	DIRECTORY_TRIGGER(t, "INSERT") DIRECTORY_TRIGGER(t, "UPDATE") DIRECTORY_TRIGGER(t, "DELETE")
+
 static const char *const migrations[] = {
 	/* 1: directory, settings, messages, placements, people, intake log */
 	"CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
@@ -261,6 +268,25 @@ static const char *const migrations[] = {
 	 * and its filters reach placements from a row, never the reverse. */
 	"DROP INDEX IF EXISTS people_addr;"
 	"DROP INDEX IF EXISTS intake_log_msg;",
+	/* 21: a counter every change of the directory bumps, in the change's
+	 * own transaction (a trigger on each of its tables, so no writer can
+	 * forget it): a connection keeps the answers intake asks for every
+	 * message while it is unchanged (store_dircache.c). */
+	"CREATE TABLE IF NOT EXISTS directory_version(id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" version INTEGER NOT NULL);"
+	"INSERT OR IGNORE INTO directory_version(id, version) VALUES (1, 0);"
+	DIRECTORY_TRIGGERS("users")
+	DIRECTORY_TRIGGERS("user_emails")
+	DIRECTORY_TRIGGERS("user_console")
+	DIRECTORY_TRIGGERS("projects")
+	DIRECTORY_TRIGGERS("project_members")
+	DIRECTORY_TRIGGERS("stakeholders")
+	DIRECTORY_TRIGGERS("stakeholder_emails")
+	DIRECTORY_TRIGGERS("project_stakeholders")
+	DIRECTORY_TRIGGERS("aliases")
+	DIRECTORY_TRIGGERS("alias_members")
+	DIRECTORY_TRIGGERS("domains")
+	"",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -381,7 +407,7 @@ static struct store *
 open_once(const char *path, bool *transient, struct pr_why *why)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
-	st->ops = &sqlite_store_ops;
+	st->head.ops = &sqlite_store_ops;
 	st->path = xstrdup(path);
 	st->bodies_fd = -1;
 	/* Mail at rest is the owner's alone: the file is created 0600 before
@@ -537,6 +563,17 @@ sqlite_store_setting_put(struct store *st, const char *key, const char *value, s
 {
 	struct store_setting kv = {key, value};
 	return store_settings_put(st, &kv, 1, why);
+}
+
+int
+sqlite_store_directory_version(struct store *st, int64_t *version_r, struct pr_why *why)
+{
+	static const char sql[] = "SELECT version FROM directory_version WHERE id = 1";
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	*version_r = 0;
+	if (s == NULL)
+		return -1;
+	return sq_one(st, NULL, s, sq_read_int64, version_r, "reading the directory version", why) < 0 ? -1 : 0;
 }
 
 int

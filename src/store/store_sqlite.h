@@ -31,7 +31,7 @@ struct sq_cached {
 };
 
 struct store {
-	const struct store_ops *ops;   /* first: see store_backend.h */
+	struct store_head head;        /* first: see store_backend.h */
 	sqlite3 *db;
 	char *path;
 	char *bodies;               /* <path>.bodies, once needed (store_sqlite_body.c) */

@@ -85,6 +85,28 @@ class TestInactiveUser(PolicyCase):
         self.assertEqual(len(self.ids("--project", "1234")), 1)
 
 
+class TestDirectoryChanges(PolicyCase):
+    def test_each_change_reaches_the_next_message(self):
+        # serve's workers keep the directory's answers while it is unchanged
+        # (store_dircache.c): a change made by another process must decide
+        # the next message, whichever worker takes it.  Several messages
+        # each way, so every worker has answered from its cache first.
+        def send():
+            self.send("alice@firm.example", ["a1234@firm.example"],
+                      make_message("alice@firm.example", "a1234@firm.example"))
+        for _ in range(3):
+            for _ in range(4):
+                send()
+            self.pr.cli("project", "revoke", "1234", "alice")
+            for _ in range(4):
+                err = self.refused("alice@firm.example", ["a1234@firm.example"],
+                                   make_message("alice@firm.example", "a1234@firm.example"))
+                self.assertIn(b"alice is not a member of project 1234", err.smtp_error)
+            self.pr.cli("project", "grant", "1234", "alice")
+        send()
+        self.assertEqual(len(self.ids("--project", "1234")), 13)
+
+
 class TestUnknownRecipientReject(PolicyCase):
     config = {"unknown_recipient": "reject"}
 

@@ -17,6 +17,7 @@
 #include "core/arena.h"
 #include "core/spool.h"
 #include "store/store.h"
+#include "store/store_backend.h"  /* store_dircache_hits */
 #include "store/store_pg.h"   /* round_trips: the connection, to trace it */
 #include "test.h"
 #include "test-pg.h"
@@ -1004,6 +1005,81 @@ TEST(newer_store_refused)
 	CHECK(strstr(why.detail, "schema version 9999") != NULL);
 }
 
+/* Intake's directory answers are kept between store_reads_begin and
+ * store_reads_end while the directory is unchanged (store_dircache.c):
+ * a change by any connection is seen by the next window, an answer
+ * outlives the cache that gave it, and outside a window nothing is kept. */
+TEST(directory_cache)
+{
+	struct store *st = seeded();
+	CHECK(st != NULL);
+	struct pr_why why;
+	struct store *admin = store_open(uri, &why);
+	CHECK(admin != NULL);
+	struct arena *a = arena_new();
+	struct store_user u;
+	CHECK_INT(store_user_by_email(st, a, "bob@firm.example", &u, &why), 0);
+	CHECK_INT(store_user_by_email(st, a, "bob@firm.example", &u, &why), 0);
+	CHECK_INT(store_dircache_hits(st), 0);
+
+	store_reads_begin(st);
+	CHECK_INT(store_user_by_email(st, a, "alice@firm.example", &u, &why), 0);
+	CHECK_INT(store_user_by_email(st, a, "alice@firm.example", &u, &why), 0);
+	CHECK_STR(u.name, "alice");
+	CHECK_INT(u.nemails, 2);
+	CHECK(!u.admin);
+	CHECK_INT(store_project_is_member(st, "1234", "alice", &why), 1);
+	CHECK_INT(store_project_is_member(st, "1234", "alice", &why), 1);
+	CHECK_INT(store_project_is_member(st, "1234", "bob", &why), 0);
+	CHECK_INT(store_project_exists(st, "9999", &why), 1);
+	struct pr_why first = why;
+	memset(&why, 0, sizeof(why));
+	CHECK_INT(store_project_exists(st, "9999", &why), 1);
+	CHECK_INT(why.code, first.code);
+	CHECK_STR(why.detail, first.detail);
+	CHECK_INT(store_domain_served(st, "firm.example", &why), 1);
+	CHECK_INT(store_domain_served(st, "firm.example", &why), 1);
+	struct store_alias al;
+	CHECK_INT(store_alias_get(st, a, "team@firm.example", &al, &why), 0);
+	CHECK_INT(store_alias_get(st, a, "team@firm.example", &al, &why), 0);
+	CHECK_INT(al.nusers, 2);
+	store_reads_end(st);
+	CHECK_INT(store_dircache_hits(st), 5);
+
+	/* Changes by another connection, each to a different table. */
+	CHECK_INT(store_project_revoke(admin, "1234", "alice", &why), 0);
+	CHECK_INT(store_project_add(admin, "9999", "Pier", &why), 0);
+	CHECK_INT(store_user_set_admin(admin, "alice", true, &why), 0);
+	CHECK_INT(store_domain_remove(admin, "firm.example", &why), 0);
+	const char *three[] = {"alice", "bob", "carol"};
+	CHECK_INT(store_user_add(admin, "carol", NULL, (const char *[]){"carol@firm.example"}, 1, &why), 0);
+	CHECK_INT(store_alias_remove(admin, "team@firm.example", &why), 0);
+	CHECK_INT(store_alias_add(admin, "team@firm.example", three, 3, &why), 0);
+
+	store_reads_begin(st);
+	CHECK_INT(store_project_is_member(st, "1234", "alice", &why), 0);
+	CHECK_INT(store_project_exists(st, "9999", &why), 0);
+	CHECK_INT(store_domain_served(st, "firm.example", &why), 0);
+	CHECK_INT(store_alias_get(st, a, "team@firm.example", &al, &why), 0);
+	CHECK_INT(al.nusers, 3);
+	struct store_user again;
+	CHECK_INT(store_user_by_email(st, a, "alice@firm.example", &again, &why), 0);
+	CHECK(again.admin);
+	store_reads_end(st);
+	CHECK_INT(store_dircache_hits(st), 5);
+	/* The first window's answer was copied out: still whole. */
+	CHECK_STR(u.name, "alice");
+	CHECK_STR(u.emails[1], "alice@firm.example");
+
+	CHECK_INT(store_user_remove(admin, "alice", &why), 0);
+	store_reads_begin(st);
+	CHECK_INT(store_user_by_email(st, a, "alice@firm.example", &again, &why), 1);
+	store_reads_end(st);
+	arena_free(&a);
+	store_close(&admin);
+	store_close(&st);
+}
+
 int
 main(void)
 {
@@ -1031,6 +1107,7 @@ main(void)
 	RUN(reopen_keeps_data);
 	RUN(migration_keeps_pop3_seen);
 	RUN(newer_store_refused);
+	RUN(directory_cache);
 	test_pg_drop_all();
 	char cmd[400];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
