@@ -13,6 +13,8 @@
  *
  * Two threads, each with its own store connection (a connection is not
  * shared between threads): one waiting read does not hold up the next.
+ * Each keeps the directory's answers while the directory is unchanged
+ * (store_reads_begin, store_dircache.c).
  * When reads stall, lookups queue behind them; one that has waited in the
  * queue longer than LOOKUP_MAX_QUEUE_WAIT is answered "store busy" (451)
  * without a read, so a stalled store costs a waiting session about one
@@ -84,7 +86,11 @@ judge(struct store *st, struct lookup_job *j)
 		return;
 	}
 	struct settings *set = settings_current();
+	/* One snapshot, in which the thread's kept directory answers hold
+	 * (store_dircache.c): most RCPTs name the same few addresses. */
+	store_reads_begin(st);
 	int rc = route_recipient(st, set, j->a, j->address, &j->r->targets, &j->r->ntargets, &why);
+	store_reads_end(st);
 	settings_unref(&set);
 	j->done(j->arg, rc, &why);
 }

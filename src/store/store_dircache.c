@@ -11,13 +11,15 @@
  * tables bumps directory_version (SQLite migration 21, PostgreSQL 6).
  *
  * When it is trusted: only between store_reads_begin and store_reads_end,
- * the window intake reads a message's policy in.  store_reads_begin reads
- * the version first (in SQLite, the first read of the window's snapshot)
- * and empties the cache if it moved; so an answer is never older than the
- * last directory change committed before the window began.  Outside a
- * window (the API, the CLI, the RCPT lookups) every call goes to the
- * backend as before.  If the version cannot be read, the window has no
- * cache.
+ * the windows intake reads a recipient's route and a message's policy in.
+ * store_reads_begin reads the version first (in SQLite, the first read of
+ * the window's snapshot) and empties the cache if it moved; so an answer is
+ * never older than the last directory change committed before the window
+ * began.  Outside a window (the API, the CLI) every call goes to the
+ * backend as before.  If the version cannot be read (a stalled or busy
+ * store), the window's directory calls fail at once with that reason
+ * rather than each wait out the same stall again: the caller answers 451
+ * as it would have.
  *
  * Ownership: entries live in the cache's own arena, freed as a whole when
  * the version moves or the cache fills; an answer is copied into the
@@ -60,6 +62,8 @@ struct dircache {
 	int64_t version;
 	bool open;                  /* inside a window whose version was read */
 	bool known;                 /* version holds what the store said */
+	bool failed;                /* inside a window whose version read failed */
+	struct pr_why failed_why;   /* how it failed */
 };
 
 static void
@@ -118,6 +122,18 @@ dc_open(struct store *st)
 {
 	struct dircache *dc = store_head_of(st)->dircache;
 	return dc != NULL && dc->open ? dc : NULL;
+}
+
+/* In a window whose version read failed: its reason, and true. */
+static bool
+dc_failed(struct store *st, struct pr_why *why)
+{
+	struct dircache *dc = store_head_of(st)->dircache;
+	if (dc == NULL || !dc->failed)
+		return false;
+	if (why != NULL)
+		*why = dc->failed_why;
+	return true;
 }
 
 static const char **
@@ -219,12 +235,15 @@ store_reads_begin(struct store *st)
 	struct pr_why why;
 	if (store_ops_of(st)->directory_version(st, &version, &why) < 0) {
 		dc->open = dc->known = false;
+		dc->failed = true;
+		dc->failed_why = why;
 		return;
 	}
 	if (!dc->known || version != dc->version)
 		dc_reset(dc);
 	dc->version = version;
 	dc->known = dc->open = true;
+	dc->failed = false;
 }
 
 void
@@ -232,7 +251,7 @@ store_reads_end(struct store *st)
 {
 	struct dircache *dc = store_head_of(st)->dircache;
 	if (dc != NULL)
-		dc->open = false;
+		dc->open = dc->failed = false;
 	store_ops_of(st)->reads_end(st);
 }
 
@@ -240,6 +259,8 @@ int
 store_user_by_email(struct store *st, struct arena *a, const char *email, struct store_user *out,
                     struct pr_why *why)
 {
+	if (dc_failed(st, why))
+		return -1;
 	struct dircache *dc = dc_open(st);
 	const struct dc_entry *e = dc_find(dc, DC_USER, email);
 	if (e == NULL) {
@@ -258,6 +279,8 @@ int
 store_stakeholder_by_email(struct store *st, struct arena *a, const char *email,
                            struct store_stakeholder *out, struct pr_why *why)
 {
+	if (dc_failed(st, why))
+		return -1;
 	struct dircache *dc = dc_open(st);
 	const struct dc_entry *e = dc_find(dc, DC_STAKEHOLDER, email);
 	if (e == NULL) {
@@ -276,6 +299,8 @@ int
 store_alias_get(struct store *st, struct arena *a, const char *address, struct store_alias *out,
                 struct pr_why *why)
 {
+	if (dc_failed(st, why))
+		return -1;
 	struct dircache *dc = dc_open(st);
 	const struct dc_entry *e = dc_find(dc, DC_ALIAS, address);
 	if (e == NULL) {
@@ -293,6 +318,8 @@ store_alias_get(struct store *st, struct arena *a, const char *address, struct s
 int
 store_project_exists(struct store *st, const char *id, struct pr_why *why)
 {
+	if (dc_failed(st, why))
+		return -1;
 	struct dircache *dc = dc_open(st);
 	const struct dc_entry *e = dc_find(dc, DC_PROJECT, id);
 	if (e != NULL)
@@ -305,6 +332,8 @@ store_project_exists(struct store *st, const char *id, struct pr_why *why)
 int
 store_domain_served(struct store *st, const char *domain, struct pr_why *why)
 {
+	if (dc_failed(st, why))
+		return -1;
 	struct dircache *dc = dc_open(st);
 	const struct dc_entry *e = dc_find(dc, DC_DOMAIN, domain);
 	if (e != NULL)
@@ -317,6 +346,8 @@ store_domain_served(struct store *st, const char *domain, struct pr_why *why)
 int
 store_project_is_member(struct store *st, const char *id, const char *user, struct pr_why *why)
 {
+	if (dc_failed(st, why))
+		return -1;
 	struct dircache *dc = dc_open(st);
 	/* The id's length first, so no two pairs make one key. */
 	char key[512];

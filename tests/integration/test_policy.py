@@ -132,6 +132,21 @@ class TestUnknownRecipientReject(PolicyCase):
         for addr in ("a1234@firm.example", "team@firm.example", "bob@firm.example"):
             self.assertEqual(self.rcpt(addr)[0], 250, addr)
 
+    def test_each_directory_change_reaches_the_next_rcpt(self):
+        # The RCPT lookup threads keep directory answers too (store_dircache.c):
+        # several RCPTs each way, so both threads answered from their cache.
+        for _ in range(3):
+            for _ in range(4):
+                self.assertEqual(self.rcpt("crew@firm.example")[0], 550)
+                self.assertEqual(self.rcpt("carl@firm.example")[0], 550)
+            self.pr.cli("alias", "add", "crew@firm.example", "alice", "bob")
+            self.pr.cli("user", "add", "carl", "--email", "carl@firm.example")
+            for _ in range(4):
+                self.assertEqual(self.rcpt("crew@firm.example")[0], 250)
+                self.assertEqual(self.rcpt("carl@firm.example")[0], 250)
+            self.pr.cli("alias", "remove", "crew@firm.example")
+            self.pr.cli("user", "remove", "carl")
+
 
 class TestUnknownSenderUnassigned(PolicyCase):
     config = {"unknown_sender": "unassigned"}

@@ -1075,6 +1075,19 @@ TEST(directory_cache)
 	store_reads_begin(st);
 	CHECK_INT(store_user_by_email(st, a, "alice@firm.example", &again, &why), 1);
 	store_reads_end(st);
+
+	/* A window whose version cannot be read (here: no table to read it
+	 * from): its directory calls fail at once with that reason, as a
+	 * stalled store would make them, without asking again; outside a
+	 * window they read the store as before. */
+	CHECK_INT(raw_sql("DROP TABLE directory_version"), 0);
+	store_reads_begin(st);
+	CHECK_INT(store_user_by_email(st, a, "bob@firm.example", &again, &why), -1);
+	CHECK(strstr(why.detail, "directory version") != NULL);
+	CHECK_INT(store_domain_served(st, "firm.example", &why), -1);
+	CHECK(strstr(why.detail, "directory version") != NULL);
+	store_reads_end(st);
+	CHECK_INT(store_user_by_email(st, a, "bob@firm.example", &again, &why), 0);
 	arena_free(&a);
 	store_close(&admin);
 	store_close(&st);
