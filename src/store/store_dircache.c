@@ -36,7 +36,9 @@
 #include "store/store_backend.h"
 
 /* Entries before the cache starts again empty: a directory far larger than
- * the set of people who write in a day costs no more than one refill. */
+ * the set of people who write in a day costs no more than one refill.  The
+ * keys are addresses a sender chose; colliding ones cost at most a scan of
+ * these entries (the table is never more than half full). */
 #define DIRCACHE_MAX 4096
 #define DIRCACHE_SLOTS 8192         /* open addressing, a power of two > MAX */
 
@@ -44,7 +46,7 @@ enum dc_kind { DC_USER, DC_STAKEHOLDER, DC_ALIAS, DC_PROJECT, DC_MEMBER, DC_DOMA
 
 struct dc_entry {
 	enum dc_kind kind;
-	const char *key;            /* the arguments, as given ("project\nuser") */
+	const char *key;            /* the arguments, as given ("4 1234 alice" for a member) */
 	int rc;
 	const struct pr_why *why;   /* what a "none" answer said, if it said so */
 	union {
