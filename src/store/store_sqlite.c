@@ -565,26 +565,29 @@ sqlite_store_setting_put(struct store *st, const char *key, const char *value, s
 	return store_settings_put(st, &kv, 1, why);
 }
 
-int
-sqlite_store_directory_version(struct store *st, int64_t *version_r, struct pr_why *why)
+/* The one value a version table's single row holds. */
+static int
+version_of(struct store *st, const char *sql, const char *what, int64_t *version_r, struct pr_why *why)
 {
-	static const char sql[] = "SELECT version FROM directory_version WHERE id = 1";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
 	*version_r = 0;
 	if (s == NULL)
 		return -1;
-	return sq_one(st, NULL, s, sq_read_int64, version_r, "reading the directory version", why) < 0 ? -1 : 0;
+	return sq_one(st, NULL, s, sq_read_int64, version_r, what, why) < 0 ? -1 : 0;
+}
+
+int
+sqlite_store_directory_version(struct store *st, int64_t *version_r, struct pr_why *why)
+{
+	return version_of(st, "SELECT version FROM directory_version WHERE id = 1",
+	                  "reading the directory version", version_r, why);
 }
 
 int
 sqlite_store_settings_version(struct store *st, int64_t *version_r, struct pr_why *why)
 {
-	static const char sql[] = "SELECT version FROM settings_version WHERE id = 1";
-	sqlite3_stmt *s = sq_prep(st, sql, why);
-	*version_r = 0;
-	if (s == NULL)
-		return -1;
-	return sq_one(st, NULL, s, sq_read_int64, version_r, "reading the settings version", why) < 0 ? -1 : 0;
+	return version_of(st, "SELECT version FROM settings_version WHERE id = 1",
+	                  "reading the settings version", version_r, why);
 }
 
 const struct store_ops sqlite_store_ops = {
