@@ -109,11 +109,11 @@ def run_module(module, pattern):
 
 
 # Modules run alone, after the others: their tests must catch a process in
-# the middle of its work (test_pop3 kills `collect --once` once a quarter of
-# a 2,000-message round is stored, reading the store meanwhile); with two
+# the middle of its work (test_pop3_crash kills `collect --once` once a quarter
+# of a 2,000-message round is stored, reading the store meanwhile); with two
 # other modules' load on two cores that moment was missed once in a clean
 # CI run ("the round ended before the kill (0 stored)").
-ALONE = ("test_pop3",)
+ALONE = ("test_pop3_crash",)
 
 
 def module_names():

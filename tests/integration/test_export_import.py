@@ -126,8 +126,11 @@ class ExportImport(unittest.TestCase):
                            make_message(REFUSED, "someone@elsewhere.example", "Relay?"))
         ok = eventually(lambda: len(pr.cli_json("why", REFUSED)["attempts"]) >= 1, 20)
         self.assertTrue(ok, "the refusal never reached the intake log")
-        eventually(lambda: pr.cli_json("webhook", "deliveries").get("deliveries") and all(
-            d["attempts"] >= 1 for d in pr.cli_json("webhook", "deliveries")["deliveries"]), 20)
+        # One delivery tried and failed (its error and next attempt travel too).  Not all of
+        # them: a hook's later deliveries wait behind its first ("waiting", no attempt yet).
+        ok = eventually(lambda: any(d["attempts"] >= 1 for d in
+                                    pr.cli_json("webhook", "deliveries").get("deliveries", [])), 20)
+        self.assertTrue(ok, "no webhook delivery was ever attempted")
         pr.stop()
         pr.cli("send", "--project", "1234", "--as", "alice", "--to", "client@outside.example",
                "--subject", "Our answer", "--body-stdin", "--in-reply-to", "<bytes@firm.example>",
