@@ -287,6 +287,15 @@ static const char *const migrations[] = {
 	DIRECTORY_TRIGGERS("alias_members")
 	DIRECTORY_TRIGGERS("domains")
 	"",
+	/* 22: messages are found by Message-ID through an 8-byte key (the
+	 * first eight bytes of its SHA-256, store_sqlite_msgid.c) instead of
+	 * the identifier's text: the index is a third of the size, and at a
+	 * million messages fits the committer's page cache again.  Every
+	 * lookup still compares the identifier itself. */
+	"ALTER TABLE messages ADD COLUMN msgid_key INTEGER;"
+	"UPDATE messages SET msgid_key = postroom_msgid_key(message_id) WHERE message_id IS NOT NULL;"
+	"DROP INDEX IF EXISTS messages_msgid;"
+	"CREATE INDEX IF NOT EXISTS messages_msgid_key ON messages(msgid_key);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -394,6 +403,8 @@ configure(struct store *st, struct pr_why *why)
 		return -1;
 	if ((rc = sq_terms_register(st->db)) != SQLITE_OK)
 		return sq_fail(st, rc, "adding the search index's tokenizer", why);
+	if ((rc = sq_msgid_key_register(st->db)) != SQLITE_OK)
+		return sq_fail(st, rc, "adding the Message-ID key function", why);
 	return migrate(st, why);
 }
 

@@ -39,6 +39,7 @@ struct store {
 	struct sq_cached cache[SQ_MAX_STMTS];
 	int ncache;
 	bool reads_open;            /* inside store_reads_begin/end */
+	bool importing;             /* between store_port_begin(import) and its end */
 };
 
 /* This backend's implementation of every call of store.h (store.c
@@ -169,6 +170,11 @@ int sq_search_add(struct store *st, struct arena *a, const struct store_msg *m, 
  * terms it makes of text (words, and "word word" for two words joined by
  * punctuation), each passed to emit as FTS5 passes tokens.  SQLite codes. */
 int sq_terms_register(sqlite3 *db);
+/* The 8-byte key messages.msgid_key holds for a stored Message-ID (as
+ * store_msgid gives it), and postroom_msgid_key() registered for SQL
+ * (store_sqlite_msgid.c).  SQLite codes. */
+int64_t sq_msgid_key(const char *msgid);
+int sq_msgid_key_register(sqlite3 *db);
 int sq_terms_split(sqlite3 *db, const char *text, size_t len,
                    int (*emit)(void *ctx, int flags, const char *term, int n, int start, int end), void *ctx);
 

@@ -37,8 +37,8 @@ insert_row(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 {
 	static const char sql[] = "INSERT INTO messages(thread_id, received_at, source, peer_ip, helo,"
 		" mail_from, rcpts, message_id, in_reply_to, refs, subject, from_addr, date, sha256, size,"
-		" parsed_json, auth_json, unreadable, auto_reply)"
-		" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)";
+		" parsed_json, auth_json, unreadable, auto_reply, msgid_key)"
+		" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
 	if (s == NULL)
 		return -1;
@@ -49,7 +49,10 @@ insert_row(struct store *st, struct arena *a, struct store_msg *m, struct pr_why
 	sq_bind_text(s, 5, m->helo);
 	sq_bind_text(s, 6, m->mail_from);
 	sq_bind_text(s, 7, store_join_rcpts(a, m->rcpts, m->nrcpts));
-	sq_bind_text(s, 8, store_msgid(a, m->message_id));
+	const char *msgid = store_msgid(a, m->message_id);
+	sq_bind_text(s, 8, msgid);
+	if (msgid != NULL)
+		sqlite3_bind_int64(s, 20, sq_msgid_key(msgid));   /* unbound: NULL */
 	sq_bind_text(s, 9, m->in_reply_to);
 	sq_bind_ztext(s, 10, m->references, sq_body_references(m));
 	sq_bind_text(s, 11, m->subject);

@@ -88,18 +88,32 @@ sqlite_store_port_begin(struct store *st, bool import, struct pr_why *why)
 		           "(a new --store path)", st->path);
 		goto fail;
 	}
+	st->importing = true;
 	return 0;
 fail:
 	sq_rollback(st);
 	return -1;
 }
 
+/* The file carries messages' logical columns, not the lookup key this
+ * backend derives from one (migration 22): made here, in the import's
+ * transaction, for every row it wrote. */
+static const char import_keys_sql[] =
+	"UPDATE messages SET msgid_key = postroom_msgid_key(message_id)"
+	" WHERE msgid_key IS NULL AND message_id IS NOT NULL";
+
 int
 sqlite_store_port_end(struct store *st, bool commit, struct pr_why *why)
 {
+	bool importing = st->importing;
+	st->importing = false;
 	if (!commit) {
 		sq_rollback(st);
 		return 0;
+	}
+	if (importing && sq_exec(st, import_keys_sql, why) < 0) {
+		sq_rollback(st);
+		return -1;
 	}
 	return sq_commit(st, why);
 }

@@ -24,11 +24,20 @@ int
 sqlite_store_message_by_msgid(struct store *st, const char *msgid, int64_t *id_r, int64_t *thread_r,
                        struct pr_why *why)
 {
-	static const char sql[] = "SELECT id, thread_id FROM messages WHERE message_id = ?1 ORDER BY id LIMIT 1";
+	static const char sql[] = "SELECT id, thread_id FROM messages WHERE msgid_key = ?1 AND message_id = ?2"
+	                          " ORDER BY id LIMIT 1";
 	struct arena *a = arena_new();
 	const char *key = store_msgid(a, msgid);
 	int64_t ids[2];
-	int rc = key ? sq_get(st, a, sql, key, read_ids, ids, "looking up a Message-ID", why) : 1;
+	int rc = 1;
+	if (key != NULL) {
+		sqlite3_stmt *s = sq_prep(st, sql, why);
+		if (s != NULL) {
+			sqlite3_bind_int64(s, 1, sq_msgid_key(key));
+			sq_bind_text(s, 2, key);
+		}
+		rc = s == NULL ? -1 : sq_one(st, a, s, read_ids, ids, "looking up a Message-ID", why);
+	}
 	arena_free(&a);
 	if (rc == 0) {
 		*id_r = ids[0];
@@ -43,14 +52,16 @@ sqlite_store_message_find_duplicate(struct store *st, const char *msgid, const c
 {
 	/* ?2 as rows written before the digest was kept as bytes hold it. */
 	static const char sql[] = "SELECT id FROM messages WHERE message_id = ?1 AND sha256 IN (?2, ?3)"
-	                          " ORDER BY id LIMIT 1";
+	                          " AND msgid_key = ?4 ORDER BY id LIMIT 1";
 	struct arena *a = arena_new();
 	const char *key = store_msgid(a, msgid);
 	int ret = 1;
 	if (key != NULL && sha256_hex != NULL) {
 		sqlite3_stmt *s = sq_prep_keys(st, sql, key, sha256_hex, why);
-		if (s != NULL)
+		if (s != NULL) {
 			sq_bind_digest(s, 3, sha256_hex);
+			sqlite3_bind_int64(s, 4, sq_msgid_key(key));
+		}
 		ret = s == NULL ? -1 : sq_one(st, a, s, sq_read_int64, id_r, "checking duplicates", why);
 	}
 	arena_free(&a);

@@ -441,7 +441,8 @@ TEST(thread_summaries_agree)
 	CHECK_INT(sqlite3_open(uri + 7, &db), SQLITE_OK);
 	CHECK_INT(sqlite3_exec(db, "DROP TABLE thread_places; DROP TABLE thread_people;"
 	                       "DROP INDEX stakeholder_emails_stakeholder; PRAGMA user_version = 4;"
-	                       "ALTER TABLE message_raw DROP COLUMN codec; DROP TABLE intake_log_addr",
+	                       "ALTER TABLE message_raw DROP COLUMN codec; DROP TABLE intake_log_addr;"
+	                       "DROP INDEX messages_msgid_key; ALTER TABLE messages DROP COLUMN msgid_key",
 	                       NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	st = store_open(uri, &why);
@@ -641,6 +642,7 @@ TEST(search_reads_the_older_index)
 	CHECK_INT(sqlite3_open(uri + 7, &db), SQLITE_OK);
 	CHECK_INT(sq_terms_register(db), SQLITE_OK);
 	CHECK_INT(sqlite3_exec(db, "DROP TABLE message_terms; PRAGMA user_version = 17;"
+	                       "DROP INDEX messages_msgid_key; ALTER TABLE messages DROP COLUMN msgid_key;"
 	                       "INSERT INTO message_search(rowid, subject, addresses, body) SELECT id,"
 	                       " 'older walrus e-mail', from_addr, '' FROM messages", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -682,7 +684,7 @@ TEST(intake_tables_keep_only_read_indexes)
 {
 	static const char *const read_indexes[] = {
 		"intake_log_at",       /* log pages by time, prune */
-		"messages_msgid",      /* threading: In-Reply-To, duplicates */
+		"messages_msgid_key",  /* threading: In-Reply-To, duplicates (the Message-ID's key) */
 		"people_msg",          /* a message's people (show, export) */
 		"placements_msg",      /* a message's places */
 		"placements_target",   /* a mailbox's messages */

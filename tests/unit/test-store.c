@@ -976,6 +976,7 @@ TEST(migration_keeps_pop3_seen)
 	/* What later migrations add goes too, or they could not run again. */
 	CHECK_INT(sqlite3_exec(db, "DROP TABLE pop3_collected; PRAGMA user_version = 1;"
 	                       "ALTER TABLE message_raw DROP COLUMN codec; DROP TABLE intake_log_addr;"
+	                       "DROP INDEX messages_msgid_key; ALTER TABLE messages DROP COLUMN msgid_key;"
 	                       "CREATE TABLE pop3_seen(uidl TEXT PRIMARY KEY, sha256 TEXT NOT NULL,"
 	                       " state TEXT NOT NULL, message_id INTEGER NOT NULL DEFAULT 0,"
 	                       " at INTEGER NOT NULL);"
@@ -987,6 +988,49 @@ TEST(migration_keeps_pop3_seen)
 	CHECK(st != NULL);
 	CHECK_INT(store_pop3_known_hash(st, "ssl://any:995 user", "abc", &why), 1);
 	CHECK_INT(store_pop3_known_uidl(st, "ssl://any:995 user", "u1", &why), 0);
+	store_close(&st);
+}
+
+/* Messages are found by an 8-byte key of their Message-ID (migration 22),
+ * and the identifier itself decides: a row whose key matches but whose
+ * identifier differs is never the answer.  A store from before the key
+ * (schema 21: the text index, no column) gets keys for its rows. */
+TEST(msgid_key_then_text)
+{
+	if (pg_admin)
+		SKIP("the Message-ID key is SQLite's (PostgreSQL indexes the identifier's text)");
+	struct store *st = seeded();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	static const char body_a[] = "Subject: a\r\n\r\na\r\n", body_b[] = "Subject: b\r\n\r\nb\r\n";
+	struct store_msg *m[2] = {make_msg(a, body_b, sizeof(body_b) - 1, "<b@test>", "1234"),
+	                          make_msg(a, body_a, sizeof(body_a) - 1, "<a@test>", "1234")};
+	CHECK_INT(store_commit_batch(st, m, 2, &why), 0);
+	int64_t id, thread;
+	CHECK_INT(store_message_by_msgid(st, "<a@test>", &id, &thread, &why), 0);
+	CHECK_INT(id, m[1]->id_r);
+	store_close(&st);
+	/* b, the older row, now under a's key: a is still a, and b is not found by its own key */
+	CHECK_INT(raw_sql("UPDATE messages SET msgid_key = (SELECT msgid_key FROM messages"
+	                  " WHERE message_id = 'a@test') WHERE message_id = 'b@test'"), 0);
+	CHECK((st = store_open(uri, &why)) != NULL);
+	CHECK_INT(store_message_by_msgid(st, "<a@test>", &id, &thread, &why), 0);
+	CHECK_INT(id, m[1]->id_r);
+	CHECK_INT(store_message_by_msgid(st, "<b@test>", &id, &thread, &why), 1);
+	store_close(&st);
+	/* as schema 21 left it: keys made again by the migration */
+	CHECK_INT(raw_sql("DROP INDEX messages_msgid_key; ALTER TABLE messages DROP COLUMN msgid_key;"
+	                  "CREATE INDEX messages_msgid ON messages(message_id); PRAGMA user_version = 21;"), 0);
+	CHECK((st = store_open(uri, &why)) != NULL);
+	CHECK_INT(store_message_by_msgid(st, "<b@test>", &id, &thread, &why), 0);
+	CHECK_INT(id, m[0]->id_r);
+	CHECK_INT(store_message_by_msgid(st, "<a@test>", &id, &thread, &why), 0);
+	CHECK_INT(id, m[1]->id_r);
+	struct store_msg *again = make_msg(a, body_a, sizeof(body_a) - 1, "<a@test>", "1234");
+	CHECK_INT(store_commit_batch(st, &again, 1, &why), 0);
+	CHECK(again->duplicate_r);
+	CHECK_INT(again->id_r, m[1]->id_r);
+	arena_free(&a);
 	store_close(&st);
 }
 
@@ -1119,6 +1163,7 @@ main(void)
 	RUN(message_search_deep);
 	RUN(reopen_keeps_data);
 	RUN(migration_keeps_pop3_seen);
+	RUN(msgid_key_then_text);
 	RUN(newer_store_refused);
 	RUN(directory_cache);
 	test_pg_drop_all();
