@@ -170,13 +170,13 @@ int sq_search_add(struct store *st, struct arena *a, const struct store_msg *m, 
  * terms it makes of text (words, and "word word" for two words joined by
  * punctuation), each passed to emit as FTS5 passes tokens.  SQLite codes. */
 int sq_terms_register(sqlite3 *db);
+int sq_terms_split(sqlite3 *db, const char *text, size_t len,
+                   int (*emit)(void *ctx, int flags, const char *term, int n, int start, int end), void *ctx);
 /* The 8-byte key messages.msgid_key holds for a stored Message-ID (as
  * store_msgid gives it), and postroom_msgid_key() registered for SQL
  * (store_sqlite_msgid.c).  SQLite codes. */
 int64_t sq_msgid_key(const char *msgid);
 int sq_msgid_key_register(sqlite3 *db);
-int sq_terms_split(sqlite3 *db, const char *text, size_t len,
-                   int (*emit)(void *ctx, int flags, const char *term, int n, int start, int end), void *ctx);
 
 
 /* A thread's places and participants, kept in the caller's transaction

@@ -991,6 +991,16 @@ TEST(migration_keeps_pop3_seen)
 	store_close(&st);
 }
 
+/* The id store_message_by_msgid finds for msgid: 0 when none, -1 on an error. */
+static int64_t
+msgid_found(struct store *st, const char *msgid)
+{
+	struct pr_why why;
+	int64_t id, thread;
+	int rc = store_message_by_msgid(st, msgid, &id, &thread, &why);
+	return rc == 0 ? id : rc == 1 ? 0 : -1;
+}
+
 /* Messages are found by an 8-byte key of their Message-ID (migration 22),
  * and the identifier itself decides: a row whose key matches but whose
  * identifier differs is never the answer.  A store from before the key
@@ -1006,26 +1016,21 @@ TEST(msgid_key_then_text)
 	struct store_msg *m[2] = {make_msg(a, body_b, sizeof(body_b) - 1, "<b@test>", "1234"),
 	                          make_msg(a, body_a, sizeof(body_a) - 1, "<a@test>", "1234")};
 	CHECK_INT(store_commit_batch(st, m, 2, &why), 0);
-	int64_t id, thread;
-	CHECK_INT(store_message_by_msgid(st, "<a@test>", &id, &thread, &why), 0);
-	CHECK_INT(id, m[1]->id_r);
+	CHECK_INT(msgid_found(st, "<a@test>"), m[1]->id_r);
 	store_close(&st);
 	/* b, the older row, now under a's key: a is still a, and b is not found by its own key */
 	CHECK_INT(raw_sql("UPDATE messages SET msgid_key = (SELECT msgid_key FROM messages"
 	                  " WHERE message_id = 'a@test') WHERE message_id = 'b@test'"), 0);
 	CHECK((st = store_open(uri, &why)) != NULL);
-	CHECK_INT(store_message_by_msgid(st, "<a@test>", &id, &thread, &why), 0);
-	CHECK_INT(id, m[1]->id_r);
-	CHECK_INT(store_message_by_msgid(st, "<b@test>", &id, &thread, &why), 1);
+	CHECK_INT(msgid_found(st, "<a@test>"), m[1]->id_r);
+	CHECK_INT(msgid_found(st, "<b@test>"), 0);
 	store_close(&st);
 	/* as schema 21 left it: keys made again by the migration */
 	CHECK_INT(raw_sql("DROP INDEX messages_msgid_key; ALTER TABLE messages DROP COLUMN msgid_key;"
 	                  "CREATE INDEX messages_msgid ON messages(message_id); PRAGMA user_version = 21;"), 0);
 	CHECK((st = store_open(uri, &why)) != NULL);
-	CHECK_INT(store_message_by_msgid(st, "<b@test>", &id, &thread, &why), 0);
-	CHECK_INT(id, m[0]->id_r);
-	CHECK_INT(store_message_by_msgid(st, "<a@test>", &id, &thread, &why), 0);
-	CHECK_INT(id, m[1]->id_r);
+	CHECK_INT(msgid_found(st, "<b@test>"), m[0]->id_r);
+	CHECK_INT(msgid_found(st, "<a@test>"), m[1]->id_r);
 	struct store_msg *again = make_msg(a, body_a, sizeof(body_a) - 1, "<a@test>", "1234");
 	CHECK_INT(store_commit_batch(st, &again, 1, &why), 0);
 	CHECK(again->duplicate_r);
