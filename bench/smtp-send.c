@@ -7,7 +7,10 @@
  * smtp-source does: SESSIONS threads, a new connection per message, EHLO,
  * then MAIL/RCPT/DATA pipelined, the body, the final dot, QUIT.  Prints
  * "sent OK SECONDS CPU_US": the messages answered 250 after the dot, the
- * wall time, and this process's CPU per message.
+ * wall time, and this process's CPU per message.  On stderr, "phases"
+ * and the mean wall time in microseconds of each step of a message that
+ * was answered 250: connect to banner, EHLO, the pipelined MAIL/RCPT/DATA,
+ * the body to its 250 -- where a session's time goes.
  *
  * Why C: smtp-source sends one body only, and the Python client this
  * replaces spent 200-290 us of CPU a message on the two cores the servers
@@ -36,6 +39,8 @@ struct msg {
 static struct msg *msgs;
 static size_t nmsgs;
 static atomic_size_t next_msg, sent_ok;
+enum { PH_BANNER, PH_EHLO, PH_HEAD, PH_BODY, PH_N };
+static atomic_ullong phase_ns[PH_N];
 static int port;
 static char head[1024];           /* MAIL, RCPT, DATA: pipelined */
 static size_t head_len;
@@ -108,20 +113,35 @@ connect_local(void)
 	return fd;
 }
 
+static unsigned long long
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
 /* One message on a new connection: 1 on 250 after the dot. */
 static int
 send_one(const struct msg *m)
 {
 	static const char ehlo[] = "EHLO mta.bench.example\r\n", dot[] = ".\r\n", quit[] = "QUIT\r\n";
+	unsigned long long t[PH_N + 1];
+	t[0] = now_ns();
 	struct conn c = {.fd = connect_local()};
 	if (c.fd < 0)
 		return 0;
-	int ok = reply(&c) == 220 && send_all(c.fd, ehlo, sizeof(ehlo) - 1) == 0 && reply(&c) == 250 &&
-	         send_all(c.fd, head, head_len) == 0 && reply(&c) == 250 && reply(&c) == 250 &&
-	         reply(&c) == 354 && send_all(c.fd, m->data, m->len) == 0 &&
+	int ok = reply(&c) == 220 && (t[1] = now_ns(), send_all(c.fd, ehlo, sizeof(ehlo) - 1) == 0) &&
+	         reply(&c) == 250 && (t[2] = now_ns(), send_all(c.fd, head, head_len) == 0) &&
+	         reply(&c) == 250 && reply(&c) == 250 && reply(&c) == 354 &&
+	         (t[3] = now_ns(), send_all(c.fd, m->data, m->len) == 0) &&
 	         send_all(c.fd, dot, sizeof(dot) - 1) == 0 && reply(&c) == 250;
-	if (ok)
+	if (ok) {
+		t[4] = now_ns();
+		for (int i = 0; i < PH_N; i++)
+			atomic_fetch_add(&phase_ns[i], t[i + 1] - t[i]);
 		send_all(c.fd, quit, sizeof(quit) - 1);
+	}
 	close(c.fd);
 	return ok;
 }
@@ -208,5 +228,9 @@ main(int argc, char **argv)
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	size_t ok = atomic_load(&sent_ok);
 	printf("sent %zu %.6f %.1f\n", ok, secs, 1e6 * (cpu_seconds() - c0) / (double)(ok ? ok : 1));
+	fprintf(stderr, "phases");
+	for (int i = 0; i < PH_N; i++)
+		fprintf(stderr, " %.0f", (double)atomic_load(&phase_ns[i]) / 1e3 / (double)(ok ? ok : 1));
+	fprintf(stderr, "\n");
 	return 0;
 }

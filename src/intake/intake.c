@@ -156,7 +156,9 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&in->lock);
 		if (j == NULL)
 			return NULL;        /* stopping and drained */
+		j->worker_ms = intake_now_ms();
 		intake_process(w, j);   /* j->sm to store, or j->row to log */
+		j->ready_ms = intake_now_ms();
 		pthread_mutex_lock(&in->lock);
 		if (intake_workq_done(&in->work, j))
 			pthread_cond_broadcast(&in->work_cv);   /* a waiting large one may go */
@@ -303,14 +305,12 @@ commit_group(struct intake *in, struct intake_job **jobs, size_t n, struct intak
 	}
 	for (const struct intake_row *r = rows; r != NULL; r = r->next)
 		log[nl++] = &r->e;
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	bool wh = nm > 0 && webhooks_wanted(in, (double)t0.tv_sec + (double)t0.tv_nsec / 1e9);
+	double t0 = intake_now_ms();
+	bool wh = nm > 0 && webhooks_wanted(in, t0 / 1e3);
 	for (size_t i = 0; i < nm; i++)
 		msgs[i]->webhooks = wh;
 	int rc = store_commit_group(in->commit_st, msgs, nm, log, nl, why);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	double ms = intake_now_ms() - t0;
 	metrics_observe(METRICS_COMMIT_SECONDS, ms / 1e3);
 	if (rc == 0)
 		count_rows(msgs, nm, log, nl);
@@ -322,6 +322,14 @@ commit_group(struct intake *in, struct intake_job **jobs, size_t n, struct intak
 	if (rc == 0) {
 		in->stats.committed_msgs += nm;
 		in->stats.rows_written += nl;
+		for (size_t i = 0; i < n; i++) {
+			const struct intake_job *j = jobs[i];
+			in->stats.staged++;
+			in->stats.wait_worker_ms += j->worker_ms - j->queued_ms;
+			in->stats.work_ms += j->ready_ms - j->worker_ms;
+			in->stats.wait_commit_ms += t0 - j->ready_ms;
+			in->stats.in_commit_ms += ms;
+		}
 	}
 	pthread_mutex_unlock(&in->lock);
 	return rc;
@@ -466,6 +474,12 @@ log_stats(struct intake *in)
 		         "dropped", s->committed_msgs, s->rows_written, s->commit_txns,
 		         (double)s->committed_msgs / (double)s->commit_txns,
 		         s->commit_ms_total / (double)s->commit_txns, s->commit_ms_max, s->rows_dropped);
+	if (s->staged > 0) {
+		double n = (double)s->staged;
+		log_info("intake: an attempt's mean time in the pipeline: %.2f ms waiting for a worker, "
+		         "%.2f ms in it, %.2f ms waiting for the committer, %.2f ms in its group commit",
+		         s->wait_worker_ms / n, s->work_ms / n, s->wait_commit_ms / n, s->in_commit_ms / n);
+	}
 }
 
 void

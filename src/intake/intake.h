@@ -105,6 +105,13 @@ struct intake_stats {
 	/* How long the group commits took (store_commit_group, wall clock):
 	 * what a message at the end of the queue waits behind. */
 	double commit_ms_total, commit_ms_max;
+	/* Where the time of the attempts that went through a worker went
+	 * (staged of them, messages and refusals, once committed): waiting
+	 * for a worker, in the worker, waiting for the committer, in their
+	 * group commit, summed.  Divided by staged: the mean time to 250 (or
+	 * to the refusal's answer) inside the pipeline, stage by stage. */
+	unsigned long long staged;
+	double wait_worker_ms, work_ms, wait_commit_ms, in_commit_ms;
 };
 void intake_get_stats(struct intake *in, struct intake_stats *out);
 

@@ -59,7 +59,13 @@ struct intake_job {
 	struct intake_result res;
 	bool large;                  /* workq.c: waits in the large queue */
 	double queued_ms;            /* workq.c: when it joined the work queue */
+	/* When a worker took it and when it joined the commit queue (the
+	 * stage times of intake_stats). */
+	double worker_ms, ready_ms;
 };
+
+/* CLOCK_MONOTONIC in milliseconds (workq.c). */
+double intake_now_ms(void);
 
 /* A first-in first-out list of jobs (workq.c). */
 struct intake_jobq {

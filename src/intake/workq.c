@@ -25,8 +25,8 @@
 
 #define WORKQ_LARGE_MAX_WAIT_MS 500.0
 
-static double
-now_ms(void)
+double
+intake_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -68,7 +68,7 @@ void
 intake_workq_push(struct intake_workq *q, struct intake_job *j)
 {
 	j->large = j->m->raw != NULL && spool_size(j->m->raw) >= PR_STORE_BODY_MIN;
-	j->queued_ms = now_ms();
+	j->queued_ms = intake_now_ms();
 	intake_jobq_push(j->large ? &q->large : &q->small, j);
 }
 
@@ -84,7 +84,7 @@ intake_workq_pop(struct intake_workq *q, bool stopping)
 	struct intake_job *big = q->large.head;
 	bool may_take_large = stopping || q->nworkers < 2 || q->large_busy < q->nworkers - 1;
 	bool large_first = big != NULL && may_take_large &&
-	                   (q->small.head == NULL || now_ms() - big->queued_ms >= WORKQ_LARGE_MAX_WAIT_MS);
+	                   (q->small.head == NULL || intake_now_ms() - big->queued_ms >= WORKQ_LARGE_MAX_WAIT_MS);
 	if (!large_first)
 		return intake_jobq_pop(&q->small);
 	q->large_busy++;

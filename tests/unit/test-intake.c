@@ -251,13 +251,20 @@ TEST(worker_refusal_does_not_write)
 	fixture_unlock(&f);
 	/* through the pipeline: done() hears that the row is durable */
 	struct intake_result res;
+	double w0 = now_s();
 	intake_submit_wait(f.in, looping_msg(f.dir), &res);
+	double wall_ms = (now_s() - w0) * 1e3;
 	CHECK_INT(res.why.code, PR_E_LOOP);
 	CHECK(res.logged);
 	CHECK_INT(fixture_rows(&f, "rejected"), 1);
 	struct intake_stats s;
 	intake_get_stats(f.in, &s);
 	CHECK_INT(s.rows_written, 1);
+	/* its time in each stage was counted, and adds up to no more than
+	 * the wait for its answer */
+	CHECK_INT(s.staged, 1);
+	CHECK(s.wait_worker_ms >= 0 && s.work_ms > 0 && s.wait_commit_ms >= 0 && s.in_commit_ms > 0);
+	CHECK(s.wait_worker_ms + s.work_ms + s.wait_commit_ms + s.in_commit_ms <= wall_ms);
 	fixture_close(&f);
 }
 
