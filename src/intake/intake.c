@@ -329,6 +329,7 @@ commit_group(struct intake *in, struct intake_job **jobs, size_t n, struct intak
 			in->stats.work_ms += j->ready_ms - j->worker_ms;
 			in->stats.wait_commit_ms += t0 - j->ready_ms;
 			in->stats.in_commit_ms += ms;
+			in->stats.checks_cpu_ms += j->checks_cpu_ms;
 		}
 	}
 	pthread_mutex_unlock(&in->lock);
@@ -476,9 +477,11 @@ log_stats(struct intake *in)
 		         s->commit_ms_total / (double)s->commit_txns, s->commit_ms_max, s->rows_dropped);
 	if (s->staged > 0) {
 		double n = (double)s->staged;
-		log_info("intake: an attempt's mean time in the pipeline: %.2f ms waiting for a worker, "
-		         "%.2f ms in it, %.2f ms waiting for the committer, %.2f ms in its group commit",
-		         s->wait_worker_ms / n, s->work_ms / n, s->wait_commit_ms / n, s->in_commit_ms / n);
+		log_info("intake: %llu attempts through the workers; mean time in the pipeline: %.2f ms "
+		         "waiting for a worker, %.2f ms in it, %.2f ms waiting for the committer, %.2f ms in "
+		         "the group commit; SPF, DKIM and DMARC used %.0f us of CPU an attempt", s->staged,
+		         s->wait_worker_ms / n, s->work_ms / n, s->wait_commit_ms / n, s->in_commit_ms / n,
+		         1e3 * s->checks_cpu_ms / n);
 	}
 }
 

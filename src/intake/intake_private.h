@@ -62,6 +62,7 @@ struct intake_job {
 	/* When a worker took it and when it joined the commit queue (the
 	 * stage times of intake_stats). */
 	double worker_ms, ready_ms;
+	double checks_cpu_ms;        /* process.c: CPU of its SPF/DKIM/DMARC checks */
 };
 
 /* CLOCK_MONOTONIC in milliseconds (workq.c). */

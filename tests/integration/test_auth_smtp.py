@@ -7,6 +7,7 @@ policy is honoured under `auth_policy = dmarc`."""
 import base64
 import json
 import os
+import re
 import smtplib
 import socket
 import subprocess
@@ -112,6 +113,24 @@ class AuthThroughSmtp(unittest.TestCase):
         raw = pr.cli("messages", "show", rows[0]["id"], "--raw").stdout.decode()
         self.assertIn("Authentication-Results: mx.firm.example;", raw)
         self.assertIn("dkim=pass header.d=firm.example header.s=rsa", raw)
+
+    def test_checks_cpu_counted(self):
+        # serve counts the CPU its checks take (bench/smtp-intake's share
+        # of the checks): an RSA verification and SPF/DMARC evaluations
+        # are some, and no more than the worker's whole step.
+        pr = self.start()
+        self.send(pr, "alice@firm.example", self.sign(self.msg()))
+        self.refused(pr, "bob@fail.example", self.msg("bob@fail.example"))
+        pr.stop()
+        line = [ln for ln in pr.log_text().splitlines() if "attempts through the workers" in ln]
+        self.assertEqual(len(line), 1, pr.log_text())
+        m = re.search(r"intake: (\d+) attempts through the workers; .* ([0-9.]+) ms in it, .* "
+                      r"used (\d+) us of CPU an attempt", line[0])
+        self.assertIsNotNone(m, line[0])
+        attempts, worker_ms, checks_us = int(m.group(1)), float(m.group(2)), int(m.group(3))
+        self.assertEqual(attempts, 2, line[0])
+        self.assertGreater(checks_us, 0, line[0])
+        self.assertLessEqual(checks_us, worker_ms * 1000 + 1, line[0])
 
     def test_pass_ed25519(self):
         pr = self.start()

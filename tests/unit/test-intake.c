@@ -265,6 +265,7 @@ TEST(worker_refusal_does_not_write)
 	CHECK_INT(s.staged, 1);
 	CHECK(s.wait_worker_ms >= 0 && s.work_ms > 0 && s.wait_commit_ms >= 0 && s.in_commit_ms > 0);
 	CHECK(s.wait_worker_ms + s.work_ms + s.wait_commit_ms + s.in_commit_ms <= wall_ms);
+	CHECK(s.checks_cpu_ms == 0);              /* a loop is refused before any check */
 	fixture_close(&f);
 }
 
