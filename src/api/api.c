@@ -64,6 +64,7 @@ struct pr_api *
 api_open(const char *store_uri, const char *config_path, struct pr_why *why)
 {
 	struct pr_api *api = xcalloc(1, sizeof(*api));
+	api->store_uri = xstrdup(store_uri);
 	api->store = store_open(store_uri, why);
 	if (api->store == NULL || api_settings_merge(api->store, config_path, &api->settings, why) < 0) {
 		api_close(&api);
@@ -79,8 +80,10 @@ api_close(struct pr_api **apip)
 	*apip = NULL;
 	if (api == NULL)
 		return;
+	api_health_free(&api->health);
 	store_close(&api->store);
 	settings_unref(&api->settings);
+	free(api->store_uri);
 	free(api);
 }
 

@@ -1,4 +1,4 @@
-/* api_metrics.c - what GET /metrics and GET /healthz answer.
+/* api_metrics.c - what GET /metrics answers (GET /healthz: api_health.c).
  *
  * The counters are this process's (core/metrics.h); only the queue
  * depths come from the store, read at scrape time, because a queue is
@@ -30,20 +30,4 @@ api_metrics_text(struct pr_api *api, struct buf *out, struct pr_why *why)
 		return -1;
 	}
 	return 0;
-}
-
-int
-api_health(struct pr_api *api, json_t **doc_r)
-{
-	int64_t version;
-	struct pr_why why;
-	if (store_settings_version(api->store, &version, &why) == 0) {
-		*doc_r = json_pack("{s:s, s:s}", "status", "ok", "store", "ok");
-		return 0;
-	}
-	/* The route is public: the reason's code, not its detail (which may
-	 * name files); the daemon log has the whole of it. */
-	log_warn("healthz: the store cannot be read: %s", pr_why_text(&why));
-	*doc_r = json_pack("{s:s, s:s}", "status", "unavailable", "store", pr_err_name(why.code));
-	return -1;
 }

@@ -12,10 +12,14 @@
 struct settings;
 struct store;
 
+struct api_health;
 struct pr_api {
 	struct store *store;
+	char *store_uri;
 	struct settings *settings;   /* merged snapshot */
+	struct api_health *health;   /* GET /healthz's prober, once asked (api_health.c) */
 };
+void api_health_free(struct api_health **h);
 
 /* A JSON array of strings. */
 json_t *api_strings(const char *const *v, size_t n);

@@ -305,9 +305,11 @@ int api_webhook_retry(struct pr_api *api, int64_t id, struct pr_why *why);
  * if out's ceiling was reached). */
 struct buf;
 int api_metrics_text(struct pr_api *api, struct buf *out, struct pr_why *why);
-/* GET /healthz: one cheap store read.  0 with {"status": "ok", "store":
- * "ok"}; -1 with {"status": "unavailable", "store": <reason code>}
- * (a 503; the detail goes to the daemon log).  *doc_r is the caller's. */
+/* GET /healthz (api_health.c): one cheap store read, on a thread of its
+ * own, waited for at most 2 s.  0 with {"status": "ok", "store": "ok"};
+ * -1 with {"status": "unavailable", "store": <reason code>} (a 503; the
+ * detail goes to the daemon log), "timeout" when the read did not answer
+ * in time.  *doc_r is the caller's. */
 int api_health(struct pr_api *api, json_t **doc_r);
 
 /* ---- console sign-in and passwords (api_session.c, api_password.c) ----

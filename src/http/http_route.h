@@ -48,6 +48,11 @@ struct http_principal {
 	char name[128];          /* token name, or the user's name */
 };
 
+/* The health probe's path: the one route answered without the settings
+ * refresh (a store read, which a stalled store makes wait) that comes
+ * before every other, so it keeps its own deadline (api_health.c). */
+#define HTTP_HEALTHZ_PATH "/healthz"
+
 typedef void http_handler(struct http_req *r);
 
 struct http_route {

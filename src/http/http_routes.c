@@ -215,7 +215,8 @@ route_request(struct http_req *r, const char *method)
 		http_reply_error(r, rc, PR_E_NOT_FOUND, "no such page or API route: %s", r->path);
 	if (rc != 0)
 		return;
-	refresh_settings(r->w);
+	if (strcmp(r->route->path, HTTP_HEALTHZ_PATH) != 0)
+		refresh_settings(r->w);
 	if (http_authorize(r))
 		r->route->fn(r);
 	if (!r->replied) {

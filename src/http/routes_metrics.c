@@ -39,7 +39,8 @@ get_healthz(struct http_req *r)
 const struct http_route http_routes_metrics[] = {
 	{"GET", "/metrics", HTTP_READ, get_metrics,
 	 "this process's metrics in the Prometheus text format (each node is scraped on its own)"},
-	{"GET", "/healthz", HTTP_PUBLIC, get_healthz,
-	 "200 {\"status\":\"ok\"} after a store read; 503 with the reason when the store cannot be read"},
+	{"GET", HTTP_HEALTHZ_PATH, HTTP_PUBLIC, get_healthz,
+	 "200 {\"status\":\"ok\"} after a store read; 503 with the reason when the store cannot be read "
+	 "or does not answer in 2 s"},
 	{0},
 };
