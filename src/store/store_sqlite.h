@@ -212,16 +212,25 @@ int sq_body_read(struct store *st, struct arena *a, int64_t id, const uint8_t **
 /* The same, written to out in chunks: 0, 1 none, -1. */
 int sq_body_write(struct store *st, int64_t id, FILE *out, struct pr_why *why);
 
-/* Stored bytes, JSON and References, deflated (store_sqlite_zraw.c).  Up to
- * SQ_BIND_MAX a message is bound as one blob, deflated when that saves a
- * tenth; above it, it is streamed into the blob in chunks, plain. */
+/* Stored bytes, JSON and References, packed (store_sqlite_zraw.c).  Up to
+ * SQ_BIND_MAX a message is bound as one blob, packed when that saves a
+ * tenth; above it, it is streamed into the blob in chunks, plain.  New
+ * rows are zstd (SQ_RAW_ZSTD1, SQ_TEXT_ZSTD1); the deflate codecs are
+ * what earlier versions wrote, read still. */
 #define SQ_BIND_MAX (256 * 1024)
-enum { SQ_RAW_PLAIN = 0, SQ_RAW_DEFLATE = 1, SQ_RAW_DICT1 = 2 };
-/* The first byte of a deflated text column's blob (JSON, References). */
+enum { SQ_RAW_PLAIN = 0, SQ_RAW_DEFLATE = 1, SQ_RAW_DICT1 = 2, SQ_RAW_ZSTD1 = 3 };
+/* The first byte of a packed text column's blob (JSON, References). */
 #define SQ_TEXT_DICT1 1
+#define SQ_TEXT_ZSTD1 2
 /* The preset dictionaries (store_sqlite_zdict.c); never edited. */
 enum sq_zdict_id { SQ_ZDICT_RAW1 = 1, SQ_ZDICT_JSON1 = 2 };
 const void *sq_zdict(enum sq_zdict_id id, size_t *len_r);
+/* zstd with dictionary d (store_sqlite_zstd.c): in packed after `header`
+ * bytes left for the caller, malloc'd, or NULL if that would not save a
+ * tenth of len (or len > SQ_BIND_MAX); and exactly len bytes back from a
+ * frame, false if it does not hold exactly that. */
+uint8_t *sq_zstd_pack(const uint8_t *in, size_t len, enum sq_zdict_id d, size_t header, size_t *zlen_r);
+bool sq_zstd_unpack(const void *z, size_t zlen, enum sq_zdict_id d, uint8_t *out, size_t len);
 /* The len bytes a message_raw blob of this codec holds, in the arena; -1
  * with why (PR_E_STORE_FAILED) if they are not exactly len. */
 int sq_inflate(struct arena *a, int codec, const void *z, size_t zlen, size_t len, uint8_t **out_r,

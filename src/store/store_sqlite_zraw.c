@@ -1,41 +1,39 @@
 /* store_sqlite_zraw.c - a short message's bytes, and the JSON and the
- * References kept beside every message, are stored deflated.
+ * References kept beside every message, are stored packed.
  *
  * Why: a short message is mostly text, and text stored as it came was most
  * of what the store wrote per message (issue 12: 2.7x the bytes received).
- * deflate keeps 35-50% of mail text, costs well under a millisecond for a
- * message of a few KiB, and inflating it back for `messages show` is
- * cheaper still.  At level 1 (DEFLATE_LEVEL), not zlib's default 6: on the
- * 465 messages of ../shared/testdata/mime, with the dictionary, level 6
- * keeps 26.2% of the bytes in 165-208 us a message, level 1 28.7% in
- * 95-119 us (bench/deflate-levels.c), CPU that every message of a busy
- * server pays on its intake worker.  With a preset dictionary
- * (store_sqlite_zdict.c) the headers and JSON every row repeats cost
- * little more than a back-reference each.
+ * Packing keeps a third or less of mail text and costs tens of
+ * microseconds for a message of a few KiB; unpacking it for `messages
+ * show` is cheaper still.  New rows are packed with zstd level 1
+ * (store_sqlite_zstd.c, which says why not zlib any more); rows deflated
+ * by earlier versions are read here as they always were.  With a preset
+ * dictionary (store_sqlite_zdict.c) the headers and JSON every row repeats
+ * cost little more than a back-reference each.
  *
  * How a row says what it holds, so that rows an older version wrote read
  * as before:
  * - message_raw.codec: SQ_RAW_PLAIN (0), SQ_RAW_DEFLATE (1: a zlib stream,
- *   no dictionary; written before codec 2) or SQ_RAW_DICT1 (2: raw deflate
- *   with the first message dictionary).  Only messages bound in one piece
- *   (store_sqlite_msg.c, up to SQ_BIND_MAX) are deflated; larger ones are
- *   streamed plain, or kept as files (store_sqlite_body.c).
+ *   no dictionary; written before codec 2), SQ_RAW_DICT1 (2: raw deflate
+ *   with the first message dictionary; written before codec 3) or
+ *   SQ_RAW_ZSTD1 (3: a zstd frame, the same dictionary as raw content).
+ *   Only messages bound in one piece (store_sqlite_msg.c, up to
+ *   SQ_BIND_MAX) are packed; larger ones are streamed plain, or kept as
+ *   files (store_sqlite_body.c).
  * - messages.parsed_json / auth_json / refs: a TEXT value is the text as
- *   it is; a BLOB is SQ_TEXT_DICT1, the text's length (4 bytes,
- *   little-endian) and its raw deflate with the JSON dictionary.  refs
+ *   it is; a BLOB is a type byte, the text's length (4 bytes,
+ *   little-endian) and the packed text with the JSON dictionary: raw
+ *   deflate after SQ_TEXT_DICT1, a zstd frame after SQ_TEXT_ZSTD1.  refs
  *   (a thread's References: message-ids sharing their right-hand sides)
  *   is no JSON, but the dictionary costs it nothing and the column's own
- *   repetition is what deflate finds: 142 -> 54 bytes in bench/growth.
- * A value is stored plain when deflating would not save a tenth.
+ *   repetition is what packing finds: 142 -> 54 bytes in bench/growth.
+ * A value is stored plain when packing would not save a tenth.
  *
- * Where: deflating 256 KiB takes milliseconds, and inside the group
- * commit every message of the batch would wait for it, so the intake
- * worker packs (sq_raw_pack, sq_text_pack, through store_body_put) before
- * the message reaches the committer, which only binds.  deflateInit
- * allocates and clears about 270 KiB, more than deflating a short message
- * costs, so each thread keeps one stream and resets it.
+ * Where: packing 256 KiB takes milliseconds, and inside the group commit
+ * every message of the batch would wait for it, so the intake worker
+ * packs (sq_raw_pack, sq_text_pack, through store_body_put) before the
+ * message reaches the committer, which only binds.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -45,77 +43,9 @@
 #include "core/spool.h"
 #include "store/store_sqlite.h"
 
-#define DEFLATE_LEVEL 1
-
 /* Shorter JSON is not worth a blob: the 5-byte header eats the saving. */
 #define TEXT_PACK_MIN 32
 #define TEXT_HEADER 5
-
-struct deflater {
-	z_stream z;
-	bool ready;
-};
-
-static pthread_key_t deflater_key;
-static pthread_once_t deflater_once = PTHREAD_ONCE_INIT;
-
-static void
-deflater_free(void *p)
-{
-	struct deflater *d = p;
-	if (d->ready)
-		deflateEnd(&d->z);
-	free(d);
-}
-
-static void
-deflater_key_make(void)
-{
-	if (pthread_key_create(&deflater_key, deflater_free) != 0)
-		pr_panic("pthread_key_create failed");
-}
-
-/* This thread's raw-deflate stream, reset; NULL if zlib has no memory. */
-static z_stream *
-thread_deflater(void)
-{
-	pthread_once(&deflater_once, deflater_key_make);
-	struct deflater *d = pthread_getspecific(deflater_key);
-	if (d == NULL) {
-		d = xcalloc(1, sizeof(*d));
-		pthread_setspecific(deflater_key, d);
-	}
-	if (d->ready)
-		return deflateReset(&d->z) == Z_OK ? &d->z : NULL;
-	if (deflateInit2(&d->z, DEFLATE_LEVEL, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return NULL;
-	d->ready = true;
-	return &d->z;
-}
-
-/* in deflated with dictionary d after `header` bytes left for the
- * caller: malloc'd, or NULL if that would not save a tenth of len. */
-static uint8_t *
-deflate_dict(const uint8_t *in, size_t len, enum sq_zdict_id d, size_t header, size_t *zlen_r)
-{
-	size_t dlen;
-	const void *dict = sq_zdict(d, &dlen);
-	z_stream *z = thread_deflater();
-	if (z == NULL || len > SQ_BIND_MAX || deflateSetDictionary(z, dict, (uInt)dlen) != Z_OK)
-		return NULL;
-	size_t cap = header + deflateBound(z, (uLong)len);
-	uint8_t *out = xmalloc(cap);
-	z->next_in = (Bytef *)in;
-	z->avail_in = (uInt)len;
-	z->next_out = out + header;
-	z->avail_out = (uInt)(cap - header);
-	if (deflate(z, Z_FINISH) != Z_STREAM_END || header + z->total_out > len - len / 10) {
-		free(out);
-		return NULL;
-	}
-	*zlen_r = header + z->total_out;
-	return out;
-}
 
 /* Exactly len bytes into out from a raw deflate stream with dictionary d. */
 static bool
@@ -145,7 +75,8 @@ sq_inflate(struct arena *a, int codec, const void *z, size_t zlen, size_t len, u
 	uint8_t *out = arena_alloc(a, len + 1);
 	uLongf got = (uLongf)len;
 	bool ok = len <= SQ_BIND_MAX && zlen <= SQ_BIND_MAX &&
-	          (codec == SQ_RAW_DICT1 ? inflate_dict(z, zlen, SQ_ZDICT_RAW1, out, len)
+	          (codec == SQ_RAW_ZSTD1 ? sq_zstd_unpack(z, zlen, SQ_ZDICT_RAW1, out, len)
+	           : codec == SQ_RAW_DICT1 ? inflate_dict(z, zlen, SQ_ZDICT_RAW1, out, len)
 	           : codec == SQ_RAW_DEFLATE && uncompress(out, &got, z, (uLong)zlen) == Z_OK && got == len);
 	if (!ok) {
 		pr_why_set(why, PR_E_STORE_FAILED, "the stored bytes of a message (codec %d) do not inflate to "
@@ -170,10 +101,10 @@ sq_raw_pack(const struct store_msg *m, struct sq_packed *p, struct pr_why *why)
 		return -1;
 	}
 	size_t zlen = 0;
-	uint8_t *z = deflate_dict(buf, total, SQ_ZDICT_RAW1, 0, &zlen);
+	uint8_t *z = sq_zstd_pack(buf, total, SQ_ZDICT_RAW1, 0, &zlen);
 	if (z != NULL) {
 		free(buf);
-		*p = (struct sq_packed){.bytes = z, .len = zlen, .codec = SQ_RAW_DICT1};
+		*p = (struct sq_packed){.bytes = z, .len = zlen, .codec = SQ_RAW_ZSTD1};
 	} else {
 		*p = (struct sq_packed){.bytes = buf, .len = total, .codec = SQ_RAW_PLAIN};
 	}
@@ -185,11 +116,11 @@ sq_text_pack(const char *text, struct sq_ztext *out)
 {
 	*out = (struct sq_ztext){.tried = true};
 	size_t len = text ? strlen(text) : 0, zlen = 0;
-	uint8_t *z = len >= TEXT_PACK_MIN ? deflate_dict((const uint8_t *)text, len, SQ_ZDICT_JSON1,
+	uint8_t *z = len >= TEXT_PACK_MIN ? sq_zstd_pack((const uint8_t *)text, len, SQ_ZDICT_JSON1,
 	                                                 TEXT_HEADER, &zlen) : NULL;
 	if (z == NULL)
 		return;
-	z[0] = SQ_TEXT_DICT1;
+	z[0] = SQ_TEXT_ZSTD1;
 	for (int i = 0; i < 4; i++)
 		z[1 + i] = (uint8_t)(len >> (8 * i));
 	out->bytes = z;
@@ -217,13 +148,15 @@ const char *
 sq_text_unpack(struct arena *a, const void *blob, size_t n)
 {
 	const uint8_t *b = blob;
-	if (n < TEXT_HEADER || b[0] != SQ_TEXT_DICT1)
+	if (n < TEXT_HEADER || (b[0] != SQ_TEXT_DICT1 && b[0] != SQ_TEXT_ZSTD1))
 		return NULL;
 	size_t len = (size_t)b[1] | (size_t)b[2] << 8 | (size_t)b[3] << 16 | (size_t)b[4] << 24;
 	if (len > SQ_BIND_MAX)
 		return NULL;
 	uint8_t *out = arena_alloc(a, len + 1);
-	if (!inflate_dict(b + TEXT_HEADER, n - TEXT_HEADER, SQ_ZDICT_JSON1, out, len) ||
+	bool ok = b[0] == SQ_TEXT_ZSTD1 ? sq_zstd_unpack(b + TEXT_HEADER, n - TEXT_HEADER, SQ_ZDICT_JSON1, out, len)
+	                                : inflate_dict(b + TEXT_HEADER, n - TEXT_HEADER, SQ_ZDICT_JSON1, out, len);
+	if (!ok ||
 	    memchr(out, '\0', len) != NULL)
 		return NULL;
 	out[len] = '\0';

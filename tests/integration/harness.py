@@ -631,14 +631,35 @@ def inflate_raw(data, dictionary):
     return out
 
 
+def unzstd(data, dictionary):
+    """A zstd frame made with a preset dictionary taken as raw content,
+    read with the python3-zstandard bindings (not postroom's code)."""
+    import zstandard
+    d = zstandard.ZstdCompressionDict(dictionary, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+    return zstandard.ZstdDecompressor(dict_data=d).decompress(bytes(data))
+
+
+def unpack_text(blob):
+    """A packed JSON/References blob as its text bytes: a type byte (1 raw
+    deflate, 2 zstd, both with the JSON dictionary), the text's length (4
+    bytes, little-endian), the packed text; the length is checked."""
+    blob = bytes(blob)
+    unpack = {1: inflate_raw, 2: unzstd}[blob[0]]
+    text = unpack(blob[5:], zdict("json_dict1"))
+    assert int.from_bytes(blob[1:5], "little") == len(text)
+    return text
+
+
 def stored_bytes(raw, codec):
     """message_raw's blob as the message's bytes, by its codec: 0 plain,
-    1 zlib, 2 raw deflate with the message dictionary."""
+    1 zlib, 2 raw deflate with the message dictionary, 3 zstd with it."""
     import zlib
     raw = bytes(raw)
     if codec == 1:
         return zlib.decompress(raw)
     if codec == 2:
         return inflate_raw(raw, zdict("raw_dict1"))
+    if codec == 3:
+        return unzstd(raw, zdict("raw_dict1"))
     return raw
 

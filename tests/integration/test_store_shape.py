@@ -1,16 +1,16 @@
 """Issue #12: a message is stored about once.  A short message's bytes are
-kept deflated and its parsed JSON keeps only its structure (people, parts,
-flags), deflated too: `messages show` (text and --json), `--raw`,
-attachments and `why` say exactly what they said when the text was kept
-beside the bytes, and rows written that way by an older version (text
-beside the bytes; bytes plain or deflated without a dictionary; JSON
-plain) still read the same."""
+kept packed (zstd with a preset dictionary) and its parsed JSON keeps only
+its structure (people, parts, flags), packed too: `messages show` (text and
+--json), `--raw`, attachments and `why` say exactly what they said when the
+text was kept beside the bytes, and rows written by older versions (text
+beside the bytes; bytes plain, deflated without a dictionary or with it;
+JSON plain or deflated) still read the same."""
 import hashlib
 import json
 import sqlite3
 import zlib
 
-from harness import PostroomCase, inflate_raw as inflate, sqlite_only, zdict
+from harness import PostroomCase, sqlite_only, unpack_text, unzstd, zdict
 
 QUOTED = "\r\n".join(f"> earlier line {i} of the old message that everybody has read" for i in range(30))
 # A thread's References: the root and the latest few, as mail clients trim
@@ -89,17 +89,16 @@ class TestStoreShape(PostroomCase):
         stored, auth, refs, digest, raw, codec, size = self.db().execute(
             "SELECT m.parsed_json, m.auth_json, m.refs, m.sha256, r.raw, r.codec, m.size FROM messages m"
             " JOIN message_raw r ON r.message_id = m.id WHERE m.id = ?", (mid,)).fetchone()
-        # The JSON columns and the References: a blob of 1, the length (4
-        # bytes, little-endian) and a raw deflate with the JSON dictionary.
+        # The JSON columns and the References: a blob of 2, the length (4
+        # bytes, little-endian) and a zstd frame with the JSON dictionary
+        # (unpack_text checks the length).
         for blob in (stored, auth, refs):
             self.assertIsInstance(blob, bytes)
-            self.assertEqual(blob[0], 1)
-            text = inflate(blob[5:], zdict("json_dict1"))
-            self.assertEqual(int.from_bytes(blob[1:5], "little"), len(text))
-            self.assertLess(len(blob), len(text))
-        self.assertEqual(json.loads(inflate(auth[5:], zdict("json_dict1"))), v["json"]["auth"])
-        self.assertEqual(inflate(refs[5:], zdict("json_dict1")).decode().split(), [f"<{r}>" for r in REFS])
-        kept = json.loads(inflate(stored[5:], zdict("json_dict1")))
+            self.assertEqual(blob[0], 2)
+            self.assertLess(len(blob), len(unpack_text(blob)))
+        self.assertEqual(json.loads(unpack_text(auth)), v["json"]["auth"])
+        self.assertEqual(unpack_text(refs).decode().split(), [f"<{r}>" for r in REFS])
+        kept = json.loads(unpack_text(stored))
         for key in ("reply_text", "text_body", "received", "subject", "references", "message_id"):
             self.assertNotIn(key, kept)
         self.assertEqual(kept["to"][1], {"name": "", "address": "s..palmer@example.org", "invalid": True})
@@ -107,9 +106,9 @@ class TestStoreShape(PostroomCase):
         # The digest of the bytes received: its 32 bytes, shown as hex.
         self.assertEqual(digest, hashlib.sha256(sent).digest())
         self.assertEqual(v["json"]["sha256"], hashlib.sha256(sent).hexdigest())
-        self.assertEqual(codec, 2)
+        self.assertEqual(codec, 3)
         self.assertLess(len(raw), size)
-        self.assertEqual(inflate(bytes(raw), zdict("raw_dict1")), v["raw"])
+        self.assertEqual(unzstd(raw, zdict("raw_dict1")), v["raw"])
 
     def test_rows_an_older_version_wrote_read_the_same(self):
         sqlite_only(self, "rewrites a row as SQLite stores written before issue #12 held it; "
@@ -137,9 +136,37 @@ class TestStoreShape(PostroomCase):
         with con:
             con.execute("UPDATE messages SET parsed_json = ?, auth_json = ?, refs = ?,"
                         " sha256 = lower(hex(sha256)) WHERE id = ?",
-                        tuple(inflate(b[5:], zdict("json_dict1")).decode() for b in packed) + (mid,))
+                        tuple(unpack_text(b).decode() for b in packed) + (mid,))
             con.execute("UPDATE message_raw SET raw = ?, codec = 1 WHERE message_id = ?",
                         (zlib.compress(before["raw"]), mid))
         self.assertEqual(con.execute("SELECT typeof(parsed_json), typeof(auth_json), typeof(refs),"
                                      " typeof(sha256) FROM messages WHERE id = ?", (mid,)).fetchone(), ("text",) * 4)
         self.assertEqual(self.views(mid), before)
+
+    def test_rows_the_deflating_versions_wrote_read_the_same(self):
+        sqlite_only(self, "rewrites a row as SQLite stores held it before zstd (message bytes codec 2, "
+                          "JSON and References blobs of type 1: raw deflate with the preset dictionaries)")
+        mid = self.send(message())
+        before = self.views(mid)
+        con = self.db()
+        packed = con.execute("SELECT parsed_json, auth_json, refs FROM messages WHERE id = ?", (mid,)).fetchone()
+        old = []
+        for b in packed:
+            text = unpack_text(b)
+            old.append(b"\x01" + len(text).to_bytes(4, "little") + deflate_raw(text, zdict("json_dict1")))
+        with con:
+            con.execute("UPDATE messages SET parsed_json = ?, auth_json = ?, refs = ? WHERE id = ?",
+                        tuple(old) + (mid,))
+            con.execute("UPDATE message_raw SET raw = ?, codec = 2 WHERE message_id = ?",
+                        (deflate_raw(before["raw"], zdict("raw_dict1")), mid))
+        self.assertEqual(con.execute("SELECT unicode(CAST(parsed_json AS TEXT)), r.codec FROM messages m"
+                                     " JOIN message_raw r ON r.message_id = m.id WHERE m.id = ?",
+                                     (mid,)).fetchone(), (1, 2))
+        self.assertEqual(self.views(mid), before)
+
+
+def deflate_raw(data, dictionary):
+    """Raw deflate (no zlib header) with a preset dictionary, at level 1,
+    as postroom packed rows before zstd."""
+    c = zlib.compressobj(1, zlib.DEFLATED, -15, zdict=dictionary)
+    return c.compress(data) + c.flush()

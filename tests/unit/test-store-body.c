@@ -10,11 +10,13 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/arena.h"
 #include "core/limits.h"
 #include "core/spool.h"
 #include "store/store.h"
+#include "store/store_sqlite.h"
 #include "test.h"
 
 static char dir[256], uri[300], bodies[320];
@@ -270,11 +272,12 @@ column_type(sqlite3 *db, const char *sql, int64_t id)
 	return t;
 }
 
-/* A short text message: its bytes deflated with the message dictionary
- * (codec 2) and its JSON columns and References as deflated blobs, all
- * read back exactly; JSON or References too short to gain stay text; a damaged blob fails or reads as
- * no JSON, never as other bytes. */
-TEST(short_message_and_json_deflated)
+/* A short text message: its bytes packed with zstd and the message
+ * dictionary (codec 3) and its JSON columns and References as zstd blobs
+ * (type byte 2), all read back exactly; JSON or References too short to
+ * gain stay text; a damaged blob of either packing fails or reads as no
+ * JSON, never as other bytes. */
+TEST(short_message_and_json_packed)
 {
 	struct store *st = fresh();
 	struct pr_why why;
@@ -300,8 +303,10 @@ TEST(short_message_and_json_deflated)
 	CHECK_INT(sqlite3_open(uri + 7, &db), SQLITE_OK);
 	for (int i = 0; i < 2; i++) {
 		check_reads_back(st, a, m[i], (const uint8_t *)text, strlen(text));
-		CHECK_INT(column_type(db, "SELECT codec FROM message_raw WHERE message_id = ?1", m[i]->id_r), 102);
+		CHECK_INT(column_type(db, "SELECT codec FROM message_raw WHERE message_id = ?1", m[i]->id_r), 103);
 		CHECK_INT(column_type(db, "SELECT parsed_json FROM messages WHERE id = ?1", m[i]->id_r), SQLITE_BLOB);
+		CHECK_INT(column_type(db, "SELECT unicode(parsed_json) FROM messages WHERE id = ?1", m[i]->id_r),
+		          102);
 		CHECK_INT(column_type(db, "SELECT auth_json FROM messages WHERE id = ?1", m[i]->id_r),
 		          i ? SQLITE_TEXT : SQLITE_BLOB);
 		CHECK_INT(column_type(db, "SELECT refs FROM messages WHERE id = ?1", m[i]->id_r),
@@ -312,17 +317,104 @@ TEST(short_message_and_json_deflated)
 		CHECK_STR(got.auth_json, m[i]->auth_json);
 		CHECK_STR(got.references, m[i]->references);
 	}
+	/* A frame cut short, and one whose size is not the row's. */
 	CHECK_INT(sqlite3_exec(db, "UPDATE messages SET parsed_json = x'01ff000000ffff' WHERE id = 1;"
+	                       "UPDATE messages SET parsed_json = substr(parsed_json, 1, length(parsed_json) - 3)"
+	                       " WHERE id = 2;"
+	                       "UPDATE messages SET auth_json = CAST(x'02' || x'05000000' || substr(auth_json, 6) AS BLOB)"
+	                       " WHERE id = 1;"
 	                       "UPDATE message_raw SET raw = x'0102' WHERE message_id = 1", NULL, NULL, NULL),
 	          SQLITE_OK);
 	sqlite3_close(db);
 	struct store_message got;
 	CHECK_INT(store_message_meta(st, a, 1, &got, &why), 0);
 	CHECK(got.parsed_json == NULL);
+	CHECK(got.auth_json == NULL);
+	CHECK_INT(store_message_meta(st, a, 2, &got, &why), 0);
+	CHECK(got.parsed_json == NULL);
 	CHECK_INT(store_message_get(st, a, 1, &got, &why), -1);
 	CHECK_INT(why.code, PR_E_STORE_FAILED);
 	CHECK_INT(store_message_write_raw(st, 1, stdout, &why), -1);
 	CHECK_INT(why.code, PR_E_STORE_FAILED);
+	arena_free(&a);
+	store_close(&st);
+}
+
+/* Raw deflate of len bytes with dictionary id, as versions before zstd
+ * wrote rows (codec 2, text type 1); malloc'd. */
+static uint8_t *
+old_deflate(const char *in, size_t len, enum sq_zdict_id id, size_t header, size_t *zlen)
+{
+	size_t dlen;
+	const void *dict = sq_zdict(id, &dlen);
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	uint8_t *out = malloc(header + len + 1024);
+	if (out == NULL || deflateInit2(&z, 1, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK ||
+	    deflateSetDictionary(&z, dict, (uInt)dlen) != Z_OK)
+		return out;
+	z.next_in = (Bytef *)in;
+	z.avail_in = (uInt)len;
+	z.next_out = out + header;
+	z.avail_out = (uInt)(len + 1024);
+	deflate(&z, Z_FINISH);
+	*zlen = header + z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
+/* Rows an earlier version deflated (message bytes codec 2, JSON blob type
+ * 1) read back exactly beside the zstd ones; and neither dictionary
+ * starts with zstd's dictionary magic, so zstd takes both as raw content
+ * (what store_sqlite_zstd.c counts on). */
+TEST(deflated_rows_still_read)
+{
+	for (int id = SQ_ZDICT_RAW1; id <= SQ_ZDICT_JSON1; id++) {
+		size_t dlen;
+		const uint8_t *d = sq_zdict((enum sq_zdict_id)id, &dlen);
+		CHECK(dlen > 8 && !(d[0] == 0x37 && d[1] == 0xA4 && d[2] == 0x30 && d[3] == 0xEC));
+	}
+	struct store *st = fresh();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	const char *text = "From: Bob <bob@firm.example>\r\nTo: a1234@firm.example\r\nSubject: old row\r\n"
+	                   "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+	                   "Written by a version that deflated. Written by a version that deflated.\r\n";
+	const char *parsed = "{\"duplicates\":[],\"from\":[{\"name\":\"Bob\",\"address\":\"bob@firm.example\"}],"
+	                     "\"to\":[],\"cc\":[],\"reply_to\":[],\"auto_submitted\":false,\"is_bounce\":false,"
+	                     "\"parts\":[]}";
+	struct store_msg *m = make_msg(a, (const uint8_t *)text, strlen(text), "<old@test>");
+	m->parsed_json = parsed;
+	CHECK_INT(store_commit_batch(st, &m, 1, &why), 0);
+	size_t rlen = 0, jlen = 0, n = strlen(parsed);
+	const char *stored = arena_printf(a, "%s%s", m->prepend, text);   /* what message_raw holds */
+	uint8_t *raw = old_deflate(stored, strlen(stored), SQ_ZDICT_RAW1, 0, &rlen);
+	uint8_t *json = old_deflate(parsed, n, SQ_ZDICT_JSON1, 5, &jlen);
+	json[0] = 1;
+	for (int i = 0; i < 4; i++)
+		json[1 + i] = (uint8_t)(n >> (8 * i));
+	sqlite3 *db;
+	CHECK_INT(sqlite3_open(uri + 7, &db), SQLITE_OK);
+	sqlite3_stmt *s = NULL;
+	CHECK_INT(sqlite3_prepare_v2(db, "UPDATE message_raw SET raw = ?1, codec = 2 WHERE message_id = ?3",
+	                             -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_blob(s, 1, raw, (int)rlen, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, m->id_r);
+	CHECK_INT(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	CHECK_INT(sqlite3_prepare_v2(db, "UPDATE messages SET parsed_json = ?1 WHERE id = ?2", -1, &s, NULL),
+	          SQLITE_OK);
+	sqlite3_bind_blob(s, 1, json, (int)jlen, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, m->id_r);
+	CHECK_INT(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	check_reads_back(st, a, m, (const uint8_t *)text, strlen(text));
+	struct store_message got;
+	CHECK_INT(store_message_meta(st, a, m->id_r, &got, &why), 0);
+	CHECK_STR(got.parsed_json, parsed);
+	free(raw);
+	free(json);
 	arena_free(&a);
 	store_close(&st);
 }
@@ -372,7 +464,8 @@ main(void)
 	RUN(uncommitted_body_removed_with_its_message);
 	RUN(sweep_removes_only_orphans);
 	RUN(damaged_body_rows_fail_cleanly);
-	RUN(short_message_and_json_deflated);
+	RUN(short_message_and_json_packed);
+	RUN(deflated_rows_still_read);
 	RUN(digest_kept_as_bytes);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
