@@ -40,6 +40,7 @@ struct store {
 	int ncache;
 	bool reads_open;            /* inside store_reads_begin/end */
 	bool importing;             /* between store_port_begin(import) and its end */
+	struct sq_terms *terms;     /* the search tokenizer, once a worker needs it */
 };
 
 /* This backend's implementation of every call of store.h (store.c
@@ -165,6 +166,17 @@ int sq_message_search(struct store *st, struct arena *a, const struct store_mess
                       struct store_message_summary **out, size_t *n, struct pr_why *why);
 struct store_msg;
 int sq_search_add(struct store *st, struct arena *a, const struct store_msg *m, struct pr_why *why);
+/* What message_terms indexes of a message, column by column (text,
+ * addresses, subject): as text (sq_search_doc), or as term lists made on
+ * the worker (sq_search_terms, kept by store_body_put; false if they
+ * could not be made, and the commit indexes the text). */
+struct sq_doc {
+	const char *col[3];
+	size_t len[3];
+};
+void sq_search_doc(struct arena *a, const struct store_msg *m, struct sq_doc *d);
+bool sq_search_terms(struct store *st, struct arena *a, const struct store_msg *m, struct sq_doc *d);
+const struct sq_doc *sq_body_terms(const struct store_msg *m);
 /* The search index's tokenizer (store_sqlite_terms.c), registered as
  * "postroom" on a connection before it touches message_terms; and the
  * terms it makes of text (words, and "word word" for two words joined by
@@ -172,6 +184,16 @@ int sq_search_add(struct store *st, struct arena *a, const struct store_msg *m, 
 int sq_terms_register(sqlite3 *db);
 int sq_terms_split(sqlite3 *db, const char *text, size_t len,
                    int (*emit)(void *ctx, int flags, const char *term, int n, int start, int end), void *ctx);
+/* A document's terms made ahead of its commit (on the intake worker):
+ * SQ_TERMS_MARK, then each distinct term and a newline, in the arena
+ * (*n_r bytes, NUL after them); NULL if it cannot be made (no memory,
+ * too long): index the text itself then.  Bound as the document, the
+ * tokenizer only splits it.  One sq_terms a connection, for its thread. */
+#define SQ_TERMS_MARK '\x01'
+struct sq_terms;
+struct sq_terms *sq_terms_new(sqlite3 *db);
+void sq_terms_free(struct sq_terms **t);
+const char *sq_terms_list(struct sq_terms *t, struct arena *a, const char *text, size_t len, size_t *n_r);
 /* The 8-byte key messages.msgid_key holds for a stored Message-ID (as
  * store_msgid gives it), and postroom_msgid_key() registered for SQL
  * (store_sqlite_msgid.c).  SQLite codes. */

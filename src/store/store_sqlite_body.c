@@ -78,6 +78,8 @@ struct store_body {
 	struct sq_ztext parsed_json; /* the JSON columns and References, */
 	struct sq_ztext auth_json;   /* packed by the worker */
 	struct sq_ztext references;
+	struct sq_doc terms;         /* the search index's term lists */
+	bool has_terms;
 };
 
 static int
@@ -214,6 +216,12 @@ sq_body_packed(const struct store_msg *m)
 	return m->body != NULL && m->body->packed.bytes != NULL ? &m->body->packed : NULL;
 }
 
+const struct sq_doc *
+sq_body_terms(const struct store_msg *m)
+{
+	return m->body != NULL && m->body->has_terms ? &m->body->terms : NULL;
+}
+
 const struct sq_ztext *
 sq_body_parsed_json(const struct store_msg *m)
 {
@@ -257,7 +265,8 @@ body_file(struct store *st, struct arena *a, struct store_body *b, struct store_
 }
 
 /* Packed here so the committer only binds: the JSON columns and the
- * References of every message, and the bytes of a short one. */
+ * References of every message, the bytes of a short one, and the terms
+ * the search index keeps of it. */
 int
 sqlite_store_body_put(struct store *st, struct arena *a, struct store_msg *m, struct pr_why *why)
 {
@@ -267,6 +276,7 @@ sqlite_store_body_put(struct store *st, struct arena *a, struct store_msg *m, st
 	sq_text_pack(m->parsed_json, &b->parsed_json);
 	sq_text_pack(m->auth_json, &b->auth_json);
 	sq_text_pack(m->references, &b->references);
+	b->has_terms = sq_search_terms(st, a, m, &b->terms);
 	m->body = b;
 	if (m->raw == NULL)
 		return 0;

@@ -254,14 +254,15 @@ sqlite_store_import_bytes(struct store *st, int64_t message_id, int64_t total, i
 }
 
 /* As sq_search_add indexes a message it stores: the subject, From and
- * every address of people, and the text. */
+ * every address of people, and the text; none of them may start with the
+ * term-list mark (store_sqlite_terms.c), which is no word character. */
 int
 sqlite_store_import_search(struct store *st, int64_t message_id, const char *text, struct pr_why *why)
 {
-	static const char sql[] = SQ_SEARCH_INSERT " SELECT m.id, ?2,"
-		" coalesce(m.from_addr, '') || coalesce((SELECT ' ' || group_concat(address, ' ') FROM"
-		" (SELECT address FROM people WHERE message_id = m.id ORDER BY rowid)), ''),"
-		" coalesce(m.subject, '') FROM messages m WHERE m.id = ?1";
+	static const char sql[] = SQ_SEARCH_INSERT " SELECT m.id, ltrim(?2, char(1)),"
+		" ltrim(coalesce(m.from_addr, '') || coalesce((SELECT ' ' || group_concat(address, ' ') FROM"
+		" (SELECT address FROM people WHERE message_id = m.id ORDER BY rowid)), ''), char(1)),"
+		" ltrim(coalesce(m.subject, ''), char(1)) FROM messages m WHERE m.id = ?1";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
 	if (s == NULL)
 		return -1;

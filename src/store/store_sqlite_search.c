@@ -242,6 +242,34 @@ addresses(struct arena *a, const struct store_msg *m)
 	return s;
 }
 
+void
+sq_search_doc(struct arena *a, const struct store_msg *m, struct sq_doc *d)
+{
+	d->col[0] = m->search_text ? utf8_prefix(a, m->search_text, STORE_SEARCH_TEXT_MAX) : "";
+	d->col[1] = addresses(a, m);
+	d->col[2] = m->subject ? m->subject : "";
+	for (int i = 0; i < 3; i++) {
+		d->len[i] = strlen(d->col[i]);
+		/* Text is never taken for a term list (store_sqlite_terms.c);
+		 * the mark is no word character, so nothing is lost. */
+		while (d->len[i] > 0 && d->col[i][0] == SQ_TERMS_MARK)
+			d->col[i]++, d->len[i]--;
+	}
+}
+
+bool
+sq_search_terms(struct store *st, struct arena *a, const struct store_msg *m, struct sq_doc *d)
+{
+	if (st->terms == NULL && (st->terms = sq_terms_new(st->db)) == NULL)
+		return false;
+	struct sq_doc text;
+	sq_search_doc(a, m, &text);
+	for (int i = 0; i < 3; i++)
+		if ((d->col[i] = sq_terms_list(st->terms, a, text.col[i], text.len[i], &d->len[i])) == NULL)
+			return false;
+	return true;
+}
+
 int
 sq_search_add(struct store *st, struct arena *a, const struct store_msg *m, struct pr_why *why)
 {
@@ -249,9 +277,14 @@ sq_search_add(struct store *st, struct arena *a, const struct store_msg *m, stru
 	sqlite3_stmt *s = sq_prep(st, sql, why);
 	if (s == NULL)
 		return -1;
+	struct sq_doc text;
+	const struct sq_doc *d = sq_body_terms(m);
+	if (d == NULL) {
+		sq_search_doc(a, m, &text);
+		d = &text;
+	}
 	sqlite3_bind_int64(s, 1, m->id_r);
-	sq_bind_text(s, 2, m->search_text ? utf8_prefix(a, m->search_text, STORE_SEARCH_TEXT_MAX) : "");
-	sq_bind_text(s, 3, addresses(a, m));
-	sq_bind_text(s, 4, m->subject ? m->subject : "");
+	for (int i = 0; i < 3; i++)
+		sqlite3_bind_text64(s, 2 + i, d->col[i], d->len[i], SQLITE_STATIC, SQLITE_UTF8);
 	return sq_step_done(st, s, "indexing a message for search", why);
 }
