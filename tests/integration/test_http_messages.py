@@ -152,6 +152,20 @@ class HttpMessages(PostroomCase):
         # the store is intact after all of it
         self.assertEqual(self.search("zebra"), {"Harbour zebra plans"})
 
+    def test_a_text_shaped_like_a_term_list_is_indexed_as_text(self):
+        # The intake worker hands the commit each message's terms as a list
+        # (\x01, then "term\n" ...; SQLite's store).  A sender's text shaped
+        # like one must be indexed as words all the same: were it taken for
+        # a list, "Walrus" would be kept unfolded, and "walrus" not found.
+        body = "\x01\x01Walrus\r\nnot a term\r\nOstrich\r\n"
+        self.send(make_message("alice@firm.example", PROJECT, subject="\x01Penguin", body=body))
+        self.send(make_message("alice@firm.example", PROJECT, subject="Plain", body="walrus ostrich\r\n"))
+        found = self.search("walrus")
+        self.assertEqual(len(found), 2, found)
+        self.assertEqual(len(self.search("ostrich")), 2)
+        self.assertEqual(len(self.search("ostrich term")), 1)
+        self.assertEqual(len(self.search("penguin")), 1)
+
     def test_a_text_of_one_long_joined_word_is_indexed_and_found_by_its_pairs(self):
         # 117 KiB of "k1.k2.k3..." on 70-odd-byte lines: 18,000 words joined by dots (each
         # pair a term), the lines' ends are blanks.  The commit takes it (250), and a
