@@ -307,6 +307,21 @@ def null_dns():
     return _null_dns
 
 
+# Installations not cleaned up yet: when a test fails, run.py prints the
+# end of each one's serve log (its directory is gone once the test ends).
+LIVE = []
+
+
+def print_live_logs(stream, lines=60):
+    for pr in list(LIVE):
+        try:
+            tail = pr.log_text().splitlines()[-lines:]
+        except OSError:
+            continue
+        stream.write(f"--- the last {len(tail)} lines of {pr.log_path} ---\n")
+        stream.write("\n".join(tail) + "\n--- end of serve's log ---\n")
+
+
 class Postroom:
     """One postroom installation in a temporary directory."""
 
@@ -345,6 +360,7 @@ class Postroom:
         self.log_path = os.path.join(self.dir, "serve.log")
         self.write_config()
         self.give_to_user()
+        LIVE.append(self)
 
     def give_to_user(self):
         """As root: the directory and the files a test put in it (config,
@@ -367,6 +383,18 @@ class Postroom:
         """Wait, with a deadline, until serve's log contains text."""
         if not eventually(lambda: text in self.log_text(), timeout):
             raise AssertionError(f"{text!r} not in serve's log after {timeout} s:\n{self.log_text()}")
+
+    def wait_applied(self, *keys, timeout=20.0):
+        """Wait until the running serve has logged each key among the
+        settings it applied: a `settings set` reaches serve by its poll of
+        the store, a moment later, and what runs before that (an outbound
+        attempt) still uses the old value."""
+        def applied():
+            lines = [l for l in self.log_text().splitlines() if "settings changed: " in l]
+            names = {n.strip() for l in lines for n in l.split("settings changed: ", 1)[1].split(",")}
+            return all(k in names for k in keys)
+        if not eventually(applied, timeout):
+            raise AssertionError(f"serve did not apply {keys} within {timeout} s:\n{self.log_text()}")
 
     def cli(self, *args, check=True, input=None, timeout=120):
         cmd = [BIN, "--config", self.config_path, "--store", self.store] + [str(a) for a in args]
@@ -419,6 +447,8 @@ class Postroom:
 
     def cleanup(self):
         self.stop()
+        if self in LIVE:
+            LIVE.remove(self)
         if os.environ.get("POSTROOM_KEEP"):
             return
         if self._own_dir:

@@ -42,6 +42,16 @@ class Result(unittest.TextTestResult):
         self._t0 = time.time()
         super().startTest(test)
 
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        import harness  # the test modules' own copy, already imported
+        harness.print_live_logs(self.stream)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        import harness  # the test modules' own copy, already imported
+        harness.print_live_logs(self.stream)
+
     def stopTest(self, test):
         DURATIONS[test.id()] = time.time() - self._t0
         super().stopTest(test)

@@ -135,6 +135,9 @@ class ConsoleMailTest(ConsoleCase):
         self.addCleanup(far.stop)
         self.pr.cli("settings", "set", "smtp_server", f"127.0.0.1:{far.port}")
         self.pr.cli("settings", "set", "smtp_tls", "none")
+        # Sent before serve's poll saw the relay, the first attempt would go
+        # the built-in way (no DNS here: deferred for a minute).
+        self.pr.wait_applied("smtp_server", "smtp_tls")
         self.pr.cli("send", "--project", "1234", "--as", "alice", "--to", "someone@far.example",
                     "--subject", "Quote for works", "--body-stdin", input=b"Our quote.\n")
 
