@@ -17,12 +17,14 @@
  */
 #include "store/store.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/log.h"
 #include "core/private.h"
 #include "store/store_sqlite.h"
 #include "store/store_sqlite_walbuf.h"
@@ -419,9 +421,24 @@ configure(struct store *st, struct pr_why *why)
  * "unable to open database file" (or a shared-memory protocol error)
  * once; seen in CI, a `collect --once` started while a reader closed.
  * Busy is not retried here: the busy timeout has waited already. */
+/* The process-wide SQLite settings, before the library initialises (any
+ * other SQLite call would make this too late, so it runs first).  Memory
+ * statistics off: with them on, every sqlite3_malloc and free of every
+ * connection (committer, workers, lookups, HTTP) takes one global mutex;
+ * nothing here reads the statistics. */
+static pthread_once_t library_once = PTHREAD_ONCE_INIT;
+
+static void
+library_setup(void)
+{
+	if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+		log_warn("sqlite: memory statistics stay on (the library was initialised already)");
+}
+
 static struct store *
 open_once(const char *path, bool *transient, struct pr_why *why)
 {
+	pthread_once(&library_once, library_setup);
 	struct store *st = xcalloc(1, sizeof(*st));
 	st->head.ops = &sqlite_store_ops;
 	st->path = xstrdup(path);

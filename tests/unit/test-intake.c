@@ -41,6 +41,51 @@ TEST(received_header_is_clean)
 	arena_free(&a);
 }
 
+/* Queue ids are drawn by every intake worker: none may repeat, within a
+ * thread or between two. */
+#define IDS_PER_THREAD 20000
+
+static void *
+draw_ids(void *arg)
+{
+	char (*ids)[17] = arg;
+	struct arena *a = arena_new();
+	for (int i = 0; i < IDS_PER_THREAD; i++) {
+		const char *id = intake_queue_id(a);
+		memcpy(ids[i], id, 17);
+		if (i % 1000 == 999) {             /* keep the arena small */
+			arena_free(&a);
+			a = arena_new();
+		}
+	}
+	arena_free(&a);
+	return NULL;
+}
+
+static int
+cmp_id(const void *x, const void *y)
+{
+	return memcmp(x, y, 17);
+}
+
+TEST(queue_ids_never_repeat)
+{
+	char (*ids)[17] = calloc(2 * IDS_PER_THREAD, 17);
+	pthread_t t;
+	CHECK_INT(pthread_create(&t, NULL, draw_ids, ids + IDS_PER_THREAD), 0);
+	draw_ids(ids);
+	CHECK_INT(pthread_join(t, NULL), 0);
+	qsort(ids, 2 * IDS_PER_THREAD, 17, cmp_id);
+	size_t repeats = 0, hex = 0;
+	for (size_t i = 0; i < 2 * IDS_PER_THREAD; i++) {
+		hex += strspn(ids[i], "0123456789ABCDEF") == 16 && ids[i][16] == '\0';
+		repeats += i > 0 && memcmp(ids[i], ids[i - 1], 17) == 0;
+	}
+	CHECK_INT(hex, 2 * IDS_PER_THREAD);
+	CHECK_INT(repeats, 0);
+	free(ids);
+}
+
 TEST(own_received_counted)
 {
 	const char *rcv[] = {
@@ -414,6 +459,7 @@ int
 main(void)
 {
 	RUN(received_header_is_clean);
+	RUN(queue_ids_never_repeat);
 	RUN(own_received_counted);
 	RUN(spool_read_error_is_temporary);
 	RUN(worker_refusal_does_not_write);
