@@ -8,6 +8,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 #include <openssl/ssl.h>
 #include <string.h>
 
@@ -63,6 +64,7 @@ smtp_cmd_ehlo(struct smtp_session *s, const char *args)
 	if (s->srv->tls != NULL && !s->tls)
 		evbuffer_add_printf(out, "250-STARTTLS\r\n");
 	evbuffer_add_printf(out, "250 ENHANCEDSTATUSCODES\r\n");
+	smtp_flush(s);
 }
 
 void
@@ -91,7 +93,10 @@ smtp_cmd_starttls(struct smtp_session *s, const char *args)
 	smtp_parser_reset(s->parser);
 	smtp_tx_reset(s);
 	/* The 220 above is already in the plain socket's output; the filter
-	 * queues its handshake behind it, so the order on the wire is right. */
+	 * queues its handshake behind it, so the order on the wire is right.
+	 * From here libevent writes the socket (the filter's records). */
+	s->direct = false;
+	bufferevent_enable(s->bev, EV_WRITE);
 	bufferevent_set_timeouts(s->bev, NULL, NULL);
 	struct bufferevent *tls = bufferevent_openssl_filter_new(
 	    s->srv->base, s->bev, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);

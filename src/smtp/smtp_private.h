@@ -71,6 +71,11 @@ struct smtp_session {
 	char peer_ip[64];
 	char helo[SMTP_HELO_MAX + 1];
 	bool esmtp, tls, paused;
+	/* Plain sessions write their replies themselves (smtp_flush), in one
+	 * write when the loop is done with the session's input; libevent's
+	 * write event is on only while a reply is left over (socket full). */
+	bool direct;
+	int busy;                            /* depth of process(): flush after */
 	int errors;
 	/* smtp_guard.c: lifetime and DATA rate (monotonic milliseconds) */
 	struct event *guard;
@@ -103,6 +108,9 @@ smtp_cmd_fn smtp_cmd_rset, smtp_cmd_noop, smtp_cmd_quit, smtp_cmd_help,
 void smtp_session_accept(struct smtp_server *srv, int fd);
 /* Use bev for the session from now on (accept, STARTTLS). */
 void smtp_session_set_bev(struct smtp_session *s, struct bufferevent *bev);
+/* Write the replies waiting in the output now (plain sessions), unless
+ * the session is inside process(), which flushes once at its end. */
+void smtp_flush(struct smtp_session *s);
 void smtp_reply(struct smtp_session *s, int code, const char *dsn, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Reply with why's code/dsn from the pr_err table and pr_why_text(). */

@@ -3,9 +3,11 @@
  *
  * Input is consumed line by line through smtp_parse (or byte runs through
  * the DATA machine) straight out of the bufferevent's evbuffer, so nothing
- * is copied on the way in.  Replies are appended to the output evbuffer
- * and libevent writes them when the loop turns, which batches pipelined
- * replies (RFC 2920) into one write without extra code.
+ * is copied on the way in.  Replies are appended to the output evbuffer;
+ * a plain session writes them itself (smtp_flush) once process() has
+ * consumed the input in hand, so pipelined replies (RFC 2920) still go in
+ * one write, and libevent's write event is only on while the socket
+ * cannot take everything.  A TLS session leaves writing to libevent.
  *
  * Every buffer has a ceiling: the input stops being read above
  * INPUT_HIGH (libevent's read watermark), and command processing pauses
@@ -98,6 +100,32 @@ smtp_reply(struct smtp_session *s, int code, const char *dsn, const char *fmt, .
 		evbuffer_add_printf(out, "%d %s %s\r\n", code, dsn, clean);
 	else
 		evbuffer_add_printf(out, "%d %s\r\n", code, clean);
+	smtp_flush(s);
+}
+
+/* One writev for what the turn produced, where libevent would take an
+ * epoll_ctl to add the write event, a loop turn, the writev and another
+ * epoll_ctl to drop it again, for every reply.  What the socket does not
+ * take (a client that does not read) or a broken connection goes to
+ * libevent as before: its write timeout and error report (on_event) stay
+ * in charge. */
+void
+smtp_flush(struct smtp_session *s)
+{
+	if (!s->direct || s->busy > 0 || s->bev == NULL)
+		return;
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	if (evbuffer_get_length(out) == 0)
+		return;
+	/* A socket bufferevent keeps its output's start frozen against
+	 * anyone but itself draining it; thaw it for the write, as it does. */
+	evbuffer_unfreeze(out, 1);
+	(void)evbuffer_write(out, bufferevent_getfd(s->bev));
+	evbuffer_freeze(out, 1);
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(s->bev, EV_WRITE);
+	else if (s->state == SMTP_CLOSING)      /* on_write ends the session */
+		bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 void
@@ -235,7 +263,7 @@ parse_error(struct smtp_session *s, enum pr_err err)
 
 /* Consume input until it runs out, the session pauses or it ends. */
 static void
-process(struct smtp_session *s)
+process_input(struct smtp_session *s)
 {
 	while (s->state != SMTP_WAIT && s->state != SMTP_CLOSING) {
 		if (s->expired) {             /* lifetime ended while intake worked */
@@ -275,6 +303,18 @@ process(struct smtp_session *s)
 		else if (rc < 0)
 			parse_error(s, err);
 	}
+}
+
+/* The replies to all the input the turn consumed go out in one write
+ * (never frees s: a session is freed only from libevent's callbacks or
+ * the intake completions). */
+static void
+process(struct smtp_session *s)
+{
+	s->busy++;
+	process_input(s);
+	s->busy--;
+	smtp_flush(s);
 }
 
 void
@@ -328,7 +368,8 @@ static void
 on_write(struct bufferevent *bev, void *arg)
 {
 	struct smtp_session *s = arg;
-	(void)bev;
+	if (s->direct && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);       /* libevent wrote the rest */
 	if (s->state == SMTP_CLOSING) {
 		if (!tls_still_flushing(s))
 			smtp_session_free(s);
@@ -440,7 +481,11 @@ smtp_session_set_bev(struct smtp_session *s, struct bufferevent *bev)
 	bufferevent_setwatermark(bev, EV_READ, 0, INPUT_HIGH);
 	struct timeval tv = {.tv_sec = settings_int(s->set, SET_SMTP_IDLE_TIMEOUT)};
 	bufferevent_set_timeouts(bev, &tv, &tv);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	/* A TLS filter writes through the socket's bufferevent below it. */
+	s->direct = bufferevent_get_underlying(bev) == NULL;
+	bufferevent_enable(bev, s->direct ? EV_READ : EV_READ | EV_WRITE);
+	if (s->direct)
+		bufferevent_disable(bev, EV_WRITE);   /* on from birth */
 }
 
 /* A refused connection: one best-effort line, then close (no session

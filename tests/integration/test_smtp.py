@@ -7,6 +7,7 @@ import smtplib
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import unittest
 
@@ -176,6 +177,34 @@ class SmtpDelivery(PostroomCase):
         self.assertEqual(len(got), 1)
         self.assertEqual(len(stored(self.pr, "--user", "bob")), 1)
         self.assertEqual(got[0]["id"], stored(self.pr, "--user", "bob")[0]["id"])  # stored once
+
+    def test_replies_a_slow_reader_leaves_unread_all_arrive(self):
+        """Replies are written straight to the socket; what it does not
+        take waits in libevent's buffer (and command reading pauses past
+        64 KiB of it) until the client reads.  50,000 pipelined EHLOs
+        (5.7 MB of replies) from a client with a 64 KiB receive buffer that
+        reads nothing until it has sent them all: every reply
+        arrives, in order, then QUIT's."""
+        n = 50000
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # A fixed window (no autotuning): 5.7 MB cannot all sit in socket
+        # buffers (the server's send side grows to 4 MB at most).
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.settimeout(30)
+        s.connect(("127.0.0.1", self.pr.smtp_port))
+        with s:
+            self.assertIn(b"220 ", read_replies(s, until=b"\r\n"))
+            sent = threading.Event()
+            threading.Thread(target=lambda: (s.sendall(b"EHLO client.example\r\n" * n + b"QUIT\r\n"),
+                                             sent.set()), daemon=True).start()
+            # Until all is sent, or for 10 s if the server paused and its
+            # buffers are full (then only our reading frees the sender).
+            sent.wait(10)
+            got = read_replies(s, timeout=120)
+        codes = [c for c, _ in reply_codes(got)]
+        self.assertEqual(len(codes), n + 1, got[-300:])
+        self.assertEqual(codes, [250] * n + [221])
+        self.assertTrue(sent.is_set())
 
     def test_large_messages_pipelined_byte_exact(self):
         """DATA bytes wait in a 64 KiB stage across reads (smtp_data.c):
