@@ -124,7 +124,9 @@ smtp_flush(struct smtp_session *s)
 	evbuffer_freeze(out, 1);
 	if (evbuffer_get_length(out) > 0)
 		bufferevent_enable(s->bev, EV_WRITE);
-	else if (s->state == SMTP_CLOSING)      /* on_write ends the session */
+	else if (s->state == SMTP_CLOSING || s->paused)
+		/* on_write ends the session or resumes it, as after libevent's
+		 * own writes; deferred, as s may be deep in a command. */
 		bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 

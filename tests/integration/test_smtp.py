@@ -206,6 +206,26 @@ class SmtpDelivery(PostroomCase):
         self.assertEqual(codes, [250] * n + [221])
         self.assertTrue(sent.is_set())
 
+    def test_replies_paused_then_written_whole_resume_the_session(self):
+        """Commands pipelined after a message's final dot arrive with the
+        DATA machine's last read (up to 64 KiB; the body is longer than
+        libevent's 4 KiB read before it): 7,000 EHLOs make ~700 KB of
+        replies, so reading pauses past 64 KiB of them; when one write then
+        empties the output (a client that keeps reading), the session must
+        go on by itself, not wait for a write event that never comes."""
+        n = 7000
+        msg = make_message("alice@firm.example", "a1234@firm.example", subject="then many EHLOs",
+                           body="A line of the body, long enough.\r\n" * 200)
+        with socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=30) as s:
+            self.assertIn(b"220 ", read_replies(s, until=b"\r\n"))
+            s.sendall(b"EHLO client.example\r\nMAIL FROM:<alice@firm.example>\r\n"
+                      b"RCPT TO:<a1234@firm.example>\r\nDATA\r\n")
+            self.assertIn(b"354 ", read_replies(s, until=b"354 "))
+            s.sendall(msg + b".\r\n" + b"EHLO a\r\n" * n + b"QUIT\r\n")
+            got = read_replies(s, timeout=60, until=b"221 2.0.0")
+        codes = [c for c, _ in reply_codes(got)]
+        self.assertEqual(codes, [250] + [250] * n + [221], got[-300:])
+
     def test_large_messages_pipelined_byte_exact(self):
         """DATA bytes wait in a 64 KiB stage across reads (smtp_data.c):
         two 1.2 MiB messages, commands pipelined right after the first
