@@ -415,12 +415,6 @@ configure(struct store *st, struct pr_why *why)
 	return migrate(st, why);
 }
 
-/* One try at opening.  *transient: it failed in a way a moment may
- * cure -- another process closing the store's last connection deletes
- * its -wal and -shm files as we open them, and SQLite then answers
- * "unable to open database file" (or a shared-memory protocol error)
- * once; seen in CI, a `collect --once` started while a reader closed.
- * Busy is not retried here: the busy timeout has waited already. */
 /* The process-wide SQLite settings, before the library initialises (any
  * other SQLite call would make this too late, so it runs first).  Memory
  * statistics off: with them on, every sqlite3_malloc and free of every
@@ -435,6 +429,12 @@ library_setup(void)
 		log_warn("sqlite: memory statistics stay on (the library was initialised already)");
 }
 
+/* One try at opening.  *transient: it failed in a way a moment may
+ * cure -- another process closing the store's last connection deletes
+ * its -wal and -shm files as we open them, and SQLite then answers
+ * "unable to open database file" (or a shared-memory protocol error)
+ * once; seen in CI, a `collect --once` started while a reader closed.
+ * Busy is not retried here: the busy timeout has waited already. */
 static struct store *
 open_once(const char *path, bool *transient, struct pr_why *why)
 {
