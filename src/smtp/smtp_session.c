@@ -109,24 +109,32 @@ smtp_reply(struct smtp_session *s, int code, const char *dsn, const char *fmt, .
  * take (a client that does not read) or a broken connection goes to
  * libevent as before: its write timeout and error report (on_event) stay
  * in charge. */
-void
-smtp_flush(struct smtp_session *s)
+/* Write what waits; true when the output is empty afterwards. */
+static bool
+write_out(struct smtp_session *s)
 {
 	if (!s->direct || s->busy > 0 || s->bev == NULL)
-		return;
+		return false;
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 	if (evbuffer_get_length(out) == 0)
-		return;
+		return false;
 	/* A socket bufferevent keeps its output's start frozen against
 	 * anyone but itself draining it; thaw it for the write, as it does. */
 	evbuffer_unfreeze(out, 1);
 	(void)evbuffer_write(out, bufferevent_getfd(s->bev));
 	evbuffer_freeze(out, 1);
-	if (evbuffer_get_length(out) > 0)
-		bufferevent_enable(s->bev, EV_WRITE);
-	else if (s->state == SMTP_CLOSING || s->paused)
+	if (evbuffer_get_length(out) == 0)
+		return true;
+	bufferevent_enable(s->bev, EV_WRITE);
+	return false;
+}
+
+void
+smtp_flush(struct smtp_session *s)
+{
+	if (write_out(s) && (s->state == SMTP_CLOSING || s->paused))
 		/* on_write ends the session or resumes it, as after libevent's
-		 * own writes; deferred, as s may be deep in a command. */
+		 * own writes; deferred, as the caller still holds s. */
 		bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
@@ -307,16 +315,27 @@ process_input(struct smtp_session *s)
 	}
 }
 
-/* The replies to all the input the turn consumed go out in one write
- * (never frees s: a session is freed only from libevent's callbacks or
- * the intake completions). */
+static void on_write(struct bufferevent *bev, void *arg);
+
+/* The replies to all the input the turn consumed go out in one write.
+ * A session that said its last reply (221, 421) ends here, right after
+ * the write, as it did in libevent's write callback: a deferred end
+ * would let the client, which has its 221, connect again while its old
+ * session still counts against max_sessions and the per-address limit.
+ * Every caller (on_read, the intake and RCPT completions, on_write)
+ * touches s no more once this returns. */
 static void
 process(struct smtp_session *s)
 {
 	s->busy++;
 	process_input(s);
 	s->busy--;
-	smtp_flush(s);
+	if (!write_out(s))
+		return;
+	if (s->state == SMTP_CLOSING)
+		on_write(s->bev, s);
+	else if (s->paused)
+		bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 void

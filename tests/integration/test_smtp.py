@@ -584,5 +584,33 @@ class SmtpStartTls(PostroomCase):
         self.assertEqual([c for c, _ in reply_codes(data)], [503, 221])
 
 
+class SessionEndsWithItsLastReply(PostroomCase):
+    """A session is over for the server once its 221 is written: a client
+    that reconnects the moment it reads the 221 must find its slot free.
+    4 clients at smtp_client_session_limit 4, each quitting and
+    reconnecting 150 times; the loop is busy with the others, which is
+    when an end deferred to a later turn of the loop lost the race."""
+    config = {"smtp_client_session_limit": "4"}
+
+    def test_reconnect_right_after_quit_is_admitted(self):
+        refused = []
+
+        def client():
+            for i in range(150):
+                with socket.create_connection(("127.0.0.1", self.pr.smtp_port), timeout=10) as s:
+                    greeting = read_replies(s, until=b"\r\n")
+                    if not greeting.startswith(b"220 "):
+                        refused.append(greeting)
+                        return
+                    s.sendall(b"QUIT\r\n")
+                    read_replies(s, until=b"221 ")
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertFalse(any(t.is_alive() for t in threads), "a client did not finish within 120 s")
+        self.assertEqual(refused, [])
+
 if __name__ == "__main__":
     unittest.main()
