@@ -60,6 +60,7 @@ intake_done_on_loop(void *arg)
 	}
 	const struct pr_why *why = &s->res.why;
 	const struct pr_err_info *info = pr_err_info(why->code);
+	s->busy++;       /* the reply goes out with what the resume answers */
 	if (info->smtp == 250 && s->res.message_id > 0) {
 		smtp_reply(s, 250, info->dsn, "%s (message %" PRId64 ")", pr_why_text(why), s->res.message_id);
 		metrics_observe(METRICS_TIME_TO_250, (double)(metrics_now_us() - s->data_end_us) / 1e6);
@@ -67,6 +68,7 @@ intake_done_on_loop(void *arg)
 		smtp_error(s, why);            /* a refusal counts as an error */
 	else
 		smtp_reply_why(s, why);
+	s->busy--;
 	smtp_session_resume(s);
 }
 

@@ -152,6 +152,7 @@ rcpt_judged_on_loop(void *arg)
 		return;
 	}
 	const struct pr_why *why = &s->rcpt_why;
+	s->busy++;       /* the reply goes out with what the resume answers (DATA's 354) */
 	if (s->rcpt_rc < 0) {
 		smtp_log_refusal(s, m->rcpts[m->nrcpts].address, 0, why);
 		if (pr_err_is_temporary(why->code))
@@ -163,6 +164,7 @@ rcpt_judged_on_loop(void *arg)
 		smtp_set_state(s, SMTP_RCPT);
 		smtp_reply(s, 250, "2.1.5", "recipient ok");
 	}
+	s->busy--;
 	smtp_session_resume(s);
 }
 

@@ -75,7 +75,7 @@ struct smtp_session {
 	 * write when the loop is done with the session's input; libevent's
 	 * write event is on only while a reply is left over (socket full). */
 	bool direct;
-	int busy;                            /* depth of process(): flush after */
+	int busy;            /* process() or a completion holds replies: flush after */
 	int errors;
 	/* smtp_guard.c: lifetime and DATA rate (monotonic milliseconds) */
 	struct event *guard;

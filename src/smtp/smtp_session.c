@@ -341,8 +341,10 @@ process(struct smtp_session *s)
 void
 smtp_session_resume(struct smtp_session *s)
 {
-	if (s->state == SMTP_CLOSING || s->state == SMTP_WAIT)
+	if (s->state == SMTP_CLOSING || s->state == SMTP_WAIT) {
+		smtp_flush(s);           /* a completion's held reply */
 		return;
+	}
 	s->paused = false;
 	bufferevent_enable(s->bev, EV_READ);
 	process(s);
