@@ -103,13 +103,13 @@ smtp_reply(struct smtp_session *s, int code, const char *dsn, const char *fmt, .
 	smtp_flush(s);
 }
 
-/* One writev for what the turn produced, where libevent would take an
+/* Write what waits; true when the output is empty afterwards.  One
+ * writev for what the turn produced, where libevent would take an
  * epoll_ctl to add the write event, a loop turn, the writev and another
  * epoll_ctl to drop it again, for every reply.  What the socket does not
  * take (a client that does not read) or a broken connection goes to
  * libevent as before: its write timeout and error report (on_event) stay
  * in charge. */
-/* Write what waits; true when the output is empty afterwards. */
 static bool
 write_out(struct smtp_session *s)
 {
