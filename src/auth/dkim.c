@@ -187,6 +187,12 @@ header_data(struct dkim_stream *st, const struct dkim_sigstate *s, struct buf *o
 	dkim_header_data(st->a, &sel, out);
 }
 
+bool
+dkim_stream_wants_more(const struct dkim_stream *st)
+{
+	return st->head.err == PR_OK && (!st->in_body || st->nh > 0);
+}
+
 /* RFC 8601 2.7.1: "fail" only for a signature that was verified and did
  * not match (body hash, header signature, or our unsigned-From rule);
  * one refused before that -- no key, a key that forbids it, expired --
@@ -306,8 +312,8 @@ dkim_verify(struct dkim_keycache *kc, struct dns *dns, struct arena *a,
 	}
 	uint8_t *chunk = xmalloc(64 * 1024);
 	uint64_t off = 0;
-	ssize_t r;
-	while ((r = spool_read_at(msg, off, chunk, 64 * 1024)) > 0) {
+	ssize_t r = 0;
+	while (dkim_stream_wants_more(st) && (r = spool_read_at(msg, off, chunk, 64 * 1024)) > 0) {
 		dkim_stream_feed(st, chunk, (size_t)r);
 		off += (uint64_t)r;
 	}

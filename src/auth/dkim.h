@@ -89,6 +89,10 @@ enum pr_err dkim_verify(struct dkim_keycache *kc, struct dns *dns, struct arena 
 struct dkim_stream;
 struct dkim_stream *dkim_stream_new(struct arena *a);
 void dkim_stream_feed(struct dkim_stream *st, const void *p, size_t n);
+/* False once nothing more will be read from what is fed: the header is
+ * complete (or refused) and no signature hashes the body.  A caller
+ * reading a large message from disk stops there. */
+bool dkim_stream_wants_more(const struct dkim_stream *st);
 enum pr_err dkim_stream_finish(struct dkim_stream *st, struct dkim_keycache *kc,
                                struct dns *dns, time_t now, struct dkim_result *out);
 

@@ -25,6 +25,7 @@
 
 #include "core/limits.h"
 #include "core/spool.h"
+#include "core/swar.h"
 
 #define GUARD_LINE 1024               /* longer lines are not delimiters we track */
 #define GUARD_MAX_DISTINCT 100000
@@ -119,8 +120,7 @@ end_line(struct guard *g)
 static bool
 has_b(uint64_t v)
 {
-	v = (v | 0x2020202020202020ULL) ^ 0x6262626262626262ULL;
-	return ((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL) != 0;
+	return swar_has_zero((v | 0x2020202020202020ULL) ^ (SWAR_ONES * 'b'));
 }
 
 static void
@@ -132,8 +132,7 @@ find_word(struct guard *g, const uint8_t *p, size_t n)
 		/* Outside a match, skip 8 bytes at a time while none is a 'b':
 		 * a 20 MiB body is read at memory speed, not a call per byte. */
 		if (g->word == 0) {
-			uint64_t v;
-			while (i + 8 <= n && (memcpy(&v, p + i, 8), !has_b(v)))
+			while (i + 8 <= n && !has_b(swar_load(p + i)))
 				i += 8;
 			if (i == n)
 				return;
