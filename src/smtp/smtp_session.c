@@ -103,6 +103,14 @@ smtp_reply(struct smtp_session *s, int code, const char *dsn, const char *fmt, .
 	smtp_flush(s);
 }
 
+/* on_write on a later turn of the loop: it ends or resumes the session,
+ * which the caller, still holding s, must not see happen. */
+static void
+on_write_soon(struct smtp_session *s)
+{
+	bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
 /* Write what waits; true when the output is empty afterwards.  One
  * writev for what the turn produced, where libevent would take an
  * epoll_ctl to add the write event, a loop turn, the writev and another
@@ -133,9 +141,7 @@ void
 smtp_flush(struct smtp_session *s)
 {
 	if (write_out(s) && (s->state == SMTP_CLOSING || s->paused))
-		/* on_write ends the session or resumes it, as after libevent's
-		 * own writes; deferred, as the caller still holds s. */
-		bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+		on_write_soon(s);        /* as after libevent's own writes */
 }
 
 void
@@ -193,7 +199,7 @@ smtp_close(struct smtp_session *s, int code, const char *dsn, const char *text)
 	/* Never free here (callers still hold s): on_write frees once the
 	 * last reply is out; with nothing to write, make it run soon. */
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+		on_write_soon(s);
 }
 
 void
@@ -335,7 +341,7 @@ process(struct smtp_session *s)
 	if (s->state == SMTP_CLOSING)
 		on_write(s->bev, s);
 	else if (s->paused)
-		bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+		on_write_soon(s);
 }
 
 void
