@@ -229,15 +229,10 @@ index_all(struct pr_api *api, struct importer *im, struct pr_why *why)
 	for (int64_t i = 0; rc == 0 && i < im->messages; i++) {
 		struct arena *a = arena_new();
 		struct store_message m;
-		struct mime_info mi;
-		struct pr_why perr;
 		const char *text = NULL;
 		rc = api_message_read(api, a, im->ids[i], &m, why);
-		if (rc == 0 && !m.s.unreadable &&
-		    mime_parse_upto(spool_from_bytes(a, NULL, m.raw, m.raw_len), a, STORE_SEARCH_TEXT_MAX, &mi,
-		                    &perr) == 0 &&
-		    (text = mime_search_text(a, &mi)) != NULL)
-			text = arena_strndup(a, text, text_fit(text, STORE_SEARCH_TEXT_MAX));
+		if (rc == 0 && !m.s.unreadable)
+			text = mime_search_text_of(a, m.raw, m.raw_len, STORE_SEARCH_TEXT_MAX);
 		if (rc == 0)
 			rc = store_import_search(im->st, im->ids[i], text, why);
 		arena_free(&a);

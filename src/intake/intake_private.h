@@ -121,6 +121,11 @@ struct intake_eval {
 /* process.c: run every step; either fills job->sm (to commit) or sets
  * job->res.why to a refusal and job->row to its intake-log row. */
 void intake_process(struct intake_worker *w, struct intake_job *job);
+/* The committer, before its first group: index again the newest messages
+ * (at most `newest` ids back) whose search entries a crash lost
+ * (search_recover.c). */
+struct store;
+void intake_search_recover(struct store *st, size_t newest);
 
 /* policy.c: threading, who may send, and where the message is filed. */
 int intake_policy(struct intake_eval *ev, struct pr_why *why);

@@ -26,6 +26,7 @@
 #include "core/arena.h"
 #include "core/limits.h"
 #include "core/spool.h"
+#include "core/text.h"
 
 static pthread_once_t mime_once = PTHREAD_ONCE_INIT;
 
@@ -259,6 +260,17 @@ mime_search_text(struct arena *a, const struct mime_info *m)
 	if (m->text_body != NULL || m->html_body == NULL)
 		return m->text_body;
 	return mime_html_to_text(a, m->html_body);
+}
+
+const char *
+mime_search_text_of(struct arena *a, const uint8_t *raw, size_t len, size_t max)
+{
+	struct mime_info mi;
+	struct pr_why why;
+	if (mime_parse_upto(spool_from_bytes(a, NULL, raw, len), a, max, &mi, &why) < 0)
+		return NULL;
+	const char *text = mime_search_text(a, &mi);
+	return text ? arena_strndup(a, text, text_fit(text, max)) : NULL;
 }
 
 int

@@ -97,6 +97,11 @@ int mime_parse_upto(struct spool *raw, struct arena *a, size_t text_max, struct 
 /* The text a search should find m by: its text body, or for HTML-only
  * mail the HTML's text; NULL if it has neither. */
 const char *mime_search_text(struct arena *a, const struct mime_info *m);
+/* The search text of a stored message's bytes, at most max bytes (cut at
+ * a character): what intake indexed when it stored them, recovered for an
+ * import or for a message whose index entry was lost; NULL if the bytes
+ * are unreadable or hold no text. */
+const char *mime_search_text_of(struct arena *a, const uint8_t *raw, size_t len, size_t max);
 
 /* An HTML body made safe to show (mime_html_safe.c): a new document
  * written from the parsed HTML by an allowlist -- no script, handlers,

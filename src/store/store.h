@@ -250,6 +250,22 @@ int store_commit_batch(struct store *st, struct store_msg **msgs, size_t n, stru
 struct store_log_entry;
 int store_commit_group(struct store *st, struct store_msg **msgs, size_t n,
                        const struct store_log_entry *const *log, size_t nlog, struct pr_why *why);
+/* Search entries written with a later group (SQLite; PostgreSQL indexes
+ * each message in its own group and ignores these).  FTS5 pays for every
+ * commit that adds to its index about as much for four messages as for a
+ * hundred (store_sqlite_held.c), so the intake's committer says before
+ * each group whether more messages are on their way: with more_coming and
+ * max > 0, the group's entries are held, up to max messages, and written
+ * by the first group committed without more_coming (or that fills the
+ * batch).  search_flush writes the held entries now, in their own
+ * transaction (before closing the store).  search_unindexed lists the
+ * messages among the newest `newest` ids the index lacks (held entries a
+ * crash lost: at most max a process), oldest first, in a's memory; each is
+ * indexed again with store_import_search. */
+void store_search_hold(struct store *st, size_t max, bool more_coming);
+int store_search_flush(struct store *st, struct pr_why *why);
+int store_search_unindexed(struct store *st, struct arena *a, size_t newest, int64_t **ids_r,
+                           size_t *n_r, struct pr_why *why);
 
 /* ---- message bodies stored apart from the commit ----
  * A large message's bytes are made durable on their own before the group
@@ -774,7 +790,7 @@ int store_login_clear(struct store *st, const char *user, struct pr_why *why);
  * inserts one row with its ids as given; import_bytes writes len bytes at
  * offset off of message message_id's stored bytes (total in all: pieces
  * come in order, the first at 0).  import_search: index imported message
- * message_id for search: its stored subject and addresses, and text (the
+ * message_id (or one store_search_unindexed found) for search: its stored subject and addresses, and text (the
  * words of its body, as the caller recovered them from its bytes; NULL:
  * none).  port_end(commit): commit (an import first advances id sequences
  * past the ids it wrote) or roll back. */

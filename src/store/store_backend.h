@@ -130,7 +130,10 @@
 	X(int, import_bytes, (struct store *st, int64_t message_id, int64_t total, int64_t off, const void *data, size_t len, struct pr_why *why), (st, message_id, total, off, data, len, why)) \
 	X(int, lease_take, (struct store *st, struct arena *a, const char *name, const char *owner, time_t now, int seconds, struct store_lease *out, struct pr_why *why), (st, a, name, owner, now, seconds, out, why)) \
 	X(int, lease_release, (struct store *st, const char *name, const char *owner, struct pr_why *why), (st, name, owner, why)) \
-	X(int, import_search, (struct store *st, int64_t message_id, const char *text, struct pr_why *why), (st, message_id, text, why))
+	X(int, import_search, (struct store *st, int64_t message_id, const char *text, struct pr_why *why), (st, message_id, text, why)) \
+	X(void, search_hold, (struct store *st, size_t max, bool more_coming), (st, max, more_coming)) \
+	X(int, search_flush, (struct store *st, struct pr_why *why), (st, why)) \
+	X(int, search_unindexed, (struct store *st, struct arena *a, size_t newest, int64_t **ids_r, size_t *n_r, struct pr_why *why), (st, a, newest, ids_r, n_r, why))
 
 
 struct store_ops {

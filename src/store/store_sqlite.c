@@ -490,6 +490,7 @@ sqlite_store_close(struct store *st)
 {
 	for (int i = 0; i < st->ncache; i++)
 		sqlite3_finalize(st->cache[i].stmt);
+	sq_held_free(st);
 	sq_terms_free(&st->terms);
 	sqlite3_close(st->db);
 	if (st->bodies_fd >= 0)

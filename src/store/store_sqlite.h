@@ -41,6 +41,9 @@ struct store {
 	bool reads_open;            /* inside store_reads_begin/end */
 	bool importing;             /* between store_port_begin(import) and its end */
 	struct sq_terms *terms;     /* the search tokenizer, once a worker needs it */
+	struct sq_held *held;       /* search entries for a later group (store_sqlite_held.c) */
+	size_t hold_max;            /* store_search_hold: 0, index in each group */
+	bool hold_more;
 };
 
 /* This backend's implementation of every call of store.h (store.c
@@ -166,6 +169,17 @@ int sq_message_search(struct store *st, struct arena *a, const struct store_mess
                       struct store_message_summary **out, size_t *n, struct pr_why *why);
 struct store_msg;
 int sq_search_add(struct store *st, struct arena *a, const struct store_msg *m, struct pr_why *why);
+struct sq_doc;
+int sq_search_insert(struct store *st, int64_t id, const struct sq_doc *d, struct pr_why *why);
+/* Held search entries (store_sqlite_held.c), around a group commit:
+ * begin, add each new message (when active), write before COMMIT, end. */
+bool sq_held_active(const struct store *st);
+void sq_held_group_begin(struct store *st);
+void sq_held_add(struct store *st, struct arena *a, const struct store_msg *m);
+int sq_held_group_write(struct store *st, struct pr_why *why);
+void sq_held_group_end(struct store *st, bool committed);
+size_t sq_held_count(const struct store *st);
+void sq_held_free(struct store *st);
 /* What message_terms indexes of a message, column by column (text,
  * addresses, subject): as text (sq_search_doc), or as term lists made on
  * the worker (sq_search_terms, kept by store_body_put; false if they

@@ -384,6 +384,7 @@ sqlite_store_commit_group(struct store *st, struct store_msg **msgs, size_t n,
 		return -1;
 	struct arena *a = arena_new();
 	int rc = 0;
+	sq_held_group_begin(st);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = commit_one(st, a, msgs[i], why);
 	for (size_t i = 0; rc == 0 && i < nlog; i++)
@@ -394,14 +395,25 @@ sqlite_store_commit_group(struct store *st, struct store_msg **msgs, size_t n,
 	 * SELECT, a row with a foreign key): indexed message by message, a
 	 * group of 50 made 50 segments, and merging them was most of the
 	 * commit's growth with the store (bench/README.md, "growth").  Here
-	 * a group makes one. */
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (!msgs[i]->duplicate_r)
+	 * a group makes one; held for a later group (store_sqlite_held.c),
+	 * a batch of groups makes one. */
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (msgs[i]->duplicate_r)
+			continue;
+		if (sq_held_active(st))
+			sq_held_add(st, a, msgs[i]);
+		else
 			rc = sq_search_add(st, a, msgs[i], why);
+	}
+	if (rc == 0)
+		rc = sq_held_group_write(st, why);
 	arena_free(&a);
-	if (rc == 0 && sq_commit(st, why) == 0)
+	if (rc == 0 && sq_commit(st, why) == 0) {
+		sq_held_group_end(st, true);
 		return 0;
+	}
 	sq_rollback(st);
+	sq_held_group_end(st, false);
 	for (size_t i = 0; i < n; i++) {
 		msgs[i]->id_r = msgs[i]->log_id_r = msgs[i]->outbound_id_r = 0;
 		msgs[i]->duplicate_r = false;

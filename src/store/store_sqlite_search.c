@@ -271,20 +271,55 @@ sq_search_terms(struct store *st, struct arena *a, const struct store_msg *m, st
 }
 
 int
-sq_search_add(struct store *st, struct arena *a, const struct store_msg *m, struct pr_why *why)
+sq_search_insert(struct store *st, int64_t id, const struct sq_doc *d, struct pr_why *why)
 {
 	static const char sql[] = SQ_SEARCH_INSERT " VALUES(?1, ?2, ?3, ?4)";
 	sqlite3_stmt *s = sq_prep(st, sql, why);
 	if (s == NULL)
 		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	for (int i = 0; i < 3; i++)
+		sqlite3_bind_text64(s, 2 + i, d->col[i], d->len[i], SQLITE_STATIC, SQLITE_UTF8);
+	return sq_step_done(st, s, "indexing a message for search", why);
+}
+
+int
+sq_search_add(struct store *st, struct arena *a, const struct store_msg *m, struct pr_why *why)
+{
 	struct sq_doc text;
 	const struct sq_doc *d = sq_body_terms(m);
 	if (d == NULL) {
 		sq_search_doc(a, m, &text);
 		d = &text;
 	}
-	sqlite3_bind_int64(s, 1, m->id_r);
-	for (int i = 0; i < 3; i++)
-		sqlite3_bind_text64(s, 2 + i, d->col[i], d->len[i], SQLITE_STATIC, SQLITE_UTF8);
-	return sq_step_done(st, s, "indexing a message for search", why);
+	return sq_search_insert(st, m->id_r, d, why);
+}
+
+/* Messages among the newest that the index lacks: a row of
+ * message_terms_docsize (FTS5's own table, one row per indexed rowid) is
+ * what makes a message indexed. */
+int
+sqlite_store_search_unindexed(struct store *st, struct arena *a, size_t newest, int64_t **ids_r,
+                              size_t *n_r, struct pr_why *why)
+{
+	static const char sql[] = "SELECT m.id FROM messages m"
+		" WHERE m.id > (SELECT coalesce(max(id), 0) FROM messages) - ?1"
+		" AND NOT EXISTS (SELECT 1 FROM message_terms_docsize d WHERE d.id = m.id) ORDER BY m.id";
+	*ids_r = NULL;
+	*n_r = 0;
+	sqlite3_stmt *s = sq_prep(st, sql, why);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)newest);
+	int64_t *ids = arena_alloc(a, (newest ? newest : 1) * sizeof(*ids));
+	size_t n = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < newest)
+		ids[n++] = sqlite3_column_int64(s, 0);
+	sq_done(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return sq_fail(st, rc, "finding messages the search index lacks", why);
+	*ids_r = ids;
+	*n_r = n;
+	return 0;
 }

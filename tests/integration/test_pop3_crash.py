@@ -74,7 +74,8 @@ class TestCrash(Pop3Case):
                 break
             time.sleep(0.01)
         out, err = proc.communicate(timeout=120)
-        self.assertTrue(cut, "the round ended before the cut")
+        self.assertTrue(cut, f"the round ended before the cut (exit {proc.returncode}, "
+                             f"{stored_count(self.pr)} stored): {(out + err)[-3000:]!r}")
         self.assertNotEqual(proc.returncode, 0, out + err)
         self.assertIn(b"nothing is deleted this round", err + out)
         self.assertEqual(self.dc.count("sys"), n_msgs)
