@@ -23,6 +23,7 @@
  * res.logged whether the attempt's row is durable.  RCPT lookups run on
  * their own threads (intake_rcpt.c).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,9 @@
  * more are coming: past a hundred or so FTS5's cost per commit is paid
  * off (bench/README.md, smtp-intake, stop 35). */
 #define INTAKE_SEARCH_BATCH 128
+/* How long the committer, idle, leaves entries held for a message that
+ * was expected and has not come. */
+#define INTAKE_SEARCH_WAIT_MS 500
 /* How old the committer's "are there webhooks?" answer may be. */
 #define WEBHOOKS_RECHECK_S 1.0
 
@@ -60,6 +64,7 @@ struct intake {
 	struct intake_job *live;             /* every job in flight (submit to finish) */
 	struct intake_rowq rows;             /* rows without a job (rowq.c) */
 	size_t in_flight;
+	size_t expected;             /* sessions with a recipient accepted (intake_expect) */
 	bool stopping;
 	int nworkers;
 	pthread_t workers[INTAKE_MAX_WORKERS];
@@ -386,6 +391,49 @@ flush_search(struct intake *in)
 		         "start indexes them", why.detail);
 }
 
+static bool
+no_work(const struct intake *in)
+{
+	return in->commit.head == NULL && in->rows.head == NULL &&
+	       !(in->stopping && intake_workq_empty(&in->work) && in->in_flight == 0);
+}
+
+/* With in->lock held: until there is work.  Entries held for a message
+ * that never comes (a session that stalls in DATA) are written after
+ * INTAKE_SEARCH_WAIT_MS without work. */
+static void
+wait_for_work(struct intake *in, bool *held)
+{
+	while (no_work(in)) {
+		if (!*held) {
+			pthread_cond_wait(&in->commit_cv, &in->lock);
+			continue;
+		}
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += INTAKE_SEARCH_WAIT_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		if (pthread_cond_timedwait(&in->commit_cv, &in->lock, &until) == ETIMEDOUT && no_work(in)) {
+			pthread_mutex_unlock(&in->lock);
+			flush_search(in);
+			*held = false;
+			pthread_mutex_lock(&in->lock);
+		}
+	}
+}
+
+void
+intake_expect(struct intake *in, bool more)
+{
+	pthread_mutex_lock(&in->lock);
+	if (more)
+		in->expected++;
+	else if (in->expected > 0)
+		in->expected--;
+	pthread_mutex_unlock(&in->lock);
+}
+
 /* The one writer of the intake log: messages, refusals of the workers and
  * the rows of protocol threads all go into the same group commit. */
 static void *
@@ -396,20 +444,21 @@ committer_main(void *arg)
 	/* At most a batch held per group and process; a few processes' worth,
 	 * and stores whose newest messages predate the index, are covered. */
 	intake_search_recover(in->commit_st, 8 * INTAKE_SEARCH_BATCH);
+	bool held = false;           /* the last group may have left entries held */
 	for (;;) {
 		pthread_mutex_lock(&in->lock);
-		while (in->commit.head == NULL && in->rows.head == NULL &&
-		       !(in->stopping && intake_workq_empty(&in->work) && in->in_flight == 0))
-			pthread_cond_wait(&in->commit_cv, &in->lock);
+		wait_for_work(in, &held);
 		size_t n = 0;
 		while (n < INTAKE_MAX_BATCH && in->commit.head)
 			batch[n++] = intake_jobq_pop(&in->commit);
 		struct intake_row *rows = intake_rowq_take(&in->rows, INTAKE_MAX_BATCH);
 		intake_rowq_note_drained(&in->rows);
 		/* Jobs of this batch count until job_finish: more than them in
-		 * flight means another group is coming, which can write this
-		 * one's search entries with its own (store_search_hold). */
-		bool more_coming = in->in_flight > n;
+		 * flight, or a session with a recipient accepted, means another
+		 * group is coming, which can write this one's search entries with
+		 * its own (store_search_hold). */
+		bool more_coming = in->in_flight > n || in->expected > 0;
+		held = more_coming;
 		pthread_mutex_unlock(&in->lock);
 		if (n == 0 && rows == NULL) {
 			flush_search(in);
@@ -446,7 +495,11 @@ intake_new(const struct intake_options *opt, struct pr_why *why)
 	intake_workq_init(&in->work, in->nworkers);
 	pthread_mutex_init(&in->lock, NULL);
 	pthread_cond_init(&in->work_cv, NULL);
-	pthread_cond_init(&in->commit_cv, NULL);
+	pthread_condattr_t monotonic;
+	pthread_condattr_init(&monotonic);
+	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+	pthread_cond_init(&in->commit_cv, &monotonic);
+	pthread_condattr_destroy(&monotonic);
 	pthread_cond_init(&in->idle_cv, NULL);
 	if ((in->lookup = intake_lookup_new(in->store_uri, why)) == NULL ||
 	    (in->commit_st = store_open(in->store_uri, why)) == NULL)

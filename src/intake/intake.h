@@ -120,6 +120,12 @@ void intake_get_stats(struct intake *in, struct intake_stats *out);
 
 /* Takes ownership of m (frees m->arena).  done() runs on an intake thread. */
 void intake_submit(struct intake *in, struct intake_msg *m, intake_done_fn done, void *arg);
+/* A protocol session says a message is on its way (more: its first
+ * recipient was accepted) or no longer (!more: submitted, or the
+ * transaction ended).  While one is, the committer holds a group's search
+ * entries for a later group (store_search_hold): a message coming alone
+ * is searchable at its 250, a burst's at the last 250. */
+void intake_expect(struct intake *in, bool more);
 /* Blocking convenience for the POP3 collector and tests. */
 void intake_submit_wait(struct intake *in, struct intake_msg *m, struct intake_result *res);
 

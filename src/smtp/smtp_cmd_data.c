@@ -124,6 +124,7 @@ end_of_data(struct smtp_session *s)
 	smtp_set_state(s, SMTP_WAIT);
 	smtp_guard_restart(s);
 	bufferevent_disable(s->bev, EV_READ);
+	smtp_expect(s, false);              /* in flight from here (intake_submit) */
 	intake_submit(s->srv->in, m, intake_done, s);
 }
 

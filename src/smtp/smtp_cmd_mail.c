@@ -161,6 +161,7 @@ rcpt_judged_on_loop(void *arg)
 			smtp_error(s, why);
 	} else {
 		m->nrcpts++;
+		smtp_expect(s, true);
 		smtp_set_state(s, SMTP_RCPT);
 		smtp_reply(s, 250, "2.1.5", "recipient ok");
 	}

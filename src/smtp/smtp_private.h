@@ -94,6 +94,7 @@ struct smtp_session {
 	int rcpt_rc;                         /* the RCPT lookup's answer */
 	struct pr_why rcpt_why;
 	bool gone;                           /* peer left while intake worked */
+	bool expecting;                      /* told intake a message is coming (intake_expect) */
 };
 
 /* Command handlers: args is the text after the verb (NUL-terminated). */
@@ -120,6 +121,9 @@ void smtp_error(struct smtp_session *s, const struct pr_why *why);
 void smtp_set_state(struct smtp_session *s, enum smtp_state st);
 /* Queue the final reply and close once it is written. */
 void smtp_close(struct smtp_session *s, int code, const char *dsn, const char *text);
+/* Tell intake whether this session has a message on its way (its first
+ * recipient accepted; no longer once submitted or reset). */
+void smtp_expect(struct smtp_session *s, bool more);
 /* Drop the current transaction (RSET, EHLO, end of DATA). */
 void smtp_tx_reset(struct smtp_session *s);
 /* Log an attempt that never reached intake (the envelope so far, plus

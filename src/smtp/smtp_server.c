@@ -158,6 +158,7 @@ smtp_server_free(struct smtp_server **srvp)
 	close_listeners(srv);
 	net_wake_run(srv->wake);      /* last completions: frees sessions that waited */
 	srv->on_empty = NULL;
+	srv->in = NULL;                /* freed before us (cli_serve): sessions tell it nothing now */
 	while (srv->sessions != NULL) {
 		srv->sessions->state = SMTP_CLOSING;   /* nothing can report any more */
 		smtp_session_free(srv->sessions);

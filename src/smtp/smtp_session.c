@@ -203,8 +203,17 @@ smtp_close(struct smtp_session *s, int code, const char *dsn, const char *text)
 }
 
 void
+smtp_expect(struct smtp_session *s, bool more)
+{
+	if (s->expecting != more && s->srv->in != NULL)
+		intake_expect(s->srv->in, more);
+	s->expecting = more;
+}
+
+void
 smtp_tx_reset(struct smtp_session *s)
 {
+	smtp_expect(s, false);
 	if (s->msg != NULL) {
 		struct arena *a = s->msg->arena;
 		arena_free(&a);

@@ -7,10 +7,11 @@
  * smtp-intake, stop 35): the same work for a few messages or a hundred.
  * So while more messages are on their way (intake says so with
  * store_search_hold), a group's entries are kept here and written with a
- * later group, SQ_HELD_MAX messages at most; the group committed when
- * nothing else is in flight writes them all.  A message is therefore
- * searchable as soon as its 250 when it comes alone, and within a batch
- * of SQ_HELD_MAX messages under load.
+ * later group -- at most the number intake gives, and at most
+ * HELD_MAX_AGE_MS -- and the group committed when nothing else is on its
+ * way writes them all.  A message is therefore searchable as soon as its
+ * 250 when it comes alone, and within a batch (or half a second) under
+ * load.
  *
  * Durability: the messages themselves are committed with their group; only
  * their index entries wait.  A crash loses at most the held entries, and
@@ -24,6 +25,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "core/log.h"
@@ -42,7 +44,22 @@ struct sq_held {
 	size_t group_start;          /* entries before the group being committed */
 	bool writing;                /* this group's commit writes them all */
 	unsigned failed_writes;      /* commits that wrote them and failed, in a row */
+	unsigned long long written, batches;   /* entries and commits that wrote them */
+	struct timespec oldest;      /* when the first entry held now was added */
 };
+
+/* Entries held this long are written with the next group whatever comes
+ * after it: at a few messages a second, with sessions always mid-way,
+ * a batch would otherwise take minutes to fill. */
+#define HELD_MAX_AGE_MS 500
+
+static long
+age_ms(const struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000L + (now.tv_nsec - since->tv_nsec) / 1000000L;
+}
 
 /* After this many failed commits that wrote the held entries, they are
  * dropped (the next start indexes their messages again): should an entry
@@ -80,6 +97,8 @@ sq_held_add(struct store *st, struct arena *a, const struct store_msg *m)
 		sq_search_doc(a, m, &text);
 		d = &text;
 	}
+	if (h->n == 0)
+		clock_gettime(CLOCK_MONOTONIC, &h->oldest);
 	if (h->n == h->cap) {
 		h->cap = h->cap ? 2 * h->cap : 64;
 		h->v = xrealloc(h->v, h->cap * sizeof(*h->v));
@@ -131,7 +150,8 @@ int
 sq_held_group_write(struct store *st, struct pr_why *why)
 {
 	struct sq_held *h = st->held;
-	if (h == NULL || h->n == 0 || (st->hold_more && h->n < st->hold_max && st->hold_max > 0))
+	if (h == NULL || h->n == 0 ||
+	    (st->hold_more && h->n < st->hold_max && age_ms(&h->oldest) < HELD_MAX_AGE_MS))
 		return 0;
 	h->writing = true;
 	for (size_t i = 0; i < h->n; i++) {
@@ -156,8 +176,11 @@ sq_held_group_end(struct store *st, bool committed)
 	struct sq_held *h = st->held;
 	if (h == NULL)
 		return;
-	if (committed && h->writing)
+	if (committed && h->writing) {
+		h->written += h->n;
+		h->batches++;
 		drop_from(h, 0);                 /* in the index now */
+	}
 	else if (!committed)
 		drop_from(h, h->group_start);    /* their messages were rolled back */
 	h->failed_writes = committed || !h->writing ? 0 : h->failed_writes + 1;
@@ -198,6 +221,10 @@ sq_held_free(struct store *st)
 {
 	if (st->held == NULL)
 		return;
+	if (st->held->batches > 0)
+		log_info("store: search entries of %llu messages written in %llu batches (%.1f a batch)",
+		         st->held->written, st->held->batches,
+		         (double)st->held->written / (double)st->held->batches);
 	if (st->held->n > 0)
 		log_warn("store: %zu messages' search entries were not written; the next start indexes "
 		         "them again", st->held->n);

@@ -9,6 +9,9 @@ group committed when nothing else is in flight, or when 128 are held.
 What that promises, tested here through the real listener:
 
 - a message sent alone is found by a search as soon as its 250;
+- while another session has a recipient accepted, a message's entry is
+  held, and written by the idle committer within half a second if that
+  other message never comes;
 - after a burst of concurrent senders, every accepted message is found
   as soon as the last 250 (the last group writes what the others held);
 - `kill -9` while entries are held loses only entries, never mail: the
@@ -86,6 +89,23 @@ class SearchHeldCase(PostroomCase):
             t.join(300)
         self.assertEqual(len(ok), 400)
         self.assertEqual(self.found(), 400)
+
+    def test_held_for_a_stalled_session_written_within_a_second(self):
+        """A session with a recipient accepted says a message is coming, so
+        the group of another session's message holds its entry; if the
+        message never comes (the session stalls before DATA, and stays so
+        throughout), the idle committer writes the entry within half a
+        second all the same."""
+        stalled = smtplib.SMTP("127.0.0.1", self.pr.smtp_port, timeout=60)
+        try:
+            stalled.ehlo("stalled.example")
+            self.assertEqual(stalled.mail("alice@firm.example")[0], 250)
+            self.assertEqual(stalled.rcpt("a1234@firm.example")[0], 250)
+            self.send(msg(1, word="tamarind"))
+            self.assertTrue(eventually(lambda: self.found("tamarind") == 1, 10),
+                            "the entry held for the stalled session's message was never written")
+        finally:
+            stalled.close()
 
     def unindexed(self):
         """Messages the search index lacks, read beside serve: a row of
