@@ -25,6 +25,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -64,7 +65,9 @@ struct intake {
 	struct intake_job *live;             /* every job in flight (submit to finish) */
 	struct intake_rowq rows;             /* rows without a job (rowq.c) */
 	size_t in_flight;
-	size_t expected;             /* sessions with a recipient accepted (intake_expect) */
+	/* Sessions with a recipient accepted (intake_expect): changed by the
+	 * event loop for every message, so not under lock. */
+	atomic_size_t expected;
 	bool stopping;
 	int nworkers;
 	pthread_t workers[INTAKE_MAX_WORKERS];
@@ -426,12 +429,11 @@ wait_for_work(struct intake *in, bool *held)
 void
 intake_expect(struct intake *in, bool more)
 {
-	pthread_mutex_lock(&in->lock);
+	/* Each session adds one and takes it back once (smtp_expect). */
 	if (more)
-		in->expected++;
-	else if (in->expected > 0)
-		in->expected--;
-	pthread_mutex_unlock(&in->lock);
+		atomic_fetch_add(&in->expected, 1);
+	else
+		atomic_fetch_sub(&in->expected, 1);
 }
 
 /* The one writer of the intake log: messages, refusals of the workers and
@@ -457,7 +459,7 @@ committer_main(void *arg)
 		 * flight, or a session with a recipient accepted, means another
 		 * group is coming, which can write this one's search entries with
 		 * its own (store_search_hold). */
-		bool more_coming = in->in_flight > n || in->expected > 0;
+		bool more_coming = in->in_flight > n || atomic_load(&in->expected) > 0;
 		held = more_coming;
 		pthread_mutex_unlock(&in->lock);
 		if (n == 0 && rows == NULL) {

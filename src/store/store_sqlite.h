@@ -191,6 +191,9 @@ struct sq_doc {
 void sq_search_doc(struct arena *a, const struct store_msg *m, struct sq_doc *d);
 bool sq_search_terms(struct store *st, struct arena *a, const struct store_msg *m, struct sq_doc *d);
 const struct sq_doc *sq_body_terms(const struct store_msg *m);
+/* What message_terms gets for m: the worker's term lists, else its text
+ * (made in text, in a's memory). */
+const struct sq_doc *sq_search_doc_of(struct arena *a, const struct store_msg *m, struct sq_doc *text);
 /* The search index's tokenizer (store_sqlite_terms.c), registered as
  * "postroom" on a connection before it touches message_terms; and the
  * terms it makes of text (words, and "word word" for two words joined by

@@ -92,11 +92,7 @@ sq_held_add(struct store *st, struct arena *a, const struct store_msg *m)
 {
 	struct sq_held *h = held_of(st);
 	struct sq_doc text;
-	const struct sq_doc *d = sq_body_terms(m);
-	if (d == NULL) {
-		sq_search_doc(a, m, &text);
-		d = &text;
-	}
+	const struct sq_doc *d = sq_search_doc_of(a, m, &text);
 	if (h->n == 0)
 		clock_gettime(CLOCK_MONOTONIC, &h->oldest);
 	if (h->n == h->cap) {
@@ -144,15 +140,11 @@ already_indexed(struct store *st, int64_t id, struct pr_why *why)
 	return rc == SQLITE_ROW;
 }
 
-/* At the end of the group's statements, before COMMIT: write every held
- * entry if the batch is full or nothing more is coming. */
-int
-sq_held_group_write(struct store *st, struct pr_why *why)
+/* Every held entry, into the transaction open now. */
+static int
+write_held(struct store *st, struct pr_why *why)
 {
 	struct sq_held *h = st->held;
-	if (h == NULL || h->n == 0 ||
-	    (st->hold_more && h->n < st->hold_max && age_ms(&h->oldest) < HELD_MAX_AGE_MS))
-		return 0;
 	h->writing = true;
 	for (size_t i = 0; i < h->n; i++) {
 		int indexed = already_indexed(st, h->v[i].id, why);
@@ -160,6 +152,18 @@ sq_held_group_write(struct store *st, struct pr_why *why)
 			return -1;
 	}
 	return 0;
+}
+
+/* At the end of the group's statements, before COMMIT: write every held
+ * entry if the batch is full, old enough, or nothing more is coming. */
+int
+sq_held_group_write(struct store *st, struct pr_why *why)
+{
+	struct sq_held *h = st->held;
+	if (h == NULL || h->n == 0 ||
+	    (st->hold_more && h->n < st->hold_max && age_ms(&h->oldest) < HELD_MAX_AGE_MS))
+		return 0;
+	return write_held(st, why);
 }
 
 static void
@@ -205,14 +209,11 @@ sqlite_store_search_flush(struct store *st, struct pr_why *why)
 	pr_why_clear(why);
 	if (sq_held_count(st) == 0)
 		return 0;
-	bool more = st->hold_more;
-	st->hold_more = false;
 	sq_held_group_begin(st);
-	int rc = sq_begin(st, why) == 0 && sq_held_group_write(st, why) == 0 ? sq_commit(st, why) : -1;
+	int rc = sq_begin(st, why) == 0 && write_held(st, why) == 0 ? sq_commit(st, why) : -1;
 	if (rc < 0)
 		sq_rollback(st);
 	sq_held_group_end(st, rc == 0);
-	st->hold_more = more;
 	return rc;
 }
 

@@ -283,16 +283,21 @@ sq_search_insert(struct store *st, int64_t id, const struct sq_doc *d, struct pr
 	return sq_step_done(st, s, "indexing a message for search", why);
 }
 
+const struct sq_doc *
+sq_search_doc_of(struct arena *a, const struct store_msg *m, struct sq_doc *text)
+{
+	const struct sq_doc *d = sq_body_terms(m);
+	if (d != NULL)
+		return d;
+	sq_search_doc(a, m, text);
+	return text;
+}
+
 int
 sq_search_add(struct store *st, struct arena *a, const struct store_msg *m, struct pr_why *why)
 {
 	struct sq_doc text;
-	const struct sq_doc *d = sq_body_terms(m);
-	if (d == NULL) {
-		sq_search_doc(a, m, &text);
-		d = &text;
-	}
-	return sq_search_insert(st, m->id_r, d, why);
+	return sq_search_insert(st, m->id_r, sq_search_doc_of(a, m, &text), why);
 }
 
 /* Messages among the newest that the index lacks: a row of
