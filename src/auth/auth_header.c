@@ -9,12 +9,12 @@
 #include "auth/auth_private.h"
 
 #include <ctype.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/jsonw.h"
 
 #define AUTH_CLEAN_MAX 200
 
@@ -94,44 +94,54 @@ render_header(struct arena *a, const char *id, const struct auth_verdict *v)
 	return r;
 }
 
-static json_t *
-jstr(const char *s)
-{
-	if (s == NULL)
-		return json_null();
-	json_t *j = json_string(s);     /* NULL when s is not UTF-8 (DNS text) */
-	return j ? j : json_string("(not UTF-8)");
-}
-
 static const char *
 reason_name(enum pr_err e)
 {
 	return e == PR_OK ? NULL : pr_err_name(e);
 }
 
+/* The same facts as JSON (`messages show --json`), written with jsonw.h:
+ * jansson's tree was three quarters of the cost of rendering a verdict. */
 static const char *
 render_json(struct arena *a, const struct auth_verdict *v)
 {
-	json_t *dk = json_array();
+	struct buf b;
+	buf_init(&b, 1024 * 1024);     /* a ceiling, not an allocation */
+	struct jsonw w;
+	jsonw_init(&w, &b);
+	jsonw_open(&w, NULL, '{');
+	jsonw_open(&w, "spf", '{');
+	jsonw_str(&w, "result", auth_result_name(v->spf));
+	jsonw_str(&w, "domain", v->spf_domain);
+	jsonw_str(&w, "identity", v->spf_helo ? "helo" : "mailfrom");
+	jsonw_str(&w, "reason", reason_name(v->spf_reason));
+	jsonw_str(&w, "detail", v->spf_detail);
+	jsonw_close(&w);
+	jsonw_open(&w, "dkim", '[');
 	for (size_t i = 0; i < v->ndkim; i++) {
 		const struct auth_dkim_sig *s = &v->dkim[i];
-		json_array_append_new(dk, json_pack("{s:o, s:o, s:o, s:s, s:o, s:o, s:b}",
-		    "domain", jstr(s->domain), "selector", jstr(s->selector), "algorithm",
-		    jstr(s->algorithm), "result", auth_result_name(s->result), "reason",
-		    jstr(reason_name(s->reason)), "detail", jstr(s->detail), "aligned", s->aligned));
+		jsonw_open(&w, NULL, '{');
+		jsonw_str(&w, "domain", s->domain);
+		jsonw_str(&w, "selector", s->selector);
+		jsonw_str(&w, "algorithm", s->algorithm);
+		jsonw_str(&w, "result", auth_result_name(s->result));
+		jsonw_str(&w, "reason", reason_name(s->reason));
+		jsonw_str(&w, "detail", s->detail);
+		jsonw_bool(&w, "aligned", s->aligned);
+		jsonw_close(&w);
 	}
-	json_t *o = json_pack("{s:{s:s, s:o, s:s, s:o, s:o}, s:o, s:{s:s, s:o, s:o, s:o}, s:o}",
-	    "spf", "result", auth_result_name(v->spf), "domain", jstr(v->spf_domain),
-	    "identity", v->spf_helo ? "helo" : "mailfrom", "reason", jstr(reason_name(v->spf_reason)),
-	    "detail", jstr(v->spf_detail),
-	    "dkim", dk,
-	    "dmarc", "result", auth_result_name(v->dmarc), "policy", jstr(v->dmarc_policy),
-	    "domain", jstr(v->dmarc_domain), "detail", jstr(v->dmarc_detail),
-	    "adopted_from", jstr(v->adopted_from));
-	char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	const char *r = arena_strdup(a, txt ? txt : "{}");
-	free(txt);
-	json_decref(o);
+	jsonw_close(&w);
+	jsonw_open(&w, "dmarc", '{');
+	jsonw_str(&w, "result", auth_result_name(v->dmarc));
+	jsonw_str(&w, "policy", v->dmarc_policy);
+	jsonw_str(&w, "domain", v->dmarc_domain);
+	jsonw_str(&w, "detail", v->dmarc_detail);
+	jsonw_close(&w);
+	jsonw_str(&w, "adopted_from", v->adopted_from);
+	jsonw_close(&w);
+	/* At most 16 signatures of bounded fields: the ceiling is never met. */
+	const char *r = b.err == PR_OK ? arena_strndup(a, buf_cstr(&b), b.len) : "{}";
+	buf_free(&b);
 	return r;
 }
 

@@ -1,11 +1,15 @@
 /* test-core.c - arena, buf, err table, settings, spool, address lists. */
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/ipnet.h"
+#include "core/jsonw.h"
 #include "core/limits.h"
 #include "core/settings.h"
 #include "core/spool.h"
@@ -252,6 +256,86 @@ TEST(ipnet_list_match)
 	}
 }
 
+/* A random string rich in what JSON must escape or refuse: quotes,
+ * backslashes, controls, DEL, valid multi-byte characters and stray bytes
+ * that make it invalid UTF-8. */
+static void
+random_text(char *out, size_t max)
+{
+	static const char *pieces[] = {"\"", "\\", "\n", "\r", "\t", "\x01", "\x1f", "\x7f",
+	                               "a", "Z", "/", " ", "\xc3\xa9", "\xe2\x80\xae", "\xf0\x9f\x98\x80",
+	                               "\xff", "\xc3", "\xed\xa0\x80", "\xc0\xaf"};
+	size_t n = 0, want = (size_t)rand() % 24;
+	out[0] = 0;
+	for (size_t i = 0; i < want; i++) {
+		const char *p = pieces[rand() % (int)(sizeof(pieces) / sizeof(pieces[0]))];
+		if (n + strlen(p) + 1 > max)
+			break;
+		memcpy(out + n, p, strlen(p) + 1);
+		n += strlen(p);
+	}
+}
+
+/* jansson's value for what jsonw writes for s (auth_header.c's contract). */
+static json_t *
+expected_string(const char *s)
+{
+	if (s == NULL)
+		return json_null();
+	json_t *j = json_string(s);
+	return j ? j : json_string("(not UTF-8)");
+}
+
+TEST(jsonw_parses_back_as_jansson_builds_it)
+{
+	srand(12);
+	int cases = 0, invalid = 0;
+	for (int round = 0; round < 3000; round++) {
+		char s1[128], s2[128];
+		random_text(s1, sizeof(s1));
+		random_text(s2, sizeof(s2));
+		const char *maybe_null = round % 5 == 0 ? NULL : s2;
+		struct buf b;
+		buf_init(&b, 1 << 20);
+		struct jsonw w;
+		jsonw_init(&w, &b);
+		jsonw_open(&w, NULL, '{');
+		jsonw_str(&w, "one", s1);
+		jsonw_open(&w, "list", '[');
+		for (int i = 0; i < round % 3; i++) {
+			jsonw_open(&w, NULL, '{');
+			jsonw_str(&w, "two", maybe_null);
+			jsonw_bool(&w, "yes", i % 2 == 0);
+			jsonw_close(&w);
+		}
+		jsonw_close(&w);
+		jsonw_open(&w, "empty", '{');
+		jsonw_close(&w);
+		jsonw_close(&w);
+		CHECK(w.depth == 0 && b.err == PR_OK);
+
+		json_error_t jerr;
+		json_t *got = json_loadb((const char *)b.data, b.len, 0, &jerr);
+		if (got == NULL)
+			fprintf(stderr, "not JSON (%s): %s\n", jerr.text, buf_cstr(&b));
+		json_t *list = json_array();
+		for (int i = 0; i < round % 3; i++)
+			json_array_append_new(list, json_pack("{s:o, s:b}", "two", expected_string(maybe_null),
+			                                      "yes", i % 2 == 0));
+		json_t *want = json_pack("{s:o, s:o, s:{}}", "one", expected_string(s1), "list", list, "empty");
+		CHECK(got != NULL && json_equal(got, want));
+		json_t *probe = json_string(s1);
+		invalid += probe == NULL;
+		json_decref(probe);
+		json_decref(got);
+		json_decref(want);
+		buf_free(&b);
+		cases++;
+	}
+	CHECK(cases == 3000);
+	CHECK(invalid > 300 && invalid < 2700);   /* both kinds were tried */
+}
+
 int
 main(void)
 {
@@ -264,5 +348,6 @@ main(void)
 	RUN(spool_spills_and_hashes);
 	RUN(ipnet_list_parse);
 	RUN(ipnet_list_match);
+	RUN(jsonw_parses_back_as_jansson_builds_it);
 	return test_summary("core");
 }
