@@ -367,6 +367,21 @@ fail:
 	return -1;
 }
 
+#define WAL_CHECKPOINT_BYTES (128 * 1024 * 1024)
+
+/* The store's page size (an older store keeps the one it was made with). */
+static int
+page_size(struct store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int n = 0;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA page_size", -1, &s, NULL) == SQLITE_OK
+	    && sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return n >= 512 ? n : 4096;
+}
+
 static int
 configure(struct store *st, struct pr_why *why)
 {
@@ -374,10 +389,15 @@ configure(struct store *st, struct pr_why *why)
 	sqlite3_extended_result_codes(st->db, 1);
 	char mode[16] = "";
 	sqlite3_stmt *s = NULL;
-	/* Message bytes are most of what is written: 16 KiB pages mean fewer
-	 * overflow pages (and page headers) per message.  Only takes effect
-	 * when the file is new. */
-	if (sq_exec(st, "PRAGMA page_size=16384", why) < 0)
+	/* 4 KiB pages (SQLite's default).  A commit rewrites every page it
+	 * touches: each index's insert point, the messages and log tables'
+	 * last leaf, the search index's new segment.  With 16 KiB pages (kept
+	 * while large bodies were stored in the database, now files of their
+	 * own) that was 124 KiB of WAL for a 10 KiB message; with 4 KiB, 49
+	 * KiB, and bench/growth reads and writes 3.4 times fewer bytes a
+	 * message (bench/README.md, "growth").  Only takes effect when the
+	 * file is new: an older store keeps its page size. */
+	if (sq_exec(st, "PRAGMA page_size=4096", why) < 0)
 		return -1;
 	int rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &s, NULL);
 	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -392,10 +412,10 @@ configure(struct store *st, struct pr_why *why)
 		           st->path, mode);
 		return -1;
 	}
-	/* A checkpoint every 8,192 WAL pages (128 MiB), not SQLite's 1,000:
-	 * a page the commits keep dirtying (an index's insert point, the
-	 * search index's newest segment) is copied into the database once a
-	 * checkpoint, and the checkpoint runs inside a commit.  Writes per
+	/* A checkpoint every 128 MiB of WAL (32,768 pages of 4 KiB), not
+	 * SQLite's 1,000 pages: a page the commits keep dirtying (an index's
+	 * insert point, the search index's newest segment) is copied into the
+	 * database once a checkpoint, and the checkpoint runs inside a commit.  Writes per
 	 * message and the 1,000,000-message growth run both improved
 	 * (bench/README.md, "growth").  The -wal file stays that size.
 	 * secure_delete FAST: Debian builds SQLite to zero every freed page,
@@ -403,7 +423,10 @@ configure(struct store *st, struct pr_why *why)
 	 * FAST still zeroes deleted cells in pages written anyway.  postroom
 	 * never deletes a message; what a merge frees is copied into the
 	 * merged segment. */
-	if (sq_exec(st, "PRAGMA wal_autocheckpoint=8192", why) < 0 ||
+	char checkpoint[64];
+	snprintf(checkpoint, sizeof(checkpoint), "PRAGMA wal_autocheckpoint=%d",
+	         (int)(WAL_CHECKPOINT_BYTES / page_size(st)));
+	if (sq_exec(st, checkpoint, why) < 0 ||
 	    sq_exec(st, "PRAGMA secure_delete=FAST", why) < 0 ||
 	    sq_exec(st, "PRAGMA synchronous=FULL", why) < 0 ||
 	    sq_exec(st, "PRAGMA foreign_keys=ON", why) < 0)

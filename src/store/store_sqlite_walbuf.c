@@ -18,7 +18,7 @@
 #include "core/log.h"
 
 /* One transaction's frames, as a rule: a group commit at a million
- * messages is about 60 pages of 16 KiB.  A longer run of appends is
+ * messages was about 60 pages of 16 KiB (now 4 KiB pages, fewer bytes).  A longer run of appends is
  * written in pieces of this size. */
 #define WALBUF_MAX (2 * 1024 * 1024)
 #define WALBUF_FIRST (128 * 1024)
