@@ -30,6 +30,7 @@
 #include "core/arena.h"
 #include "core/log.h"
 #include "core/settings.h"
+#include "core/sha256.h"
 #include "store/store.h"
 
 #define LOGIN_MAX_FAILURES 5
@@ -57,8 +58,7 @@ dummy_make(void)
 static void
 session_hash(const char *cookie, unsigned char out[STORE_SESSION_HASH_LEN])
 {
-	unsigned int len = 0;
-	EVP_Digest(cookie, strlen(cookie), out, &len, EVP_sha256(), NULL);
+	sha256_digest(cookie, strlen(cookie), out);
 }
 
 /* The cookie's shape: exactly what api_random_text makes (43 base64url). */

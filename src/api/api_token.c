@@ -14,6 +14,7 @@
 #include "api/api_private.h"
 #include "api/postroom.h"
 #include "core/arena.h"
+#include "core/sha256.h"
 #include "store/store.h"
 
 #define TOKEN_PREFIX "prt_"
@@ -23,8 +24,7 @@
 static void
 token_hash(const char *text, unsigned char out[STORE_TOKEN_HASH_LEN])
 {
-	unsigned int len = 0;
-	EVP_Digest(text, strlen(text), out, &len, EVP_sha256(), NULL);
+	sha256_digest(text, strlen(text), out);
 }
 
 int

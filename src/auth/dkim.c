@@ -41,6 +41,7 @@
 #include <strings.h>
 
 #include "core/arena.h"
+#include "core/sha256.h"
 #include "core/spool.h"
 
 struct hasher {
@@ -105,7 +106,7 @@ hasher_for(struct dkim_stream *st, bool relaxed, uint64_t limit)
 	h->relaxed = relaxed;
 	h->limit = limit;
 	h->md = EVP_MD_CTX_new();
-	if (h->md == NULL || EVP_DigestInit_ex(h->md, dkim_sha256(), NULL) != 1)
+	if (h->md == NULL || EVP_DigestInit_ex(h->md, sha256_md(), NULL) != 1)
 		pr_panic("cannot initialise SHA-256");
 	dkim_bodycanon_init(&h->canon, relaxed, limit, dkim_sha_sink, h->md);
 	return (int)st->nh++;

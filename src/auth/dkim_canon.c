@@ -281,26 +281,6 @@ dkim_sha_sink(void *arg, const uint8_t *p, size_t n)
 		pr_panic("SHA-256 update failed");
 }
 
-/* SHA-256 fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm
- * up in its provider tables (a lock and a hash) on every digest init. */
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-static EVP_MD *sha256_md;
-
-static void
-sha256_fetch(void)
-{
-	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	if (sha256_md == NULL)
-		pr_panic("OpenSSL has no SHA-256");
-}
-
-const EVP_MD *
-dkim_sha256(void)
-{
-	pthread_once(&sha256_once, sha256_fetch);
-	return sha256_md;
-}
-
 /* base64 digit values, -1 for anything else: a table, since b= and bh= of
  * every signature are decoded for every message. */
 static int8_t b64tab[256];

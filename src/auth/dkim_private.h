@@ -69,8 +69,6 @@ void dkim_bodycanon_update(struct dkim_bodycanon *c, const uint8_t *p, size_t n)
 void dkim_bodycanon_final(struct dkim_bodycanon *c);
 /* A sink that feeds an EVP_MD_CTX (arg): the body hash. */
 void dkim_sha_sink(void *arg, const uint8_t *p, size_t n);
-/* SHA-256, fetched from OpenSSL's provider once for the process. */
-const EVP_MD *dkim_sha256(void);
 
 /* Append the canonical form of one raw header field (name ":" value,
  * folded, ending in CRLF) to out. */

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "core/arena.h"
+#include "core/sha256.h"
 
 static const char *const signed_names[] = {
 	"from", "sender", "reply-to", "to", "cc", "subject", "date", "message-id",
@@ -61,7 +62,7 @@ body_hash(const struct parts *p, char *b64)
 	struct dkim_bodycanon c;
 	uint8_t d[EVP_MAX_MD_SIZE];
 	unsigned dl = 0;
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+	if (md == NULL || EVP_DigestInit_ex(md, sha256_md(), NULL) != 1)
 		pr_panic("cannot initialise SHA-256");
 	dkim_bodycanon_init(&c, true, UINT64_MAX, dkim_sha_sink, md);
 	dkim_bodycanon_update(&c, p->body, p->bodylen);
@@ -108,11 +109,11 @@ sign_data(const struct dkim_signkey *k, const struct buf *data, uint8_t *sig, si
 	if (k->ed25519) {
 		uint8_t d[32];
 		unsigned dl = 0;
-		ok = EVP_Digest(data->data, data->len, d, &dl, EVP_sha256(), NULL) == 1
+		ok = EVP_Digest(data->data, data->len, d, &dl, sha256_md(), NULL) == 1
 		     && EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pkey) == 1
 		     && EVP_DigestSign(ctx, sig, &sl, d, dl) == 1;
 	} else {
-		ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k->pkey) == 1
+		ok = EVP_DigestSignInit(ctx, NULL, sha256_md(), NULL, k->pkey) == 1
 		     && EVP_DigestSign(ctx, sig, &sl, data->data, data->len) == 1;
 	}
 	EVP_MD_CTX_free(ctx);

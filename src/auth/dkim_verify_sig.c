@@ -32,6 +32,7 @@
 
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/sha256.h"
 
 #define VERIFIERS 8
 
@@ -70,7 +71,7 @@ rsa_context_new(EVP_PKEY *pkey)
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
 	if (ctx != NULL && EVP_PKEY_verify_init(ctx) == 1
 	    && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1
-	    && EVP_PKEY_CTX_set_signature_md(ctx, dkim_sha256()) == 1)
+	    && EVP_PKEY_CTX_set_signature_md(ctx, sha256_md()) == 1)
 		return ctx;
 	EVP_PKEY_CTX_free(ctx);
 	return NULL;
@@ -106,7 +107,7 @@ dkim_signature_ok(enum dkim_alg alg, EVP_PKEY *pkey, const uint8_t *sig, size_t 
 {
 	uint8_t d[32];
 	unsigned dl = 0;
-	if (EVP_Digest(data->data, data->len, d, &dl, dkim_sha256(), NULL) != 1 || dl != sizeof(d))
+	if (EVP_Digest(data->data, data->len, d, &dl, sha256_md(), NULL) != 1 || dl != sizeof(d))
 		return false;
 	if (alg != DKIM_A_ED25519_SHA256) {
 		EVP_PKEY_CTX *ctx = rsa_context(pkey);

@@ -1,4 +1,5 @@
 /* spool.c - see spool.h. */
+#include "core/sha256.h"
 #include "core/spool.h"
 
 #include <errno.h>
@@ -42,7 +43,7 @@ spool_new(struct arena *a, const char *dir)
 	s->fd = -1;
 	s->dir = arena_strdup(a, dir ? dir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp"));
 	s->md = EVP_MD_CTX_new();
-	if (s->md == NULL || EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
+	if (s->md == NULL || EVP_DigestInit_ex(s->md, sha256_md(), NULL) != 1)
 		pr_panic("cannot initialise SHA-256");
 	arena_on_free(a, spool_cleanup, s);
 	return s;

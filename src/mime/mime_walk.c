@@ -18,6 +18,7 @@
 
 #include "core/arena.h"
 #include "core/limits.h"
+#include "core/sha256.h"
 #include "mime/mime_dsn.h"
 
 #define CHUNK (64 * 1024)
@@ -85,7 +86,7 @@ sink_open(struct mime_walk *w, struct sink *k, struct mime_part *p)
 {
 	memset(k, 0, sizeof(*k));
 	k->md = EVP_MD_CTX_new();
-	if (k->md == NULL || EVP_DigestInit_ex(k->md, EVP_sha256(), NULL) != 1)
+	if (k->md == NULL || EVP_DigestInit_ex(k->md, sha256_md(), NULL) != 1)
 		pr_panic("cannot initialise SHA-256");
 	if (w->target != 0 && p->index == w->target) {
 		k->out = w->out;

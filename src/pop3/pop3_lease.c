@@ -16,7 +16,6 @@
  * A clean stop releases the lease, so another node takes over at its
  * next tick instead of waiting for the lease to run out.
  */
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +24,7 @@
 #include "core/arena.h"
 #include "core/log.h"
 #include "core/settings.h"
+#include "core/sha256.h"
 #include "pop3/pop3_private.h"
 #include "store/store.h"
 
@@ -150,8 +150,8 @@ lease_name(const char *mailbox, char *out, size_t cap)
 	int n = snprintf(out, cap, "pop3:%s", mailbox);
 	if (n >= 0 && (size_t)n < cap)
 		return;
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	SHA256((const unsigned char *)mailbox, strlen(mailbox), md);
+	uint8_t md[32];
+	sha256_digest(mailbox, strlen(mailbox), md);
 	size_t at = (size_t)snprintf(out, cap, "pop3:sha256:");
 	for (size_t i = 0; i < sizeof(md) && at + 2 < cap; i++)
 		at += (size_t)snprintf(out + at, cap - at, "%02x", md[i]);

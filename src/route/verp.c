@@ -11,6 +11,7 @@
 
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/sha256.h"
 #include "core/text.h"
 
 /* The first 8 bytes of HMAC-SHA256(key, "bounce:" id), as 16 hex digits.
@@ -22,7 +23,7 @@ mac_of(const char *key, int64_t id, uint8_t out[VERP_MAC_HEX / 2])
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned mdl = 0;
 	int n = snprintf(msg, sizeof(msg), "bounce:%lld", (long long)id);
-	if (HMAC(EVP_sha256(), key, (int)strlen(key), (const uint8_t *)msg, (size_t)n, md, &mdl) == NULL)
+	if (HMAC(sha256_md(), key, (int)strlen(key), (const uint8_t *)msg, (size_t)n, md, &mdl) == NULL)
 		pr_panic("HMAC-SHA256 failed");
 	memcpy(out, md, VERP_MAC_HEX / 2);
 }

@@ -15,16 +15,16 @@
  * Two identifiers sharing 64 bits of SHA-256 cost about 2^32 tries to find,
  * a third about 2^64: a key never holds more than a handful of rows.
  */
-#include <openssl/sha.h>
 #include <string.h>
 
+#include "core/sha256.h"
 #include "store/store_sqlite.h"
 
 int64_t
 sq_msgid_key(const char *msgid)
 {
-	unsigned char d[SHA256_DIGEST_LENGTH];
-	SHA256((const unsigned char *)msgid, strlen(msgid), d);
+	uint8_t d[32];
+	sha256_digest(msgid, strlen(msgid), d);
 	uint64_t k = 0;
 	for (int i = 0; i < 8; i++)
 		k = k << 8 | d[i];

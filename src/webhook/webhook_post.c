@@ -18,6 +18,7 @@
 
 #include "core/arena.h"
 #include "core/log.h"
+#include "core/sha256.h"
 #include "core/text.h"
 #include "store/store.h"
 #include "webhook/webhook.h"
@@ -69,7 +70,7 @@ webhook_sign(const char *secret, const char *timestamp, const char *body, size_t
 	memcpy(msg, timestamp, tl);
 	msg[tl] = '.';
 	memcpy(msg + tl + 1, body, len);
-	if (HMAC(EVP_sha256(), secret, (int)strlen(secret), msg, tl + 1 + len, mac, &maclen) == NULL ||
+	if (HMAC(sha256_md(), secret, (int)strlen(secret), msg, tl + 1 + len, mac, &maclen) == NULL ||
 	    maclen != 32)
 		pr_panic("HMAC-SHA256 failed");
 	free(msg);
