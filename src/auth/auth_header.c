@@ -8,7 +8,6 @@
  */
 #include "auth/auth_private.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +26,8 @@ auth_clean(struct arena *a, const char *s)
 	char *o = arena_alloc(a, n + 1);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		o[i] = (ch < 0x20 || ch > 0x7e || strchr("();\\\"", ch)) ? ' ' : (char)ch;
+		bool special = ch == '(' || ch == ')' || ch == ';' || ch == '\\' || ch == '"';
+		o[i] = (ch < 0x20 || ch > 0x7e || special) ? ' ' : (char)ch;
 	}
 	return o;
 }
@@ -43,7 +43,9 @@ auth_token(struct arena *a, const char *s)
 	char *o = arena_alloc(a, n + 1);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		o[i] = isalnum(ch) || strchr(".-_+@", ch) ? (char)ch : '_';
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		          ch == '.' || ch == '-' || ch == '_' || ch == '+' || ch == '@';
+		o[i] = ok ? (char)ch : '_';
 	}
 	return o;
 }

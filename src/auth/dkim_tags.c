@@ -20,6 +20,19 @@ fws(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* ASCII only, whatever the locale: tag names are ALPHA *ALNUMPUNC. */
+static bool
+alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool
+name_char(char c)
+{
+	return alpha(c) || (c >= '0' && c <= '9') || c == '_';
+}
+
 static int
 parse_spec(const char *s, size_t start, size_t end, struct dkim_tags *out, const char **err_r)
 {
@@ -29,9 +42,9 @@ parse_spec(const char *s, size_t start, size_t end, struct dkim_tags *out, const
 	if (i == end)
 		return 0;                     /* empty spec */
 	size_t nstart = i;
-	if (!isalpha((unsigned char)s[i]))
+	if (!alpha(s[i]))
 		return *err_r = "tag name does not start with a letter", -1;
-	while (i < end && (isalnum((unsigned char)s[i]) || s[i] == '_'))
+	while (i < end && name_char(s[i]))
 		i++;
 	size_t nlen = i - nstart;
 	while (i < end && fws(s[i]))
@@ -68,21 +81,24 @@ dkim_tags_parse(const char *s, size_t len, struct dkim_tags *out, const char **e
 {
 	out->n = 0;
 	size_t start = 0;
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && s[i] != ';')
-			continue;
-		if (parse_spec(s, start, i, out, err_r) < 0)
+	for (;;) {
+		const char *semi = start < len ? memchr(s + start, ';', len - start) : NULL;
+		size_t end = semi ? (size_t)(semi - s) : len;
+		if (parse_spec(s, start, end, out, err_r) < 0)
 			return -1;
-		start = i + 1;
+		if (semi == NULL)
+			return 0;
+		start = end + 1;
 	}
-	return 0;
 }
 
+/* Names are short and mostly differ in their first byte: compare that
+ * before calling strcmp (the signature parser asks for a dozen tags). */
 const struct dkim_tag *
 dkim_tags_get(const struct dkim_tags *t, const char *name)
 {
 	for (size_t i = 0; i < t->n; i++)
-		if (strcmp(t->t[i].name, name) == 0)
+		if (t->t[i].name[0] == name[0] && strcmp(t->t[i].name, name) == 0)
 			return &t->t[i];
 	return NULL;
 }

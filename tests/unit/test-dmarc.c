@@ -392,6 +392,32 @@ TEST(aligned)
 	CHECK(!dmarc_aligned(NULL, "example.com", false));
 }
 
+/* Each thread keeps its last few answers (dmarc.c): more names than it
+ * keeps, asked in turn three times and in either case, answer the same. */
+TEST(org_domain_kept_answers)
+{
+	static const char *const ask[][2] = {
+	    {"mail.example.com", "example.com"}, {"A.B.Example.CO.UK", "example.co.uk"},
+	    {"example.co.uk", "example.co.uk"}, {"co.uk", "co.uk"}, {"x.y.z.example.org.", "example.org"},
+	    {"one.example.net", "example.net"}, {"two.example.net", "example.net"},
+	    {"www.example.de", "example.de"}, {"a.b.c.d.example.fr", "example.fr"},
+	    {"news.bbc.co.uk", "bbc.co.uk"}, {"mx.firm.example", "firm.example"}, {"org", "org"},
+	};
+	int asked = 0;
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < sizeof(ask) / sizeof(ask[0]); i++) {
+			struct arena *a = arena_new();
+			const char *got = dmarc_org_domain(a, ask[i][0]);
+			if (strcmp(got, ask[i][1]) != 0)
+				fprintf(stderr, "round %d: %s -> %s, want %s\n", round, ask[i][0], got, ask[i][1]);
+			CHECK_STR(got, ask[i][1]);
+			arena_free(&a);
+			asked++;
+		}
+	}
+	CHECK(asked == 36);
+}
+
 TEST(effective_policy)
 {
 	struct dmarc_result r;
@@ -416,6 +442,7 @@ main(void)
 	RUN(vectors);
 	RUN(psl);
 	RUN(aligned);
+	RUN(org_domain_kept_answers);
 	RUN(effective_policy);
 	return test_summary("dmarc");
 }
