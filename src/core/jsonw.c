@@ -1,7 +1,6 @@
 /* jsonw.c - see jsonw.h. */
 #include "core/jsonw.h"
 
-#include <stdint.h>
 #include <string.h>
 
 #include "core/buf.h"
@@ -15,25 +14,12 @@ jsonw_init(struct jsonw *w, struct buf *b)
 	w->b = b;
 }
 
-static bool
-valid_utf8(const char *s, size_t n)
-{
-	const uint8_t *p = (const uint8_t *)s;
-	for (size_t i = 0; i < n;) {
-		uint32_t cp;
-		i += text_utf8_next(p + i, n - i, &cp);
-		if (cp == TEXT_INVALID)
-			return false;
-	}
-	return true;
-}
-
 static void
 quoted(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t n = strlen(s);
-	if (!valid_utf8(s, n))
+	if (!text_is_utf8(s, n))
 		s = "(not UTF-8)", n = strlen(s);
 	buf_addch(b, '"');
 	size_t run = 0;           /* bytes copied as they are, written in one go */

@@ -8,6 +8,18 @@
 
 #include "core/arena.h"
 
+bool
+text_is_utf8(const char *s, size_t n)
+{
+	uint32_t cp;
+	for (size_t i = 0; i < n;) {
+		i += text_utf8_next((const uint8_t *)s + i, n - i, &cp);
+		if (cp == TEXT_INVALID)
+			return false;
+	}
+	return true;
+}
+
 size_t
 text_utf8_next(const uint8_t *p, size_t n, uint32_t *cp_r)
 {

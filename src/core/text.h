@@ -33,6 +33,8 @@ struct arena;
 /* The sequence at p (n > 0 bytes): its length (>= 1) and code point in
  * *cp_r, or TEXT_INVALID with the length of the maximal invalid subpart. */
 size_t text_utf8_next(const uint8_t *p, size_t n, uint32_t *cp_r);
+/* Whether the n bytes at s are valid UTF-8 throughout (the same rules). */
+bool text_is_utf8(const char *s, size_t n);
 /* C0 (but TAB), DEL and C1 controls. */
 bool text_is_control(uint32_t cp);
 

@@ -174,20 +174,6 @@ pg_slot(struct store *st, const char *sql, char name[16])
 	return slot;
 }
 
-static bool
-utf8_valid(const char *s)
-{
-	size_t n = strlen(s);
-	uint32_t cp;
-	for (size_t i = 0; i < n;) {
-		size_t len = text_utf8_next((const uint8_t *)s + i, n - i, &cp);
-		if (cp == TEXT_INVALID)
-			return false;
-		i += len;
-	}
-	return true;
-}
-
 /* The text parameters as PostgreSQL will take them.  A text column holds
  * only UTF-8, and a value that is not would fail the whole statement --
  * inside the group commit, the whole batch, again at every retry.  What
@@ -200,7 +186,7 @@ pg_values(const struct pg_params *p, struct arena **tmp)
 {
 	const char **copy = NULL;
 	for (int i = 0; i < p->n; i++) {
-		if (p->fmt[i] != 0 || p->v[i] == NULL || utf8_valid(p->v[i]))
+		if (p->fmt[i] != 0 || p->v[i] == NULL || text_is_utf8(p->v[i], strlen(p->v[i])))
 			continue;
 		if (copy == NULL) {
 			*tmp = arena_new();
