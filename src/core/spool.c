@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@ struct spool {
 	uint8_t *mem;
 	size_t memlen, memcap;
 	int fd;
+	bool drop_cache;
 	uint64_t size;
 	enum pr_err err;
 	EVP_MD_CTX *md;
@@ -30,6 +32,10 @@ static void
 spool_cleanup(void *arg)
 {
 	struct spool *s = arg;
+	/* Last of the message's cleanups (registered first), so the MIME
+	 * parser's map of the file is gone: mapped pages are not dropped. */
+	if (s->fd >= 0 && s->drop_cache)
+		(void)posix_fadvise(s->fd, 0, 0, POSIX_FADV_DONTNEED);
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s->mem);
@@ -124,6 +130,7 @@ spool_start_writeback(struct spool *s)
 		(void)sync_file_range(s->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
+void spool_drop_cache_at_close(struct spool *s) { s->drop_cache = true; }
 enum pr_err spool_error(const struct spool *s) { return s->err; }
 uint64_t spool_size(const struct spool *s) { return s->size; }
 const uint8_t *spool_sha256(const struct spool *s) { return s->digest; }

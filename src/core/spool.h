@@ -48,6 +48,10 @@ const uint8_t *spool_memory(const struct spool *s);
  * its 250 finds the bytes on their way.  Only a hint: no effect on a
  * spool in memory, and a failure here is found by that sync. */
 void spool_start_writeback(struct spool *s);
+/* The spool's file is now a stored body, synced: when the spool is
+ * freed, ask the kernel to drop its cached pages (POSIX_FADV_DONTNEED)
+ * instead of keeping them.  No effect on a spool in memory. */
+void spool_drop_cache_at_close(struct spool *s);
 /* The backing file descriptor, or -1 while in memory. */
 int spool_fd(const struct spool *s);
 

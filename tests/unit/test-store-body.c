@@ -3,10 +3,15 @@
  * modes, byte-exact reads (whole and streamed), removal of a body no
  * commit took, and the orphan sweep (dead writer, live writer, this
  * process's bodies before and after its oldest message in flight). */
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -161,6 +166,74 @@ TEST(uncommitted_body_removed_with_its_message)
 	CHECK_INT(count_files(), 1);
 	check_reads_back(st, a, m, body, 300 * 1024);
 	free(body);
+	arena_free(&a);
+	store_close(&st);
+}
+
+/* Pages of the body files that are in the page cache (mincore). */
+static long
+cached_pages(void)
+{
+	DIR *d = opendir(bodies);
+	long pages = 0, psz = sysconf(_SC_PAGESIZE);
+	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+		int fd = e->d_name[0] == '.' ? -1 : openat(dirfd(d), e->d_name, O_RDONLY);
+		struct stat sb;
+		if (fd < 0 || fstat(fd, &sb) < 0 || sb.st_size == 0) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		size_t n = ((size_t)sb.st_size + (size_t)psz - 1) / (size_t)psz;
+		void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+		unsigned char *vec = malloc(n);
+		if (map != MAP_FAILED && mincore(map, (size_t)sb.st_size, vec) == 0)
+			for (size_t i = 0; i < n; i++)
+				pages += vec[i] & 1;
+		free(vec);
+		if (map != MAP_FAILED)
+			munmap(map, (size_t)sb.st_size);
+		close(fd);
+	}
+	if (d != NULL)
+		closedir(d);
+	return pages;
+}
+
+/* A stored body is synced, then its pages are dropped from the page cache
+ * once its message is freed (both the linked spool and the copied one),
+ * and it still reads back byte-exact (from the disk). */
+TEST(stored_bodies_leave_the_page_cache)
+{
+	struct statfs fs;
+	if (statfs(dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
+		printf("  skipped: %s is tmpfs, whose pages cannot be dropped\n", dir);
+		return;
+	}
+	struct store *st = fresh();
+	struct pr_why why;
+	struct arena *a = arena_new();
+	size_t lens[] = {2 * 1024 * 1024 + 5, PR_STORE_BODY_MIN};
+	struct store_msg *m[2];
+	uint8_t *body[2];
+	for (int i = 0; i < 2; i++) {
+		body[i] = pattern(lens[i], (unsigned)i + 11);
+		m[i] = make_msg(a, body[i], lens[i], arena_printf(a, "<cache%d@test>", i));
+		CHECK_INT(store_body_put(st, a, m[i], &why), 0);
+	}
+	CHECK(spool_memory(m[0]->raw) == NULL && spool_memory(m[1]->raw) != NULL);
+	CHECK_INT(store_commit_batch(st, m, 2, &why), 0);
+	CHECK(cached_pages() >= 512);      /* the linked spool's, still open */
+	int64_t ids[2] = {m[0]->id_r, m[1]->id_r};
+	arena_free(&a);
+	CHECK_INT(count_files(), 2);
+	CHECK_INT(cached_pages(), 0);
+	a = arena_new();
+	for (int i = 0; i < 2; i++) {
+		struct store_msg again = {.id_r = ids[i], .prepend = "Received: from client.example\r\n"};
+		check_reads_back(st, a, &again, body[i], lens[i]);
+		free(body[i]);
+	}
 	arena_free(&a);
 	store_close(&st);
 }
@@ -462,6 +535,7 @@ main(void)
 		return 1;
 	RUN(which_bodies_become_files);
 	RUN(uncommitted_body_removed_with_its_message);
+	RUN(stored_bodies_leave_the_page_cache);
 	RUN(sweep_removes_only_orphans);
 	RUN(damaged_body_rows_fail_cleanly);
 	RUN(short_message_and_json_packed);
