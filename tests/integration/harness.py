@@ -464,6 +464,18 @@ class Postroom:
         serve's directory (start() runs it in self.dir)."""
         return os.path.join(self.dir, "spool" if not self.pg_database else os.path.join("var", "spool"))
 
+    def _sqlite_connect(self, **kw):
+        """A connection to the existing SQLite store, never a new one: a
+        test runs as root, and sqlite3.connect() on a store not made yet
+        would create an empty one owned by root, which serve and the CLI
+        (run_as_user) could then not write.  (On an existing store SQLite
+        itself gives the -wal and -shm files it makes as root to the
+        store's owner.)"""
+        import sqlite3
+        import urllib.parse
+        path = os.path.abspath(self.store[len("sqlite:"):])
+        return sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=rw", uri=True, **kw)
+
     def sql(self, query, *params):
         """Rows (a list of tuples) of one SQL statement run on this store,
         whichever the backend: SQLite through the sqlite3 module, PostgreSQL
@@ -479,8 +491,7 @@ class Postroom:
                 return []
             text = psql(f"SELECT coalesce(json_agg(t), '[]') FROM ({q}) t", self.store).strip()
             return [tuple(row) for row in json.loads(text, object_pairs_hook=lambda kv: [v for _, v in kv])]
-        import sqlite3
-        db = sqlite3.connect(self.store[len("sqlite:"):], timeout=30)
+        db = self._sqlite_connect(timeout=30)
         try:
             with db:
                 return db.execute(query, params).fetchall()
@@ -493,8 +504,7 @@ class Postroom:
         SQLite: BEGIN IMMEDIATE; PostgreSQL: every table locked EXCLUSIVE."""
         if self.pg_database:
             return PgLockHolder(self.store, "EXCLUSIVE")
-        import sqlite3
-        holder = sqlite3.connect(self.store[len("sqlite:"):], isolation_level=None, timeout=30)
+        holder = self._sqlite_connect(isolation_level=None, timeout=30)
         holder.execute("BEGIN IMMEDIATE")
         return holder
 
