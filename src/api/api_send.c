@@ -114,8 +114,11 @@ api_outbound_of_message(struct pr_api *api, int64_t message_id)
 int
 api_outbox_retry(struct pr_api *api, int64_t id, struct pr_why *why)
 {
-	return store_outbound_retry(api->store, id, time(NULL),
-	                            (time_t)settings_int(api->settings, SET_SMTP_RETRY_FOR), why);
+	int rc = store_outbound_retry(api->store, id, time(NULL),
+	                              (time_t)settings_int(api->settings, SET_SMTP_RETRY_FOR), why);
+	if (rc == 0)
+		outbound_queue_poke();
+	return rc;
 }
 
 int

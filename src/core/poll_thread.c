@@ -18,6 +18,7 @@ struct poll_thread {
 	pthread_cond_t cv;
 	bool stop;
 	bool wake;                   /* poll_thread_wake(): skip the nap once */
+	unsigned long rounds;        /* finished */
 };
 
 /* Sleep nap_ms, or until asked to stop; true when asked. */
@@ -52,9 +53,14 @@ static void *
 poll_main(void *arg)
 {
 	struct poll_thread *t = arg;
-	while (!stopping(t))
-		if (t->round(t->arg) <= 0 && nap(t))
+	while (!stopping(t)) {
+		int done = t->round(t->arg);
+		pthread_mutex_lock(&t->mu);
+		t->rounds++;
+		pthread_mutex_unlock(&t->mu);
+		if (done <= 0 && nap(t))
 			break;
+	}
 	return NULL;
 }
 
@@ -80,6 +86,15 @@ poll_thread_wake(struct poll_thread *t)
 	t->wake = true;
 	pthread_cond_signal(&t->cv);
 	pthread_mutex_unlock(&t->mu);
+}
+
+unsigned long
+poll_thread_rounds(struct poll_thread *t)
+{
+	pthread_mutex_lock(&t->mu);
+	unsigned long n = t->rounds;
+	pthread_mutex_unlock(&t->mu);
+	return n;
 }
 
 void

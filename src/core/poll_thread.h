@@ -18,6 +18,8 @@ struct poll_thread *poll_thread_start(const char *name, poll_round_fn *round, vo
 /* Run the next round now: end the nap in progress, or skip the next one
  * when a round is running (a wake is never lost). */
 void poll_thread_wake(struct poll_thread *t);
+/* Rounds finished so far (tests wait for a round to end). */
+unsigned long poll_thread_rounds(struct poll_thread *t);
 /* Ask it to stop and wait for the round in progress to end. */
 void poll_thread_stop(struct poll_thread **t);
 

@@ -64,7 +64,10 @@ intake_auto_queue(struct store *st, const struct settings *set, struct arena *a,
 	m->parsed_json = mi.json;
 	m->auto_reply = true;
 	m->outbound = q;
-	return store_outbound_enqueue(st, m, why);
+	if (store_outbound_enqueue(st, m, why) < 0)
+		return -1;
+	outbound_queue_poke();
+	return 0;
 }
 
 /* default_sender, else postmaster@ the first served domain; NULL (why)

@@ -139,6 +139,7 @@ struct outbound_worker_options {
 	int lease_seconds;           /* 0: OUTBOUND_LEASE_SECONDS */
 	outbound_transport_fn transport;   /* NULL: the built-in one (deliver.c) */
 	void *transport_arg;
+	int poll_ms;                 /* the nap while the queue is empty; 0: 1000 */
 };
 /* Long enough for the slowest delivery the transport allows (its
  * connection and DATA timeouts), so a live worker never loses its lease. */
@@ -146,12 +147,19 @@ struct outbound_worker_options {
 
 /* The delivery thread of serve: its own store connection; claims due
  * rows, delivers them, records results; polls the store for new rows
- * (`send` runs in another process) once a second. */
+ * (`send` runs in another process) once a second, and looks at once when
+ * this process queued one (outbound_queue_poke).  One a process. */
 struct outbound_worker;
 struct outbound_worker *outbound_worker_start(const struct outbound_worker_options *opt,
                                               struct pr_why *why);
 /* Let the delivery in progress finish, then stop the thread. */
 void outbound_worker_stop(struct outbound_worker **w);
+/* Rounds the thread has finished (tests wait on it). */
+unsigned long outbound_worker_rounds(struct outbound_worker *w);
+/* This process queued a row, or made one due again (and committed it):
+ * its delivery thread, if it runs one, claims now instead of at its next
+ * poll.  Safe from any thread; nothing without a running worker. */
+void outbound_queue_poke(void);
 /* Run one round on the caller's thread (tests): claim, deliver, record.
  * Returns how many rows were handled, or -1 with why. */
 int outbound_worker_round(struct store *st, const struct outbound_worker_options *opt, time_t now,

@@ -353,6 +353,7 @@ outbound_send(struct store *st, const struct settings *set, struct arena *a,
 	struct store_msg *m = record(&c, now, raw, &mi);
 	if (store_outbound_enqueue(st, m, why) < 0)
 		return -1;
+	outbound_queue_poke();
 	*res = (struct outbound_send_res){m->id_r, m->outbound_id_r, c.msgid, c.sender, c.nenvelope,
 	                                  c.nrcpts - c.nenvelope, len, NULL};
 	if (len > OUTBOUND_WARN_SIZE)

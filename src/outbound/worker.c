@@ -21,8 +21,11 @@
  *
  * `send` runs in another process, so the thread polls the store for due
  * rows once a second when it found none (one indexed read), and goes on
- * at once while there are more.
+ * at once while there are more.  What this process queues (the HTTP API's
+ * send and retry, intake's automatic replies) pokes the thread instead,
+ * so it leaves within milliseconds, not up to a second later.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +166,20 @@ struct outbound_worker {
 	struct poll_thread *thread;
 };
 
+/* This process's running worker, for outbound_queue_poke; the lock keeps
+ * a poke from reaching a worker being stopped. */
+static pthread_mutex_t running_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct outbound_worker *running;
+
+void
+outbound_queue_poke(void)
+{
+	pthread_mutex_lock(&running_mu);
+	if (running != NULL)
+		poll_thread_wake(running->thread);
+	pthread_mutex_unlock(&running_mu);
+}
+
 static int
 worker_round(void *arg)
 {
@@ -189,7 +206,11 @@ outbound_worker_start(const struct outbound_worker_options *opt, struct pr_why *
 		free(w);
 		return NULL;
 	}
-	w->thread = poll_thread_start("outbound", worker_round, w, WORKER_POLL_SECONDS * 1000);
+	w->thread = poll_thread_start("outbound", worker_round, w,
+	                              opt->poll_ms > 0 ? opt->poll_ms : WORKER_POLL_SECONDS * 1000);
+	pthread_mutex_lock(&running_mu);
+	running = w;
+	pthread_mutex_unlock(&running_mu);
 	return w;
 }
 
@@ -200,9 +221,19 @@ outbound_worker_stop(struct outbound_worker **wp)
 	*wp = NULL;
 	if (w == NULL)
 		return;
+	pthread_mutex_lock(&running_mu);
+	if (running == w)
+		running = NULL;
+	pthread_mutex_unlock(&running_mu);
 	poll_thread_stop(&w->thread);
 	store_close(&w->st);
 	free(w->uri);
 	free(w->node);
 	free(w);
+}
+
+unsigned long
+outbound_worker_rounds(struct outbound_worker *w)
+{
+	return poll_thread_rounds(w->thread);
 }

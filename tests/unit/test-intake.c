@@ -264,14 +264,6 @@ looping_msg(const char *dir)
 	return m;
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* A worker never writes: with the store's write lock held elsewhere, its
  * refusal step returns at once with the row for the committer (before,
  * each refusal waited up to the 5 s busy timeout for its own fsync). */
@@ -283,9 +275,9 @@ TEST(worker_refusal_does_not_write)
 	struct pr_why why;
 	struct intake_worker w = {.in = f.in, .st = store_open(f.uri, &why)};
 	struct intake_job j = {.m = looping_msg(f.dir)};
-	double t0 = now_s();
+	double t0 = test_seconds();
 	intake_process(&w, &j);
-	CHECK(now_s() - t0 < 2.0);
+	CHECK(test_seconds() - t0 < 2.0);
 	CHECK(j.sm == NULL);
 	CHECK_INT(j.res.why.code, PR_E_LOOP);
 	CHECK(j.row != NULL && !strcmp(j.row->e.verdict, "rejected"));
@@ -296,9 +288,9 @@ TEST(worker_refusal_does_not_write)
 	fixture_unlock(&f);
 	/* through the pipeline: done() hears that the row is durable */
 	struct intake_result res;
-	double w0 = now_s();
+	double w0 = test_seconds();
 	intake_submit_wait(f.in, looping_msg(f.dir), &res);
-	double wall_ms = (now_s() - w0) * 1e3;
+	double wall_ms = (test_seconds() - w0) * 1e3;
 	CHECK_INT(res.why.code, PR_E_LOOP);
 	CHECK(res.logged);
 	CHECK_INT(fixture_rows(&f, "rejected"), 1);
@@ -386,8 +378,8 @@ TEST(row_queue_has_a_cap)
 	struct intake_stats end;
 	f.in = NULL;
 	/* stats are read before intake_free frees them */
-	double t0 = now_s();
-	while (now_s() - t0 < 30) {
+	double t0 = test_seconds();
+	while (test_seconds() - t0 < 30) {
 		intake_get_stats(in, &end);
 		if (end.rows_queued == 0 && end.rows_written + end.rows_dropped == total)
 			break;

@@ -3,10 +3,12 @@
  * send (compose, store in the thread, internal placement, queue row),
  * claims with leases (expired leases, a result without the lease refused,
  * two connections claiming at once never share a row), results per
- * recipient, expiry, retry and cancel, and one worker round. */
+ * recipient, expiry, retry and cancel, one worker round, and the worker
+ * thread woken by a send. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/arena.h"
@@ -396,6 +398,78 @@ TEST(worker_round)
 	store_close(&st);
 }
 
+/* The worker thread's deliveries, counted under a lock; all 250. */
+struct counted {
+	pthread_mutex_t mu;
+	int n;
+};
+
+static void
+counted_ok(void *arg, struct arena *a, const struct settings *s, const struct outbound_delivery *d,
+           struct outbound_attempt *res)
+{
+	struct counted *c = arg;
+	(void)a, (void)s, (void)d;
+	pthread_mutex_lock(&c->mu);
+	c->n++;
+	pthread_mutex_unlock(&c->mu);
+	res->outcome = OUTBOUND_OK;
+	res->reply = "250 2.0.0 queued";
+}
+
+static int
+deliveries(struct counted *c)
+{
+	pthread_mutex_lock(&c->mu);
+	int n = c->n;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
+/* Wait up to 30 s for the worker to finish `rounds` rounds and make
+ * `sent` deliveries. */
+static bool
+wait_worker(struct outbound_worker *w, unsigned long rounds, struct counted *c, int sent)
+{
+	double end = test_seconds() + 30;
+	while (outbound_worker_rounds(w) < rounds || deliveries(c) < sent) {
+		if (test_seconds() > end)
+			return false;
+		nanosleep(&(struct timespec){0, 5 * 1000000L}, NULL);
+	}
+	return true;
+}
+
+/* A message queued by this process does not wait for the worker's next
+ * poll: its nap here is two minutes, past the 30 s deadline, so only the
+ * poke (outbound_queue_poke, from outbound_send) can bring the second
+ * message out in time. */
+TEST(worker_woken_by_send)
+{
+	struct store *st = seeded();
+	struct arena *a = arena_new();
+	struct pr_why why;
+	struct outbound_send_res r1, r2;
+	const char *to[] = {"good@client.example"};
+	struct counted c = {PTHREAD_MUTEX_INITIALIZER, 0};
+	struct outbound_worker_options opt = {.store_uri = uri, .node_id = "test", .transport = counted_ok,
+	                                      .transport_arg = &c, .poll_ms = 120000};
+	CHECK_INT(send_to(st, a, to, 1, 0, &r1, &why), 0);
+	struct outbound_worker *w = outbound_worker_start(&opt, &why);
+	CHECK(w != NULL);
+	/* The first round sends it; the second finds nothing, then the nap. */
+	CHECK(wait_worker(w, 2, &c, 1));
+	CHECK_INT(send_to(st, a, to, 1, 0, &r2, &why), 0);
+	CHECK(wait_worker(w, 3, &c, 2));
+	CHECK_INT(deliveries(&c), 2);
+	outbound_worker_stop(&w);
+	struct store_outbound o;
+	CHECK_INT(store_outbound_get(st, a, r2.outbound_id, &o, &why), 0);
+	CHECK_INT(o.state, OUTBOUND_SENT);
+	arena_free(&a);
+	store_close(&st);
+}
+
 int
 main(void)
 {
@@ -412,6 +486,7 @@ main(void)
 	RUN(retry_cancel);
 	RUN(two_claimers_never_share);
 	RUN(worker_round);
+	RUN(worker_woken_by_send);
 	settings_unref(&set);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -206,10 +206,8 @@ cached_pages(void)
 TEST(stored_bodies_leave_the_page_cache)
 {
 	struct statfs fs;
-	if (statfs(dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
-		printf("  skipped: %s is tmpfs, whose pages cannot be dropped\n", dir);
-		return;
-	}
+	if (statfs(dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC)
+		SKIP("the test directory is on tmpfs, whose pages cannot be dropped");
 	struct store *st = fresh();
 	struct pr_why why;
 	struct arena *a = arena_new();

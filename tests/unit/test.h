@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int test_passed, test_failed, test_skipped, test_cur_failed;
 static const char *test_skip_reason;
@@ -33,6 +34,15 @@ static const char *test_skip_reason;
 	if (g_ == NULL || w_ == NULL ? g_ != w_ : strcmp(g_, w_) != 0) { test_cur_failed++; \
 	fprintf(stderr, "%s:%d: %s: got \"%s\", want \"%s\"\n", __FILE__, __LINE__, #got, \
 	        g_ ? g_ : "(null)", w_ ? w_ : "(null)"); } } while (0)
+
+/* Monotonic seconds: for deadlines while a test waits for a condition. */
+static inline double
+test_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static inline void
 test_run(const char *name, void (*fn)(void))
