@@ -16,6 +16,7 @@
 #include "core/spool.h"
 #include "mime/mime.h"
 #include "store/store.h"
+#include "webhook/webhook.h"
 
 const char *
 api_format_time(time_t t, char *buf, size_t len)
@@ -197,7 +198,10 @@ int
 api_message_move(struct pr_api *api, int64_t id, const char *project, struct pr_why *why)
 {
 	struct store_placement to = {ROUTE_PROJECT, project, "moved"};
-	return store_message_move(api->store, id, &to, why);
+	int rc = store_message_move(api->store, id, &to, why);
+	if (rc == 0)
+		webhook_queue_poke();          /* a move writes deliveries too */
+	return rc;
 }
 
 int

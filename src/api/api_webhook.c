@@ -142,5 +142,8 @@ api_webhook_deliveries(struct pr_api *api, bool failed_only, size_t limit, int64
 int
 api_webhook_retry(struct pr_api *api, int64_t id, struct pr_why *why)
 {
-	return store_webhook_retry(api->store, id, time(NULL), why);
+	int rc = store_webhook_retry(api->store, id, time(NULL), why);
+	if (rc == 0)
+		webhook_queue_poke();
+	return rc;
 }

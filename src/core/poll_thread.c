@@ -113,3 +113,29 @@ poll_thread_stop(struct poll_thread **tp)
 	pthread_cond_destroy(&t->cv);
 	free(t);
 }
+
+void
+poll_slot_set(struct poll_slot *s, struct poll_thread *t)
+{
+	pthread_mutex_lock(&s->mu);
+	s->t = t;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+poll_slot_clear(struct poll_slot *s, struct poll_thread *t)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->t == t)
+		s->t = NULL;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+poll_slot_wake(struct poll_slot *s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->t != NULL)
+		poll_thread_wake(s->t);
+	pthread_mutex_unlock(&s->mu);
+}

@@ -9,6 +9,8 @@
 #ifndef PR_POLL_THREAD_H
 #define PR_POLL_THREAD_H
 
+#include <pthread.h>
+
 typedef int poll_round_fn(void *arg);
 
 struct poll_thread;
@@ -22,5 +24,21 @@ void poll_thread_wake(struct poll_thread *t);
 unsigned long poll_thread_rounds(struct poll_thread *t);
 /* Ask it to stop and wait for the round in progress to end. */
 void poll_thread_stop(struct poll_thread **t);
+
+/* Where code elsewhere in the process finds a queue's running thread to
+ * wake it (the queue's writer in this process, so the new row goes out at
+ * once instead of at the next poll).  A static per queue, POLL_SLOT_INIT;
+ * the lock keeps a wake from reaching a thread being stopped. */
+struct poll_slot {
+	pthread_mutex_t mu;
+	struct poll_thread *t;
+};
+#define POLL_SLOT_INIT {PTHREAD_MUTEX_INITIALIZER, NULL}
+/* t runs now (NULL: none). */
+void poll_slot_set(struct poll_slot *s, struct poll_thread *t);
+/* Before t is stopped: the slot forgets it, if it still holds it. */
+void poll_slot_clear(struct poll_slot *s, struct poll_thread *t);
+/* Wake the thread the slot holds, if any. */
+void poll_slot_wake(struct poll_slot *s);
 
 #endif

@@ -37,6 +37,7 @@
 #include "core/settings.h"
 #include "core/spool.h"
 #include "intake/intake_private.h"
+#include "webhook/webhook.h"
 
 #define INTAKE_DEFAULT_WORKERS 4
 #define INTAKE_MAX_WORKERS 32
@@ -326,6 +327,8 @@ commit_group(struct intake *in, struct intake_job **jobs, size_t n, struct intak
 	metrics_observe(METRICS_COMMIT_SECONDS, ms / 1e3);
 	if (rc == 0)
 		count_rows(msgs, nm, log, nl);
+	if (rc == 0 && wh)
+		webhook_queue_poke();      /* deliveries, if any matched, go out now */
 	pthread_mutex_lock(&in->lock);
 	in->stats.commit_txns++;
 	in->stats.commit_ms_total += ms;

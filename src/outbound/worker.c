@@ -25,7 +25,6 @@
  * send and retry, intake's automatic replies) pokes the thread instead,
  * so it leaves within milliseconds, not up to a second later.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,18 +165,13 @@ struct outbound_worker {
 	struct poll_thread *thread;
 };
 
-/* This process's running worker, for outbound_queue_poke; the lock keeps
- * a poke from reaching a worker being stopped. */
-static pthread_mutex_t running_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct outbound_worker *running;
+/* This process's running worker, for outbound_queue_poke. */
+static struct poll_slot running = POLL_SLOT_INIT;
 
 void
 outbound_queue_poke(void)
 {
-	pthread_mutex_lock(&running_mu);
-	if (running != NULL)
-		poll_thread_wake(running->thread);
-	pthread_mutex_unlock(&running_mu);
+	poll_slot_wake(&running);
 }
 
 static int
@@ -208,9 +202,7 @@ outbound_worker_start(const struct outbound_worker_options *opt, struct pr_why *
 	}
 	w->thread = poll_thread_start("outbound", worker_round, w,
 	                              opt->poll_ms > 0 ? opt->poll_ms : WORKER_POLL_SECONDS * 1000);
-	pthread_mutex_lock(&running_mu);
-	running = w;
-	pthread_mutex_unlock(&running_mu);
+	poll_slot_set(&running, w->thread);
 	return w;
 }
 
@@ -221,10 +213,7 @@ outbound_worker_stop(struct outbound_worker **wp)
 	*wp = NULL;
 	if (w == NULL)
 		return;
-	pthread_mutex_lock(&running_mu);
-	if (running == w)
-		running = NULL;
-	pthread_mutex_unlock(&running_mu);
+	poll_slot_clear(&running, w->thread);
 	poll_thread_stop(&w->thread);
 	store_close(&w->st);
 	free(w->uri);

@@ -71,6 +71,7 @@ struct webhook_worker_options {
 	const char *store_uri;
 	const char *node_id;        /* lease owner; NULL: "<hostname>:<pid>" */
 	int lease_seconds;          /* 0: WEBHOOK_LEASE_SECONDS */
+	int poll_ms;                /* the nap while nothing is due; 0: 1000 */
 };
 /* One round: claim due deliveries and attempt each.  The number claimed,
  * or -1 with why (the store could not be read). */
@@ -81,5 +82,11 @@ struct webhook_worker *webhook_worker_start(const struct webhook_worker_options 
                                             struct pr_why *why);
 /* Waits for an attempt in progress (at most WEBHOOK_TIMEOUT_S). */
 void webhook_worker_stop(struct webhook_worker **w);
+/* Rounds the thread has finished (tests wait on it). */
+unsigned long webhook_worker_rounds(struct webhook_worker *w);
+/* A commit in this process may have written deliveries: its webhook
+ * thread, if it runs one, claims now instead of at its next poll.  Safe
+ * from any thread; nothing without a running worker. */
+void webhook_queue_poke(void);
 
 #endif

@@ -18,7 +18,9 @@
  * and waits for its predecessor's lease to expire.
  *
  * The thread polls the store once a second when nothing was due (the
- * commits that write deliveries run in other threads and processes).
+ * commits that write deliveries run in other threads and processes); this
+ * process's intake committer pokes it after a commit that may have written
+ * some (webhook_queue_poke), so they go out at once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +117,21 @@ struct webhook_worker {
 	struct poll_thread *thread;
 };
 
+/* This process's running worker, for webhook_queue_poke. */
+static struct poll_slot running = POLL_SLOT_INIT;
+
+void
+webhook_queue_poke(void)
+{
+	poll_slot_wake(&running);
+}
+
+unsigned long
+webhook_worker_rounds(struct webhook_worker *w)
+{
+	return poll_thread_rounds(w->thread);
+}
+
 static int
 worker_round(void *arg)
 {
@@ -141,7 +158,9 @@ webhook_worker_start(const struct webhook_worker_options *opt, struct pr_why *wh
 		free(w);
 		return NULL;
 	}
-	w->thread = poll_thread_start("webhooks", worker_round, w, WORKER_POLL_SECONDS * 1000);
+	w->thread = poll_thread_start("webhooks", worker_round, w,
+	                              opt->poll_ms > 0 ? opt->poll_ms : WORKER_POLL_SECONDS * 1000);
+	poll_slot_set(&running, w->thread);
 	return w;
 }
 
@@ -152,6 +171,7 @@ webhook_worker_stop(struct webhook_worker **wp)
 	*wp = NULL;
 	if (w == NULL)
 		return;
+	poll_slot_clear(&running, w->thread);
 	poll_thread_stop(&w->thread);
 	store_close(&w->st);
 	free(w->uri);

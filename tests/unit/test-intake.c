@@ -1,6 +1,7 @@
 /* test-intake.c - the pure parts of the pipeline (our Received header
- * with no header injection through HELO, loop counting) and one run of
- * the real pipeline against a failing disk. */
+ * with no header injection through HELO, loop counting), one run of
+ * the real pipeline against a failing disk, the one log writer, and a
+ * commit waking the webhook thread. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -15,6 +16,9 @@
 #include "core/settings.h"
 #include "core/spool.h"
 #include "intake/intake_private.h"
+#include "store/store.h"
+#include "webhook/webhook.h"
+#include "dnsmasq.h"
 #include "test.h"
 
 TEST(received_header_is_clean)
@@ -447,6 +451,81 @@ TEST(small_mail_first)
 	arena_free(&a);
 }
 
+/* A stored message's webhook deliveries go out at once: the committer
+ * pokes this process's webhook thread (webhook_queue_poke).  The thread's
+ * nap here is two minutes, past the 30 s deadline, so only the poke can
+ * bring the attempt in time.  The webhook's URL is a closed loopback port:
+ * the attempt fails at once and is recorded (attempts 1).  DNS: a loopback
+ * dnsmasq that knows no name (SPF and DMARC none, nothing required). */
+TEST(commit_wakes_webhooks)
+{
+	struct test_dnsmasq dns;
+	if (!test_dnsmasq_start(&dns, "", 0))
+		SKIP("dnsmasq could not be started (/usr/sbin/dnsmasq)");
+	char dir[] = "/tmp/postroom-test-XXXXXX", uri[128], server[40];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(uri, sizeof(uri), "sqlite:%s/t.db", dir);
+	snprintf(server, sizeof(server), "127.0.0.1:%d", dns.port);
+	struct pr_why why;
+	struct settings *set = settings_new();
+	CHECK_INT(settings_set(set, SET_DNS_SERVER, server, SRC_FILE, &why), 0);
+	CHECK_INT(settings_set(set, SET_REQUIRE_SPF, "false", SRC_FILE, &why), 0);
+	CHECK_INT(settings_set(set, SET_REQUIRE_DKIM, "false", SRC_FILE, &why), 0);
+	settings_publish(settings_clone(set));
+	struct store *st = store_open(uri, &why);
+	const char *alice[] = {"alice@firm.example"};
+	int64_t wid;
+	CHECK(st != NULL);
+	CHECK_INT(store_domain_add(st, "firm.example", &why), 0);
+	CHECK_INT(store_user_add(st, "alice", "Alice Archer", alice, 1, &why), 0);
+	CHECK_INT(store_project_add(st, "1234", "Harbour", &why), 0);
+	CHECK_INT(store_project_grant(st, "1234", "alice", &why), 0);
+	CHECK_INT(store_webhook_add(st, "http://127.0.0.1:9/hook", "1234", "s", time(NULL), &wid, &why), 0);
+	struct intake_options opt = {.store_uri = uri, .spool_dir = dir, .workers = 1};
+	struct intake *in = intake_new(&opt, &why);
+	struct webhook_worker_options wo = {.store_uri = uri, .node_id = "test", .poll_ms = 120000};
+	struct webhook_worker *w = webhook_worker_start(&wo, &why);
+	CHECK(in != NULL && w != NULL);
+	double end = test_seconds() + 30;
+	while (webhook_worker_rounds(w) < 1 && test_seconds() < end)
+		nanosleep(&(struct timespec){0, 5 * 1000000L}, NULL);
+	CHECK_INT(webhook_worker_rounds(w), 1);          /* napping, nothing due */
+	struct intake_msg *m = alice_msg(dir);
+	struct intake_rcpt *r = arena_alloc(m->arena, sizeof(*r));
+	CHECK_INT(intake_judge_rcpt(in, m->arena, "a1234@firm.example", r, &why), 0);
+	m->rcpts = r;
+	static const char text[] = "From: alice@firm.example\r\nTo: a1234@firm.example\r\n"
+	                           "Subject: plans\r\nMessage-ID: <wake@firm.example>\r\n\r\nhello\r\n";
+	spool_write(m->raw, text, sizeof(text) - 1);
+	spool_finish(m->raw);
+	struct intake_result res;
+	intake_submit_wait(in, m, &res);
+	CHECK_INT(res.why.code, PR_OK);
+	CHECK(res.message_id > 0);
+	struct arena *a = arena_new();
+	struct store_webhook_filter f = {0};
+	struct store_webhook_delivery *d = NULL;
+	size_t n = 0;
+	while (test_seconds() < end) {
+		CHECK_INT(store_webhook_deliveries(st, a, &f, &d, &n, &why), 0);
+		if (n == 1 && d[0].attempts >= 1)
+			break;
+		nanosleep(&(struct timespec){0, 5 * 1000000L}, NULL);
+	}
+	CHECK_INT(n, 1);
+	CHECK(n == 1 && d[0].attempts == 1 && d[0].message_id == res.message_id);
+	webhook_worker_stop(&w);
+	intake_free(&in);
+	arena_free(&a);
+	store_close(&st);
+	settings_unref(&set);
+	settings_publish(settings_new());
+	test_dnsmasq_stop(&dns);
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK_INT(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -458,5 +537,6 @@ main(void)
 	RUN(busy_commit_row_written_later);
 	RUN(row_queue_has_a_cap);
 	RUN(small_mail_first);
+	RUN(commit_wakes_webhooks);
 	return test_summary("intake");
 }
