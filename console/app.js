@@ -270,6 +270,12 @@ function showFrame(signedIn) {
   }
 }
 
+// The server ended this session (your own password changed): back to the
+// sign-in form (the caller says why on the status line).
+export function sessionEnded() {
+  signedOut('');
+}
+
 function signedOut(message) {
   session = null;
   renderSeq += 1;

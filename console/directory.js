@@ -4,7 +4,7 @@
 // mail for.  Every change is one call to /api/v1 and is made at once; the
 // section it touched is read again from the server afterwards, so what the
 // page shows is what is stored.
-import { registerPage, h, fill, api, errorBox } from './app.js';
+import { registerPage, h, fill, api, errorBox, currentSession, sessionEnded } from './app.js';
 import { textField, selectField, card, table, addForm, actionButton, confirmButton, splitList } from './form.js';
 
 const enc = encodeURIComponent;
@@ -65,16 +65,24 @@ function userRow(u, refresh) {
   const active = u.active !== false;
   const admin = u.admin === true;
   const pw = textField(`New password for ${u.name}`, { type: 'password', name: 'new-password', autocomplete: 'new-password' });
-  const pwForm = addForm(null, [pw], 'Save password', async () => {
-    await api('PUT', `/api/v1/users/${enc(u.name)}/password`, { password: pw.input.value });
-    return `password of ${u.name} set.`;
+  // Your own password needs your current one too (the server asks).
+  const own = currentSession() && currentSession().user === u.name;
+  const cur = own ? textField('Your current password', { type: 'password', name: 'current-password', autocomplete: 'current-password' }) : null;
+  const pwForm = addForm(null, own ? [cur, pw] : [pw], 'Save password', async () => {
+    const body = { password: pw.input.value };
+    if (own) body.current_password = cur.input.value;
+    await api('PUT', `/api/v1/users/${enc(u.name)}/password`, body);
+    if (!own) return `password of ${u.name} set.`;
+    // Every session of the user ended with the change, this one too.
+    sessionEnded();
+    return 'your password is changed: sign in with the new one.';
   }, null, { inline: true });
   pwForm.hidden = true;
   const pwToggle = h('button', { type: 'button', 'aria-expanded': 'false', 'aria-label': `Set password of ${u.name}` }, 'Set password');
   pwToggle.addEventListener('click', () => {
     pwForm.hidden = !pwForm.hidden;
     pwToggle.setAttribute('aria-expanded', String(!pwForm.hidden));
-    if (!pwForm.hidden) pw.input.focus();
+    if (!pwForm.hidden) (own ? cur : pw).input.focus();
   });
   return h('tr', {},
     h('th', { scope: 'row' }, u.name),

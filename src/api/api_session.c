@@ -156,35 +156,63 @@ session_start(struct pr_api *api, const struct store_login *l, time_t now,
 	return json_pack("{s:s, s:b, s:s}", "user", l->name, "admin", l->admin, "csrf", csrf);
 }
 
-json_t *
-api_session_create(struct pr_api *api, const char *user, const char *password, const char *peer,
-                   char cookie[API_SESSION_ID_LEN + 1], int *retry_after_r, struct pr_why *why)
+/* user's password checked as sign-in checks it: the rate limits first,
+ * then the same work for a wrong name or password, and a failure counted.
+ * 1 it matches (*l is the user, in a); 0 refused, or -1 (why either way). */
+static int
+check_password(struct pr_api *api, struct arena *a, const char *user, const char *password,
+               const char *peer, time_t now, struct store_login *l, int *retry_after_r, struct pr_why *why)
 {
-	time_t now = time(NULL);
 	char key[API_NAME_TYPED_MAX + 1];
 	pr_why_clear(why);
 	*retry_after_r = 0;
 	if (strlen(password) > API_PASSWORD_MAX) {
 		pr_why_set(why, PR_E_INVALID, "the password is longer than %d bytes", API_PASSWORD_MAX);
-		return NULL;
+		return 0;
 	}
 	/* The name as typed, bounded: the rate limit's key. */
 	snprintf(key, sizeof(key), "%s", user);
-	if (check_limits(api, peer, key, now, retry_after_r, why) != 0) {
+	int rc = check_limits(api, peer, key, now, retry_after_r, why);
+	if (rc != 0) {
 		if (why->code == PR_E_RATE_LIMITED)
 			log_warn("sign-in refused from %s: %s", peer, why->detail);
-		return NULL;
+		return rc < 0 ? -1 : 0;
 	}
+	const char *what;
+	int found = api_check_name("user name", user, why) == 0 ? store_user_login(api->store, a, user, l, why) : 1;
+	if (found < 0)
+		return -1;
+	if (password_matches(l, found == 0, password, &what))
+		return 1;
+	sign_in_failed(api, peer, key, now, what, why);
+	return 0;
+}
+
+int
+api_password_confirm(struct pr_api *api, const char *user, const char *password, const char *peer,
+                     int *retry_after_r, struct pr_why *why)
+{
 	struct arena *a = arena_new();
 	struct store_login l;
-	const char *what;
-	int found = api_check_name("user name", user, why) == 0
-	                ? store_user_login(api->store, a, user, &l, why) : 1;
+	int rc = check_password(api, a, user, password, peer, time(NULL), &l, retry_after_r, why);
+	arena_free(&a);
+	/* Forbidden, not unauthorized: the caller is signed in (a 401 would
+	 * tell the console the session ended). */
+	if (rc == 0 && why->code == PR_E_UNAUTHORIZED)
+		pr_why_set(why, PR_E_FORBIDDEN, "the current password is wrong");
+	return rc == 1 ? 0 : -1;
+}
+
+json_t *
+api_session_create(struct pr_api *api, const char *user, const char *password, const char *peer,
+                   char cookie[API_SESSION_ID_LEN + 1], int *retry_after_r, struct pr_why *why)
+{
+	time_t now = time(NULL);
+	struct arena *a = arena_new();
+	struct store_login l;
 	json_t *doc = NULL;
-	if (found < 0)
-		goto out;
-	if (!password_matches(&l, found == 0, password, &what)) {
-		sign_in_failed(api, peer, key, now, what, why);
+	if (check_password(api, a, user, password, peer, now, &l, retry_after_r, why) != 1) {
+		/* refused or failed: why says which */
 	} else if (!l.active) {
 		log_warn("sign-in refused for user '%s' from %s: the account is disabled", l.name, peer);
 		pr_why_set(why, PR_E_FORBIDDEN, "the account %s is disabled: ask an administrator to "
@@ -192,7 +220,6 @@ api_session_create(struct pr_api *api, const char *user, const char *password, c
 	} else if ((doc = session_start(api, &l, now, cookie, why)) != NULL) {
 		log_info("%s signed in to the console from %s", l.name, peer);
 	}
-out:
 	arena_free(&a);
 	return doc;
 }

@@ -324,6 +324,12 @@ int api_health(struct pr_api *api, json_t **doc_r);
 /* Set a user's password (PR_E_INVALID with the rule it breaks); ends every
  * session of theirs. */
 int api_user_set_password(struct pr_api *api, const char *name, const char *password, struct pr_why *why);
+/* A signed-in user's current password, checked as sign-in checks it
+ * (the same rate limits from peer and for the user; a wrong one counts
+ * as a failed sign-in): 0 right; -1 with why: PR_E_FORBIDDEN (wrong),
+ * PR_E_RATE_LIMITED (*retry_after_r seconds), PR_E_INVALID, a store error. */
+int api_password_confirm(struct pr_api *api, const char *user, const char *password, const char *peer,
+                         int *retry_after_r, struct pr_why *why);
 /* An administrator may sign in to the console with full rights (scope
  * admin); other users see the projects they belong to. */
 int api_user_set_admin(struct pr_api *api, const char *name, bool admin, struct pr_why *why);

@@ -43,12 +43,9 @@ static void
 delete_token(struct http_req *r)
 {
 	struct pr_why why;
-	char *end;
-	long long id = strtoll(http_param(r, "id"), &end, 10);
-	if (*end || id <= 0) {
-		http_reply_error(r, 400, PR_E_INVALID, "a token id is a positive number");
+	int64_t id;
+	if (!routes_path_id(r, "id", INT64_MAX, &id))
 		return;
-	}
 	if (api_token_remove(http_api(r), id, &why) < 0)
 		http_reply_why(r, &why);
 	else

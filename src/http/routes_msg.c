@@ -27,22 +27,6 @@
 #include "http/routes_util.h"
 #include "store/store.h"
 
-/* A positive id from the path; false after answering 400. */
-static bool
-path_id(struct http_req *r, const char *name, int64_t max, int64_t *out)
-{
-	const char *v = http_param(r, name);
-	char *end;
-	errno = 0;
-	long long n = strtoll(v, &end, 10);
-	if (end == v || *end || errno || n <= 0 || n > max) {
-		http_reply_error(r, 400, PR_E_INVALID, "%s '%s' is not a positive number", name, v);
-		return false;
-	}
-	*out = n;
-	return true;
-}
-
 static bool
 is_member(struct http_req *r)
 {
@@ -70,7 +54,7 @@ may_see_places(struct http_req *r, json_t *places)
 static bool
 seen_message(struct http_req *r, int64_t *id)
 {
-	if (!path_id(r, "id", INT64_MAX, id))
+	if (!routes_path_id(r, "id", INT64_MAX, id))
 		return false;
 	if (!is_member(r))
 		return true;
@@ -211,7 +195,7 @@ get_attachment(struct http_req *r)
 	struct pr_why why;
 	struct api_attachment info;
 	FILE *f;
-	if (!seen_message(r, &id) || !path_id(r, "n", 100000, &n) || (f = answer_file(r)) == NULL)
+	if (!seen_message(r, &id) || !routes_path_id(r, "n", 100000, &n) || (f = answer_file(r)) == NULL)
 		return;
 	if (api_message_attachment_info(http_api(r), id, (int)n, f, &info, &why) < 0) {
 		fclose(f);

@@ -10,13 +10,13 @@
  * A member's session sees and changes only the outbox rows of their
  * projects; a row of another project is "not found", as if absent.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/postroom.h"
 #include "http/http_private.h"
 #include "http/http_route.h"
+#include "http/routes_util.h"
 
 /* The signed-in member a session is narrowed to, or NULL (tokens and
  * administrators see everything). */
@@ -78,14 +78,9 @@ outbox_list(struct http_req *r)
 static json_t *
 visible_row(struct http_req *r, int64_t *id_r)
 {
-	const char *s = http_param(r, "id");
-	char *end;
-	errno = 0;
-	long long id = strtoll(s, &end, 10);
-	if (end == s || *end || errno || id <= 0) {
-		http_reply_error(r, 400, PR_E_INVALID, "outbound id '%s' is not a positive number", s);
+	int64_t id;
+	if (!routes_path_id(r, "id", INT64_MAX, &id))
 		return NULL;
-	}
 	struct pr_why why;
 	json_t *row = api_outbox_get(http_api(r), id, &why);
 	if (row == NULL) {
@@ -95,7 +90,7 @@ visible_row(struct http_req *r, int64_t *id_r)
 	const char *project = json_string_value(json_object_get(row, "project"));
 	if (member_of(r) != NULL && (project == NULL || !http_may_see_project(r, project))) {
 		json_decref(row);
-		http_reply_error(r, 404, PR_E_NOT_FOUND, "no outbound message %lld in your projects", id);
+		http_reply_error(r, 404, PR_E_NOT_FOUND, "no outbound message %lld in your projects", (long long)id);
 		return NULL;
 	}
 	*id_r = id;

@@ -165,9 +165,11 @@ patch_user(struct http_req *r)
 		http_reply_why(r, &why);
 }
 
-/* PUT /api/v1/users/{name}/password {"password"}: an administrator (or an
- * admin token) for anyone, a signed-in user for themself.  Every session
- * of the user ends, the caller's own included. */
+/* PUT /api/v1/users/{name}/password {"password", "current_password"}: an
+ * administrator (or an admin token) for anyone, a signed-in user for
+ * themself -- and then with their current password, administrators too:
+ * a session left open or a stolen cookie must not be enough to take the
+ * account.  Every session of the user ends, the caller's own included. */
 static void
 put_password(struct http_req *r)
 {
@@ -184,16 +186,22 @@ put_password(struct http_req *r)
 		http_reply_why(r, &why);
 		return;
 	}
-	const char *password = text_member(body, "password");
-	int rc = password ? api_user_set_password(http_api(r), name, password, &why) : -1;
+	bool own = who->session && strcmp(who->name, name) == 0;
+	const char *password = text_member(body, "password"), *current = text_member(body, "current_password");
+	int rc = -1, retry = 0;
 	if (password == NULL)
 		pr_why_set(&why, PR_E_INVALID, "give {\"password\": NEW-PASSWORD} as a string");
+	else if (own && current == NULL)
+		pr_why_set(&why, PR_E_INVALID, "to change your own password, give your current one too: "
+		           "{\"password\": NEW, \"current_password\": CURRENT}");
+	else if (!own || api_password_confirm(http_api(r), name, current, http_peer(r), &retry, &why) == 0)
+		rc = api_user_set_password(http_api(r), name, password, &why);
 	json_decref(body);
 	if (rc < 0) {
-		http_reply_why(r, &why);
+		reply_refused(r, &why, retry);
 		return;
 	}
-	if (who->session && strcmp(who->name, name) == 0)
+	if (own)
 		set_cookie(r, "", true);
 	http_reply_json(r, 200, json_pack("{s:s, s:b, s:b}", "user", name, "password_set", 1,
 	                                  "sessions_ended", 1));

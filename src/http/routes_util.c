@@ -1,9 +1,26 @@
 /* routes_util.c - see routes_util.h. */
 #include "http/routes_util.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/http_route.h"
+
+bool
+routes_path_id(struct http_req *r, const char *name, int64_t max, int64_t *out)
+{
+	const char *v = http_param(r, name);
+	char *end;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	if (end == v || *end || errno || n <= 0 || n > max) {
+		http_reply_error(r, 400, PR_E_INVALID, "%s '%s' is not a positive number", name, v);
+		return false;
+	}
+	*out = n;
+	return true;
+}
 
 /* A JSON string may hold "\u0000": C would read only the text before it,
  * so such a value is refused rather than quietly cut. */

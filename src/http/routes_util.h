@@ -7,11 +7,15 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/err.h"
 
 struct http_req;
 
+/* The path parameter name as an id from 1 to max: true, or false after
+ * answering 400 with what was wrong. */
+bool routes_path_id(struct http_req *r, const char *name, int64_t max, int64_t *out);
 /* doc with status, or (doc NULL) the error document for why. */
 void routes_reply_doc(struct http_req *r, int status, json_t *doc, const struct pr_why *why);
 /* body[key] as a string (borrowed from body): absent is NULL, or

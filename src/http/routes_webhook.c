@@ -34,12 +34,9 @@ static void
 delete_webhook(struct http_req *r)
 {
 	struct pr_why why;
-	char *end;
-	long long id = strtoll(http_param(r, "id"), &end, 10);
-	if (*end || id <= 0) {
-		http_reply_error(r, 400, PR_E_INVALID, "a webhook id is a positive number");
+	int64_t id;
+	if (!routes_path_id(r, "id", INT64_MAX, &id))
 		return;
-	}
 	if (api_webhook_remove(http_api(r), id, &why) < 0)
 		http_reply_why(r, &why);
 	else
@@ -61,12 +58,30 @@ get_deliveries(struct http_req *r)
 	routes_reply_doc(r, 200, api_webhook_deliveries(http_api(r), failed == 1, (size_t)limit, before, &why), &why);
 }
 
+/* Queue a failed delivery again now (it goes before the rest of its
+ * queue: `webhook deliveries` shows it queued, or waiting behind a
+ * delivery in progress). */
+static void
+retry_delivery(struct http_req *r)
+{
+	struct pr_why why;
+	int64_t id;
+	if (!routes_path_id(r, "id", INT64_MAX, &id))
+		return;
+	if (api_webhook_retry(http_api(r), id, &why) < 0)
+		http_reply_why(r, &why);
+	else
+		http_reply_json(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "retried", 1));
+}
+
 const struct http_route http_routes_webhook[] = {
 	{"GET", "/api/v1/webhooks", HTTP_READ, get_webhooks, "registered webhooks (never their secrets)"},
 	{"POST", "/api/v1/webhooks", HTTP_ADMIN, post_webhook,
 	 "register a URL told of every placement (of one project); its secret is in this answer only"},
 	{"GET", "/api/v1/webhooks/deliveries", HTTP_READ, get_deliveries,
 	 "webhook deliveries, newest first: state, attempts, the receiver's last answer"},
+	{"POST", "/api/v1/webhooks/deliveries/{id}/retry", HTTP_ADMIN, retry_delivery,
+	 "queue a failed delivery again now (webhook retry)"},
 	{"DELETE", "/api/v1/webhooks/{id}", HTTP_ADMIN, delete_webhook, "remove a webhook and its deliveries"},
 	{0},
 };

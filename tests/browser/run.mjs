@@ -38,6 +38,11 @@ async function main() {
     signIn: (p = page) => lib.signIn(p, spec.base, spec.user, spec.password),
     signInApi: (p = page) => lib.signInApi(p, spec.base, spec.user, spec.password),
     newPage: (opts) => lib.newPage(browser, opts),
+    // A console page by its hash, once its h1 heading shows.
+    open: async (hash, heading) => {
+      await page.goto(spec.base + '/' + hash);
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+    },
   };
   try {
     const result = await scenario(t);

@@ -1,8 +1,9 @@
 """The web console's Email Settings and Directory pages in a real browser
-(tests/browser/scenarios/settings_*.mjs, directory_edit.mjs) against a
-real serve: a saved setting is applied by the running server, the Check
-buttons turn green against a loopback Dovecot / Postfix relay and red with
-the reason against a closed port, directory changes are stored; axe-core
+(tests/browser/scenarios/settings_*.mjs, directory_edit.mjs,
+own_password.mjs) against a real serve: a saved setting is applied by the
+running server, the Check buttons turn green against a loopback Dovecot /
+Postfix relay and red with the reason against a closed port, directory
+changes are stored, one's own password changes only with the current one; axe-core
 finds no serious or critical violation on either page, at desktop and
 phone width.  Screenshots go with the test output (see browser.py)."""
 import os
@@ -142,6 +143,18 @@ class ConsoleDirectory(ConsoleCase):
         self.assertNotIn("spare.example", str(domains))
         # The password given on the page lets dave sign in.
         status, _, body = self.pr.http("POST", "/api/v1/session", {"user": "dave", "password": "dave's long password"})
+        self.assertEqual(status, 200, body)
+
+    def test_own_password_needs_the_current_one(self):
+        new = "a new staple for the battery"
+        r = self.scenario("own_password", params={"newPassword": new})["result"]
+        self.assertTrue(r["focused"], "the current-password field should take the focus")
+        self.assertIn("the current password is wrong", r["refusal"])
+        self.assertTrue(r["stillIn"], "a wrong current password must not end the session")
+        self.assertIn("sign in with the new one", r["said"])
+        status, _, _ = self.pr.http("POST", "/api/v1/session", {"user": self.user, "password": self.password})
+        self.assertEqual(status, 401)
+        status, _, body = self.pr.http("POST", "/api/v1/session", {"user": self.user, "password": new})
         self.assertEqual(status, 200, body)
 
 

@@ -159,11 +159,22 @@ class HttpSession(PostroomCase):
         status, _, body = self.call("PUT", "/api/v1/users/alice/password", c1, csrf1,
                                     {"password": "bob sets alice's"})
         self.assertEqual(status, 403, body)
-        status, _, body = self.call("PUT", "/api/v1/users/bob/password", c1, csrf1, {"password": "short"})
+        status, _, body = self.call("PUT", "/api/v1/users/bob/password", c1, csrf1,
+                                    {"password": "short", "current_password": BOB_PW})
         self.assertEqual(status, 400)
         self.assertIn("at least 10 characters", body["error"]["message"])
+        # One's own password only with the current one: a session alone is not enough.
+        status, _, body = self.call("PUT", "/api/v1/users/bob/password", c1, csrf1,
+                                    {"password": "bob's brand new password"})
+        self.assertEqual(status, 400, body)
+        self.assertIn("current one", body["error"]["message"])
+        status, _, body = self.call("PUT", "/api/v1/users/bob/password", c1, csrf1,
+                                    {"password": "bob's brand new password", "current_password": "a guess!!!"})
+        self.assertEqual((status, body["error"]["message"]), (403, "the current password is wrong"))
+        self.assertEqual(self.call("GET", "/api/v1/session", c1)[0], 200)     # still signed in
+        self.assertEqual(self.sign_in("bob", "bob's brand new password")[0], 401)
         status, hdrs, body = self.call("PUT", "/api/v1/users/bob/password", c1, csrf1,
-                                       {"password": "bob's brand new password"})
+                                       {"password": "bob's brand new password", "current_password": BOB_PW})
         self.assertEqual(status, 200, body)
         self.assertEqual(cookie_of(hdrs)[0], "")
         for c in (c1, c2):
@@ -171,10 +182,14 @@ class HttpSession(PostroomCase):
         self.assertEqual(self.call("GET", "/api/v1/session", alice)[0], 200)
         self.assertEqual(self.sign_in("bob", BOB_PW)[0], 401)
         c3, _ = self.session("bob", "bob's brand new password")
-        # An administrator (session or admin token) sets anyone's.
+        # An administrator (session or admin token) sets anyone's, without theirs;
+        # their own, as anyone's own, only with the current one.
         status, _, _ = self.call("PUT", "/api/v1/users/bob/password", alice, alice_csrf,
                                  {"password": "set by the administrator"})
         self.assertEqual(status, 200)
+        status, _, body = self.call("PUT", "/api/v1/users/alice/password", alice, alice_csrf,
+                                    {"password": "alice's new password"})
+        self.assertEqual(status, 400, body)
         self.assertEqual(self.call("GET", "/api/v1/session", c3)[0], 401)
         status, _, _ = self.pr.http("PUT", "/api/v1/users/bob/password", {"password": "set with a token"},
                                     token=self.pr.token("admin"))
@@ -183,6 +198,20 @@ class HttpSession(PostroomCase):
         read = self.pr.token("read")
         self.assertEqual(self.pr.http("PUT", "/api/v1/users/bob/password", {"password": "a read token!"},
                                       token=read)[0], 403)
+
+    def test_wrong_current_passwords_are_failed_sign_ins(self):
+        cookie, csrf = self.session("bob", BOB_PW)
+        for i in range(5):
+            status, _, body = self.call("PUT", "/api/v1/users/bob/password", cookie, csrf,
+                                        {"password": "bob's brand new password", "current_password": f"guess {i}"})
+            self.assertEqual(status, 403, body)
+        # The sign-in limit (5 failures for one user in 15 minutes) now holds both doors.
+        status, hdrs, body = self.call("PUT", "/api/v1/users/bob/password", cookie, csrf,
+                                       {"password": "bob's brand new password", "current_password": BOB_PW})
+        self.assertEqual((status, body["error"]["code"]), (429, "rate_limited"), body)
+        self.assertGreater(int(hdrs["Retry-After"]), 0)
+        self.assertEqual(self.sign_in("bob", BOB_PW)[0], 429)
+        self.assertIn("sign-in failed for user 'bob'", self.pr.log_text())
 
     def test_member_and_administrator(self):
         bob, bob_csrf = self.session("bob", BOB_PW)

@@ -13,7 +13,8 @@ serve's webhook thread.
 - Refiling a message (`messages move`) and mail we send (`postroom send`)
   are placements too.
 - The HTTP API: /api/v1/webhooks (admin to change, the secret in the POST
-  answer only) and /api/v1/webhooks/deliveries.
+  answer only), /api/v1/webhooks/deliveries, and a failed delivery queued
+  again by POST /api/v1/webhooks/deliveries/ID/retry (same delivery id).
 """
 import hashlib
 import hmac
@@ -311,6 +312,33 @@ class TestHttp(WebhookCase):
         self.assertEqual(st, 404)
         st, _, body = self.pr.http("GET", "/api/v1/webhooks/deliveries")
         self.assertEqual(st, 401)
+
+    def test_failed_delivery_retried_over_http(self):
+        self.add_hook("--project", "1234")
+        self.pr.cli("settings", "set", "webhook_retry_for", "1")   # the first 500 ends it
+        self.rx.default = 500
+        self.pr.start()
+        self.send(1)
+        self.assertTrue(eventually(lambda: self.deliveries("--failed"), 30), self.deliveries())
+        failed = self.deliveries("--failed")
+        self.assertEqual(len(failed), 1, failed)
+        did = failed[0]["id"]
+        self.rx.default = 200
+        self.pr.cli("settings", "set", "webhook_retry_for", "3600")
+        admin, read = self.pr.token("admin"), self.pr.token("read")
+        st, _, body = self.pr.http("POST", f"/api/v1/webhooks/deliveries/{did}/retry", token=read)
+        self.assertEqual((st, body["error"]["code"]), (403, "forbidden"))
+        st, _, body = self.pr.http("POST", "/api/v1/webhooks/deliveries/x1/retry", token=admin)
+        self.assertEqual((st, body["error"]["code"]), (400, "invalid"))
+        st, _, body = self.pr.http("POST", "/api/v1/webhooks/deliveries/999999/retry", token=admin)
+        self.assertEqual(st, 404, body)
+        st, _, body = self.pr.http("POST", f"/api/v1/webhooks/deliveries/{did}/retry", token=admin)
+        self.assertEqual((st, body), (200, {"id": did, "retried": True}))
+        self.wait_delivered(1)
+        ok = [r for r in self.rx.got() if r["status"] == 200]
+        self.assertEqual([r["headers"]["X-Postroom-Delivery"] for r in ok], [str(did)])
+        st, _, body = self.pr.http("POST", f"/api/v1/webhooks/deliveries/{did}/retry", token=admin)
+        self.assertEqual((st, body["error"]["code"]), (400, "invalid"))   # delivered: nothing to retry
 
 
 if __name__ == "__main__":

@@ -7,8 +7,7 @@ export default async function (t) {
   const { page } = t;
   const p = t.params;
   await t.signIn();
-  await page.goto(t.base + '/#/directory');
-  await page.getByRole('heading', { name: 'Directory', level: 1 }).waitFor();
+  await t.open('#/directory', 'Directory');
   await page.getByRole('button', { name: `Disable ${p.disable}` }).waitFor();
   await t.shot('directory');
   await t.axe('Directory');
