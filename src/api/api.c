@@ -65,6 +65,7 @@ api_open(const char *store_uri, const char *config_path, struct pr_why *why)
 {
 	struct pr_api *api = xcalloc(1, sizeof(*api));
 	api->store_uri = xstrdup(store_uri);
+	api->config_path = config_path ? xstrdup(config_path) : NULL;
 	api->store = store_open(store_uri, why);
 	if (api->store == NULL || api_settings_merge(api->store, config_path, &api->settings, why) < 0) {
 		api_close(&api);
@@ -84,6 +85,7 @@ api_close(struct pr_api **apip)
 	store_close(&api->store);
 	settings_unref(&api->settings);
 	free(api->store_uri);
+	free(api->config_path);
 	free(api);
 }
 

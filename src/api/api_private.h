@@ -16,6 +16,7 @@ struct api_health;
 struct pr_api {
 	struct store *store;
 	char *store_uri;
+	char *config_path;           /* NULL: none */
 	struct settings *settings;   /* merged snapshot */
 	struct api_health *health;   /* GET /healthz's prober, once asked (api_health.c) */
 };

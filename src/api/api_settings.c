@@ -10,6 +10,15 @@
  * whole (catchall mailbox + its header) is not refused for the order its
  * keys came in.
  *
+ * Judged against what is stored at that moment, not this handle's
+ * snapshot (which a serve refreshes only every few seconds): the values
+ * are read with the settings version, and stored only if the version is
+ * still that one (store_settings_put's expect_version).  Otherwise
+ * another change came between (another request, `settings set`, another
+ * node) and the change is judged again against the values it left, so two
+ * changes each valid alone never together store a combination the checks
+ * refuse.
+ *
  * A secret sent back as "********" (what api_settings_json shows for it)
  * means "keep the stored value": a form that shows the settings and saves
  * them all never overwrites a password with its mask.  Only the calls that
@@ -28,6 +37,8 @@
 #include "store/store.h"
 
 #define SECRET_MASK "********"
+/* How often a change is judged again because another came between. */
+#define SETTINGS_RACE_ROUNDS 8
 
 /* Is kv a secret given back as its mask (keep the stored value)? */
 static bool
@@ -78,22 +89,46 @@ adopt(struct pr_api *api, const struct api_setting *kv, size_t n, bool form)
 	api->settings = now;
 }
 
+/* Judge kv against the stored values of this moment (merged with the
+ * config file, as every node reads them) and store it if they are still
+ * the stored ones: 0 stored (api->settings is then those values with kv),
+ * 1 another change came between (nothing stored), -1 with why. */
+static int
+try_set(struct pr_api *api, const struct api_setting *kv, size_t n, const struct store_setting *put, size_t m,
+        bool form, enum pr_err unknown_code, struct pr_why *why)
+{
+	int64_t version;
+	struct settings *now;
+	if (store_settings_version(api->store, &version, why) < 0 ||
+	    api_settings_merge(api->store, api->config_path, &now, why) < 0)
+		return -1;
+	struct settings *trial = trial_of(now, kv, n, form, unknown_code, why);
+	int rc = trial == NULL ? -1 : m == 0 ? 0 : store_settings_put(api->store, put, m, version, why);
+	settings_unref(&trial);
+	if (rc == 0)
+		api_settings_replace(api, now);
+	else
+		settings_unref(&now);
+	return rc;
+}
+
 /* Validate as a whole, store as a whole (masked secrets left out). */
 static int
 set_all(struct pr_api *api, const struct api_setting *kv, size_t n, bool form,
         enum pr_err unknown_code, struct pr_why *why)
 {
-	struct settings *trial = trial_of(api->settings, kv, n, form, unknown_code, why);
-	if (trial == NULL)
-		return -1;
-	settings_unref(&trial);
 	struct store_setting *put = xcalloc(n ? n : 1, sizeof(*put));
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!(form && masked(&kv[i])))
 			put[m].key = kv[i].key, put[m++].value = kv[i].value;
-	int rc = m == 0 ? 0 : store_settings_put(api->store, put, m, why);
+	int rc = 1;
+	for (int round = 0; rc == 1 && round < SETTINGS_RACE_ROUNDS; round++)
+		rc = try_set(api, kv, n, put, m, form, unknown_code, why);
 	free(put);
+	if (rc == 1)
+		pr_why_set(why, PR_E_STORE_BUSY, "the settings kept changing while this change was checked "
+		           "(%d times): try again", SETTINGS_RACE_ROUNDS);
 	if (rc == 0)
 		adopt(api, kv, n, form);
 	return rc;

@@ -157,8 +157,13 @@ int store_settings_load(struct store *st, struct arena *a, struct store_setting 
                         struct pr_why *why);
 /* Store one value; bumps the settings version in the same transaction. */
 int store_setting_put(struct store *st, const char *key, const char *value, struct pr_why *why);
-/* Store n values in one transaction, all or none, bumping the version once. */
-int store_settings_put(struct store *st, const struct store_setting *kv, size_t n, struct pr_why *why);
+/* Store n values in one transaction, all or none, bumping the version
+ * once.  expect_version >= 0: only if the version is still that (the
+ * values the change was judged against are still the stored ones), else
+ * nothing is stored and 1 is returned; -1: whatever it is.  0 stored, 1,
+ * or -1 with why. */
+int store_settings_put(struct store *st, const struct store_setting *kv, size_t n, int64_t expect_version,
+                       struct pr_why *why);
 /* A number that changes whenever a setting is stored (by any process or
  * node sharing the store).  One indexed read: cheap enough to poll. */
 int store_settings_version(struct store *st, int64_t *version_r, struct pr_why *why);

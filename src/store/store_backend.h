@@ -62,7 +62,7 @@
 	X(int, project_add_stakeholder, (struct store *st, const char *project, const char *name, struct pr_why *why), (st, project, name, why)) \
 	X(int, settings_load, (struct store *st, struct arena *a, struct store_setting **out, size_t *n, struct pr_why *why), (st, a, out, n, why)) \
 	X(int, setting_put, (struct store *st, const char *key, const char *value, struct pr_why *why), (st, key, value, why)) \
-	X(int, settings_put, (struct store *st, const struct store_setting *kv, size_t n, struct pr_why *why), (st, kv, n, why)) \
+	X(int, settings_put, (struct store *st, const struct store_setting *kv, size_t n, int64_t expect_version, struct pr_why *why), (st, kv, n, expect_version, why)) \
 	X(int, settings_version, (struct store *st, int64_t *version_r, struct pr_why *why), (st, version_r, why)) \
 	X(void, person_resolve, (struct store *st, struct arena *a, struct store_person *p), (st, a, p)) \
 	X(int, commit_batch, (struct store *st, struct store_msg **msgs, size_t n, struct pr_why *why), (st, msgs, n, why)) \

@@ -133,13 +133,26 @@ pg_store_settings_load(struct store *st, struct arena *a, struct store_setting *
 /* As in SQLite: the values and the version bump commit together, so a
  * node that sees the new version reads every new value. */
 int
-pg_store_settings_put(struct store *st, const struct store_setting *kv, size_t n, struct pr_why *why)
+pg_store_settings_put(struct store *st, const struct store_setting *kv, size_t n, int64_t expect_version,
+                      struct pr_why *why)
 {
 	static const char sql[] = "INSERT INTO settings(key, value) VALUES($1, $2)"
 	                          " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
-	static const char bump[] = "UPDATE settings_version SET version = version + 1 WHERE id = 1";
+	/* The bump first, and only from the version expected: the row's lock
+	 * holds every other change (on any node) until this one commits. */
+	static const char bump[] = "UPDATE settings_version SET version = version + 1"
+	                           " WHERE id = 1 AND ($1::bigint < 0 OR version = $1::bigint)";
 	if (pg_begin(st, why) < 0)
 		return -1;
+	struct pg_params bp = {0};
+	pg_p_int(&bp, expect_version);
+	int64_t bumped = pg_do(st, bump, &bp, "counting a settings change", why);
+	if (bumped < 0)
+		goto fail;
+	if (bumped == 0) {
+		pg_rollback(st);
+		return 1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct pg_params p = {0};
 		pg_p_text(&p, kv[i].key);
@@ -147,8 +160,6 @@ pg_store_settings_put(struct store *st, const struct store_setting *kv, size_t n
 		if (pg_do(st, sql, &p, "saving a setting", why) < 0)
 			goto fail;
 	}
-	if (pg_do(st, bump, NULL, "counting a settings change", why) < 0)
-		goto fail;
 	return pg_commit(st, why);
 fail:
 	pg_rollback(st);
@@ -159,7 +170,7 @@ int
 pg_store_setting_put(struct store *st, const char *key, const char *value, struct pr_why *why)
 {
 	struct store_setting kv = {key, value};
-	return pg_store_settings_put(st, &kv, 1, why);
+	return pg_store_settings_put(st, &kv, 1, -1, why);
 }
 
 int

@@ -591,14 +591,27 @@ sqlite_store_settings_load(struct store *st, struct arena *a, struct store_setti
  * new version always reads every new value, and a change of several keys
  * (which the cross-field checks judged together) is never seen half done. */
 int
-sqlite_store_settings_put(struct store *st, const struct store_setting *kv, size_t n, struct pr_why *why)
+sqlite_store_settings_put(struct store *st, const struct store_setting *kv, size_t n, int64_t expect_version,
+                          struct pr_why *why)
 {
 	static const char sql[] = "INSERT INTO settings(key, value) VALUES(?1, ?2)"
 	                          " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
-	static const char bump[] = "UPDATE settings_version SET version = version + 1 WHERE id = 1";
+	/* The bump first, and only from the version expected: under the write
+	 * lock, so no other change can come between the check and the values. */
+	static const char bump[] = "UPDATE settings_version SET version = version + 1"
+	                           " WHERE id = 1 AND (?1 < 0 OR version = ?1)";
 	sqlite3_stmt *s;
 	if (sq_begin(st, why) < 0)
 		return -1;
+	if ((s = sq_prep(st, bump, why)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, expect_version);
+	if (sq_step_done(st, s, "counting a settings change", why) < 0)
+		goto fail;
+	if (sqlite3_changes(st->db) == 0) {
+		sq_rollback(st);
+		return 1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if ((s = sq_prep(st, sql, why)) == NULL)
 			goto fail;
@@ -607,9 +620,6 @@ sqlite_store_settings_put(struct store *st, const struct store_setting *kv, size
 		if (sq_step_done(st, s, "saving a setting", why) < 0)
 			goto fail;
 	}
-	if ((s = sq_prep(st, bump, why)) == NULL ||
-	    sq_step_done(st, s, "counting a settings change", why) < 0)
-		goto fail;
 	return sq_commit(st, why);
 fail:
 	sq_rollback(st);
@@ -620,7 +630,7 @@ int
 sqlite_store_setting_put(struct store *st, const char *key, const char *value, struct pr_why *why)
 {
 	struct store_setting kv = {key, value};
-	return store_settings_put(st, &kv, 1, why);
+	return store_settings_put(st, &kv, 1, -1, why);
 }
 
 /* The one value a version table's single row holds. */

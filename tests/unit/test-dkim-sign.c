@@ -355,9 +355,6 @@ main(void)
 	RUN(known_answer_rfc8463);
 	RUN(key_files_refused);
 	RUN(keyspec_tables);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	test_rmtree(tmpdir);
 	return test_summary("dkim-sign");
 }

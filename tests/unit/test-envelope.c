@@ -86,9 +86,7 @@ teardown(struct fx *f)
 {
 	store_close(&f->st);
 	settings_unref(&f->set);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	CHECK_INT(system(cmd), 0);
+	CHECK_INT(test_rmtree(f->dir), 0);
 }
 
 static int

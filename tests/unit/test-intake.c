@@ -178,9 +178,7 @@ TEST(spool_read_error_is_temporary)
 	CHECK_INT(le[0].reason, PR_E_IO);
 	arena_free(&a);
 	store_close(&st);
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	CHECK_INT(system(cmd), 0);
+	CHECK_INT(test_rmtree(dir), 0);
 }
 
 /* ---- the one writer of the intake log (the committer) ---- */
@@ -243,9 +241,7 @@ fixture_close(struct fixture *f)
 	if (f->locker)
 		fixture_unlock(f);
 	intake_free(&f->in);
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	CHECK_INT(system(cmd), 0);
+	CHECK_INT(test_rmtree(f->dir), 0);
 }
 
 /* A message every worker refuses at once, without DNS: a mail loop. */
@@ -521,9 +517,7 @@ TEST(commit_wakes_webhooks)
 	settings_unref(&set);
 	settings_publish(settings_new());
 	test_dnsmasq_stop(&dns);
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	CHECK_INT(system(cmd), 0);
+	CHECK_INT(test_rmtree(dir), 0);
 }
 
 int

@@ -488,10 +488,7 @@ main(void)
 	RUN(worker_round);
 	RUN(worker_woken_by_send);
 	settings_unref(&set);
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	test_rmtree(dir);
 	test_pg_drop_all();
 	return test_summary("outbound");
 }

@@ -1,7 +1,8 @@
 /* test-password.c - console passwords and sessions below HTTP: Argon2id
  * hashes (api_password.c), the password rules, and sign-in over a real
  * SQLite store (api_session.c): same answer for a wrong user and a wrong
- * password, the rate limit, sessions ended by a password change, by
+ * password, the current password confirmed (and counted), the rate limit,
+ * sessions ended by a password change, by
  * disabling the user and by sign-out.  Prints the time one hash takes. */
 #include <stdlib.h>
 #include <string.h>
@@ -111,8 +112,15 @@ TEST(sign_in)
 	/* A user without a password cannot sign in with an empty one. */
 	CHECK(api_session_create(api, "bob", "", "192.0.2.1", cookie, &retry, &why) == NULL);
 	CHECK_INT(why.code, PR_E_UNAUTHORIZED);
+	/* One's current password (to change it), checked as a sign-in; wrong
+	 * is forbidden, not unauthorized: the caller is signed in. */
+	CHECK_INT(api_password_confirm(api, "alice", "alice's long password", "192.0.2.1", &retry, &why), 0);
+	CHECK_INT(api_password_confirm(api, "alice", "not her password", "192.0.2.1", &retry, &why), -1);
+	CHECK_INT(why.code, PR_E_FORBIDDEN);
+	CHECK_STR(why.detail, "the current password is wrong");
 	CHECK_INT(api_session_find(api, "not-a-cookie", &s, &why), 1);
 	api_close(&api);
+	test_rmtree(dir);
 }
 
 TEST(sessions_end)
@@ -147,6 +155,7 @@ TEST(sessions_end)
 	CHECK_INT(api_user_remove(api, "alice", &why), 0);
 	CHECK_INT(api_session_find(api, c1, &s, &why), 1);
 	api_close(&api);
+	test_rmtree(dir);
 }
 
 TEST(rate_limit)
@@ -159,20 +168,26 @@ TEST(rate_limit)
 	struct pr_why why;
 	char cookie[API_SESSION_ID_LEN + 1];
 	int retry = -1;
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 4; i++) {
 		CHECK(api_session_create(api, "alice", "wrong guess!", "192.0.2.7", cookie, &retry, &why) == NULL);
 		CHECK_INT(why.code, PR_E_UNAUTHORIZED);
 	}
+	/* A wrong current password counts as the fifth failure. */
+	CHECK_INT(api_password_confirm(api, "alice", "wrong guess!", "192.0.2.7", &retry, &why), -1);
+	CHECK_INT(why.code, PR_E_FORBIDDEN);
 	/* The sixth: refused before the password is looked at, even the right one. */
 	CHECK(api_session_create(api, "alice", "alice's long password", "192.0.2.8", cookie, &retry, &why) == NULL);
 	CHECK_INT(why.code, PR_E_RATE_LIMITED);
 	CHECK(retry > 800 && retry <= 900);
+	CHECK_INT(api_password_confirm(api, "alice", "alice's long password", "192.0.2.8", &retry, &why), -1);
+	CHECK_INT(why.code, PR_E_RATE_LIMITED);
 	CHECK(api_session_create(api, "bob", "wrong guess!", "192.0.2.7", cookie, &retry, &why) == NULL);
 	CHECK_INT(why.code, PR_E_RATE_LIMITED);
 	/* Another address, another user: not limited. */
 	CHECK(api_session_create(api, "bob", "wrong guess!", "192.0.2.9", cookie, &retry, &why) == NULL);
 	CHECK_INT(why.code, PR_E_UNAUTHORIZED);
 	api_close(&api);
+	test_rmtree(dir);
 }
 
 int

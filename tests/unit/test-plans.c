@@ -213,9 +213,7 @@ TEST(read_commands_are_flat)
 	CHECK_INT(bad, 0);
 	arena_free(&a);
 	api_close(&api);
-	char *rm = sqlite3_mprintf("rm -rf %s", dir);
-	CHECK_INT(system(rm), 0);
-	sqlite3_free(rm);
+	CHECK_INT(test_rmtree(dir), 0);
 	sqlite3_free(uri);
 }
 

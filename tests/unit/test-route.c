@@ -176,9 +176,6 @@ main(void)
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
 	RUN(golden);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	test_rmtree(tmpdir);
 	return test_summary("route");
 }

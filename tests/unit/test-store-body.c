@@ -539,9 +539,6 @@ main(void)
 	RUN(short_message_and_json_packed);
 	RUN(deflated_rows_still_read);
 	RUN(digest_kept_as_bytes);
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	test_rmtree(dir);
 	return test_summary("store-body");
 }

@@ -193,9 +193,6 @@ main(void)
 	RUN(sqlite_race);
 	RUN(pg_lease);
 	RUN(pg_race);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	test_rmtree(dir);
 	return test_summary("store-lease");
 }

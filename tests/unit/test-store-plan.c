@@ -766,9 +766,6 @@ main(void)
 	RUN(search_terms_made_on_the_worker);
 	RUN(search_reads_the_older_index);
 	RUN(intake_tables_keep_only_read_indexes);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	test_rmtree(dir);
 	return test_summary("store-plan");
 }

@@ -304,9 +304,6 @@ main(void)
 	RUN(reader_sees_every_commit_normal);
 	RUN(large_transaction_that_spills);
 	RUN(killed_after_commit_loses_nothing);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	test_rmtree(dir);
 	return test_summary("store-walbuf");
 }

@@ -256,7 +256,7 @@ TEST(stakeholders_and_settings)
 	/* Several keys: all in one transaction, the version moved once. */
 	const struct store_setting two[] = {{"max_recipients", "70"}, {"unknown_recipient", "reject"}};
 	int64_t v3;
-	CHECK_INT(store_settings_put(st, two, 2, &why), 0);
+	CHECK_INT(store_settings_put(st, two, 2, -1, &why), 0);
 	CHECK_INT(store_settings_version(st, &v3, &why), 0);
 	CHECK_INT(v3, v2 + 1);
 	struct store_setting *set;
@@ -265,6 +265,19 @@ TEST(stakeholders_and_settings)
 	CHECK_INT(n, 2);
 	CHECK_STR(set[0].value, "70");
 	CHECK_STR(set[1].value, "reject");
+	/* Only from the version expected: a stale one stores nothing. */
+	const struct store_setting eighty[] = {{"max_recipients", "80"}};
+	int64_t v4;
+	CHECK_INT(store_settings_put(st, eighty, 1, v2, &why), 1);
+	CHECK_INT(store_settings_version(st, &v4, &why), 0);
+	CHECK_INT(v4, v3);
+	CHECK_INT(store_settings_load(st, a, &set, &n, &why), 0);
+	CHECK_STR(set[0].value, "70");
+	CHECK_INT(store_settings_put(st, eighty, 1, v3, &why), 0);
+	CHECK_INT(store_settings_version(st, &v4, &why), 0);
+	CHECK_INT(v4, v3 + 1);
+	CHECK_INT(store_settings_load(st, a, &set, &n, &why), 0);
+	CHECK_STR(set[0].value, "80");
 	arena_free(&a);
 	store_close(&st);
 }
@@ -1233,9 +1246,6 @@ main(void)
 	RUN(newer_store_refused);
 	RUN(directory_cache);
 	test_pg_drop_all();
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	test_rmtree(dir);
 	return test_summary("store");
 }

@@ -221,10 +221,8 @@ main(void)
 	RUN(give_up_and_retry);
 	RUN(signature_body_backoff_url);
 	settings_unref(&set);
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (getenv("KEEP") == NULL && system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	if (getenv("KEEP") == NULL)
+		test_rmtree(dir);
 	test_pg_drop_all();
 	return test_summary("webhook");
 }

@@ -35,6 +35,19 @@ static const char *test_skip_reason;
 	fprintf(stderr, "%s:%d: %s: got \"%s\", want \"%s\"\n", __FILE__, __LINE__, #got, \
 	        g_ ? g_ : "(null)", w_ ? w_ : "(null)"); } } while (0)
 
+/* Remove dir (a test's mkdtemp directory) and everything in it: the
+ * exit status of rm, 0 when it is gone (said on stderr when not). */
+static inline int
+test_rmtree(const char *dir)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	int rc = system(cmd);
+	if (rc != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return rc;
+}
+
 /* Monotonic seconds: for deadlines while a test waits for a condition. */
 static inline double
 test_seconds(void)
