@@ -111,5 +111,8 @@ void http_set_header(struct http_req *r, const char *name, const char *value);
 /* May the caller see this project's mail?  Tokens and administrators:
  * yes; a member: only projects they belong to. */
 bool http_may_see_project(struct http_req *r, const char *project);
+/* The signed-in member a request is narrowed to, or NULL (tokens and
+ * administrators see everything). */
+const char *http_member(struct http_req *r);
 
 #endif

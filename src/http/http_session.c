@@ -48,6 +48,12 @@ http_session_principal(struct http_req *r, const char *cookie, struct pr_why *wh
 	return 0;
 }
 
+const char *
+http_member(struct http_req *r)
+{
+	return r->who.scope == HTTP_SCOPE_MEMBER ? r->who.name : NULL;
+}
+
 bool
 http_may_see_project(struct http_req *r, const char *project)
 {

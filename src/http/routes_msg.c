@@ -27,12 +27,6 @@
 #include "http/routes_util.h"
 #include "store/store.h"
 
-static bool
-is_member(struct http_req *r)
-{
-	return http_who(r)->scope == HTTP_SCOPE_MEMBER;
-}
-
 /* May the caller see a message filed in these places? */
 static bool
 may_see_places(struct http_req *r, json_t *places)
@@ -56,7 +50,7 @@ seen_message(struct http_req *r, int64_t *id)
 {
 	if (!routes_path_id(r, "id", INT64_MAX, id))
 		return false;
-	if (!is_member(r))
+	if (http_member(r) == NULL)
 		return true;
 	struct pr_why why;
 	json_t *m = api_message_summary(http_api(r), *id, &why);
@@ -115,7 +109,7 @@ list_filter(struct http_req *r, struct store_message_filter *f)
 static bool
 member_may_list(struct http_req *r, const struct store_message_filter *f)
 {
-	if (!is_member(r) || (f->project && http_may_see_project(r, f->project)) ||
+	if (http_member(r) == NULL || (f->project && http_may_see_project(r, f->project)) ||
 	    (f->user && !strcmp(f->user, http_who(r)->name)))
 		return true;
 	http_reply_error(r, 403, PR_E_FORBIDDEN, "you may list the mail of your own projects (project=ID) "
@@ -247,7 +241,7 @@ post_move(struct http_req *r)
 	const char *project;
 	if (routes_str(body, "project", true, &project, &why) < 0)
 		http_reply_why(r, &why);
-	else if (is_member(r) && !http_may_see_project(r, project))
+	else if (http_member(r) != NULL && !http_may_see_project(r, project))
 		http_reply_error(r, 403, PR_E_FORBIDDEN, "you may file messages into your own projects only, "
 		                 "not into '%s'", project);
 	else if (api_message_move(http_api(r), id, project, &why) < 0)

@@ -20,13 +20,6 @@
 
 /* The signed-in member a session is narrowed to, or NULL (tokens and
  * administrators see everything). */
-static const char *
-member_of(struct http_req *r)
-{
-	const struct http_principal *who = http_who(r);
-	return who->scope == HTTP_SCOPE_MEMBER ? who->name : NULL;
-}
-
 static void
 send_mail(struct http_req *r)
 {
@@ -67,7 +60,7 @@ outbox_list(struct http_req *r)
 		http_reply_why(r, &why);
 		return;
 	}
-	json_t *doc = api_outbox_list(http_api(r), failed == 1, (size_t)limit, before, member_of(r), &why);
+	json_t *doc = api_outbox_list(http_api(r), failed == 1, (size_t)limit, before, http_member(r), &why);
 	if (doc == NULL)
 		http_reply_why(r, &why);
 	else
@@ -88,7 +81,7 @@ visible_row(struct http_req *r, int64_t *id_r)
 		return NULL;
 	}
 	const char *project = json_string_value(json_object_get(row, "project"));
-	if (member_of(r) != NULL && (project == NULL || !http_may_see_project(r, project))) {
+	if (http_member(r) != NULL && (project == NULL || !http_may_see_project(r, project))) {
 		json_decref(row);
 		http_reply_error(r, 404, PR_E_NOT_FOUND, "no outbound message %lld in your projects", (long long)id);
 		return NULL;

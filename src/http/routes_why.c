@@ -15,13 +15,6 @@
 #include "http/http_route.h"
 #include "store/store.h"
 
-static const char *
-member_of(struct http_req *r)
-{
-	const struct http_principal *who = http_who(r);
-	return who->scope == HTTP_SCOPE_MEMBER ? who->name : NULL;
-}
-
 /* A time parameter ("2024-05-01", an ISO time, a Unix time or an age
  * like "2h"); 0 when absent, -1 with why. */
 static int
@@ -49,7 +42,7 @@ log_filter(struct http_req *r, struct store_log_filter *f, struct pr_why *why)
 	f->recipient = http_query(r, "recipient");
 	f->verdict = http_query(r, "verdict");
 	f->project = http_query(r, "project");
-	f->member = member_of(r);
+	f->member = http_member(r);
 	if (f->verdict && strcmp(f->verdict, "accepted") && strcmp(f->verdict, "rejected") &&
 	    strcmp(f->verdict, "deferred")) {
 		pr_why_set(why, PR_E_INVALID, "verdict '%s' is not accepted, rejected or deferred", f->verdict);
@@ -100,7 +93,7 @@ why_query(struct http_req *r)
 		http_reply_why(r, &why);
 		return;
 	}
-	json_t *doc = api_why(http_api(r), q, (size_t)limit, before, member_of(r), &why);
+	json_t *doc = api_why(http_api(r), q, (size_t)limit, before, http_member(r), &why);
 	if (doc == NULL)
 		http_reply_why(r, &why);
 	else

@@ -11,7 +11,7 @@ import ssl
 import unittest
 
 from dovecot import make_cert
-from harness import PostroomCase, http_request
+from harness import PostroomCase, eventually, http_request, make_message
 
 ALICE_PW = "alice's long password"
 BOB_PW = "bob has a long one too"
@@ -248,6 +248,62 @@ class HttpSession(PostroomCase):
         self.assertEqual(self.served("GET", "/api/v1/messages?project=1234", bob), 403)
         self.assertEqual(self.served("GET", "/api/v1/messages?project=77", bob), 200)
         self.assertEqual(self.served("GET", "/api/v1/projects/1234/threads", alice), 200)
+
+    def test_member_sees_and_sends_only_for_their_projects(self):
+        """Send, the outbox, the intake log and why, narrowed for a member
+        (bob, in project 77 only) and whole for an administrator."""
+        import smtplib
+        self.pr.cli("project", "add", "77", "--name", "Bob's project")
+        self.pr.cli("project", "grant", "77", "bob")
+        bob, bob_csrf = self.session("bob", BOB_PW)
+        alice, alice_csrf = self.session("alice", ALICE_PW)
+        for sender, rcpt in (("alice@firm.example", "a1234@firm.example"),
+                             ("bob@firm.example", "a77@firm.example"),
+                             ("stranger@else.example", "a1234@firm.example"),
+                             ("stranger@else.example", "a77@firm.example")):
+            with self.smtp() as s:
+                try:
+                    s.sendmail(sender, [rcpt], make_message(sender, rcpt, subject="narrowing"))
+                except smtplib.SMTPException:
+                    pass                      # the refusals are what the log shows
+        both = eventually(lambda: len(self.call("GET", "/api/v1/log", alice)[2]["log"]) >= 4, 20)
+        self.assertTrue(both, self.call("GET", "/api/v1/log", alice)[2])
+        # The log: bob sees the attempts to project 77 only, placed or refused.
+        status, _, doc = self.call("GET", "/api/v1/log", bob)
+        self.assertEqual(status, 200, doc)
+        rcpts = [e["rcpts"] for e in doc["log"]]
+        self.assertEqual(rcpts, [["a77@firm.example"]] * 2, doc)
+        self.assertEqual({e["verdict"] for e in doc["log"]}, {"accepted", "rejected"}, doc)
+        self.assertEqual(self.call("GET", "/api/v1/log?project=1234", bob)[0], 403)
+        alice_rcpts = [e["rcpts"] for e in self.call("GET", "/api/v1/log", alice)[2]["log"]]
+        self.assertEqual(alice_rcpts.count(["a1234@firm.example"]), 2, alice_rcpts)
+        # why: the stranger's two refusals; bob is told of the one to his project.
+        status, _, doc = self.call("GET", "/api/v1/why?q=stranger@else.example", bob)
+        self.assertEqual(status, 200, doc)
+        self.assertEqual([a["rcpts"] for a in doc["attempts"]], [["a77@firm.example"]], doc)
+        status, _, doc = self.call("GET", "/api/v1/why?q=stranger@else.example", alice)
+        self.assertEqual(len(doc["attempts"]), 2, doc)
+        # Send: bob only from his projects, only as himself.
+        mail = {"to": ["someone@far.example"], "subject": "Plans", "text": "Hello\n"}
+        status, _, body = self.call("POST", "/api/v1/send", bob, bob_csrf, {**mail, "project": "1234"})
+        self.assertEqual((status, body["error"]["code"]), (403, "not_a_member"), body)
+        status, _, body = self.call("POST", "/api/v1/send", bob, bob_csrf,
+                                    {**mail, "project": "77", "user": "alice"})
+        self.assertEqual(status, 403, body)
+        status, _, mine = self.call("POST", "/api/v1/send", bob, bob_csrf, {**mail, "project": "77"})
+        self.assertEqual(status, 201, mine)
+        status, _, hers = self.call("POST", "/api/v1/send", alice, alice_csrf, {**mail, "project": "1234"})
+        self.assertEqual(status, 201, hers)
+        # The outbox: bob sees his project's message, not alice's, and cannot touch hers.
+        status, _, doc = self.call("GET", "/api/v1/outbox", bob)
+        self.assertEqual([o["id"] for o in doc["outbox"]], [mine["outbound_id"]], doc)
+        self.assertEqual(self.call("GET", f"/api/v1/outbox/{mine['outbound_id']}", bob)[0], 200)
+        for method, path in (("GET", ""), ("POST", "/retry"), ("POST", "/cancel")):
+            status, _, body = self.call(method, f"/api/v1/outbox/{hers['outbound_id']}{path}", bob, bob_csrf)
+            self.assertEqual(status, 404, (method, path, body))
+        status, _, doc = self.call("GET", "/api/v1/outbox", alice)
+        self.assertEqual(sorted(o["id"] for o in doc["outbox"]),
+                         sorted([mine["outbound_id"], hers["outbound_id"]]), doc)
 
     def test_failed_sign_ins_are_rate_limited(self):
         for _ in range(5):
