@@ -64,6 +64,15 @@ void dns_zone_add(struct dns *d, const char *name, enum dns_type t, const char *
 void dns_zone_timeout(struct dns *d, const char *name);
 void dns_free(struct dns **d);
 
+/* A host's addresses (A, then AAAA) as text, asked of server as
+ * dns_new_cares does (so a test's loopback DNS answers, never the
+ * machine's): up to max.  An IP literal is its own one address.  0 with
+ * why: PR_E_NOT_FOUND (no such name, or no address), PR_E_DNS_TEMP. */
+size_t dns_host_addresses(const char *server, int timeout_ms, const char *host, char addrs[][64], size_t max,
+                          struct pr_why *why);
+/* host is an IPv4 or IPv6 address written out (without brackets). */
+bool dns_is_ip_literal(const char *host);
+
 /* Never blocks longer than the timeout.  Always fills out; returns
  * out->status. */
 enum dns_status dns_lookup(struct dns *d, struct arena *a, const char *name, enum dns_type t,

@@ -10,7 +10,6 @@
  * as every other name is, and handed to libcurl with CURLOPT_RESOLVE: the
  * certificate is still checked against the name.
  */
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,45 +63,11 @@ transport_config_from_settings(const struct settings *set, struct transport_conf
 	return 0;
 }
 
-static bool
-is_literal(const char *host)
-{
-	unsigned char b[16];
-	return inet_pton(AF_INET, host, b) == 1 || inet_pton(AF_INET6, host, b) == 1;
-}
-
 size_t
 transport_resolve(const struct transport_config *cfg, const char *host, char addrs[][64],
                   size_t max, struct pr_why *why)
 {
-	if (is_literal(host)) {
-		snprintf(addrs[0], 64, "%s", host);
-		return 1;
-	}
-	struct dns *d = dns_new_cares(cfg->dns_server, cfg->dns_timeout_ms, why);
-	if (d == NULL)
-		return 0;
-	struct arena *a = arena_new();
-	size_t n = 0;
-	bool temp = false, exists = false;
-	static const enum dns_type types[] = {DNS_T_A, DNS_T_AAAA};
-	for (size_t t = 0; t < 2; t++) {
-		struct dns_answer ans;
-		enum dns_status st = dns_lookup(d, a, host, types[t], &ans);
-		temp |= st == DNS_TEMPFAIL;
-		exists |= st == DNS_OK || st == DNS_NODATA;
-		for (size_t i = 0; st == DNS_OK && i < ans.n && n < max; i++)
-			if (ans.rr[i].type == types[t])
-				snprintf(addrs[n++], 64, "%s", ans.rr[i].text);
-	}
-	arena_free(&a);
-	dns_free(&d);
-	if (n == 0 && temp)
-		pr_why_set(why, PR_E_DNS_TEMP, "the DNS lookup of '%s' failed or timed out", host);
-	else if (n == 0)
-		pr_why_set(why, PR_E_NOT_FOUND, exists ? "'%s' has no address (A or AAAA record)"
-		                                       : "the name '%s' was not found in DNS", host);
-	return n;
+	return dns_host_addresses(cfg->dns_server, cfg->dns_timeout_ms, host, addrs, max, why);
 }
 
 void
@@ -129,7 +94,7 @@ transport_relay_in(const struct transport_config *cfg, struct tsess_in *in, stru
 	snprintf(in->url, sizeof(in->url), "%s://%s%s%s:%d/%s",
 	         cfg->tls == SMTP_TLS_IMPLICIT ? "smtps" : "smtp", v6 ? "[" : "", cfg->host,
 	         v6 ? "]" : "", cfg->port, cfg->helo);
-	if (!is_literal(cfg->host))
+	if (!dns_is_ip_literal(cfg->host))
 		snprintf(in->connect_to, sizeof(in->connect_to), "%s:%d:%s%s%s", cfg->host, cfg->port,
 		         strchr(addr[0], ':') ? "[" : "", addr[0], strchr(addr[0], ':') ? "]" : "");
 	in->use_ssl = cfg->tls == SMTP_TLS_STARTTLS ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE;

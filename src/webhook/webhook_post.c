@@ -7,6 +7,10 @@
  * is acted on beyond "2xx or not".  Redirects are not followed (a 3xx is
  * a failure: the URL is wrong), and only http and https are spoken, so a
  * URL can never make postroom open a file or another protocol.
+ *
+ * The receiver's name is resolved by postroom's own resolver (dns_server,
+ * as every other name is) and handed to libcurl (CURLOPT_RESOLVE), which
+ * still checks an https receiver's certificate against the name.
  */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -16,8 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/dns.h"
 #include "core/arena.h"
 #include "core/log.h"
+#include "core/settings.h"
 #include "core/sha256.h"
 #include "core/text.h"
 #include "store/store.h"
@@ -156,16 +162,63 @@ describe(struct webhook_answer *ans, CURLcode rc, const char *errbuf, struct ans
 		snprintf(ans->error, sizeof(ans->error), "%s", *errbuf ? errbuf : curl_easy_strerror(rc));
 }
 
+/* Addresses of one receiver handed to libcurl: enough to try another when
+ * one does not answer. */
+#define WEBHOOK_MAX_ADDRS 4
+
+/* "host:port:addr[,addr...]" for CURLOPT_RESOLVE, into out; false with
+ * ans->error when the name does not resolve.  Nothing (out "") for an IP
+ * address, or a URL libcurl will refuse with its own words. */
+static bool
+receiver_addresses(const char *url, char *out, size_t cap, struct webhook_answer *ans)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL;
+	bool ok = true;
+	out[0] = '\0';
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK && host[0] != '[' &&
+	    !dns_is_ip_literal(host)) {
+		struct settings *set = settings_current();
+		char addrs[WEBHOOK_MAX_ADDRS][64];
+		struct pr_why why;
+		size_t n = dns_host_addresses(settings_str(set, SET_DNS_SERVER), (int)settings_int(set, SET_DNS_TIMEOUT_MS),
+		                              host, addrs, WEBHOOK_MAX_ADDRS, &why);
+		settings_unref(&set);
+		ok = n > 0;
+		if (!ok)
+			snprintf(ans->error, sizeof(ans->error), "%s", pr_why_text(&why));
+		size_t len = (size_t)snprintf(out, cap, "%s:%s:", host, port);
+		for (size_t i = 0; i < n && len < cap; i++) {
+			bool v6 = strchr(addrs[i], ':') != NULL;
+			len += (size_t)snprintf(out + len, cap - len, "%s%s%s%s", i ? "," : "", v6 ? "[" : "", addrs[i],
+			                        v6 ? "]" : "");
+		}
+		if (len >= cap)
+			out[0] = '\0';          /* cannot happen with these bounds; curl then resolves */
+	}
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return ok;
+}
+
 void
 webhook_post(const struct store_webhook_delivery *d, const char *body, time_t now,
              struct webhook_answer *ans)
 {
 	memset(ans, 0, sizeof(*ans));
+	char resolve_entry[WEBHOOK_URL_MAX + WEBHOOK_MAX_ADDRS * 66 + 16];
+	if (!receiver_addresses(d->url, resolve_entry, sizeof(resolve_entry), ans))
+		return;
 	CURL *h = curl_easy_init();
 	if (h == NULL) {
 		snprintf(ans->error, sizeof(ans->error), "libcurl could not start a transfer");
 		return;
 	}
+	struct curl_slist *resolve = resolve_entry[0] ? curl_slist_append(NULL, resolve_entry) : NULL;
+	curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct answer_buf b = {.kept = 0};
 	struct curl_slist *hdrs = headers_for(d, body, now);
@@ -191,4 +244,5 @@ webhook_post(const struct store_webhook_delivery *d, const char *body, time_t no
 		describe(ans, rc, errbuf, &b);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
+	curl_slist_free_all(resolve);
 }

@@ -12,6 +12,9 @@ serve's webhook thread.
 - A receiver that hangs: the timeout is recorded and the delivery retried.
 - Refiling a message (`messages move`) and mail we send (`postroom send`)
   are placements too.
+- A receiver named by a host name is found through dns_server (a
+  loopback dnsmasq that alone knows the name), never the machine's
+  resolver; a name it does not know fails the attempt with that reason.
 - The HTTP API: /api/v1/webhooks (admin to change, the secret in the POST
   answer only), /api/v1/webhooks/deliveries, and a failed delivery queued
   again by POST /api/v1/webhooks/deliveries/ID/retry (same delivery id).
@@ -23,7 +26,7 @@ import json
 import threading
 import time
 
-from harness import PostroomCase, eventually, make_message
+from harness import DnsServer, PostroomCase, eventually, make_message
 
 
 class Receiver:
@@ -312,6 +315,30 @@ class TestHttp(WebhookCase):
         self.assertEqual(st, 404)
         st, _, body = self.pr.http("GET", "/api/v1/webhooks/deliveries")
         self.assertEqual(st, 401)
+
+    def test_receiver_name_resolved_through_dns_server(self):
+        # Only the test's dnsmasq knows hooks.receiver.example: a delivery
+        # there shows postroom asked it (the machine's resolver cannot).
+        import shutil
+        import tempfile
+        work = tempfile.mkdtemp(prefix="postroom-hookdns-")
+        self.addCleanup(shutil.rmtree, work, True)
+        dns = DnsServer(work, ["host-record=hooks.receiver.example,127.0.0.1"])
+        self.addCleanup(dns.stop)
+        self.pr.config["dns_server"] = dns.address
+        self.pr.write_config()
+        port = self.rx.server.server_address[1]
+        self.pr.cli_json("webhook", "add", f"http://hooks.receiver.example:{port}/hook", "--project", "1234")
+        self.pr.cli_json("webhook", "add", f"http://nowhere.receiver.example:{port}/hook", "--project", "1234")
+        self.pr.start()
+        self.send(1)
+        self.wait_delivered(1)
+        self.assertEqual(self.rx.got()[0]["path"], "/hook")
+        self.assertEqual(self.rx.got()[0]["headers"]["Host"], f"hooks.receiver.example:{port}")
+        ok = eventually(lambda: any(d["last_error"] for d in self.deliveries()), 20)
+        self.assertTrue(ok, self.deliveries())
+        errors = [d["last_error"] for d in self.deliveries() if d["last_error"]]
+        self.assertEqual(errors, ["the name 'nowhere.receiver.example' was not found in DNS"], errors)
 
     def test_failed_delivery_retried_over_http(self):
         self.add_hook("--project", "1234")
