@@ -62,9 +62,15 @@ struct webhook_answer {
 	int status;                 /* HTTP status, 0 when none came */
 	char error[WEBHOOK_ANSWER_KEEP + 120];   /* why it failed: status and first bytes, or curl's words */
 };
-/* POST body to d->url, signed with d->secret, now as the timestamp. */
-void webhook_post(const struct store_webhook_delivery *d, const char *body, time_t now,
-                  struct webhook_answer *ans);
+/* POST each of the n deliveries to its URL at once (webhook_http.c), its
+ * body signed with its secret and now as the timestamp.  As each ends,
+ * done(d + i, ans + i, arg) says how it went (so a quick answer is
+ * recorded while a slow one is still open).  Returns when all have ended:
+ * each within WEBHOOK_TIMEOUT_S after its receiver's name was looked up. */
+typedef void webhook_done_fn(const struct store_webhook_delivery *d, const struct webhook_answer *ans,
+                             void *arg);
+void webhook_post_all(const struct store_webhook_delivery *d, size_t n, time_t now, struct webhook_answer *ans,
+                      webhook_done_fn *done, void *arg);
 
 /* ---- the worker (serve) ---- */
 struct webhook_worker_options {

@@ -3,7 +3,8 @@
  * One round: claim up to WORKER_BATCH due queue heads with a lease (the
  * store never gives one row to two claimers, and only a queue's head is
  * claimable, so a project's deliveries go one after the other), POST
- * each, and record the answer:
+ * them all at once (a receiver that hangs holds up only its own queue),
+ * and record each answer:
  *
  *   2xx                         -> delivered; the next of its queue is due
  *   anything else, or no answer -> queued again after webhook_backoff(),
@@ -54,31 +55,29 @@ log_attempt(const struct store_webhook_delivery *d, const struct webhook_answer 
 		         d->attempts, err);
 }
 
+struct round {
+	struct store *st;
+	const char *owner;
+	time_t retry_for;
+};
+
+/* An attempt's answer, recorded under our lease as soon as it came. */
 static void
-deliver_one(struct store *st, const char *owner, const struct store_webhook_delivery *d)
+record(const struct store_webhook_delivery *d, const struct webhook_answer *ans, void *arg)
 {
-	struct webhook_answer ans;
+	const struct round *r = arg;
+	struct store *st = r->st;
+	const char *owner = r->owner;
+	time_t retry_for = r->retry_for;
 	struct pr_why why;
-	char *body = webhook_body(d);
 	time_t now = time(NULL);
-	if (body == NULL) {
-		memset(&ans, 0, sizeof(ans));
-		snprintf(ans.error, sizeof(ans.error), "the stored event is not a JSON object");
-	} else {
-		webhook_post(d, body, now, &ans);
-	}
-	free(body);
-	struct settings *set = settings_current();
-	time_t retry_for = (time_t)settings_int(set, SET_WEBHOOK_RETRY_FOR);
-	settings_unref(&set);
-	now = time(NULL);
-	int rc = store_webhook_result(st, d->id, owner, d->lease, now, ans.ok, ans.status, ans.error,
+	int rc = store_webhook_result(st, d->id, owner, d->lease, now, ans->ok, ans->status, ans->error,
 	                              now + webhook_backoff(d->attempts), retry_for, &why);
 	if (rc < 0)
 		log_error("webhook delivery %lld: the result could not be recorded (%s); it is tried again "
 		          "when its lease runs out", (long long)d->id, pr_why_text(&why));
 	else
-		log_attempt(d, &ans, rc);
+		log_attempt(d, ans, rc);
 }
 
 static const char *
@@ -103,8 +102,14 @@ webhook_worker_round(struct store *st, const struct webhook_worker_options *opt,
 	size_t n;
 	int lease = opt->lease_seconds > 0 ? opt->lease_seconds : WEBHOOK_LEASE_SECONDS;
 	int rc = store_webhook_claim(st, a, owner, now, lease, WORKER_BATCH, &rows, &n, why);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		deliver_one(st, owner, &rows[i]);
+	if (rc == 0 && n > 0) {
+		/* Claimed rows are the heads of different queues: POSTed at once. */
+		struct webhook_answer ans[WORKER_BATCH];
+		struct settings *set = settings_current();
+		struct round r = {st, owner, (time_t)settings_int(set, SET_WEBHOOK_RETRY_FOR)};
+		settings_unref(&set);
+		webhook_post_all(rows, n, time(NULL), ans, record, &r);
+	}
 	arena_free(&a);
 	return rc < 0 ? -1 : (int)n;
 }

@@ -274,6 +274,33 @@ class TestHang(WebhookCase):
         self.assertGreaterEqual(d["attempts"], 2)
 
 
+class TestConcurrent(WebhookCase):
+    def test_a_hanging_receiver_holds_up_only_its_own_deliveries(self):
+        slow = Receiver()
+        self.addCleanup(slow.stop)
+        slow.script = ["hang"]
+        self.pr.cli_json("webhook", "add", slow.url, "--project", "1234")
+        self.add_hook("--project", "1234")
+        self.pr.start()
+        self.send(1)
+        # The quick receiver has its POST while the slow one's is still open:
+        # the slow delivery is still being delivered, no failure recorded
+        # (POSTed one after the other, it would have timed out after 15 s and
+        # been recorded as failed before the quick one was even sent).
+        self.assertTrue(eventually(lambda: self.rx.delivered(), 30), self.pr.log_text()[-2000:])
+        self.assertEqual([r["status"] for r in slow.got()], ["hang"])
+        # ... and its answer is recorded at once, not when the slow one ends
+        # (its POST is cut at 15 s; this waits at most 10).
+        def states():
+            return {d["url"]: (d["state"], d["last_error"]) for d in self.deliveries()}
+        quick_done = eventually(lambda: states()[self.rx.url][0] == "delivered", 10)
+        self.assertTrue(quick_done, states())
+        self.assertEqual(states()[slow.url], ("delivering", None))
+        slow.released.set()
+        ok = eventually(lambda: all(d["state"] == "delivered" for d in self.deliveries()), 30)
+        self.assertTrue(ok, self.deliveries())
+
+
 class TestHttp(WebhookCase):
     def test_register_list_deliveries_remove_over_http(self):
         self.pr.start()
