@@ -211,13 +211,13 @@ api_session_create(struct pr_api *api, const char *user, const char *password, c
 	struct arena *a = arena_new();
 	struct store_login l;
 	json_t *doc = NULL;
-	if (check_password(api, a, user, password, peer, now, &l, retry_after_r, why) != 1) {
-		/* refused or failed: why says which */
-	} else if (!l.active) {
+	/* Refused or failed: why says which. */
+	bool right = check_password(api, a, user, password, peer, now, &l, retry_after_r, why) == 1;
+	if (right && !l.active) {
 		log_warn("sign-in refused for user '%s' from %s: the account is disabled", l.name, peer);
 		pr_why_set(why, PR_E_FORBIDDEN, "the account %s is disabled: ask an administrator to "
 		           "enable it", l.name);
-	} else if ((doc = session_start(api, &l, now, cookie, why)) != NULL) {
+	} else if (right && (doc = session_start(api, &l, now, cookie, why)) != NULL) {
 		log_info("%s signed in to the console from %s", l.name, peer);
 	}
 	arena_free(&a);

@@ -42,14 +42,7 @@ post_token(struct http_req *r)
 static void
 delete_token(struct http_req *r)
 {
-	struct pr_why why;
-	int64_t id;
-	if (!routes_path_id(r, "id", INT64_MAX, &id))
-		return;
-	if (api_token_remove(http_api(r), id, &why) < 0)
-		http_reply_why(r, &why);
-	else
-		http_reply_json(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
+	routes_act_on_id(r, api_token_remove, "revoked");
 }
 
 const struct http_route http_routes_core[] = {

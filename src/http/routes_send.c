@@ -18,8 +18,6 @@
 #include "http/http_route.h"
 #include "http/routes_util.h"
 
-/* The signed-in member a session is narrowed to, or NULL (tokens and
- * administrators see everything). */
 static void
 send_mail(struct http_req *r)
 {

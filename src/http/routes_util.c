@@ -32,6 +32,19 @@ text_of(json_t *v)
 }
 
 void
+routes_act_on_id(struct http_req *r, int (*act)(struct pr_api *, int64_t, struct pr_why *), const char *done)
+{
+	struct pr_why why;
+	int64_t id;
+	if (!routes_path_id(r, "id", INT64_MAX, &id))
+		return;
+	if (act(http_api(r), id, &why) < 0)
+		http_reply_why(r, &why);
+	else
+		http_reply_json(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, done, 1));
+}
+
+void
 routes_reply_doc(struct http_req *r, int status, json_t *doc, const struct pr_why *why)
 {
 	if (doc)

@@ -33,14 +33,7 @@ post_webhook(struct http_req *r)
 static void
 delete_webhook(struct http_req *r)
 {
-	struct pr_why why;
-	int64_t id;
-	if (!routes_path_id(r, "id", INT64_MAX, &id))
-		return;
-	if (api_webhook_remove(http_api(r), id, &why) < 0)
-		http_reply_why(r, &why);
-	else
-		http_reply_json(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "removed", 1));
+	routes_act_on_id(r, api_webhook_remove, "removed");
 }
 
 /* ?failed=1&limit=&before= */
@@ -64,14 +57,7 @@ get_deliveries(struct http_req *r)
 static void
 retry_delivery(struct http_req *r)
 {
-	struct pr_why why;
-	int64_t id;
-	if (!routes_path_id(r, "id", INT64_MAX, &id))
-		return;
-	if (api_webhook_retry(http_api(r), id, &why) < 0)
-		http_reply_why(r, &why);
-	else
-		http_reply_json(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "retried", 1));
+	routes_act_on_id(r, api_webhook_retry, "retried");
 }
 
 const struct http_route http_routes_webhook[] = {

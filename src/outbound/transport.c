@@ -63,13 +63,6 @@ transport_config_from_settings(const struct settings *set, struct transport_conf
 	return 0;
 }
 
-size_t
-transport_resolve(const struct transport_config *cfg, const char *host, char addrs[][64],
-                  size_t max, struct pr_why *why)
-{
-	return dns_host_addresses(cfg->dns_server, cfg->dns_timeout_ms, host, addrs, max, why);
-}
-
 void
 transport_set_all(struct transport_result *res, const size_t *idx, size_t n,
                   enum transport_status st, int code, const struct pr_why *why)
@@ -88,7 +81,7 @@ int
 transport_relay_in(const struct transport_config *cfg, struct tsess_in *in, struct pr_why *why)
 {
 	char addr[1][64];
-	if (transport_resolve(cfg, cfg->host, addr, 1, why) == 0)
+	if (dns_host_addresses(cfg->dns_server, cfg->dns_timeout_ms, cfg->host, addr, 1, why) == 0)
 		return -1;
 	bool v6 = strchr(cfg->host, ':') != NULL;
 	snprintf(in->url, sizeof(in->url), "%s://%s%s%s:%d/%s",

@@ -88,7 +88,8 @@ try_host(const struct transport_config *cfg, const char *host, const char *mail_
 {
 	char addrs[TRANSPORT_MAX_ADDRS][64];
 	struct pr_why why;
-	size_t na = transport_resolve(cfg, host, addrs, TRANSPORT_MAX_ADDRS, &why);
+	size_t na = dns_host_addresses(cfg->dns_server, cfg->dns_timeout_ms, host, addrs,
+	                               TRANSPORT_MAX_ADDRS, &why);
 	if (na == 0) {
 		transport_set_all(res, idx, n, TRANSPORT_TEMP, 0, &why);
 		return 1;

@@ -49,14 +49,7 @@ struct tsess_out {
  * NOOP).  Fills out; never fails otherwise. */
 void tsess_run(const struct transport_config *cfg, const struct tsess_in *in, struct tsess_out *out);
 
-/* The host's addresses through postroom's own resolver (dns_server), so
- * that tests never reach the machine's.  Literal addresses are returned
- * as they are.  Returns how many (0: none, with why: PR_E_NOT_FOUND when
- * the name does not exist, PR_E_DNS_TEMP when DNS failed). */
-size_t transport_resolve(const struct transport_config *cfg, const char *host,
-                         char addrs[][64], size_t max, struct pr_why *why);
-
-/* The session towards the relay: its address through transport_resolve,
+/* The session towards the relay: its address through dns_host_addresses,
  * URL, TLS and login from cfg.  -1 with why if the name did not resolve. */
 int transport_relay_in(const struct transport_config *cfg, struct tsess_in *in, struct pr_why *why);
 
